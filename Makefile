@@ -1,0 +1,58 @@
+# Front door. The real build is CMake (CMakeLists.txt); these targets install what is
+# missing, configure, build, and run the harness.
+#
+#   make detect [SLUG=x] [DETECTOR=y] [REPEAT=n]   every program under every detector, the matrix
+#   make test                                      Criterion tests (CTest) + the gate
+#   make bench                                     what lockgraph costs next to native, TSan, Valgrind
+#   make diff SLUG=lost_update                     the lesson: buggy vs fixed
+#   make clean
+
+BUILD ?= build
+JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+DETECT_ARGS = --build $(BUILD) --jobs $(JOBS)
+ifdef SLUG
+DETECT_ARGS += --slug $(SLUG)
+endif
+ifdef DETECTOR
+DETECT_ARGS += --detector $(DETECTOR)
+endif
+ifdef REPEAT
+DETECT_ARGS += --repeat $(REPEAT)
+endif
+
+.PHONY: all deps bench-deps build detect gate test bench diff clean
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+bench-deps:
+	@scripts/deps.sh bench
+
+build: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+detect: build
+	@$(BUILD)/bin/detect $(DETECT_ARGS)
+
+gate: build
+	@$(BUILD)/bin/detect --gate $(DETECT_ARGS)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(BUILD)/bin/detect --gate $(DETECT_ARGS)
+
+bench: bench-deps build
+	@scripts/bench.sh $(BUILD)
+
+diff:
+	@test -n "$(SLUG)" || { echo "make diff: say which hazard, e.g. make diff SLUG=lost_update (see buggy/)"; exit 2; }
+	@test -f buggy/$(SLUG).c || { echo "make diff: no hazard '$(SLUG)'; the slugs are: $$(cd buggy && ls *.c | sed 's/\.c$$//' | tr '\n' ' ')"; exit 2; }
+	@diff -u buggy/$(SLUG).c fixed/$(SLUG).c; test $$? -le 1
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,69 @@
+/* graph.h - the lock-order graph, with incremental cycle detection.
+ *
+ * What it detects: nodes are locks, an edge A -> B means "B was acquired while A was held".
+ * A cycle means the program has taken its locks in orders that can deadlock. The graph keeps
+ * its edges acyclic in a dynamic topological order (Pearce-Kelly): an edge that agrees with the
+ * current order costs O(1); one that disagrees searches only the affected region
+ * [ord(B), ord(A)] and reorders it. An edge that would close a cycle is NOT added to the order:
+ * lg_graph_add_edge returns LG_GRAPH_CYCLE and writes the shortest path B -> ... -> A (by BFS
+ * over the graph's edges), which together with the new edge A -> B is the cycle. Such an edge is
+ * remembered as refused, so adding it again returns LG_GRAPH_KNOWN and the cycle is reported
+ * once. A cycle that would run through an already refused edge is not found again (the
+ * inversion it contains was reported).
+ *
+ * Node ids: dense small integers chosen by the caller (the lock table), 0 .. UINT32_MAX-1.
+ * lg_graph_remove_node drops a node and all its edges so the id can be reused for a new lock
+ * (a destroyed mutex whose memory is reused is a new lock: no stale edges).
+ *
+ * Who must serialize: not thread-safe. The caller holds one lock around every call; the
+ * runtime only calls in here for edges it has not seen before (its fast path never reaches
+ * the graph).
+ *
+ * Complexity: memory O(nodes + edges), no cap; add_edge O(1) when consistent with the order,
+ * otherwise O(size of the affected region); no recursion (explicit stacks from lg_mem).
+ * Allocation failure returns -ENOMEM and leaves the graph as it was.
+ */
+#ifndef LG_GRAPH_H
+#define LG_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint32_t lg_node_t;
+typedef struct lg_graph lg_graph_t;
+
+enum {
+  LG_GRAPH_ADDED = 0, /* new edge, no cycle */
+  LG_GRAPH_KNOWN = 1, /* the edge (or the refused edge) was already there: nothing changed */
+  LG_GRAPH_CYCLE = 2, /* refused: it would close a cycle; path written */
+};
+
+/* A new empty graph, or NULL on allocation failure. */
+lg_graph_t *lg_graph_new(void);
+void lg_graph_free(lg_graph_t *g);
+
+/* Adds from -> to (from != to). Returns LG_GRAPH_ADDED, LG_GRAPH_KNOWN, LG_GRAPH_CYCLE or
+ * -ENOMEM. On LG_GRAPH_CYCLE, when path != NULL, writes up to path_cap nodes of the shortest
+ * path to -> ... -> from (both ends included) and stores its full length in *path_len. */
+int lg_graph_add_edge(lg_graph_t *g, lg_node_t from, lg_node_t to,
+                      lg_node_t *path, size_t path_cap, size_t *path_len);
+
+/* Nonzero when from -> to is in the graph (refused edges included). */
+int lg_graph_has_edge(const lg_graph_t *g, lg_node_t from, lg_node_t to);
+
+/* Removes a node and every edge into or out of it (refused ones included). */
+void lg_graph_remove_node(lg_graph_t *g, lg_node_t n);
+
+/* Shortest path from -> ... -> to over the graph's edges, as in add_edge. Returns its length
+ * in nodes (0 when there is none). Used to re-check a cycle; not on any fast path. */
+size_t lg_graph_find_path(const lg_graph_t *g, lg_node_t from, lg_node_t to,
+                          lg_node_t *path, size_t path_cap);
+
+size_t lg_graph_node_count(const lg_graph_t *g);
+size_t lg_graph_edge_count(const lg_graph_t *g);
+
+/* For tests: 0 when every internal invariant holds (the order is a topological order of the
+ * accepted edges, adjacency lists mirror each other, counts agree), else a negative code. */
+int lg_graph_check_invariants(const lg_graph_t *g);
+
+#endif

@@ -1,0 +1,71 @@
+/* options.h - LOCKGRAPH_OPTIONS and suppressions.
+ *
+ * Options are "key=value" pairs separated by ':' (as TSAN_OPTIONS), parsed strictly: an
+ * unknown key, a missing '=', or a value of the wrong kind is an error whose message names the
+ * key and what it accepts. The CLI (`lockgraph --json FILE ... -- prog`) builds the same
+ * string, so both paths share this parser and its messages.
+ *
+ * Keys (defaults in brackets):
+ *   json=FILE           JSON Lines reports, one object per report plus a summary [none]
+ *   log=FILE            text reports [stderr]
+ *   watchdog_ms=N       report and end a real deadlock once threads wait N ms; 0 = off [1000]
+ *   suppressions=FILE   file of suppression lines, see below [none]
+ *   exitcode=N          exit status when anything was reported, 0..255 [66]
+ *   stack_depth=N       frames kept per stack, 1..64 [16]
+ *   verbosity=N         0 quiet, 1 summary at exit, 2 also lock/thread counts [1]
+ *
+ * Suppressions: one per line, `deadlock:<glob>`; '#' starts a comment; blank lines are
+ * ignored. The glob (fnmatch, '*' and '?') is matched against every frame of every edge's two
+ * stacks: the function name, and the source file (full path or base name). Any match hides
+ * the report.
+ */
+#ifndef LG_OPTIONS_H
+#define LG_OPTIONS_H
+
+#include <stddef.h>
+
+#define LG_PATH_MAX 4096
+
+typedef struct lg_options {
+  char json_path[LG_PATH_MAX];   /* "" = no JSON */
+  char log_path[LG_PATH_MAX];    /* "" = stderr */
+  char suppressions_path[LG_PATH_MAX];
+  unsigned watchdog_ms;
+  int exitcode;
+  unsigned stack_depth;
+  unsigned verbosity;
+} lg_options_t;
+
+/* Fills *o with the defaults. */
+void lg_options_defaults(lg_options_t *o);
+
+/* Parses `spec` (may be NULL or empty) over the current values of *o. Returns 0, or -EINVAL
+ * with a one-line message (no newline) in err, e.g.
+ *   "LOCKGRAPH_OPTIONS: unknown key 'jsn' (keys: json, log, watchdog_ms, ...)"
+ *   "LOCKGRAPH_OPTIONS: watchdog_ms=abc: expected a number of milliseconds, 0 to disable" */
+int lg_options_parse(lg_options_t *o, const char *spec, char *err, size_t err_cap);
+
+typedef struct lg_suppressions lg_suppressions_t;
+
+/* Parses suppression text. Returns NULL and a one-line message naming the line number and
+ * what is accepted, e.g. "suppressions.txt:3: expected 'deadlock:<glob>', got 'race:foo'". */
+lg_suppressions_t *lg_suppressions_parse(const char *text, const char *name,
+                                         char *err, size_t err_cap);
+/* Reads and parses a file; a file that cannot be read is an error naming the path and errno. */
+lg_suppressions_t *lg_suppressions_load(const char *path, char *err, size_t err_cap);
+void lg_suppressions_free(lg_suppressions_t *s);
+
+/* One stack frame as the matcher sees it; any field may be NULL when unknown. */
+typedef struct lg_frame_view {
+  const char *function;
+  const char *file;
+} lg_frame_view_t;
+
+/* Index of the first suppression matching any of the frames, or -1. Counts the hit. */
+int lg_suppressions_match(lg_suppressions_t *s, const lg_frame_view_t *frames, size_t n);
+size_t lg_suppressions_count(const lg_suppressions_t *s);
+/* How many reports suppression i has hidden so far. */
+size_t lg_suppressions_hits(const lg_suppressions_t *s, size_t i);
+const char *lg_suppressions_pattern(const lg_suppressions_t *s, size_t i);
+
+#endif

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs what the toolkit needs and is missing, on Debian or Ubuntu.
+#
+#   scripts/deps.sh build   compilers, sanitizer runtimes, Valgrind, Criterion, libunwind, libdw
+#   scripts/deps.sh bench   the above plus the benchmark's timing and plotting tools
+#
+# Each need is probed for real (a command on PATH, a test compile and link), so a machine that
+# already has everything runs no apt-get at all. As root it installs with apt-get; otherwise it
+# prints the exact command to run and fails.
+set -u
+profile=${1:-build}
+case "$profile" in build|bench) ;; *) echo "deps.sh: unknown profile '$profile' (use: build, bench)" >&2; exit 2 ;; esac
+
+missing=()
+need() { # need <package> <probe command...>
+  local pkg=$1; shift
+  if ! "$@" >/dev/null 2>&1; then missing+=("$pkg"); fi
+}
+
+probe_dir=$(mktemp -d)
+trap 'rm -rf "$probe_dir"' EXIT
+printf 'int main(void){return 0;}\n' >"$probe_dir/t.c"
+links() { # links <compiler> <flags...>: can this compiler build and link a program with these flags?
+  local cc=$1; shift
+  command -v "$cc" && "$cc" "$probe_dir/t.c" -o "$probe_dir/t" "$@"
+}
+has_header_lib() { # has_header_lib <header> <lib flags...>
+  local h=$1; shift
+  printf '#include <%s>\nint main(void){return 0;}\n' "$h" >"$probe_dir/h.c" &&
+    cc "$probe_dir/h.c" -o "$probe_dir/h" "$@"
+}
+
+need make            command -v make
+need cmake           command -v cmake
+need gcc             command -v gcc
+need pkg-config      command -v pkg-config
+need libtsan2        links gcc -fsanitize=thread
+need clang           command -v clang
+need libclang-rt-dev links clang -fsanitize=thread
+need valgrind        command -v valgrind
+need libcriterion-dev has_header_lib criterion/criterion.h -lcriterion
+need libunwind-dev   has_header_lib libunwind.h -lunwind
+need libdw-dev       has_header_lib elfutils/libdwfl.h -ldw -lelf
+need util-linux      command -v setarch
+need coreutils       command -v timeout
+if [ "$profile" = bench ]; then
+  need time          test -x /usr/bin/time
+  need hyperfine     command -v hyperfine
+  need gnuplot-nox   command -v gnuplot
+fi
+
+# clang's TSan runtime only matters once clang itself is there.
+if printf '%s\n' "${missing[@]}" | grep -qx clang; then
+  missing+=(libclang-rt-dev)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+
+cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: missing: ${missing[*]}. Install them with: sudo sh -c '$cmd'" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "deps.sh: missing: ${missing[*]}, and this is not a Debian/Ubuntu system (no apt-get): install them with your package manager" >&2
+  exit 1
+fi
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$probe_dir/apt.log" 2>&1; then
+  tail -n 20 "$probe_dir/apt.log" >&2
+  echo "deps.sh: apt-get failed installing ${missing[*]} (output above); run as root: $cmd" >&2
+  exit 1
+fi
