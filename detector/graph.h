@@ -55,15 +55,31 @@ int lg_graph_has_edge(const lg_graph_t *g, lg_node_t from, lg_node_t to);
 void lg_graph_remove_node(lg_graph_t *g, lg_node_t n);
 
 /* Shortest path from -> ... -> to over the graph's edges, as in add_edge. Returns its length
- * in nodes (0 when there is none). Used to re-check a cycle; not on any fast path. */
+ * in nodes (0 when there is none, and when from == to). Used to re-check a cycle; not on any
+ * fast path. Const, but uses the graph's search space: serialize it like the other calls. */
 size_t lg_graph_find_path(const lg_graph_t *g, lg_node_t from, lg_node_t to,
                           lg_node_t *path, size_t path_cap);
 
+/* Nodes that appeared in an add_edge and were not removed since. */
 size_t lg_graph_node_count(const lg_graph_t *g);
+/* Edges as lg_graph_has_edge sees them: accepted plus refused. */
 size_t lg_graph_edge_count(const lg_graph_t *g);
 
+/* What lg_graph_check_invariants found wrong. */
+enum {
+  LG_GRAPH_BAD_ORDER = -1,       /* an accepted edge goes down the order, or an ord out of range */
+  LG_GRAPH_BAD_PERMUTATION = -2, /* two live nodes share an ord */
+  LG_GRAPH_BAD_MIRROR = -3,      /* an out-list entry has no matching in-list entry, or back */
+  LG_GRAPH_BAD_COUNT = -4,       /* node or edge counts disagree with the lists */
+  LG_GRAPH_BAD_HASH = -5,        /* the edge index lost or misplaced an edge */
+  LG_GRAPH_BAD_POSITION = -6,    /* the edge index records the wrong list position */
+  LG_GRAPH_BAD_KIND = -7,        /* an edge is in the accepted lists but marked refused, or back */
+  LG_GRAPH_BAD_ENDPOINT = -8,    /* a self-edge, an edge to a removed node, a removed node with edges */
+};
+
 /* For tests: 0 when every internal invariant holds (the order is a topological order of the
- * accepted edges, adjacency lists mirror each other, counts agree), else a negative code. */
+ * accepted edges, adjacency lists mirror each other, counts agree), else one of the codes
+ * above, or -ENOMEM when it could not get memory to check. O(nodes log nodes + edges). */
 int lg_graph_check_invariants(const lg_graph_t *g);
 
 #endif

@@ -27,15 +27,23 @@ typedef uint32_t lg_tid_t; /* lockgraph's own thread number: 1 for the main thre
 /* The main thread's first segment (thread 1). NULL on allocation failure. */
 lg_segment_t *lg_hb_main_segment(void);
 
+/* The first segment of a thread whose creation was not seen (created before the detector
+ * started, or by a raw clone): it knows only itself, so nothing is ordered before it. NULL
+ * on allocation failure. (Starting such a thread from a fresh lg_hb_main_segment() would
+ * claim the real main thread's first segment happened before it.) */
+lg_segment_t *lg_hb_orphan_segment(lg_tid_t tid);
+
 /* At pthread_create: *creator is replaced by its next segment; returns the child's first
  * segment, or NULL on allocation failure (then *creator is unchanged). */
 lg_segment_t *lg_hb_thread_start(lg_segment_t **creator, lg_tid_t child);
 
 /* At a successful pthread_join: *joiner is replaced by a segment that also knows `joined`
- * (the joined thread's last segment). On allocation failure *joiner is unchanged. */
+ * (the joined thread's last segment). On allocation failure *joiner is unchanged: the join's
+ * ordering is lost, which can only add reports, never hide one. */
 void lg_hb_thread_join(lg_segment_t **joiner, const lg_segment_t *joined);
 
-/* Nonzero when all of segment a happens before all of segment b (a != b). */
+/* Nonzero when all of segment a happens before all of segment b; 0 when a == b or either
+ * is NULL. O(log of b's clock size). */
 int lg_hb_before(const lg_segment_t *a, const lg_segment_t *b);
 
 lg_tid_t lg_hb_segment_tid(const lg_segment_t *s);

@@ -25,4 +25,11 @@ void *lg_mem_realloc(void *p, size_t old_size, size_t new_size);
 /* Bytes currently mapped for the detector (for the exit summary and the benchmark). */
 size_t lg_mem_mapped_bytes(void);
 
+/* Around fork(): prepare takes the allocator's lock so no other thread is inside it when the
+ * address space is copied; parent and child release it. Without these, a child forked while
+ * another thread allocates must not call lg_mem (the "fork in progress" exception above). */
+void lg_mem_fork_prepare(void);
+void lg_mem_fork_parent(void);
+void lg_mem_fork_child(void);
+
 #endif

@@ -2,17 +2,21 @@
  *
  * Options are "key=value" pairs separated by ':' (as TSAN_OPTIONS), parsed strictly: an
  * unknown key, a missing '=', or a value of the wrong kind is an error whose message names the
- * key and what it accepts. The CLI (`lockgraph --json FILE ... -- prog`) builds the same
- * string, so both paths share this parser and its messages.
+ * key and what it accepts. Empty items (a trailing ':', "a=1::b=2") are ignored; a repeated
+ * key takes its last value. Numbers are plain decimal digits (no sign, no spaces, no 0x),
+ * range checked. A path value may not be empty or longer than LG_PATH_MAX - 1 bytes.
+ * The CLI (`lockgraph --json FILE ... -- prog`) builds the same string, so both paths share
+ * this parser and its messages.
  *
  * Keys (defaults in brackets):
  *   json=FILE           JSON Lines reports, one object per report plus a summary [none]
  *   log=FILE            text reports [stderr]
- *   watchdog_ms=N       report and end a real deadlock once threads wait N ms; 0 = off [1000]
+ *   watchdog_ms=N       report and end a real deadlock once threads wait N ms, 0..86400000;
+ *                       0 = off [1000]
  *   suppressions=FILE   file of suppression lines, see below [none]
  *   exitcode=N          exit status when anything was reported, 0..255 [66]
  *   stack_depth=N       frames kept per stack, 1..64 [16]
- *   verbosity=N         0 quiet, 1 summary at exit, 2 also lock/thread counts [1]
+ *   verbosity=N         0 quiet, 1 summary at exit, 2 also lock/thread counts, 0..2 [1]
  *
  * Suppressions: one per line, `deadlock:<glob>`; '#' starts a comment; blank lines are
  * ignored. The glob (fnmatch, '*' and '?') is matched against every frame of every edge's two
@@ -40,18 +44,25 @@ typedef struct lg_options {
 void lg_options_defaults(lg_options_t *o);
 
 /* Parses `spec` (may be NULL or empty) over the current values of *o. Returns 0, or -EINVAL
- * with a one-line message (no newline) in err, e.g.
+ * with a one-line message (no newline, truncated to err_cap; err may be NULL) in err, and *o
+ * unchanged (all or nothing). Messages look like:
  *   "LOCKGRAPH_OPTIONS: unknown key 'jsn' (keys: json, log, watchdog_ms, ...)"
- *   "LOCKGRAPH_OPTIONS: watchdog_ms=abc: expected a number of milliseconds, 0 to disable" */
+ *   "LOCKGRAPH_OPTIONS: watchdog_ms=abc: expected a number of milliseconds, 0 to disable
+ *    (max 86400000)"  (one line; wrapped here)
+ *   "LOCKGRAPH_OPTIONS: exitcode=300: out of range: expected an exit status, 0..255"
+ *   "LOCKGRAPH_OPTIONS: verbosity: missing '=': expected verbosity=<0 (quiet), 1 ... or 2 ...>"
+ * Quoted input has control characters shown as '?' and is cut after 64 bytes. */
 int lg_options_parse(lg_options_t *o, const char *spec, char *err, size_t err_cap);
 
 typedef struct lg_suppressions lg_suppressions_t;
 
 /* Parses suppression text. Returns NULL and a one-line message naming the line number and
- * what is accepted, e.g. "suppressions.txt:3: expected 'deadlock:<glob>', got 'race:foo'". */
+ * what is accepted, e.g. "suppressions.txt:3: expected 'deadlock:<glob>', got 'race:foo'".
+ * `name` (NULL: "suppressions") prefixes the message. Blanks around the glob are dropped. */
 lg_suppressions_t *lg_suppressions_parse(const char *text, const char *name,
                                          char *err, size_t err_cap);
-/* Reads and parses a file; a file that cannot be read is an error naming the path and errno. */
+/* Reads and parses a file; a file that cannot be read is an error naming the path and errno,
+ * e.g. "suppressions: cannot open 'x.supp': No such file or directory". */
 lg_suppressions_t *lg_suppressions_load(const char *path, char *err, size_t err_cap);
 void lg_suppressions_free(lg_suppressions_t *s);
 
@@ -61,7 +72,9 @@ typedef struct lg_frame_view {
   const char *file;
 } lg_frame_view_t;
 
-/* Index of the first suppression matching any of the frames, or -1. Counts the hit. */
+/* Index of the first suppression (in file order) matching any of the frames, or -1. Counts
+ * the hit (atomically: concurrent calls are safe once parsing is done). fnmatch without
+ * flags, so '*' also crosses '/' in a path glob. */
 int lg_suppressions_match(lg_suppressions_t *s, const lg_frame_view_t *frames, size_t n);
 size_t lg_suppressions_count(const lg_suppressions_t *s);
 /* How many reports suppression i has hidden so far. */

@@ -1,0 +1,330 @@
+/* test_graph.c - the lock-order graph against a brute-force model, plus named cases.
+ *
+ * The model keeps adjacency matrices of accepted and refused edges and answers every
+ * question by BFS over the accepted ones; the graph under test must agree step by step and
+ * keep its invariants after every step.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+
+#define MODEL_N 200
+
+typedef struct model {
+  int n;
+  unsigned char live[MODEL_N];
+  unsigned char acc[MODEL_N][MODEL_N];
+  unsigned char ref[MODEL_N][MODEL_N];
+} model_t;
+
+static uint64_t rng_state;
+
+static uint32_t rng_next(void) {
+  /* xorshift64*: reproducible from the seed, which the failure messages print. */
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return (uint32_t)((rng_state * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+/* Shortest distance in edges from a to b over accepted edges, or -1. */
+static int model_distance(const model_t *m, int a, int b) {
+  int dist[MODEL_N], queue[MODEL_N], head = 0, tail = 0;
+  for (int i = 0; i < m->n; i++)
+    dist[i] = -1;
+  dist[a] = 0;
+  queue[tail++] = a;
+  while (head < tail) {
+    int u = queue[head++];
+    if (u == b)
+      return dist[u];
+    for (int v = 0; v < m->n; v++)
+      if (m->acc[u][v] && dist[v] < 0) {
+        dist[v] = dist[u] + 1;
+        queue[tail++] = v;
+      }
+  }
+  return -1;
+}
+
+static size_t model_live_count(const model_t *m) {
+  size_t c = 0;
+  for (int i = 0; i < m->n; i++)
+    c += m->live[i];
+  return c;
+}
+
+static size_t model_edge_count(const model_t *m) {
+  size_t c = 0;
+  for (int i = 0; i < m->n; i++)
+    for (int j = 0; j < m->n; j++)
+      c += m->acc[i][j] + m->ref[i][j];
+  return c;
+}
+
+static void model_remove(model_t *m, int x) {
+  m->live[x] = 0;
+  for (int i = 0; i < m->n; i++) {
+    m->acc[x][i] = m->acc[i][x] = 0;
+    m->ref[x][i] = m->ref[i][x] = 0;
+  }
+}
+
+/* A path reported by the graph must be a real accepted path of the model's shortest length. */
+static void expect_model_path(const model_t *m, const lg_node_t *path, size_t len, int a, int b,
+                              uint64_t seed, int step) {
+  int d = model_distance(m, a, b);
+  cr_assert_eq(len, (size_t)(d + 1), "seed %llu step %d: path %d->%d has %zu nodes, model says %d",
+               (unsigned long long)seed, step, a, b, len, d + 1);
+  cr_assert_eq(path[0], (lg_node_t)a, "seed %llu step %d: path starts wrong",
+               (unsigned long long)seed, step);
+  cr_assert_eq(path[len - 1], (lg_node_t)b, "seed %llu step %d: path ends wrong",
+               (unsigned long long)seed, step);
+  for (size_t k = 0; k + 1 < len; k++)
+    cr_assert(m->acc[path[k]][path[k + 1]], "seed %llu step %d: %u->%u is not an accepted edge",
+              (unsigned long long)seed, step, path[k], path[k + 1]);
+}
+
+/* One randomized run: `steps` operations over `n` nodes, mostly edges, some removals. */
+static void run_random(uint64_t seed, int n, int steps, int remove_per_mille) {
+  static model_t m;
+  memset(&m, 0, sizeof m);
+  m.n = n;
+  rng_state = seed * 0x9E3779B97F4A7C15ULL + 1;
+  lg_graph_t *g = lg_graph_new();
+  cr_assert_not_null(g);
+  lg_node_t path[MODEL_N];
+  int cycles = 0, added = 0, known = 0;
+  int last_a = 0, last_b = 1;
+
+  for (int step = 0; step < steps; step++) {
+    if ((int)(rng_next() % 1000) < remove_per_mille) {
+      int x = (int)(rng_next() % (uint32_t)n);
+      lg_graph_remove_node(g, (lg_node_t)x);
+      model_remove(&m, x);
+    } else {
+      int a = (int)(rng_next() % (uint32_t)n), b = (int)(rng_next() % (uint32_t)n);
+      if (rng_next() % 100 < 3) /* the same edge again: a program's second pass */
+        a = last_a, b = last_b;
+      if (a == b)
+        continue;
+      last_a = a, last_b = b;
+      int want;
+      int d = -1;
+      if (m.acc[a][b] || m.ref[a][b]) {
+        want = LG_GRAPH_KNOWN;
+      } else {
+        d = model_distance(&m, b, a);
+        want = d >= 0 ? LG_GRAPH_CYCLE : LG_GRAPH_ADDED;
+      }
+      size_t len = 0;
+      int rc = lg_graph_add_edge(g, (lg_node_t)a, (lg_node_t)b, path, MODEL_N, &len);
+      cr_assert_eq(rc, want, "seed %llu step %d: add %d->%d returned %d, model says %d",
+                   (unsigned long long)seed, step, a, b, rc, want);
+      if (rc == LG_GRAPH_CYCLE)
+        expect_model_path(&m, path, len, b, a, seed, step);
+      m.live[a] = m.live[b] = 1;
+      if (rc == LG_GRAPH_ADDED)
+        m.acc[a][b] = 1, added++;
+      else if (rc == LG_GRAPH_CYCLE)
+        m.ref[a][b] = 1, cycles++;
+      else
+        known++;
+    }
+    int inv = lg_graph_check_invariants(g);
+    cr_assert_eq(inv, 0, "seed %llu step %d: invariants broken (%d)", (unsigned long long)seed,
+                 step, inv);
+    cr_assert_eq(lg_graph_node_count(g), model_live_count(&m), "seed %llu step %d: node count",
+                 (unsigned long long)seed, step);
+    cr_assert_eq(lg_graph_edge_count(g), model_edge_count(&m), "seed %llu step %d: edge count",
+                 (unsigned long long)seed, step);
+
+    /* Spot checks of the read-only queries. */
+    int u = (int)(rng_next() % (uint32_t)n), v = (int)(rng_next() % (uint32_t)n);
+    cr_assert_eq(lg_graph_has_edge(g, u, v) != 0, m.acc[u][v] || m.ref[u][v],
+                 "seed %llu step %d: has_edge %d->%d", (unsigned long long)seed, step, u, v);
+    if (u != v) {
+      size_t len = lg_graph_find_path(g, u, v, path, MODEL_N);
+      int d = m.live[u] && m.live[v] ? model_distance(&m, u, v) : -1;
+      cr_assert_eq(len, (size_t)(d + 1), "seed %llu step %d: find_path %d->%d gave %zu nodes",
+                   (unsigned long long)seed, step, u, v, len);
+      if (len > 0)
+        expect_model_path(&m, path, len, u, v, seed, step);
+    }
+  }
+  /* A run that never hit all three outcomes would test less than it claims. */
+  cr_expect_gt(added, 0, "seed %llu: no edge added", (unsigned long long)seed);
+  cr_expect_gt(cycles, 0, "seed %llu: no cycle found", (unsigned long long)seed);
+  cr_expect_gt(known, 0, "seed %llu: no edge known", (unsigned long long)seed);
+  lg_graph_free(g);
+}
+
+Test(graph, random_edges_match_brute_force_model, .timeout = 120) {
+  for (uint64_t seed = 1; seed <= 5; seed++)
+    run_random(seed, 200, 2000, 20);
+}
+
+Test(graph, dense_random_edges_with_removals_match_model, .timeout = 120) {
+  /* Few nodes, many removals: ids are reused constantly and cycles are everywhere. */
+  for (uint64_t seed = 100; seed < 104; seed++)
+    run_random(seed, 24, 2000, 80);
+}
+
+Test(graph, sparse_random_edges_force_reorders, .timeout = 120) {
+  /* Few edges per node: most new edges disagree with the order without closing a cycle. */
+  for (uint64_t seed = 200; seed < 203; seed++)
+    run_random(seed, 200, 400, 5);
+}
+
+Test(graph, two_node_inversion) {
+  lg_graph_t *g = lg_graph_new();
+  lg_node_t path[4];
+  size_t len = 0;
+  cr_assert_eq(lg_graph_add_edge(g, 1, 2, path, 4, &len), LG_GRAPH_ADDED);
+  cr_assert_eq(lg_graph_add_edge(g, 2, 1, path, 4, &len), LG_GRAPH_CYCLE);
+  cr_assert_eq(len, 2);
+  cr_expect_eq(path[0], 1);
+  cr_expect_eq(path[1], 2);
+  cr_expect_eq(lg_graph_check_invariants(g), 0);
+  lg_graph_free(g);
+}
+
+Test(graph, three_node_cycle_gives_the_three_path) {
+  lg_graph_t *g = lg_graph_new();
+  lg_node_t path[8];
+  size_t len = 0;
+  cr_assert_eq(lg_graph_add_edge(g, 10, 20, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_assert_eq(lg_graph_add_edge(g, 20, 30, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_assert_eq(lg_graph_add_edge(g, 30, 10, path, 8, &len), LG_GRAPH_CYCLE);
+  cr_assert_eq(len, 3);
+  cr_expect_eq(path[0], 10);
+  cr_expect_eq(path[1], 20);
+  cr_expect_eq(path[2], 30);
+  cr_expect_eq(lg_graph_find_path(g, 10, 30, path, 8), 3);
+  cr_expect_eq(lg_graph_find_path(g, 30, 10, path, 8), 0, "the refused edge is not a path");
+  lg_graph_free(g);
+}
+
+Test(graph, shortest_of_two_cycles_is_reported) {
+  lg_graph_t *g = lg_graph_new();
+  lg_node_t path[8];
+  size_t len = 0;
+  /* 1 -> 2 -> 3 -> 4 -> 5 and a shortcut 1 -> 6 -> 5; closing 5 -> 1 must give 1, 6, 5. */
+  lg_node_t e[][2] = {{1, 2}, {2, 3}, {3, 4}, {4, 5}, {1, 6}, {6, 5}};
+  for (size_t i = 0; i < sizeof e / sizeof e[0]; i++)
+    cr_assert_eq(lg_graph_add_edge(g, e[i][0], e[i][1], NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_assert_eq(lg_graph_add_edge(g, 5, 1, path, 8, &len), LG_GRAPH_CYCLE);
+  cr_assert_eq(len, 3);
+  cr_expect_eq(path[1], 6);
+  lg_graph_free(g);
+}
+
+Test(graph, self_edge_rejected) {
+  lg_graph_t *g = lg_graph_new();
+  cr_expect_eq(lg_graph_add_edge(g, 7, 7, NULL, 0, NULL), -EINVAL);
+  cr_expect_eq(lg_graph_add_edge(g, UINT32_MAX, 1, NULL, 0, NULL), -EINVAL);
+  cr_expect_eq(lg_graph_node_count(g), 0);
+  cr_expect_eq(lg_graph_edge_count(g), 0);
+  lg_graph_free(g);
+}
+
+Test(graph, refused_edge_is_known_next_time) {
+  lg_graph_t *g = lg_graph_new();
+  lg_node_t path[4];
+  size_t len = 0;
+  cr_assert_eq(lg_graph_add_edge(g, 1, 2, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_assert_eq(lg_graph_add_edge(g, 2, 1, path, 4, &len), LG_GRAPH_CYCLE);
+  len = 99;
+  cr_expect_eq(lg_graph_add_edge(g, 2, 1, path, 4, &len), LG_GRAPH_KNOWN);
+  cr_expect_eq(len, 99, "a KNOWN edge writes no path");
+  cr_expect(lg_graph_has_edge(g, 2, 1));
+  cr_expect_eq(lg_graph_edge_count(g), 2);
+  /* A cycle through the refused edge is not found again: 2 -> 3 -> 1 only uses accepted edges
+   * on one side, and the inversion 1/2 was already reported. */
+  cr_expect_eq(lg_graph_add_edge(g, 3, 2, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_expect_eq(lg_graph_add_edge(g, 1, 3, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_expect_eq(lg_graph_check_invariants(g), 0);
+  lg_graph_free(g);
+}
+
+Test(graph, removed_node_id_reused_without_stale_edges) {
+  lg_graph_t *g = lg_graph_new();
+  cr_assert_eq(lg_graph_add_edge(g, 1, 2, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_assert_eq(lg_graph_add_edge(g, 2, 3, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_assert_eq(lg_graph_add_edge(g, 3, 1, NULL, 0, NULL), LG_GRAPH_CYCLE);
+  lg_graph_remove_node(g, 2);
+  cr_expect_eq(lg_graph_check_invariants(g), 0);
+  cr_expect_eq(lg_graph_node_count(g), 2);
+  cr_expect_eq(lg_graph_edge_count(g), 1, "only the refused 3 -> 1 is left");
+  cr_expect_not(lg_graph_has_edge(g, 1, 2));
+  cr_expect_not(lg_graph_has_edge(g, 2, 3));
+  /* Id 2 is a new lock now: the opposite orders are new edges, not cycles. */
+  cr_expect_eq(lg_graph_add_edge(g, 2, 1, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_expect_eq(lg_graph_add_edge(g, 3, 2, NULL, 0, NULL), LG_GRAPH_ADDED);
+  /* Removing an end of a refused edge drops it too. */
+  lg_graph_remove_node(g, 1);
+  cr_expect_not(lg_graph_has_edge(g, 3, 1));
+  cr_expect_eq(lg_graph_add_edge(g, 1, 3, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_expect_eq(lg_graph_check_invariants(g), 0);
+  lg_graph_remove_node(g, 12345); /* never seen: nothing happens */
+  cr_expect_eq(lg_graph_node_count(g), 3);
+  lg_graph_free(g);
+}
+
+Test(graph, million_node_chain_completes, .timeout = 60) {
+  lg_graph_t *g = lg_graph_new();
+  const lg_node_t n = 1000000;
+  for (lg_node_t i = 0; i + 1 < n; i++) {
+    int rc = lg_graph_add_edge(g, i, i + 1, NULL, 0, NULL);
+    if (rc != LG_GRAPH_ADDED)
+      cr_assert_fail("edge %u -> %u returned %d", i, i + 1, rc);
+  }
+  cr_expect_eq(lg_graph_node_count(g), n);
+  cr_expect_eq(lg_graph_edge_count(g), n - 1);
+  lg_node_t path[8];
+  size_t len = 0;
+  cr_assert_eq(lg_graph_add_edge(g, n - 1, 0, path, 8, &len), LG_GRAPH_CYCLE);
+  cr_expect_eq(len, n, "the whole chain is the cycle");
+  for (lg_node_t i = 0; i < 8; i++)
+    cr_expect_eq(path[i], i, "only the first path_cap nodes are written");
+  cr_expect_eq(lg_graph_check_invariants(g), 0);
+  lg_graph_free(g);
+}
+
+Test(graph, hub_lock_with_many_edges_stays_fast, .timeout = 60) {
+  /* A global lock held while taking 100,000 per-object locks that then die one by one: each
+   * removal must cost O(1) at the hub, and lookups at the hub must not scan its list. */
+  lg_graph_t *g = lg_graph_new();
+  const lg_node_t n = 100000;
+  for (lg_node_t i = 1; i <= n; i++)
+    cr_assert_eq(lg_graph_add_edge(g, 0, i, NULL, 0, NULL), LG_GRAPH_ADDED);
+  for (lg_node_t i = 1; i <= n; i++)
+    cr_assert_eq(lg_graph_add_edge(g, 0, i, NULL, 0, NULL), LG_GRAPH_KNOWN);
+  for (lg_node_t i = 1; i <= n; i += 2)
+    lg_graph_remove_node(g, i);
+  cr_expect_eq(lg_graph_edge_count(g), n / 2);
+  cr_expect_eq(lg_graph_check_invariants(g), 0);
+  for (lg_node_t i = 2; i <= n; i += 2)
+    cr_assert(lg_graph_has_edge(g, 0, i));
+  cr_expect_eq(lg_graph_add_edge(g, n, 0, NULL, 0, NULL), LG_GRAPH_CYCLE);
+  lg_graph_free(g);
+}
+
+Test(graph, reverse_order_acquisitions_stay_acyclic, .timeout = 60) {
+  /* Locks taken against the order they were first seen in: every edge disagrees with the
+   * initial order, none closes a cycle. */
+  lg_graph_t *g = lg_graph_new();
+  const lg_node_t n = 2000;
+  for (lg_node_t i = 0; i < n; i++)
+    cr_assert_eq(lg_graph_add_edge(g, i, n + i, NULL, 0, NULL), LG_GRAPH_ADDED);
+  for (lg_node_t i = 1; i < n; i++)
+    cr_assert_eq(lg_graph_add_edge(g, n + i, i - 1, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_expect_eq(lg_graph_check_invariants(g), 0);
+  cr_expect_eq(lg_graph_find_path(g, n - 1, 0, NULL, 0), 2 * n - 1);
+  cr_expect_eq(lg_graph_add_edge(g, 0, n - 1, NULL, 0, NULL), LG_GRAPH_CYCLE);
+  lg_graph_free(g);
+}
