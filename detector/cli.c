@@ -1,0 +1,193 @@
+/* cli.c - `lockgraph [options] -- prog args`: runs a program under liblockgraph.so.
+ *
+ * The flags map onto the LOCKGRAPH_OPTIONS string and are validated by the same parser the
+ * library uses, so both paths accept and refuse the same things with the same words. Report
+ * paths are checked (and truncated: one run, one report file) before the program starts; an
+ * error is one `lockgraph:` line and exit status 2, and the program is not run. The library is
+ * found next to this executable (../lib/liblockgraph.so), prepended to LD_PRELOAD, and the
+ * program replaces this process (execvp), so its exit status is the run's.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lockgraph.h"
+#include "options.h"
+
+typedef struct cli_flag {
+  const char *flag; /* --json */
+  const char *key;  /* json */
+  const char *arg;  /* FILE */
+  const char *help;
+} cli_flag_t;
+
+static const cli_flag_t cli_flags[] = {
+    {"--json", "json", "FILE", "also write reports as JSON Lines to FILE (truncated first)"},
+    {"--log", "log", "FILE", "write text reports to FILE instead of stderr (truncated first)"},
+    {"--watchdog", "watchdog_ms", "MS", "end a real deadlock once threads waited MS ms; 0 = off"},
+    {"--suppressions", "suppressions", "FILE", "hide reports matching 'deadlock:<glob>' lines"},
+    {"--exitcode", "exitcode", "N", "exit status when anything was reported, 0..255"},
+    {"--stack-depth", "stack_depth", "N", "frames kept per stack, 1..64"},
+    {"--verbosity", "verbosity", "N", "0 quiet, 1 summary at exit, 2 also detector memory"},
+};
+#define CLI_NFLAGS (sizeof cli_flags / sizeof cli_flags[0])
+
+static void cli_usage(FILE *out) {
+  lg_options_t d;
+  lg_options_defaults(&d);
+  char defaults[CLI_NFLAGS][32];
+  snprintf(defaults[0], 32, "none");
+  snprintf(defaults[1], 32, "stderr");
+  snprintf(defaults[2], 32, "%u", d.watchdog_ms);
+  snprintf(defaults[3], 32, "none");
+  snprintf(defaults[4], 32, "%d", d.exitcode);
+  snprintf(defaults[5], 32, "%u", d.stack_depth);
+  snprintf(defaults[6], 32, "%u", d.verbosity);
+  fprintf(out,
+          "usage: lockgraph [options] -- program [args...]\n"
+          "\n"
+          "Runs the program with liblockgraph.so preloaded: reports lock-order cycles (potential\n"
+          "deadlocks), deadlocks that happen (ended by a watchdog instead of hanging) and\n"
+          "self-deadlocks, each as soon as it is found. When anything was reported the run exits\n"
+          "with the exit code below, else with the program's own status.\n"
+          "\n"
+          "options (LOCKGRAPH_OPTIONS key in brackets; default after the text):\n");
+  for (size_t i = 0; i < CLI_NFLAGS; i++) {
+    char left[64];
+    snprintf(left, sizeof left, "%s %s", cli_flags[i].flag, cli_flags[i].arg);
+    fprintf(out, "  %-22s %s [%s] (default: %s)\n", left, cli_flags[i].help, cli_flags[i].key,
+            defaults[i]);
+  }
+  fprintf(out,
+          "  %-22s this text\n"
+          "  %-22s the version\n"
+          "\n"
+          "Without the front end: LD_PRELOAD=.../liblockgraph.so "
+          "LOCKGRAPH_OPTIONS=\"json=r.json:watchdog_ms=2000\" program args\n"
+          "Exit status of lockgraph itself: 2 for a bad option or report path, 127 when the\n"
+          "program cannot be found, 126 when it cannot be run.\n",
+          "--help", "--version");
+}
+
+static void cli_fail(const char *fmt, const char *a, const char *b) {
+  fprintf(stderr, "lockgraph: ");
+  fprintf(stderr, fmt, a, b);
+  fputc('\n', stderr);
+  exit(2);
+}
+
+/* Appends key=value to spec. */
+static void cli_spec_add(char *spec, size_t cap, const char *key, const char *value) {
+  size_t n = strlen(spec);
+  snprintf(spec + n, cap - n, "%s%s=%s", n ? ":" : "", key, value);
+}
+
+static void cli_check_writable(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    cli_fail("cannot write report to %s: %s; choose a writable path", path, strerror(errno));
+  close(fd);
+}
+
+/* liblockgraph.so next to us: <dir of this executable>/../lib/liblockgraph.so */
+static int cli_find_library(char *out, size_t cap) {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0)
+    return -1;
+  self[n] = '\0';
+  char *dir = dirname(self);
+  snprintf(out, cap, "%s/../lib/liblockgraph.so", dir);
+  char resolved[PATH_MAX];
+  if (realpath(out, resolved) == NULL)
+    return -1;
+  snprintf(out, cap, "%s", resolved);
+  return access(out, R_OK) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv) {
+  static char spec[8 * LG_PATH_MAX];
+  const char *env = getenv("LOCKGRAPH_OPTIONS");
+  snprintf(spec, sizeof spec, "%s", env ? env : "");
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) {
+      i++;
+      break;
+    }
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      cli_usage(stdout);
+      return 0;
+    }
+    if (strcmp(a, "--version") == 0) {
+      printf("lockgraph %s\n", LG_VERSION);
+      return 0;
+    }
+    if (a[0] != '-')
+      break; /* the program, without a "--" */
+    const cli_flag_t *f = NULL;
+    const char *value = NULL;
+    for (size_t k = 0; k < CLI_NFLAGS && f == NULL; k++) {
+      size_t len = strlen(cli_flags[k].flag);
+      if (strncmp(a, cli_flags[k].flag, len) == 0 && (a[len] == '\0' || a[len] == '=')) {
+        f = &cli_flags[k];
+        value = a[len] == '=' ? a + len + 1 : NULL;
+      }
+    }
+    if (f == NULL)
+      cli_fail("unknown option '%s'%s (see lockgraph --help)", a, "");
+    if (value == NULL) {
+      if (i + 1 >= argc)
+        cli_fail("%s needs a value (%s)", f->flag, f->arg);
+      value = argv[++i];
+    }
+    if (strchr(value, ':') != NULL)
+      cli_fail("%s %s: a ':' cannot be passed through LOCKGRAPH_OPTIONS; use another path", f->flag,
+               value);
+    cli_spec_add(spec, sizeof spec, f->key, value);
+  }
+  if (i >= argc) {
+    fprintf(stderr, "lockgraph: no program to run\n");
+    cli_usage(stderr);
+    return 2;
+  }
+
+  lg_options_t o;
+  lg_options_defaults(&o);
+  char err[512];
+  if (lg_options_parse(&o, spec, err, sizeof err) != 0)
+    cli_fail("%s%s", err, "");
+  if (o.suppressions_path[0]) {
+    lg_suppressions_t *s = lg_suppressions_load(o.suppressions_path, err, sizeof err);
+    if (s == NULL)
+      cli_fail("%s%s", err, "");
+    lg_suppressions_free(s);
+  }
+  if (o.json_path[0])
+    cli_check_writable(o.json_path);
+  if (o.log_path[0])
+    cli_check_writable(o.log_path);
+
+  char lib[PATH_MAX];
+  if (cli_find_library(lib, sizeof lib) != 0)
+    cli_fail("cannot find liblockgraph.so next to this program (%s)%s", lib, "");
+  const char *old = getenv("LD_PRELOAD");
+  static char preload[PATH_MAX + 8192];
+  if (old && *old)
+    snprintf(preload, sizeof preload, "%s:%s", lib, old);
+  else
+    snprintf(preload, sizeof preload, "%s", lib);
+  setenv("LD_PRELOAD", preload, 1);
+  setenv("LOCKGRAPH_OPTIONS", spec, 1);
+  execvp(argv[i], &argv[i]);
+  int e = errno;
+  fprintf(stderr, "lockgraph: cannot run %s: %s\n", argv[i], strerror(e));
+  return e == ENOENT || e == ENOTDIR ? 127 : 126;
+}

@@ -1,0 +1,384 @@
+/* interpose.c - the exported pthread wrappers, and the real functions behind them.
+ *
+ * Every wrapper is transparent: it returns exactly what the real call returned and leaves errno
+ * as the real call left it (the fast path never touches errno; every slow path saves and
+ * restores it). An acquisition is recorded only when the real call succeeded; for
+ * the blocking calls the order check runs BEFORE the real call, so an inversion (or a relock
+ * that would hang) is reported before the program can hang on it.
+ *
+ * The real symbols are resolved once, here, with dlsym(RTLD_NEXT); the condition variable
+ * functions with dlvsym at GLIBC_2.3.2, the ABI our (unversioned, hence default) definitions
+ * present to the program. A wrapper called while the runtime is not ready, on an untracked
+ * thread, or from inside the detector goes straight to the real function.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lockgraph.h"
+
+lg_real_t lg_real;
+static _Atomic int lg_real_state; /* 0 unresolved, 1 resolving, 2 done */
+
+static void *lg_real_sym(const char *name) {
+  return dlsym(RTLD_NEXT, name);
+}
+
+static void *lg_real_vsym(const char *name, const char *version) {
+  void *p = dlvsym(RTLD_NEXT, name, version);
+  return p ? p : dlsym(RTLD_NEXT, name);
+}
+
+void lg_real_resolve(void) {
+  int expected = 0;
+  if (atomic_load_explicit(&lg_real_state, memory_order_acquire) == 2)
+    return;
+  if (!atomic_compare_exchange_strong(&lg_real_state, &expected, 1)) {
+    /* Another thread resolves; a re-entrant call from dlsym itself returns at once and the
+     * caller falls back (see lg_boot_*). */
+    return;
+  }
+  lg_real_t r;
+  memset(&r, 0, sizeof r);
+#define LG_RESOLVE(field, name) r.field = (__typeof__(r.field))lg_real_sym(name)
+  LG_RESOLVE(mutex_init, "pthread_mutex_init");
+  LG_RESOLVE(mutex_destroy, "pthread_mutex_destroy");
+  LG_RESOLVE(mutex_lock, "pthread_mutex_lock");
+  LG_RESOLVE(mutex_trylock, "pthread_mutex_trylock");
+  LG_RESOLVE(mutex_timedlock, "pthread_mutex_timedlock");
+  LG_RESOLVE(mutex_clocklock, "pthread_mutex_clocklock");
+  LG_RESOLVE(mutex_unlock, "pthread_mutex_unlock");
+  r.cond_wait = (__typeof__(r.cond_wait))lg_real_vsym("pthread_cond_wait", "GLIBC_2.3.2");
+  r.cond_timedwait =
+      (__typeof__(r.cond_timedwait))lg_real_vsym("pthread_cond_timedwait", "GLIBC_2.3.2");
+  LG_RESOLVE(cond_clockwait, "pthread_cond_clockwait");
+  LG_RESOLVE(rwlock_init, "pthread_rwlock_init");
+  LG_RESOLVE(rwlock_destroy, "pthread_rwlock_destroy");
+  LG_RESOLVE(rwlock_rdlock, "pthread_rwlock_rdlock");
+  LG_RESOLVE(rwlock_wrlock, "pthread_rwlock_wrlock");
+  LG_RESOLVE(rwlock_tryrdlock, "pthread_rwlock_tryrdlock");
+  LG_RESOLVE(rwlock_trywrlock, "pthread_rwlock_trywrlock");
+  LG_RESOLVE(rwlock_timedrdlock, "pthread_rwlock_timedrdlock");
+  LG_RESOLVE(rwlock_timedwrlock, "pthread_rwlock_timedwrlock");
+  LG_RESOLVE(rwlock_clockrdlock, "pthread_rwlock_clockrdlock");
+  LG_RESOLVE(rwlock_clockwrlock, "pthread_rwlock_clockwrlock");
+  LG_RESOLVE(rwlock_unlock, "pthread_rwlock_unlock");
+  LG_RESOLVE(spin_init, "pthread_spin_init");
+  LG_RESOLVE(spin_destroy, "pthread_spin_destroy");
+  LG_RESOLVE(spin_lock, "pthread_spin_lock");
+  LG_RESOLVE(spin_trylock, "pthread_spin_trylock");
+  LG_RESOLVE(spin_unlock, "pthread_spin_unlock");
+  LG_RESOLVE(create, "pthread_create");
+  LG_RESOLVE(join, "pthread_join");
+  LG_RESOLVE(tryjoin_np, "pthread_tryjoin_np");
+  LG_RESOLVE(timedjoin_np, "pthread_timedjoin_np");
+  LG_RESOLVE(clockjoin_np, "pthread_clockjoin_np");
+  LG_RESOLVE(detach, "pthread_detach");
+  LG_RESOLVE(exit, "pthread_exit");
+#undef LG_RESOLVE
+  lg_real = r;
+  atomic_store_explicit(&lg_real_state, 2, memory_order_release);
+}
+
+/* The tracked state of the calling thread, or NULL to pass straight through. */
+static inline lg_thread_t *lg_enter(void) {
+  lg_thread_t *t = lg_tls_self;
+  if (LG_LIKELY(t != NULL && !t->passthrough))
+    return t;
+  if (t != NULL)
+    return NULL;
+  t = lg_thread_self();
+  return (t != NULL && !t->passthrough) ? t : NULL;
+}
+
+/* A real function pointer, resolving it first if a wrapper runs before the constructor. NULL
+ * only while dlsym itself is being resolved on this thread. */
+#define LG_REAL(field) (LG_LIKELY(lg_real.field != NULL) ? lg_real.field : (lg_real_resolve(), lg_real.field))
+
+/* Calls through when the real function cannot be had yet (a lock call from inside dlsym during
+ * bootstrap: single-threaded, so succeeding without locking is harmless). */
+#define LG_CALL_REAL(field, ...) \
+  (LG_REAL(field) != NULL ? lg_real.field(__VA_ARGS__) : 0)
+
+#define LG_CALLER_PC ((uintptr_t)__builtin_return_address(0))
+#define LG_CALLER_CFA ((uintptr_t)__builtin_dwarf_cfa())
+#define LG_SELF_FP ((uintptr_t)__builtin_frame_address(0)) /* the library keeps frame pointers */
+
+/* ---- the shape every acquisition shares ---- */
+
+/* A blocking acquisition: check first (may report before a hang), publish the wait, call. */
+#define LG_BLOCKING(t, lockp, kind, mode, realcall)                                         \
+  do {                                                                                     \
+    uintptr_t pc_ = LG_CALLER_PC, cfa_ = LG_CALLER_CFA;                                    \
+    lg_acq_t a_;                                                                            \
+    int pre_ = lg_acquire_check((t), (uintptr_t)(lockp), (kind), (mode), LG_ACQ_BLOCKING,   \
+                                pc_, cfa_, &a_);                                            \
+    if (pre_ == LG_PRE_UNTRACKED)                                                           \
+      return (realcall);                                                                    \
+    lg_wait_begin((t), (uintptr_t)(lockp), &a_, (mode), pc_, cfa_);                          \
+    int rc_ = (realcall);                                                                   \
+    lg_wait_end(t);                                                                         \
+    if (LG_LIKELY(rc_ == 0))                                                                \
+      lg_held_push((t), (uintptr_t)(lockp), &a_, (kind), (mode), pc_, cfa_, LG_SELF_FP);                \
+    else if (rc_ == EDEADLK)                                                                \
+      lg_lock_report_errcheck((t), (uintptr_t)(lockp), a_.id, a_.ver, pc_, cfa_);          \
+    return rc_;                                                                             \
+  } while (0)
+
+/* A timed or try acquisition: call first, record only what succeeded. */
+#define LG_AFTER(t, lockp, kind, mode, acq, realcall)                                      \
+  do {                                                                                     \
+    uintptr_t pc_ = LG_CALLER_PC, cfa_ = LG_CALLER_CFA;                                    \
+    int rc_ = (realcall);                                                                   \
+    if (rc_ != 0)                                                                           \
+      return rc_;                                                                           \
+    lg_acq_t a_;                                                                            \
+    if (lg_acquire_check((t), (uintptr_t)(lockp), (kind), (mode), (acq), pc_, cfa_, &a_) !=  \
+        LG_PRE_UNTRACKED)                                                                   \
+      lg_held_push((t), (uintptr_t)(lockp), &a_, (kind), (mode), pc_, cfa_, LG_SELF_FP);                \
+    return rc_;                                                                             \
+  } while (0)
+
+#define LG_RELEASE(t, lockp, realcall) \
+  do {                                 \
+    int rc_ = (realcall);              \
+    if (rc_ == 0)                      \
+      lg_held_pop((t), (uintptr_t)(lockp)); \
+    return rc_;                        \
+  } while (0)
+
+/* init and destroy: the instance at this address ends (a new one starts at first use). */
+#define LG_LIFECYCLE(lockp, realcall)            \
+  do {                                           \
+    int rc_ = (realcall);                        \
+    if (rc_ == 0 && lg_enter() != NULL) {        \
+      int errno_ = errno;                        \
+      lg_lock_retire((uintptr_t)(lockp));        \
+      errno = errno_;                            \
+    }                                            \
+    return rc_;                                  \
+  } while (0)
+
+/* ---- mutexes ---- */
+
+LG_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr) {
+  LG_LIFECYCLE(m, LG_CALL_REAL(mutex_init, m, attr));
+}
+
+LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m) {
+  LG_LIFECYCLE(m, LG_CALL_REAL(mutex_destroy, m));
+}
+
+LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(mutex_lock, m);
+  LG_BLOCKING(t, m, LG_KIND_MUTEX, LG_MODE_WRITE, lg_real.mutex_lock(m));
+}
+
+LG_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(mutex_trylock, m);
+  LG_AFTER(t, m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TRY, lg_real.mutex_trylock(m));
+}
+
+LG_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *ts) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(mutex_timedlock, m, ts);
+  LG_AFTER(t, m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TIMED, lg_real.mutex_timedlock(m, ts));
+}
+
+LG_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *ts) {
+  if (LG_REAL(mutex_clocklock) == NULL)
+    return ENOSYS;
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return lg_real.mutex_clocklock(m, clk, ts);
+  LG_AFTER(t, m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TIMED, lg_real.mutex_clocklock(m, clk, ts));
+}
+
+LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(mutex_unlock, m);
+  LG_RELEASE(t, m, lg_real.mutex_unlock(m));
+}
+
+/* ---- condition variables: the wait releases the mutex and takes it back ---- */
+
+/* Before the wait: the mutex is released. Returns nonzero when it was a tracked held lock. */
+static int lg_cond_release(lg_thread_t *t, pthread_mutex_t *m) {
+  for (uint32_t i = t->depth; i-- > 0;) {
+    if (t->held[i].addr == (uintptr_t)m) {
+      lg_held_pop(t, (uintptr_t)m);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* After the wait (whatever it returned, glibc holds the mutex again): a blocking retake. */
+static void lg_cond_retake(lg_thread_t *t, pthread_mutex_t *m, uintptr_t pc, uintptr_t cfa,
+                           uintptr_t fp) {
+  int errno_ = errno;
+  lg_acq_t a;
+  if (lg_acquire_check(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TIMED, pc, cfa, &a) !=
+      LG_PRE_UNTRACKED)
+    lg_held_push(t, (uintptr_t)m, &a, LG_KIND_MUTEX, LG_MODE_WRITE, pc, cfa, fp);
+  errno = errno_;
+}
+
+LG_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(cond_wait, c, m);
+  uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
+  int was_held = lg_cond_release(t, m);
+  int rc = lg_real.cond_wait(c, m);
+  if (was_held && (rc == 0 || rc == EOWNERDEAD))
+    lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
+  return rc;
+}
+
+LG_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+                                     const struct timespec *ts) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(cond_timedwait, c, m, ts);
+  uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
+  int was_held = lg_cond_release(t, m);
+  int rc = lg_real.cond_timedwait(c, m, ts);
+  if (was_held && (rc == 0 || rc == ETIMEDOUT || rc == EOWNERDEAD))
+    lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
+  return rc;
+}
+
+LG_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+                                     const struct timespec *ts) {
+  if (LG_REAL(cond_clockwait) == NULL)
+    return ENOSYS;
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return lg_real.cond_clockwait(c, m, clk, ts);
+  uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
+  int was_held = lg_cond_release(t, m);
+  int rc = lg_real.cond_clockwait(c, m, clk, ts);
+  if (was_held && (rc == 0 || rc == ETIMEDOUT || rc == EOWNERDEAD))
+    lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
+  return rc;
+}
+
+/* ---- rwlocks ---- */
+
+LG_EXPORT int pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *attr) {
+  LG_LIFECYCLE(l, LG_CALL_REAL(rwlock_init, l, attr));
+}
+
+LG_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *l) {
+  LG_LIFECYCLE(l, LG_CALL_REAL(rwlock_destroy, l));
+}
+
+LG_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(rwlock_rdlock, l);
+  LG_BLOCKING(t, l, LG_KIND_RWLOCK, LG_MODE_READ, lg_real.rwlock_rdlock(l));
+}
+
+LG_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(rwlock_wrlock, l);
+  LG_BLOCKING(t, l, LG_KIND_RWLOCK, LG_MODE_WRITE, lg_real.rwlock_wrlock(l));
+}
+
+LG_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(rwlock_tryrdlock, l);
+  LG_AFTER(t, l, LG_KIND_RWLOCK, LG_MODE_READ, LG_ACQ_TRY, lg_real.rwlock_tryrdlock(l));
+}
+
+LG_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(rwlock_trywrlock, l);
+  LG_AFTER(t, l, LG_KIND_RWLOCK, LG_MODE_WRITE, LG_ACQ_TRY, lg_real.rwlock_trywrlock(l));
+}
+
+LG_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *ts) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(rwlock_timedrdlock, l, ts);
+  LG_AFTER(t, l, LG_KIND_RWLOCK, LG_MODE_READ, LG_ACQ_TIMED, lg_real.rwlock_timedrdlock(l, ts));
+}
+
+LG_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *ts) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(rwlock_timedwrlock, l, ts);
+  LG_AFTER(t, l, LG_KIND_RWLOCK, LG_MODE_WRITE, LG_ACQ_TIMED, lg_real.rwlock_timedwrlock(l, ts));
+}
+
+LG_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk,
+                                         const struct timespec *ts) {
+  if (LG_REAL(rwlock_clockrdlock) == NULL)
+    return ENOSYS;
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return lg_real.rwlock_clockrdlock(l, clk, ts);
+  LG_AFTER(t, l, LG_KIND_RWLOCK, LG_MODE_READ, LG_ACQ_TIMED, lg_real.rwlock_clockrdlock(l, clk, ts));
+}
+
+LG_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk,
+                                         const struct timespec *ts) {
+  if (LG_REAL(rwlock_clockwrlock) == NULL)
+    return ENOSYS;
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return lg_real.rwlock_clockwrlock(l, clk, ts);
+  LG_AFTER(t, l, LG_KIND_RWLOCK, LG_MODE_WRITE, LG_ACQ_TIMED, lg_real.rwlock_clockwrlock(l, clk, ts));
+}
+
+LG_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(rwlock_unlock, l);
+  LG_RELEASE(t, l, lg_real.rwlock_unlock(l));
+}
+
+/* ---- spinlocks ---- */
+
+LG_EXPORT int pthread_spin_init(pthread_spinlock_t *s, int pshared) {
+  LG_LIFECYCLE(s, LG_CALL_REAL(spin_init, s, pshared));
+}
+
+LG_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s) {
+  LG_LIFECYCLE(s, LG_CALL_REAL(spin_destroy, s));
+}
+
+LG_EXPORT int pthread_spin_lock(pthread_spinlock_t *s) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(spin_lock, s);
+  LG_BLOCKING(t, s, LG_KIND_SPIN, LG_MODE_WRITE, lg_real.spin_lock(s));
+}
+
+LG_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(spin_trylock, s);
+  LG_AFTER(t, s, LG_KIND_SPIN, LG_MODE_WRITE, LG_ACQ_TRY, lg_real.spin_trylock(s));
+}
+
+LG_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s) {
+  lg_thread_t *t = lg_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return LG_CALL_REAL(spin_unlock, s);
+  LG_RELEASE(t, s, lg_real.spin_unlock(s));
+}

@@ -1,0 +1,490 @@
+/* lockgraph.h - the runtime's internal interfaces (liblockgraph.so only, never installed).
+ *
+ * The runtime is split by concern:
+ *   interpose.c  the exported pthread wrappers and the real symbols behind them
+ *   locks.c      lock identity (shadow table, node records), held stacks, the fast path and the
+ *                slow path (edges, gate sets, happens-before lists, cycles)
+ *   threads.c    per-thread state, create/join/exit/detach, fork
+ *   stack.c      capturing stacks (libunwind) and symbolizing them (libdwfl)
+ *   report.c     report text and JSON, suppressions, the exit summary, ending the run
+ *   watchdog.c   finding deadlocks that really happened
+ *   runtime.c    options, output files, the constructor and destructor
+ *
+ * Locking: one detector mutex (lg_rt.mu, a REAL pthread mutex) serializes every slow path,
+ * the graph, the thread list and the edge table. The report mutex (lg_rt.report_mu) serializes
+ * symbolizing and writing reports; it is taken only when lg_rt.mu is NOT held, so the program
+ * (and its malloc) never waits behind symbolization while holding the detector lock.
+ * Nothing here calls back into the program while holding either lock.
+ */
+#ifndef LG_LOCKGRAPH_H
+#define LG_LOCKGRAPH_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "graph.h"
+#include "hb.h"
+#include "options.h"
+
+#define LG_VERSION "0.1.0"
+#define LG_EXPORT __attribute__((visibility("default")))
+#define LG_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LG_INLINE static inline __attribute__((always_inline))
+#define LG_STACK_MAX 64
+
+/* ---- the real pthread functions (interpose.c) ---- */
+
+typedef struct lg_real {
+  int (*mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
+  int (*mutex_destroy)(pthread_mutex_t *);
+  int (*mutex_lock)(pthread_mutex_t *);
+  int (*mutex_trylock)(pthread_mutex_t *);
+  int (*mutex_timedlock)(pthread_mutex_t *, const struct timespec *);
+  int (*mutex_clocklock)(pthread_mutex_t *, clockid_t, const struct timespec *);
+  int (*mutex_unlock)(pthread_mutex_t *);
+  int (*cond_wait)(pthread_cond_t *, pthread_mutex_t *);
+  int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
+  int (*cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *);
+  int (*rwlock_init)(pthread_rwlock_t *, const pthread_rwlockattr_t *);
+  int (*rwlock_destroy)(pthread_rwlock_t *);
+  int (*rwlock_rdlock)(pthread_rwlock_t *);
+  int (*rwlock_wrlock)(pthread_rwlock_t *);
+  int (*rwlock_tryrdlock)(pthread_rwlock_t *);
+  int (*rwlock_trywrlock)(pthread_rwlock_t *);
+  int (*rwlock_timedrdlock)(pthread_rwlock_t *, const struct timespec *);
+  int (*rwlock_timedwrlock)(pthread_rwlock_t *, const struct timespec *);
+  int (*rwlock_clockrdlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+  int (*rwlock_clockwrlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+  int (*rwlock_unlock)(pthread_rwlock_t *);
+  int (*spin_init)(pthread_spinlock_t *, int);
+  int (*spin_destroy)(pthread_spinlock_t *);
+  int (*spin_lock)(pthread_spinlock_t *);
+  int (*spin_trylock)(pthread_spinlock_t *);
+  int (*spin_unlock)(pthread_spinlock_t *);
+  int (*create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+  int (*join)(pthread_t, void **);
+  int (*tryjoin_np)(pthread_t, void **);
+  int (*timedjoin_np)(pthread_t, void **, const struct timespec *);
+  int (*clockjoin_np)(pthread_t, void **, clockid_t, const struct timespec *);
+  int (*detach)(pthread_t);
+  void (*exit)(void *) __attribute__((noreturn));
+} lg_real_t;
+
+extern lg_real_t lg_real;
+/* Fills lg_real once; safe to call from any wrapper, any number of times. */
+void lg_real_resolve(void);
+
+/* ---- lock kinds and modes ---- */
+
+enum { LG_KIND_MUTEX = 1, LG_KIND_RWLOCK = 2, LG_KIND_SPIN = 3 };
+enum { LG_MODE_WRITE = 0, LG_MODE_READ = 1 }; /* WRITE = exclusive (mutex, spin, wrlock) */
+
+/* How an acquisition was made, for the slow path's rules. */
+enum {
+  LG_ACQ_BLOCKING = 0, /* lock, wrlock, rdlock, cond reacquire: adds edges, may deadlock */
+  LG_ACQ_TIMED = 1,    /* timed/clock lock that succeeded: adds edges, cannot hang */
+  LG_ACQ_TRY = 2,      /* trylock that succeeded: no edge into the lock */
+};
+
+/* ---- node records: one cache line per lock instance (locks.c) ---- */
+
+typedef struct lg_edge lg_edge_t;
+
+typedef struct lg_edge_vec {
+  lg_edge_t **v;
+  uint32_t n, cap;
+} lg_edge_vec_t;
+
+#define LG_LOCK_KEYS 5
+
+typedef struct lg_lock {
+  _Atomic uint32_t ver;         /* bumped when the instance dies; slots carry the version */
+  uint8_t kind;                 /* LG_KIND_* */
+  _Atomic uint8_t flags;        /* LG_NODE_*; nonzero sends every acquisition to the slow path */
+  uint8_t reported;             /* self-deadlock already reported (slow path only) */
+  uint8_t pad;
+  _Atomic uintptr_t addr;       /* the lock's address */
+  _Atomic uintptr_t first_pc;   /* return address of the first acquisition */
+  /* Chain keys already processed into this lock (written on the slow path): a lock with few
+   * ways into it needs no per-thread cache, however many locks the program has. */
+  _Atomic uint64_t keys[LG_LOCK_KEYS];
+} __attribute__((aligned(64))) lg_lock_t;
+
+/* What only the slow path needs about a lock, kept off the fast path's cache line. */
+typedef struct lg_lock_aux {
+  uint32_t stamp;        /* dedup marker */
+  uint32_t free_next;    /* free list link while the id is unused */
+  lg_edge_vec_t out, in; /* edges, for removal on destroy */
+} lg_lock_aux_t;
+
+enum { LG_NODE_ORPHAN = 1 }; /* fork child: held by a thread that does not exist here */
+
+/* ---- per-thread state (threads.c) ---- */
+
+#define LG_HELD_UP 4 /* return addresses kept per held lock beyond its call site */
+
+typedef struct lg_held {
+  uintptr_t addr;
+  uint32_t id, ver;
+  uint64_t key;      /* chain key of the stack up to and including this entry */
+  uintptr_t pc, cfa; /* where it was taken: return address and caller's stack pointer */
+  uint8_t mode, kind;
+  /* The callers above pc, from a frame-pointer walk checked against the thread's stack
+   * bounds (0 where the walk stopped): the held end of an edge needs the stack of an
+   * acquisition that is long over, and a full unwind on every acquisition costs too much. */
+  uintptr_t up[LG_HELD_UP];
+} lg_held_t;
+
+/* Per-thread set of chain keys already processed (open addressing, grows on the slow path up
+ * to LG_TCACHE_MAX entries, then starts over: it is only a cache). */
+#define LG_TCACHE_INITIAL 1024
+#define LG_TCACHE_MAX (1u << 14)
+
+typedef struct lg_frame_pcsp {
+  uintptr_t pc, sp;
+} lg_frame_pcsp_t;
+
+typedef struct lg_thread lg_thread_t;
+struct lg_thread {
+  /* Owner-only, hot. */
+  uint32_t depth, cap;
+  lg_held_t *held;
+  uint64_t seed; /* chain key of the empty stack: a hash of the current hb segment */
+  uintptr_t region_key;
+  _Atomic uint64_t *region_slots;
+  uintptr_t stack_hi; /* top of this thread's stack (0 unknown): bounds the frame-pointer walk */
+  int passthrough; /* nonzero: inside the detector, exited, or the watchdog: do not track */
+  uint64_t *cache;
+  uint32_t cache_mask, cache_used;
+
+  /* Published for the watchdog: odd wait_seq = blocked in a real acquisition. */
+  _Atomic uint64_t wait_seq;
+  _Atomic uint64_t wait_lock; /* ver << 32 | id */
+  _Atomic uintptr_t wait_pc;  /* the call site; the low bit set for a read (shared) wait */
+
+  /* Under lg_rt.mu. */
+  lg_tid_t tid;
+  pthread_t pth;
+  pid_t ktid;
+  lg_segment_t *seg;
+  int detached, exited;
+  lg_held_t **retired; /* old held arrays, freed at exit (the watchdog may still read them) */
+  uint32_t nretired, capretired;
+  uint32_t *retired_caps;
+  lg_thread_t *next, *prev;
+  uint64_t wd_seen_seq; /* watchdog bookkeeping */
+  uint64_t wd_seen_ns;
+
+  /* The watchdog's request for this thread's stack (signal handler writes). */
+  _Atomic int stack_ready;
+  int stack_n;
+  uintptr_t stack[LG_STACK_MAX];
+};
+
+/* ---- the runtime's global state (runtime.c) ---- */
+
+typedef struct lg_runtime {
+  _Atomic int state; /* 0 not started, 1 initializing, 2 ready */
+  lg_options_t opt;
+  lg_suppressions_t *supp;
+  int log_fd, json_fd;
+  pthread_mutex_t mu;        /* the detector lock */
+  pthread_mutex_t report_mu; /* serializes report output */
+  lg_graph_t *graph;
+  lg_thread_t *threads;      /* list of live (and unjoined) threads */
+  uint32_t next_tid;
+  uint32_t nthreads_total;
+  int fork_child;
+  _Atomic int watchdog_started;
+  _Atomic int ending; /* a run-ending report is being written: other reports wait */
+  uintptr_t self_lo, self_hi; /* liblockgraph.so's own text, to skip our frames */
+} lg_runtime_t;
+
+extern lg_runtime_t lg_rt;
+
+/* Starts the runtime if nobody has; returns nonzero once it is ready. */
+int lg_runtime_ensure(void);
+void lg_rt_lock(void);
+void lg_rt_unlock(void);
+/* Monotonic nanoseconds. */
+uint64_t lg_now_ns(void);
+/* One `lockgraph: warning: ...` line, once per distinct `what`. */
+void lg_warn_once(int *flag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- threads.c ---- */
+
+/* The calling thread's state, created on first use; NULL when it must not be tracked. */
+lg_thread_t *lg_thread_self(void);
+/* Cheap: the state if it exists and tracking is on, else NULL. */
+extern __thread lg_thread_t *lg_tls_self __attribute__((tls_model("initial-exec")));
+/* Remembers a processed chain key (slow path). */
+void lg_thread_cache_insert(lg_thread_t *t, uint64_t key);
+/* Recomputes every held entry's chain key after the seed changed. */
+void lg_thread_rekey(lg_thread_t *t);
+/* Grows the held stack to hold one more entry; 0 or -ENOMEM (then the entry is dropped). */
+int lg_thread_held_grow(lg_thread_t *t);
+void lg_thread_init_main(void);
+/* pthread_atfork handlers and the exit key; once, from the constructor. */
+void lg_threads_setup(void);
+/* Marks passthrough around detector work that may call pthread functions. */
+static inline int lg_guard_enter(lg_thread_t *t) {
+  int was = t->passthrough;
+  t->passthrough = 1;
+  return was;
+}
+static inline void lg_guard_leave(lg_thread_t *t, int was) { t->passthrough = was; }
+
+/* ---- locks.c ---- */
+
+/* A lock's memory is re-initialized or destroyed: the instance dies, its edges go. */
+void lg_lock_retire(uintptr_t addr);
+/* What the wrapper must do after lg_acquire_check: call through and push (OK), expect the real
+ * call to fail with EDEADLK and then report it (ERRCHECK_RELOCK), or just call through without
+ * tracking (UNTRACKED: the tables could not grow). */
+enum { LG_PRE_OK = 0, LG_PRE_ERRCHECK_RELOCK = 1, LG_PRE_UNTRACKED = 2 };
+/* The errorcheck relock the slow path predicted returned EDEADLK: report it. */
+void lg_lock_report_errcheck(lg_thread_t *t, uintptr_t addr, uint32_t id, uint32_t ver,
+                             uintptr_t pc, uintptr_t cfa);
+size_t lg_locks_count(void);
+size_t lg_edges_count(void);
+/* Fork child: marks locks held by other threads as orphaned. Under lg_rt.mu. */
+void lg_locks_mark_orphan(uint32_t id, uint32_t ver);
+uint64_t lg_seed_of(const lg_segment_t *seg);
+
+/* ---- the fast path (inline: the wrappers compile it in) ---- */
+
+#define LG_REGION_SHIFT 20 /* one shadow region covers 1 MiB of address space */
+#define LG_GRANULE_SHIFT 4 /* one slot per 16 bytes (no two mutexes or rwlocks share one): neighbouring locks get neighbouring slots */
+#define LG_REGION_SLOTS (1u << (LG_REGION_SHIFT - LG_GRANULE_SHIFT))
+#define LG_NODE_CHUNK_SHIFT 16
+
+extern lg_lock_t *_Atomic lg_lock_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
+
+LG_INLINE lg_lock_t *lg_lock_at(uint32_t id) {
+  return atomic_load_explicit(&lg_lock_chunks[id >> LG_NODE_CHUNK_SHIFT], memory_order_acquire) +
+         (id & ((1u << LG_NODE_CHUNK_SHIFT) - 1));
+}
+
+LG_INLINE uint64_t lg_chain_mix(uint64_t key, uint32_t id, uint32_t ver, uint8_t mode) {
+  uint64_t x = key ^ (((uint64_t)ver << 32 | id) * 0x9e3779b97f4a7c15ull) ^ mode;
+  x ^= x >> 31;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 29;
+  return x | 1; /* never 0: 0 marks an empty cache entry */
+}
+
+/* A shadow slot: id (bits 0-31), version (32-55, 24 bits), kind (56-59), and two bits that send
+ * every acquisition to the slow path: another lock shares the granule, or (fork child) the
+ * lock is held by a thread that does not exist here. Slots are cleared when a lock dies, so a
+ * slot is always exact and the fast path never needs the node record to trust it. */
+#define LG_VER_MASK 0xffffffu
+#define LG_SLOT_SHARED (0x10ull << 56)
+#define LG_SLOT_ORPHAN (0x20ull << 56)
+#define LG_SLOT_SPECIAL (LG_SLOT_SHARED | LG_SLOT_ORPHAN)
+
+LG_INLINE uint64_t lg_slot_value(uint32_t id, uint32_t ver, uint8_t kind) {
+  return (uint64_t)kind << 56 | (uint64_t)(ver & LG_VER_MASK) << 32 | id;
+}
+
+typedef struct lg_acq {
+  uint32_t id, ver;
+  uint64_t key;
+} lg_acq_t;
+
+/* Out of line: region cache miss (lookup only, no allocation); NULL when the region is new. */
+_Atomic uint64_t *lg_region_find(lg_thread_t *t, uintptr_t addr);
+/* Out of line: everything the fast path does not know. Returns LG_PRE_*. */
+int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int acq,
+                 uintptr_t pc, uintptr_t cfa, lg_acq_t *a);
+void lg_held_pop_slow(lg_thread_t *t, uintptr_t addr);
+
+/* Decides what an acquisition needs. A known lock whose chain key (held stack + this lock +
+ * the thread's hb segment) was processed before costs one slot load and one probe of the
+ * thread's key set (then the lock's own small key set on its node line); with nothing held,
+ * the slot alone. Anything else goes to lg_lock_slow. */
+LG_INLINE int lg_acquire_check(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode,
+                                   int acq, uintptr_t pc, uintptr_t cfa, lg_acq_t *a) {
+  _Atomic uint64_t *slots = t->region_slots;
+  if (LG_UNLIKELY((addr >> LG_REGION_SHIFT) != t->region_key))
+    slots = lg_region_find(t, addr);
+  if (LG_LIKELY(slots != NULL)) {
+    uint64_t s = atomic_load_explicit(&slots[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)],
+                                      memory_order_acquire);
+    /* One compare says: a lock lives here, of this kind, alone in its granule, not orphaned. */
+    if (LG_LIKELY((s >> 56) == kind)) {
+      uint32_t id = (uint32_t)s, ver = (uint32_t)(s >> 32) & LG_VER_MASK;
+      uint32_t d = t->depth;
+      uint64_t key = lg_chain_mix(d ? t->held[d - 1].key : t->seed, id, ver, mode);
+      a->id = id;
+      a->ver = ver;
+      a->key = key;
+      if (d == 0 || acq == LG_ACQ_TRY)
+        return LG_PRE_OK;
+      const uint64_t *c = t->cache;
+      for (uint32_t i = (uint32_t)key & t->cache_mask; c[i] != 0; i = (i + 1) & t->cache_mask)
+        if (c[i] == key)
+          return LG_PRE_OK;
+      lg_lock_t *n = lg_lock_at(id);
+      for (int k = 0; k < LG_LOCK_KEYS; k++)
+        if (atomic_load_explicit(&n->keys[k], memory_order_relaxed) == key)
+          return LG_PRE_OK;
+    }
+  }
+  return lg_lock_slow(t, addr, kind, mode, acq, pc, cfa, a);
+}
+
+LG_INLINE void lg_held_push(lg_thread_t *t, uintptr_t addr, const lg_acq_t *a, uint8_t kind,
+                                uint8_t mode, uintptr_t pc, uintptr_t cfa, uintptr_t wrapper_fp) {
+  uint32_t d = t->depth;
+  if (LG_UNLIKELY(d == t->cap) && lg_thread_held_grow(t) != 0)
+    return;
+  lg_held_t *h = &t->held[d];
+  h->addr = addr;
+  h->id = a->id;
+  h->ver = a->ver;
+  h->key = a->key;
+  h->pc = pc;
+  h->cfa = cfa;
+  h->mode = mode;
+  h->kind = kind;
+  /* Frame-pointer walk from the program's frame: every frame address must lie between the
+   * caller's stack pointer and the stack's top and grow outwards, so a program built without
+   * frame pointers yields a short (or empty) list, never a fault. */
+  uintptr_t fp = *(const uintptr_t *)wrapper_fp, lo = cfa, hi = t->stack_hi;
+  h->up[0] = h->up[1] = h->up[2] = h->up[3] = 0;
+  for (int k = 0; k < LG_HELD_UP; k++) {
+    if (fp < lo || fp + 16 > hi || (fp & 7) != 0)
+      break;
+    h->up[k] = ((const uintptr_t *)fp)[1];
+    lo = fp + 16;
+    fp = ((const uintptr_t *)fp)[0];
+  }
+  atomic_signal_fence(memory_order_release); /* the entry before the depth that covers it */
+  t->depth = d + 1;
+}
+
+LG_INLINE void lg_held_pop(lg_thread_t *t, uintptr_t addr) {
+  uint32_t d = t->depth;
+  if (LG_LIKELY(d != 0 && t->held[d - 1].addr == addr))
+    t->depth = d - 1;
+  else
+    lg_held_pop_slow(t, addr);
+}
+
+/* "Waiting for this lock since now", for the watchdog; cleared when the real call returns. */
+LG_INLINE void lg_wait_begin(lg_thread_t *t, uintptr_t addr, const lg_acq_t *a, uint8_t mode,
+                                 uintptr_t pc, uintptr_t cfa) {
+  (void)addr;
+  (void)cfa;
+  atomic_store_explicit(&t->wait_lock, (uint64_t)a->ver << 32 | a->id, memory_order_relaxed);
+  atomic_store_explicit(&t->wait_pc, pc | mode, memory_order_relaxed);
+  uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
+  atomic_store_explicit(&t->wait_seq, s + 1, memory_order_release);
+}
+
+LG_INLINE void lg_wait_end(lg_thread_t *t) {
+  uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
+  atomic_store_explicit(&t->wait_seq, s + 1, memory_order_release);
+}
+
+/* ---- stack.c ---- */
+
+typedef struct lg_stack {
+  uint32_t n;
+  uint32_t refs;          /* interned stacks (edges share them): references; else 0 */
+  uint64_t hash;
+  struct lg_stack *next;  /* intern table chain */
+  uintptr_t pc[];         /* return addresses (frame 0: the program's call site) */
+} lg_stack_t;
+
+/* Captures the caller's stack without the detector's own frames: up to cap frames with their
+ * stack pointers. Returns the number of frames. */
+int lg_stack_capture(lg_frame_pcsp_t *out, int cap);
+/* Same, fast: PCs only (sp left 0). */
+int lg_stack_capture_fast(lg_frame_pcsp_t *out, int cap);
+/* PCs only, skipping frames up to the LAST detector frame (for a signal handler). */
+int lg_stack_capture_after_self(uintptr_t *out, int cap);
+lg_stack_t *lg_stack_new(const uintptr_t *pc, uint32_t n);
+lg_stack_t *lg_stack_dup(const lg_stack_t *s);
+void lg_stack_free(lg_stack_t *s);
+
+typedef struct lg_symbol {
+  const char *function; /* NULL when unknown */
+  const char *file;     /* as DWARF gives it, NULL when unknown */
+  int line;
+  const char *module;   /* base name of the object */
+  uintptr_t module_off;
+} lg_symbol_t;
+
+/* Symbolizes one return address into up to cap logical frames (inlined calls expand into
+ * several). Call only with lg_rt.report_mu held. Returns the number of frames (>= 1). */
+int lg_symbolize(uintptr_t pc, lg_symbol_t *out, int cap);
+/* A file name for printing: relative to the current directory when under it. */
+const char *lg_path_display(const char *file, char *buf, size_t cap);
+
+/* ---- report.c ---- */
+
+enum { LG_REPORT_POTENTIAL = 1, LG_REPORT_DEADLOCK = 2, LG_REPORT_SELF = 3, LG_REPORT_FORK = 4 };
+
+typedef struct lg_rlock {
+  uint32_t id, ver;
+  uint8_t kind;
+  uintptr_t addr;
+  uintptr_t first_pc;
+} lg_rlock_t;
+
+typedef struct lg_redge {
+  uint32_t from, to; /* indices into locks */
+  lg_tid_t tid;
+  uint8_t from_mode, to_mode;
+  lg_stack_t *held, *acq;
+} lg_redge_t;
+
+typedef struct lg_rthread {
+  lg_tid_t tid;
+  int waits_for;   /* index into locks */
+  uint8_t wait_mode;
+  uint32_t nholds;
+  uint32_t *holds; /* indices into locks */
+  lg_stack_t *stack;
+} lg_rthread_t;
+
+typedef struct lg_report {
+  int type;
+  int ends_run;     /* self-deadlock on a lock that would block forever */
+  int errorcheck;   /* self-deadlock flavor */
+  lg_tid_t tid;     /* self-deadlock: the thread */
+  uint32_t nlocks, ncycle, nedges, nthreads;
+  lg_rlock_t locks[LG_STACK_MAX];
+  uint32_t cycle[LG_STACK_MAX + 1]; /* indices into locks, first repeated at the end */
+  lg_redge_t *edges;
+  lg_rthread_t *threads;
+  lg_stack_t *held_stack, *acq_stack; /* self-deadlock: where it was first taken, the relock */
+} lg_report_t;
+
+lg_report_t *lg_report_new(int type);
+/* Index of the lock in r->locks, adding it. */
+uint32_t lg_report_add_lock(lg_report_t *r, uint32_t id, uint32_t ver, uintptr_t addr,
+                            uint8_t kind, uintptr_t first_pc);
+/* Symbolizes, filters, prints and frees. Call WITHOUT lg_rt.mu held. If r->ends_run (or the
+ * type is LG_REPORT_DEADLOCK), prints the summary and _exits with the exit code. */
+void lg_report_emit(lg_report_t *r);
+void lg_report_free(lg_report_t *r);
+/* The exit summary, printed once; returns nonzero when anything was reported. */
+int lg_report_summary(void);
+int lg_reports_total(void);
+void lg_reports_after_fork_child(void);
+/* Writes all of buf to fd (retries partial writes and EINTR). */
+void lg_write_all(int fd, const char *buf, size_t len);
+
+/* ---- watchdog.c ---- */
+
+void lg_watchdog_start(void);
+void lg_watchdog_after_fork_child(void);
+
+#endif

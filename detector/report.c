@@ -1,0 +1,601 @@
+/* report.c - writing reports: text to the log, JSON Lines to the json file, the exit summary.
+ *
+ * A report is built under the detector lock (plain data: locks, edges, stacks as PCs) and
+ * written after it is dropped, under the report lock, so symbolizing never runs while the
+ * program could be waiting for the detector. Each report is written the moment it is found,
+ * with write(2) on a file descriptor, one write per report and per JSON line: an abort, a kill
+ * or a hang later loses nothing.
+ *
+ * Locks are named by kind and order of first mention in a printed report (M1, M2, RW1, S1),
+ * threads by creation order (T1 is main). Every text line starts with "lockgraph:" or is
+ * indented under such a line.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lockgraph.h"
+#include "mem.h"
+
+/* Under lg_rt.report_mu. */
+static unsigned lg_count_potential, lg_count_deadlock, lg_count_self, lg_count_suppressed;
+static int lg_summary_done;
+
+typedef struct lg_name {
+  uint64_t key; /* ver << 32 | id */
+  uint8_t kind;
+  unsigned num;
+} lg_name_t;
+static lg_name_t *lg_names;
+static size_t lg_nnames, lg_cap_names;
+static unsigned lg_name_next[4];
+
+/* ---- building ---- */
+
+lg_report_t *lg_report_new(int type) {
+  lg_report_t *r = lg_mem_alloc(sizeof(*r));
+  if (r != NULL)
+    r->type = type;
+  return r;
+}
+
+uint32_t lg_report_add_lock(lg_report_t *r, uint32_t id, uint32_t ver, uintptr_t addr, uint8_t kind,
+                            uintptr_t first_pc) {
+  for (uint32_t i = 0; i < r->nlocks; i++)
+    if (r->locks[i].id == id && r->locks[i].ver == ver)
+      return i;
+  if (r->nlocks == LG_STACK_MAX)
+    return LG_STACK_MAX - 1;
+  lg_rlock_t *l = &r->locks[r->nlocks];
+  l->id = id;
+  l->ver = ver;
+  l->addr = addr;
+  l->kind = kind;
+  l->first_pc = first_pc;
+  return r->nlocks++;
+}
+
+void lg_report_free(lg_report_t *r) {
+  if (r == NULL)
+    return;
+  for (uint32_t i = 0; i < r->nedges; i++) {
+    lg_stack_free(r->edges[i].held);
+    lg_stack_free(r->edges[i].acq);
+  }
+  lg_mem_free(r->edges, r->nedges * sizeof(lg_redge_t));
+  for (uint32_t i = 0; i < r->nthreads; i++) {
+    lg_mem_free(r->threads[i].holds, r->threads[i].nholds * sizeof(uint32_t));
+    lg_stack_free(r->threads[i].stack);
+  }
+  lg_mem_free(r->threads, r->nthreads * sizeof(lg_rthread_t));
+  lg_stack_free(r->held_stack);
+  lg_stack_free(r->acq_stack);
+  lg_mem_free(r, sizeof(*r));
+}
+
+/* ---- a growable text buffer ---- */
+
+typedef struct lg_buf {
+  char *p;
+  size_t n, cap;
+} lg_buf_t;
+
+static void lg_buf_reserve(lg_buf_t *b, size_t more) {
+  if (b->n + more + 1 <= b->cap)
+    return;
+  size_t ncap = b->cap ? b->cap : 4096;
+  while (ncap < b->n + more + 1)
+    ncap *= 2;
+  char *p = lg_mem_realloc(b->p, b->cap, ncap);
+  if (p == NULL)
+    return;
+  b->p = p;
+  b->cap = ncap;
+}
+
+static void lg_buf_printf(lg_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void lg_buf_printf(lg_buf_t *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int need = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (need < 0)
+    return;
+  lg_buf_reserve(b, (size_t)need);
+  if (b->n + (size_t)need + 1 > b->cap)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+  va_end(ap);
+  b->n += (size_t)need;
+}
+
+static void lg_buf_json_str(lg_buf_t *b, const char *s) {
+  if (s == NULL) {
+    lg_buf_printf(b, "null");
+    return;
+  }
+  lg_buf_printf(b, "\"");
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      lg_buf_printf(b, "\\%c", *p);
+    else if (*p == '\n')
+      lg_buf_printf(b, "\\n");
+    else if (*p == '\t')
+      lg_buf_printf(b, "\\t");
+    else if (*p < 0x20 || *p == 0x7f)
+      lg_buf_printf(b, "\\u%04x", *p);
+    else
+      lg_buf_printf(b, "%c", *p);
+  }
+  lg_buf_printf(b, "\"");
+}
+
+static void lg_buf_free(lg_buf_t *b) {
+  lg_mem_free(b->p, b->cap);
+  b->p = NULL;
+  b->n = b->cap = 0;
+}
+
+/* ---- names ---- */
+
+static const char *lg_kind_word(uint8_t kind) {
+  return kind == LG_KIND_RWLOCK ? "rwlock" : kind == LG_KIND_SPIN ? "spinlock" : "mutex";
+}
+
+static const char *lg_kind_prefix(uint8_t kind) {
+  return kind == LG_KIND_RWLOCK ? "RW" : kind == LG_KIND_SPIN ? "S" : "M";
+}
+
+static unsigned lg_name_of(const lg_rlock_t *l) {
+  uint64_t key = (uint64_t)l->ver << 32 | l->id;
+  for (size_t i = 0; i < lg_nnames; i++)
+    if (lg_names[i].key == key && lg_names[i].kind == l->kind)
+      return lg_names[i].num;
+  if (lg_nnames == lg_cap_names) {
+    size_t ncap = lg_cap_names ? lg_cap_names * 2 : 32;
+    lg_name_t *p = lg_mem_realloc(lg_names, lg_cap_names * sizeof(*p), ncap * sizeof(*p));
+    if (p == NULL)
+      return ++lg_name_next[l->kind & 3];
+    lg_names = p;
+    lg_cap_names = ncap;
+  }
+  unsigned num = ++lg_name_next[l->kind & 3];
+  lg_names[lg_nnames++] = (lg_name_t){.key = key, .kind = l->kind, .num = num};
+  return num;
+}
+
+typedef struct lg_lockname {
+  char s[24];
+} lg_lockname_t;
+
+/* ---- symbolized stacks ---- */
+
+#define LG_VIEW_MAX 512
+
+typedef struct lg_frames {
+  lg_symbol_t f[LG_STACK_MAX * 2];
+  uintptr_t pc[LG_STACK_MAX * 2];
+  int n;
+} lg_frames_t;
+
+static void lg_frames_of(const lg_stack_t *s, lg_frames_t *out) {
+  out->n = 0;
+  if (s == NULL)
+    return;
+  for (uint32_t i = 0; i < s->n && out->n < LG_STACK_MAX * 2; i++) {
+    lg_symbol_t sym[8];
+    int k = lg_symbolize(s->pc[i], sym, 8);
+    for (int j = 0; j < k && out->n < LG_STACK_MAX * 2; j++) {
+      out->pc[out->n] = s->pc[i];
+      out->f[out->n++] = sym[j];
+    }
+  }
+}
+
+static void lg_text_frame(lg_buf_t *b, const char *indent, int i, uintptr_t pc,
+                          const lg_symbol_t *f) {
+  char cwd[LG_PATH_MAX];
+  const char *file = lg_path_display(f->file, cwd, sizeof cwd);
+  lg_buf_printf(b, "%s#%d ", indent, i);
+  if (f->function)
+    lg_buf_printf(b, "%s", f->function);
+  else
+    lg_buf_printf(b, "0x%lx", (unsigned long)pc);
+  if (file && f->line > 0)
+    lg_buf_printf(b, " %s:%d\n", file, f->line);
+  else if (f->module)
+    lg_buf_printf(b, " (%s+0x%lx)\n", f->module, (unsigned long)f->module_off);
+  else
+    lg_buf_printf(b, "\n");
+}
+
+static void lg_text_stack(lg_buf_t *b, const char *indent, const lg_stack_t *s) {
+  lg_frames_t fr;
+  lg_frames_of(s, &fr);
+  if (fr.n == 0)
+    lg_buf_printf(b, "%s(no stack)\n", indent);
+  for (int i = 0; i < fr.n; i++)
+    lg_text_frame(b, indent, i, fr.pc[i], &fr.f[i]);
+}
+
+static void lg_json_stack(lg_buf_t *b, const lg_stack_t *s) {
+  lg_frames_t fr;
+  lg_frames_of(s, &fr);
+  char cwd[LG_PATH_MAX];
+  lg_buf_printf(b, "[");
+  for (int i = 0; i < fr.n; i++) {
+    const lg_symbol_t *f = &fr.f[i];
+    lg_buf_printf(b, "%s{\"pc\":\"0x%lx\",\"function\":", i ? "," : "", (unsigned long)fr.pc[i]);
+    lg_buf_json_str(b, f->function);
+    lg_buf_printf(b, ",\"file\":");
+    lg_buf_json_str(b, lg_path_display(f->file, cwd, sizeof cwd));
+    lg_buf_printf(b, ",\"line\":%d,\"module\":", f->line);
+    lg_buf_json_str(b, f->module);
+    lg_buf_printf(b, "}");
+  }
+  lg_buf_printf(b, "]");
+}
+
+/* "first locked at worker_a buggy/x.c:41" */
+static void lg_text_site(lg_buf_t *b, uintptr_t pc) {
+  if (pc == 0) {
+    lg_buf_printf(b, "an unknown place");
+    return;
+  }
+  lg_symbol_t sym[8];
+  lg_symbolize(pc, sym, 8);
+  char cwd[LG_PATH_MAX];
+  const char *file = lg_path_display(sym[0].file, cwd, sizeof cwd);
+  if (sym[0].function)
+    lg_buf_printf(b, "%s", sym[0].function);
+  else
+    lg_buf_printf(b, "0x%lx", (unsigned long)pc);
+  if (file && sym[0].line > 0)
+    lg_buf_printf(b, " %s:%d", file, sym[0].line);
+  else if (sym[0].module)
+    lg_buf_printf(b, " (%s+0x%lx)", sym[0].module, (unsigned long)sym[0].module_off);
+}
+
+/* ---- suppressions ---- */
+
+static void lg_views_add(lg_frame_view_t *v, size_t *n, const lg_stack_t *s) {
+  lg_frames_t fr;
+  lg_frames_of(s, &fr);
+  for (int i = 0; i < fr.n && *n < LG_VIEW_MAX; i++) {
+    v[*n].function = fr.f[i].function;
+    v[*n].file = fr.f[i].file;
+    (*n)++;
+  }
+}
+
+static int lg_report_suppressed(const lg_report_t *r) {
+  if (lg_rt.supp == NULL)
+    return 0;
+  static lg_frame_view_t views[LG_VIEW_MAX]; /* under report_mu */
+  size_t n = 0;
+  for (uint32_t i = 0; i < r->nedges; i++) {
+    lg_views_add(views, &n, r->edges[i].held);
+    lg_views_add(views, &n, r->edges[i].acq);
+  }
+  for (uint32_t i = 0; i < r->nthreads; i++)
+    lg_views_add(views, &n, r->threads[i].stack);
+  lg_views_add(views, &n, r->held_stack);
+  lg_views_add(views, &n, r->acq_stack);
+  return lg_suppressions_match(lg_rt.supp, views, n) >= 0;
+}
+
+/* ---- formatting ---- */
+
+static const char *lg_mode_note(const lg_rlock_t *l, uint8_t mode) {
+  if (l->kind != LG_KIND_RWLOCK)
+    return "";
+  return mode == LG_MODE_READ ? " (read)" : " (write)";
+}
+
+static void lg_text_locks(lg_buf_t *b, const lg_report_t *r, const lg_lockname_t *nm) {
+  for (uint32_t i = 0; i < r->nlocks; i++) {
+    lg_buf_printf(b, "  %s = %s 0x%lx, first locked at ", nm[i].s, lg_kind_word(r->locks[i].kind),
+                  (unsigned long)r->locks[i].addr);
+    lg_text_site(b, r->locks[i].first_pc);
+    lg_buf_printf(b, "\n");
+  }
+}
+
+static void lg_json_locks(lg_buf_t *b, const lg_report_t *r, const lg_lockname_t *nm) {
+  lg_buf_printf(b, "\"locks\":[");
+  for (uint32_t i = 0; i < r->nlocks; i++)
+    lg_buf_printf(b, "%s{\"name\":\"%s\",\"kind\":\"%s\",\"addr\":\"0x%lx\"}", i ? "," : "",
+                  nm[i].s, lg_kind_word(r->locks[i].kind), (unsigned long)r->locks[i].addr);
+  lg_buf_printf(b, "]");
+}
+
+static void lg_format_potential(lg_buf_t *t, lg_buf_t *j, const lg_report_t *r,
+                                const lg_lockname_t *nm, unsigned k) {
+  uint32_t n = r->nedges;
+  const lg_redge_t *e0 = &r->edges[0];
+  lg_buf_printf(t, "lockgraph: potential deadlock: lock-order cycle of %u locks (report %u)\n", n, k);
+  lg_buf_printf(t, "  thread T%u acquires %s while holding %s\n", e0->tid, nm[e0->to].s,
+                nm[e0->from].s);
+  lg_buf_printf(t, "  cycle:");
+  for (uint32_t i = 0; i < r->ncycle; i++)
+    lg_buf_printf(t, "%s %s", i ? " ->" : "", nm[r->cycle[i]].s);
+  lg_buf_printf(t, "\n");
+  lg_text_locks(t, r, nm);
+  for (uint32_t i = 0; i < n; i++) {
+    const lg_redge_t *e = &r->edges[i];
+    lg_buf_printf(t, "  edge %s -> %s (thread T%u):\n", nm[e->from].s, nm[e->to].s, e->tid);
+    lg_buf_printf(t, "    %s acquired at:\n", nm[e->from].s);
+    lg_text_stack(t, "      ", e->held);
+    lg_buf_printf(t, "    %s acquired at:\n", nm[e->to].s);
+    lg_text_stack(t, "      ", e->acq);
+  }
+  lg_buf_printf(t, "  scenario:\n");
+  int same_thread = 0;
+  for (uint32_t i = 0; i < n; i++)
+    for (uint32_t x = i + 1; x < n; x++)
+      same_thread |= r->edges[i].tid == r->edges[x].tid;
+  for (uint32_t i = 0; i < n; i++) {
+    const lg_redge_t *e = &r->edges[i];
+    lg_buf_printf(t, "    thread T%u holds %s%s and wants %s%s\n", e->tid, nm[e->from].s,
+                  lg_mode_note(&r->locks[e->from], e->from_mode), nm[e->to].s,
+                  lg_mode_note(&r->locks[e->to], e->to_mode));
+  }
+  if (same_thread)
+    lg_buf_printf(t, "    (one thread took more than one of these orders; two threads taking them "
+                     "at once deadlock)\n");
+  lg_buf_printf(t, "    -> each waits for the %s forever\n", n == 2 ? "other" : "next");
+
+  lg_buf_printf(j, "{\"type\":\"potential-deadlock\",\"report\":%u,", k);
+  lg_json_locks(j, r, nm);
+  lg_buf_printf(j, ",\"cycle\":[");
+  for (uint32_t i = 0; i < r->ncycle; i++)
+    lg_buf_printf(j, "%s\"%s\"", i ? "," : "", nm[r->cycle[i]].s);
+  lg_buf_printf(j, "],\"edges\":[");
+  for (uint32_t i = 0; i < n; i++) {
+    const lg_redge_t *e = &r->edges[i];
+    lg_buf_printf(j, "%s{\"from\":\"%s\",\"to\":\"%s\",\"thread\":\"T%u\",\"held_stack\":",
+                  i ? "," : "", nm[e->from].s, nm[e->to].s, e->tid);
+    lg_json_stack(j, e->held);
+    lg_buf_printf(j, ",\"acquire_stack\":");
+    lg_json_stack(j, e->acq);
+    lg_buf_printf(j, "}");
+  }
+  lg_buf_printf(j, "],\"scenario\":[");
+  for (uint32_t i = 0; i < n; i++) {
+    const lg_redge_t *e = &r->edges[i];
+    char line[160];
+    snprintf(line, sizeof line, "thread T%u holds %s%s and wants %s%s", e->tid, nm[e->from].s,
+             lg_mode_note(&r->locks[e->from], e->from_mode), nm[e->to].s,
+             lg_mode_note(&r->locks[e->to], e->to_mode));
+    lg_buf_printf(j, "%s", i ? "," : "");
+    lg_buf_json_str(j, line);
+  }
+  lg_buf_printf(j, ",\"each waits for the %s forever\"]}\n", n == 2 ? "other" : "next");
+}
+
+static void lg_format_self(lg_buf_t *t, lg_buf_t *j, const lg_report_t *r, const lg_lockname_t *nm,
+                           unsigned k) {
+  const char *name = nm[0].s;
+  const char *word = lg_kind_word(r->locks[0].kind);
+  if (r->type == LG_REPORT_FORK) {
+    lg_buf_printf(t, "lockgraph: deadlock (it happened): thread T%u waits for %s, which a thread "
+                     "that does not exist in this forked child held at fork; ending the run "
+                     "(report %u)\n", r->tid, name, k);
+  } else if (r->ends_run) {
+    lg_buf_printf(t, "lockgraph: self-deadlock: %s %s relocked by its owner T%u; ending the run "
+                     "(report %u)\n", word, name, r->tid, k);
+  } else {
+    lg_buf_printf(t, "lockgraph: self-deadlock: %s%s %s relocked by its owner T%u (report %u)\n",
+                  r->errorcheck ? "errorcheck " : "", word, name, r->tid, k);
+  }
+  lg_text_locks(t, r, nm);
+  if (r->held_stack) {
+    lg_buf_printf(t, "  %s acquired at:\n", name);
+    lg_text_stack(t, "    ", r->held_stack);
+  }
+  lg_buf_printf(t, "  %s %s at:\n", name, r->type == LG_REPORT_FORK ? "wanted" : "relocked");
+  lg_text_stack(t, "    ", r->acq_stack);
+
+  lg_buf_printf(j, "{\"type\":\"%s\",\"report\":%u,\"ends_run\":%s,",
+                r->type == LG_REPORT_FORK ? "deadlock" : "self-deadlock", k,
+                r->ends_run ? "true" : "false");
+  lg_json_locks(j, r, nm);
+  lg_buf_printf(j, ",\"cycle\":[\"%s\",\"%s\"],\"edges\":[{\"from\":\"%s\",\"to\":\"%s\","
+                   "\"thread\":\"T%u\",\"held_stack\":", name, name, name, name, r->tid);
+  lg_json_stack(j, r->held_stack);
+  lg_buf_printf(j, ",\"acquire_stack\":");
+  lg_json_stack(j, r->acq_stack);
+  lg_buf_printf(j, "}],\"threads\":[{\"name\":\"T%u\",\"waits_for\":\"%s\",\"holds\":[\"%s\"],"
+                   "\"stack\":", r->tid, name, r->type == LG_REPORT_FORK ? "" : name);
+  lg_json_stack(j, r->acq_stack);
+  lg_buf_printf(j, "}],\"scenario\":[\"thread T%u holds %s and wants it again\"]}\n", r->tid, name);
+}
+
+static void lg_format_deadlock(lg_buf_t *t, lg_buf_t *j, const lg_report_t *r,
+                               const lg_lockname_t *nm, unsigned k) {
+  lg_buf_printf(t, "lockgraph: deadlock (it happened): %u threads blocked in a cycle (report %u)\n",
+                r->nthreads, k);
+  lg_buf_printf(t, "  cycle:");
+  for (uint32_t i = 0; i < r->nthreads; i++)
+    lg_buf_printf(t, " T%u -> %s ->", r->threads[i].tid, nm[r->threads[i].waits_for].s);
+  lg_buf_printf(t, " T%u\n", r->threads[0].tid);
+  lg_text_locks(t, r, nm);
+  for (uint32_t i = 0; i < r->nthreads; i++) {
+    const lg_rthread_t *th = &r->threads[i];
+    lg_buf_printf(t, "  thread T%u waits for %s%s, holds", th->tid, nm[th->waits_for].s,
+                  lg_mode_note(&r->locks[th->waits_for], th->wait_mode));
+    if (th->nholds == 0)
+      lg_buf_printf(t, " nothing");
+    for (uint32_t x = 0; x < th->nholds; x++)
+      lg_buf_printf(t, "%s %s", x ? "," : "", nm[th->holds[x]].s);
+    lg_buf_printf(t, ":\n");
+    lg_text_stack(t, "    ", th->stack);
+  }
+  lg_buf_printf(t, "  scenario:\n");
+  for (uint32_t i = 0; i < r->nthreads; i++) {
+    const lg_rthread_t *th = &r->threads[i];
+    const lg_rthread_t *nx = &r->threads[(i + 1) % r->nthreads];
+    lg_buf_printf(t, "    thread T%u waits for %s, held by thread T%u\n", th->tid,
+                  nm[th->waits_for].s, nx->tid);
+  }
+  lg_buf_printf(t, "    -> none of them can ever go on\n");
+
+  lg_buf_printf(j, "{\"type\":\"deadlock\",\"report\":%u,", k);
+  lg_json_locks(j, r, nm);
+  lg_buf_printf(j, ",\"cycle\":[");
+  for (uint32_t i = 0; i <= r->nthreads; i++)
+    lg_buf_printf(j, "%s\"%s\"", i ? "," : "", nm[r->threads[i % r->nthreads].waits_for].s);
+  lg_buf_printf(j, "],\"edges\":[],\"threads\":[");
+  for (uint32_t i = 0; i < r->nthreads; i++) {
+    const lg_rthread_t *th = &r->threads[i];
+    lg_buf_printf(j, "%s{\"name\":\"T%u\",\"waits_for\":\"%s\",\"holds\":[", i ? "," : "", th->tid,
+                  nm[th->waits_for].s);
+    for (uint32_t x = 0; x < th->nholds; x++)
+      lg_buf_printf(j, "%s\"%s\"", x ? "," : "", nm[th->holds[x]].s);
+    lg_buf_printf(j, "],\"stack\":");
+    lg_json_stack(j, th->stack);
+    lg_buf_printf(j, "}");
+  }
+  lg_buf_printf(j, "],\"scenario\":[");
+  for (uint32_t i = 0; i < r->nthreads; i++) {
+    const lg_rthread_t *th = &r->threads[i];
+    const lg_rthread_t *nx = &r->threads[(i + 1) % r->nthreads];
+    char line[160];
+    snprintf(line, sizeof line, "thread T%u waits for %s, held by thread T%u", th->tid,
+             nm[th->waits_for].s, nx->tid);
+    lg_buf_printf(j, "%s", i ? "," : "");
+    lg_buf_json_str(j, line);
+  }
+  lg_buf_printf(j, "]}\n");
+}
+
+/* ---- output ---- */
+
+int lg_reports_total(void) {
+  return (int)(lg_count_potential + lg_count_deadlock + lg_count_self);
+}
+
+void lg_reports_after_fork_child(void) {
+  lg_count_potential = lg_count_deadlock = lg_count_self = lg_count_suppressed = 0;
+  lg_summary_done = 0;
+}
+
+/* stdout and stderr flushed if nobody holds them (a thread blocked while holding a stream's
+ * lock must not make the end of the run hang too). */
+static void lg_flush_stdio(void) {
+  FILE *fs[2] = {stdout, stderr};
+  for (int i = 0; i < 2; i++) {
+    if (ftrylockfile(fs[i]) == 0) {
+      fflush_unlocked(fs[i]);
+      funlockfile(fs[i]);
+    }
+  }
+}
+
+/* Under report_mu. */
+static int lg_summary_locked(void) {
+  int total = lg_reports_total();
+  if (lg_summary_done)
+    return total;
+  lg_summary_done = 1;
+  if (lg_rt.fork_child && total == 0)
+    return 0; /* a forked child that found nothing stays quiet */
+  lg_real.mutex_lock(&lg_rt.mu);
+  size_t locks = lg_locks_count(), edges = lg_edges_count();
+  unsigned threads = lg_rt.nthreads_total;
+  lg_real.mutex_unlock(&lg_rt.mu);
+  lg_buf_t t = {0}, j = {0};
+  lg_buf_printf(&t, "lockgraph: summary: %d reports (%u potential deadlocks, %u deadlocks, "
+                    "%u self-deadlocks), %u suppressed; %zu locks, %zu edges, %u threads\n",
+                total, lg_count_potential, lg_count_deadlock, lg_count_self, lg_count_suppressed,
+                locks, edges, threads);
+  size_t ns = lg_suppressions_count(lg_rt.supp);
+  for (size_t i = 0; i < ns; i++)
+    lg_buf_printf(&t, "  suppression deadlock:%s: %zu hits\n", lg_suppressions_pattern(lg_rt.supp, i),
+                  lg_suppressions_hits(lg_rt.supp, i));
+  if (lg_rt.opt.verbosity >= 2)
+    lg_buf_printf(&t, "  detector memory: %zu bytes mapped\n", lg_mem_mapped_bytes());
+  lg_buf_printf(&j, "{\"type\":\"summary\",\"reports\":%d,\"potential_deadlocks\":%u,"
+                    "\"deadlocks\":%u,\"self_deadlocks\":%u,\"suppressed\":%u,\"locks\":%zu,"
+                    "\"edges\":%zu,\"threads\":%u,\"exitcode\":%d,\"suppressions\":[",
+                total, lg_count_potential, lg_count_deadlock, lg_count_self, lg_count_suppressed,
+                locks, edges, threads, total ? lg_rt.opt.exitcode : -1);
+  for (size_t i = 0; i < ns; i++) {
+    lg_buf_printf(&j, "%s{\"pattern\":", i ? "," : "");
+    lg_buf_json_str(&j, lg_suppressions_pattern(lg_rt.supp, i));
+    lg_buf_printf(&j, ",\"hits\":%zu}", lg_suppressions_hits(lg_rt.supp, i));
+  }
+  lg_buf_printf(&j, "]}\n");
+  if (lg_rt.opt.verbosity >= 1 && t.p)
+    lg_write_all(lg_rt.log_fd, t.p, t.n);
+  if (lg_rt.json_fd >= 0 && j.p)
+    lg_write_all(lg_rt.json_fd, j.p, j.n);
+  lg_buf_free(&t);
+  lg_buf_free(&j);
+  return total;
+}
+
+int lg_report_summary(void) {
+  lg_real.mutex_lock(&lg_rt.report_mu);
+  int total = lg_summary_locked();
+  lg_real.mutex_unlock(&lg_rt.report_mu);
+  return total;
+}
+
+/* With report_mu held: it is never released, so no other report interleaves. */
+static void lg_end_run_locked(void) __attribute__((noreturn));
+static void lg_end_run_locked(void) {
+  atomic_store(&lg_rt.ending, 1);
+  lg_summary_locked();
+  lg_flush_stdio();
+  _exit(lg_rt.opt.exitcode);
+}
+
+void lg_report_emit(lg_report_t *r) {
+  lg_thread_t *self = lg_tls_self;
+  int was = self ? lg_guard_enter(self) : 0;
+  int saved_errno = errno;
+  lg_real.mutex_lock(&lg_rt.report_mu);
+  int ends = r->ends_run || r->type == LG_REPORT_DEADLOCK || r->type == LG_REPORT_FORK;
+  if (lg_report_suppressed(r)) {
+    lg_count_suppressed++;
+  } else {
+    lg_lockname_t nm[LG_STACK_MAX];
+    for (uint32_t i = 0; i < r->nlocks; i++)
+      snprintf(nm[i].s, sizeof nm[i].s, "%s%u", lg_kind_prefix(r->locks[i].kind),
+               lg_name_of(&r->locks[i]));
+    unsigned k = (unsigned)lg_reports_total() + 1;
+    lg_buf_t t = {0}, j = {0};
+    if (r->type == LG_REPORT_POTENTIAL) {
+      lg_count_potential++;
+      lg_format_potential(&t, &j, r, nm, k);
+    } else if (r->type == LG_REPORT_DEADLOCK) {
+      lg_count_deadlock++;
+      lg_format_deadlock(&t, &j, r, nm, k);
+    } else {
+      if (r->type == LG_REPORT_FORK)
+        lg_count_deadlock++;
+      else
+        lg_count_self++;
+      lg_format_self(&t, &j, r, nm, k);
+    }
+    if (t.p)
+      lg_write_all(lg_rt.log_fd, t.p, t.n);
+    if (lg_rt.json_fd >= 0 && j.p)
+      lg_write_all(lg_rt.json_fd, j.p, j.n);
+    lg_buf_free(&t);
+    lg_buf_free(&j);
+  }
+  lg_report_free(r);
+  if (ends)
+    lg_end_run_locked();
+  lg_real.mutex_unlock(&lg_rt.report_mu);
+  errno = saved_errno;
+  if (self)
+    lg_guard_leave(self, was);
+}

@@ -1,0 +1,172 @@
+/* runtime.c - starting and ending the runtime: options, output files, constructor, destructor.
+ *
+ * The runtime starts in the constructor, or earlier if a wrapper runs first (another library's
+ * constructor may lock a mutex before ours runs). A bad LOCKGRAPH_OPTIONS, an unreadable
+ * suppressions file, or a report path that cannot be written is one `lockgraph:` line and
+ * _exit(2) before main: a run that cannot report must not look like a clean run.
+ *
+ * At exit (our destructor runs after the program's atexit handlers, preloaded objects being
+ * finalized last) the summary is printed once, and when anything was reported the process
+ * exits with the configured exit code.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lockgraph.h"
+
+lg_runtime_t lg_rt = {
+    .log_fd = 2,
+    .json_fd = -1,
+    .mu = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, /* short sections: spin before sleeping */
+    .report_mu = PTHREAD_MUTEX_INITIALIZER,
+};
+
+void lg_rt_lock(void) {
+  lg_real.mutex_lock(&lg_rt.mu);
+}
+
+void lg_rt_unlock(void) {
+  lg_real.mutex_unlock(&lg_rt.mu);
+}
+
+uint64_t lg_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void lg_write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t w = write(fd, buf, len);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return;
+    }
+    buf += w;
+    len -= (size_t)w;
+  }
+}
+
+void lg_warn_once(int *flag, const char *fmt, ...) {
+  if (__atomic_exchange_n(flag, 1, __ATOMIC_RELAXED))
+    return;
+  char line[512];
+  int n = snprintf(line, sizeof line, "lockgraph: warning: ");
+  va_list ap;
+  va_start(ap, fmt);
+  n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+  va_end(ap);
+  if (n > (int)sizeof line - 2)
+    n = (int)sizeof line - 2;
+  line[n++] = '\n';
+  int saved = errno;
+  lg_write_all(lg_rt.log_fd, line, (size_t)n);
+  errno = saved;
+}
+
+/* A startup error: one line, exit 2, before the program runs. */
+static void lg_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void lg_fail(const char *fmt, ...) {
+  char line[LG_PATH_MAX + 256];
+  int n = snprintf(line, sizeof line, "lockgraph: ");
+  va_list ap;
+  va_start(ap, fmt);
+  n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+  va_end(ap);
+  if (n > (int)sizeof line - 2)
+    n = (int)sizeof line - 2;
+  line[n++] = '\n';
+  lg_write_all(2, line, (size_t)n);
+  _exit(2);
+}
+
+static int lg_open_report(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0)
+    lg_fail("cannot write report to %s: %s; choose a writable path", path, strerror(errno));
+  return fd;
+}
+
+/* Our own text range: frames in it are the detector's and never shown. */
+static int lg_find_self_cb(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  uintptr_t probe = (uintptr_t)data;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+      continue;
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+    if (probe >= lo && probe < hi) {
+      lg_rt.self_lo = lo;
+      lg_rt.self_hi = hi;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static void lg_runtime_start(void) {
+  lg_real_resolve();
+  lg_options_defaults(&lg_rt.opt);
+  char err[512];
+  const char *spec = getenv("LOCKGRAPH_OPTIONS");
+  if (lg_options_parse(&lg_rt.opt, spec, err, sizeof err) != 0)
+    lg_fail("%s", err);
+  if (lg_rt.opt.stack_depth == 0 || lg_rt.opt.stack_depth > LG_STACK_MAX)
+    lg_rt.opt.stack_depth = LG_STACK_MAX;
+  if (lg_rt.opt.log_path[0])
+    lg_rt.log_fd = lg_open_report(lg_rt.opt.log_path);
+  if (lg_rt.opt.json_path[0])
+    lg_rt.json_fd = lg_open_report(lg_rt.opt.json_path);
+  if (lg_rt.opt.suppressions_path[0]) {
+    lg_rt.supp = lg_suppressions_load(lg_rt.opt.suppressions_path, err, sizeof err);
+    if (lg_rt.supp == NULL)
+      lg_fail("%s", err);
+  }
+  dl_iterate_phdr(lg_find_self_cb, (void *)(uintptr_t)&lg_runtime_start);
+  lg_rt.graph = lg_graph_new();
+  if (lg_rt.graph == NULL)
+    lg_fail("cannot allocate the lock-order graph: %s", strerror(ENOMEM));
+  lg_thread_init_main();
+  lg_threads_setup();
+}
+
+int lg_runtime_ensure(void) {
+  int s = atomic_load_explicit(&lg_rt.state, memory_order_acquire);
+  if (LG_LIKELY(s == 2))
+    return 1;
+  int expected = 0;
+  if (atomic_compare_exchange_strong(&lg_rt.state, &expected, 1)) {
+    lg_runtime_start();
+    atomic_store_explicit(&lg_rt.state, 2, memory_order_release);
+    return 1;
+  }
+  /* Being started, by this very thread (a lock taken inside dlsym or getenv) or by another
+   * one before our constructor: pass through untracked rather than wait. */
+  return 0;
+}
+
+__attribute__((constructor(101))) static void lg_constructor(void) {
+  lg_runtime_ensure();
+}
+
+__attribute__((destructor(101))) static void lg_destructor(void) {
+  if (atomic_load_explicit(&lg_rt.state, memory_order_acquire) != 2)
+    return;
+  lg_thread_t *t = lg_tls_self;
+  if (t != NULL)
+    t->passthrough = 1; /* the program is gone: stop tracking */
+  if (lg_report_summary()) {
+    fflush(NULL);
+    _exit(lg_rt.opt.exitcode);
+  }
+}

@@ -1,0 +1,306 @@
+/* stack.c - capturing stacks with libunwind and symbolizing them with elfutils' libdwfl.
+ *
+ * Capture is local-only unwinding (UNW_LOCAL_ONLY), done only on the slow path (a new edge, a
+ * report): unw_backtrace (about 0.1 us: libunwind's per-thread trace cache) for PCs, and the
+ * much slower unw_step walk only when the stack pointers of the frames are needed. The detector's own frames (this library's text) are dropped wherever they appear,
+ * so frame #0 is the program's call into pthread and a thread's bottom frames go straight
+ * from the start routine to libc's start_thread.
+ *
+ * Symbolizing happens only when a report is written: a libdwfl session over our own process
+ * (dwfl_linux_proc_report), reopened when a PC falls in an object loaded since. Each PC is
+ * resolved once (cached) into one or more logical frames: DWARF inline scopes expand an
+ * inlined call into its own frame, as addr2line -i does, so a helper inlined into its caller
+ * still shows under its own name and line.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "lockgraph.h"
+#include "mem.h"
+
+/* ---- capture ---- */
+
+static int lg_pc_is_self(uintptr_t pc) {
+  return pc >= lg_rt.self_lo && pc < lg_rt.self_hi;
+}
+
+/* libunwind's global cache blocks signals around every lookup (two sigprocmask calls per
+ * frame); a per-thread cache needs no lock. */
+static void lg_unwind_setup(void) {
+  static _Atomic int done;
+  if (!atomic_exchange(&done, 1))
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+}
+
+int lg_stack_capture(lg_frame_pcsp_t *out, int cap) {
+  lg_unwind_setup();
+  unw_context_t ctx;
+  unw_cursor_t cur;
+  if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
+    return 0;
+  int n = 0;
+  for (int guard = 0; n < cap && guard < 256 && unw_step(&cur) > 0; guard++) {
+    unw_word_t ip = 0, sp = 0;
+    unw_get_reg(&cur, UNW_REG_IP, &ip);
+    unw_get_reg(&cur, UNW_REG_SP, &sp);
+    if (ip == 0)
+      break;
+    if (lg_pc_is_self((uintptr_t)ip))
+      continue;
+    out[n].pc = (uintptr_t)ip;
+    out[n].sp = (uintptr_t)sp;
+    n++;
+  }
+  return n;
+}
+
+int lg_stack_capture_fast(lg_frame_pcsp_t *out, int cap) {
+  lg_unwind_setup();
+  void *all[LG_STACK_MAX + 16];
+  int n = unw_backtrace(all, (int)(sizeof all / sizeof all[0]));
+  int k = 0;
+  for (int i = 0; i < n && k < cap; i++) {
+    if (lg_pc_is_self((uintptr_t)all[i]))
+      continue;
+    out[k].pc = (uintptr_t)all[i];
+    out[k].sp = 0;
+    k++;
+  }
+  return k;
+}
+
+int lg_stack_capture_after_self(uintptr_t *out, int cap) {
+  void *all[LG_STACK_MAX + 32];
+  int n = unw_backtrace(all, (int)(sizeof all / sizeof all[0]));
+  int last_self = -1;
+  for (int i = 0; i < n; i++)
+    if (lg_pc_is_self((uintptr_t)all[i]))
+      last_self = i;
+  int k = 0;
+  for (int i = last_self + 1; i < n && k < cap; i++)
+    out[k++] = (uintptr_t)all[i];
+  return k;
+}
+
+lg_stack_t *lg_stack_new(const uintptr_t *pc, uint32_t n) {
+  lg_stack_t *s = lg_mem_alloc(sizeof(*s) + n * sizeof(uintptr_t));
+  if (s == NULL)
+    return NULL;
+  s->n = n;
+  s->refs = 0;
+  memcpy(s->pc, pc, n * sizeof(uintptr_t));
+  return s;
+}
+
+lg_stack_t *lg_stack_dup(const lg_stack_t *s) {
+  return s ? lg_stack_new(s->pc, s->n) : NULL;
+}
+
+void lg_stack_free(lg_stack_t *s) {
+  if (s)
+    lg_mem_free(s, sizeof(*s) + s->n * sizeof(uintptr_t));
+}
+
+/* ---- symbolizing (under lg_rt.report_mu) ---- */
+
+#define LG_SYM_FRAMES 8
+
+typedef struct lg_sym_entry {
+  uintptr_t pc;
+  int n;
+  lg_symbol_t f[LG_SYM_FRAMES];
+  struct lg_sym_entry *next;
+} lg_sym_entry_t;
+
+#define LG_SYM_BUCKETS 1024
+static lg_sym_entry_t *lg_sym_cache[LG_SYM_BUCKETS];
+static Dwfl *lg_dwfl;
+static char *lg_debuginfo_path;
+static const Dwfl_Callbacks lg_dwfl_callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .debuginfo_path = &lg_debuginfo_path,
+};
+
+static void lg_dwfl_open(void) {
+  if (lg_dwfl != NULL)
+    dwfl_end(lg_dwfl);
+  lg_dwfl = dwfl_begin(&lg_dwfl_callbacks);
+  if (lg_dwfl == NULL)
+    return;
+  dwfl_report_begin(lg_dwfl);
+  if (dwfl_linux_proc_report(lg_dwfl, getpid()) != 0) {
+    dwfl_end(lg_dwfl);
+    lg_dwfl = NULL;
+    return;
+  }
+  dwfl_report_end(lg_dwfl, NULL, NULL);
+}
+
+static const char *lg_intern(const char *s) {
+  if (s == NULL)
+    return NULL;
+  size_t n = strlen(s) + 1;
+  char *p = lg_mem_alloc(n);
+  if (p != NULL)
+    memcpy(p, s, n);
+  return p;
+}
+
+/* C++ names read better demangled; libstdc++ may not be loaded, so look it up. */
+static const char *lg_demangled(const char *name) {
+  if (name == NULL || strncmp(name, "_Z", 2) != 0)
+    return lg_intern(name);
+  typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
+  demangle_fn fn = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+  if (fn == NULL)
+    return lg_intern(name);
+  int status = 0;
+  char *d = fn(name, NULL, NULL, &status);
+  const char *r = lg_intern(status == 0 && d ? d : name);
+  free(d);
+  return r;
+}
+
+static const char *lg_die_name(Dwarf_Die *die) {
+  Dwarf_Attribute at;
+  Dwarf_Die origin;
+  const char *name = dwarf_diename(die);
+  if (name == NULL && dwarf_attr(die, DW_AT_abstract_origin, &at) != NULL &&
+      dwarf_formref_die(&at, &origin) != NULL)
+    name = dwarf_diename(&origin);
+  return name;
+}
+
+static int lg_symbolize_fresh(uintptr_t pc, lg_symbol_t *out) {
+  uintptr_t addr = pc - 1; /* a return address: the call is the instruction before */
+  Dwfl_Module *mod = lg_dwfl ? dwfl_addrmodule(lg_dwfl, addr) : NULL;
+  if (mod == NULL) {
+    lg_dwfl_open(); /* an object loaded since the last report */
+    mod = lg_dwfl ? dwfl_addrmodule(lg_dwfl, addr) : NULL;
+  }
+  memset(out, 0, sizeof(*out));
+  if (mod == NULL)
+    return 1;
+  Dwarf_Addr start = 0;
+  const char *mainfile = NULL;
+  const char *modname = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, &mainfile, NULL);
+  const char *path = mainfile ? mainfile : modname;
+  if (path != NULL) {
+    const char *slash = strrchr(path, '/');
+    out->module = lg_intern(slash ? slash + 1 : path);
+  }
+  out->module_off = addr - (uintptr_t)start;
+  const char *sym = dwfl_module_addrname(mod, addr);
+  const char *file = NULL;
+  int line = 0;
+  Dwfl_Line *dl = dwfl_module_getsrc(mod, addr);
+  if (dl != NULL)
+    file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+
+  int n = 0;
+  Dwarf_Addr bias = 0;
+  Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
+  Dwarf_Die *scopes = NULL;
+  int ns = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : 0;
+  Dwarf_Files *files = NULL;
+  size_t nfiles = 0;
+  if (cu == NULL || dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
+    files = NULL;
+  const char *cur_file = file;
+  int cur_line = line;
+  /* The innermost function scope; if it is an inlined call, walk its concrete containing
+   * scopes outwards (each inlined call is a frame at the caller's call_file:call_line). */
+  Dwarf_Die *chain = NULL;
+  int nchain = 0;
+  for (int i = 0; i < ns; i++) {
+    int tag = dwarf_tag(&scopes[i]);
+    if (tag == DW_TAG_inlined_subroutine) {
+      nchain = dwarf_getscopes_die(&scopes[i], &chain);
+      break;
+    }
+    if (tag == DW_TAG_subprogram)
+      break;
+  }
+  for (int i = 0; i < nchain && n < LG_SYM_FRAMES; i++) {
+    int tag = dwarf_tag(&chain[i]);
+    if (tag == DW_TAG_inlined_subroutine) {
+      out[n] = out[0];
+      out[n].function = lg_intern(lg_die_name(&chain[i]));
+      out[n].file = lg_intern(cur_file);
+      out[n].line = cur_line;
+      n++;
+      Dwarf_Attribute at;
+      Dwarf_Word cl = 0, cf = 0;
+      if (dwarf_attr(&chain[i], DW_AT_call_line, &at) != NULL)
+        dwarf_formudata(&at, &cl);
+      if (dwarf_attr(&chain[i], DW_AT_call_file, &at) != NULL)
+        dwarf_formudata(&at, &cf);
+      cur_line = (int)cl;
+      cur_file = files && cf < nfiles ? dwarf_filesrc(files, cf, NULL, NULL) : NULL;
+    } else if (tag == DW_TAG_subprogram) {
+      break;
+    }
+  }
+  free(chain);
+  if (n < LG_SYM_FRAMES) {
+    /* The function the PC is really in. */
+    out[n] = out[0];
+    out[n].function = lg_demangled(sym);
+    out[n].file = lg_intern(cur_file);
+    out[n].line = cur_line;
+    n++;
+  }
+  free(scopes);
+  if (n == 0) {
+    out[0].function = lg_demangled(sym);
+    out[0].file = lg_intern(file);
+    out[0].line = line;
+    n = 1;
+  }
+  return n;
+}
+
+int lg_symbolize(uintptr_t pc, lg_symbol_t *out, int cap) {
+  size_t b = (pc >> 2) % LG_SYM_BUCKETS;
+  lg_sym_entry_t *e;
+  for (e = lg_sym_cache[b]; e != NULL; e = e->next)
+    if (e->pc == pc)
+      break;
+  if (e == NULL) {
+    e = lg_mem_alloc(sizeof(*e));
+    if (e == NULL) {
+      memset(out, 0, sizeof(*out));
+      return 1;
+    }
+    if (lg_dwfl == NULL)
+      lg_dwfl_open();
+    e->pc = pc;
+    e->n = lg_symbolize_fresh(pc, e->f);
+    e->next = lg_sym_cache[b];
+    lg_sym_cache[b] = e;
+  }
+  int n = e->n < cap ? e->n : cap;
+  memcpy(out, e->f, (size_t)n * sizeof(*out));
+  return n;
+}
+
+const char *lg_path_display(const char *file, char *buf, size_t cap) {
+  if (file == NULL)
+    return NULL;
+  if (file[0] == '/' && getcwd(buf, cap) != NULL) {
+    size_t n = strlen(buf);
+    if (n > 1 && strncmp(file, buf, n) == 0 && file[n] == '/')
+      return file + n + 1;
+  }
+  return file;
+}

@@ -1,0 +1,283 @@
+/* watchdog.c - a deadlock that really happened ends the run instead of hanging it.
+ *
+ * Every tracked thread publishes "waiting for lock X" (an odd wait_seq) just before it calls a
+ * real blocking acquisition. The watchdog - a thread made with the REAL pthread_create when the
+ * program makes its first thread, never tracked, never counted - wakes about four times per
+ * watchdog_ms. A thread seen waiting in the same acquisition (same wait_seq) for watchdog_ms
+ * is a candidate. Among candidates it walks the wait-for graph (a thread waits for a lock; the
+ * lock is held by the threads whose held stacks contain it, write holders only for a reader)
+ * and on a cycle reports "deadlock (it happened)" with every involved thread's stack, then ends
+ * the run with the exit code. Threads that are merely blocked, without a cycle, are left alone.
+ *
+ * A blocked thread cannot be unwound from outside with local-only libunwind, so each thread in
+ * the cycle is asked with a signal to capture its own stack (the handler only unwinds and sets
+ * a flag). The handler is installed only at that moment: the run is about to end anyway.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lockgraph.h"
+#include "mem.h"
+
+#define LG_WD_SIGNAL (SIGRTMAX - 2)
+#define LG_WD_MAX_OWNERS 8
+
+static lg_thread_t lg_wd_record = {.passthrough = 1};
+
+typedef struct lg_wd_cand {
+  lg_thread_t *t;
+  uint64_t seq;
+  uint32_t id, ver;
+  uint8_t mode;
+  uint32_t nowners;
+  uint32_t owners[LG_WD_MAX_OWNERS]; /* candidate indices */
+} lg_wd_cand_t;
+
+static void lg_wd_sleep_ms(unsigned ms) {
+  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* Does candidate j hold the lock candidate i waits for (in a mode that blocks i)? */
+static int lg_wd_holds(const lg_wd_cand_t *i, const lg_wd_cand_t *j) {
+  lg_thread_t *t = j->t;
+  uint32_t d = *(volatile uint32_t *)&t->depth;
+  lg_held_t *h = *(lg_held_t *volatile *)&t->held;
+  if (d > *(volatile uint32_t *)&t->cap)
+    return 0;
+  for (uint32_t k = 0; k < d; k++)
+    if (h[k].id == i->id && h[k].ver == i->ver && (i->mode == LG_MODE_WRITE || h[k].mode == LG_MODE_WRITE))
+      return 1;
+  return 0;
+}
+
+/* A cycle in the candidates' wait-for graph, written into cyc (indices); returns its length. */
+static uint32_t lg_wd_find_cycle(lg_wd_cand_t *c, uint32_t n, uint32_t *cyc) {
+  uint8_t *color = lg_mem_alloc(n);
+  uint32_t *stack = lg_mem_alloc(n * sizeof(uint32_t));
+  uint32_t *next = lg_mem_alloc(n * sizeof(uint32_t));
+  uint32_t len = 0;
+  if (color == NULL || stack == NULL || next == NULL)
+    goto out;
+  for (uint32_t s = 0; s < n && len == 0; s++) {
+    if (color[s])
+      continue;
+    uint32_t sp = 0;
+    stack[sp++] = s;
+    color[s] = 1;
+    next[s] = 0;
+    while (sp > 0 && len == 0) {
+      uint32_t v = stack[sp - 1];
+      if (next[v] < c[v].nowners) {
+        uint32_t w = c[v].owners[next[v]++];
+        if (color[w] == 1) {
+          /* w is on the stack: the cycle is w ... v. */
+          uint32_t from = sp;
+          while (from > 0 && stack[from - 1] != w)
+            from--;
+          for (uint32_t k = from - 1; k < sp; k++)
+            cyc[len++] = stack[k];
+        } else if (color[w] == 0) {
+          color[w] = 1;
+          next[w] = 0;
+          stack[sp++] = w;
+        }
+      } else {
+        color[v] = 2;
+        sp--;
+      }
+    }
+  }
+out:
+  lg_mem_free(color, n);
+  lg_mem_free(stack, n * sizeof(uint32_t));
+  lg_mem_free(next, n * sizeof(uint32_t));
+  return len;
+}
+
+static void lg_wd_signal_handler(int sig, siginfo_t *si, void *uc) {
+  (void)sig;
+  (void)si;
+  (void)uc;
+  lg_thread_t *t = lg_tls_self;
+  if (t == NULL || t == &lg_wd_record)
+    return;
+  int saved = errno;
+  t->stack_n = lg_stack_capture_after_self(t->stack, LG_STACK_MAX);
+  atomic_store_explicit(&t->stack_ready, 1, memory_order_release);
+  errno = saved;
+}
+
+/* Asks each thread for its own stack; waits a little for the answers. */
+static void lg_wd_collect_stacks(lg_thread_t **ts, uint32_t n) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = lg_wd_signal_handler;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(LG_WD_SIGNAL, &sa, NULL) != 0)
+    return;
+  pid_t pid = getpid();
+  for (uint32_t i = 0; i < n; i++) {
+    atomic_store(&ts[i]->stack_ready, 0);
+    syscall(SYS_tgkill, pid, ts[i]->ktid, LG_WD_SIGNAL);
+  }
+  for (int waited = 0; waited < 500; waited++) {
+    uint32_t ready = 0;
+    for (uint32_t i = 0; i < n; i++)
+      ready += atomic_load_explicit(&ts[i]->stack_ready, memory_order_acquire) != 0;
+    if (ready == n)
+      return;
+    lg_wd_sleep_ms(1);
+  }
+}
+
+/* One look at the threads; ends the run when a deadlock is found. */
+static void lg_wd_scan(uint64_t limit_ns) {
+  uint64_t now = lg_now_ns();
+  lg_rt_lock();
+  uint32_t n = 0, cap = 0;
+  for (lg_thread_t *t = lg_rt.threads; t != NULL; t = t->next)
+    cap++;
+  lg_wd_cand_t *c = cap ? lg_mem_alloc(cap * sizeof(*c)) : NULL;
+  if (c == NULL) {
+    lg_rt_unlock();
+    return;
+  }
+  for (lg_thread_t *t = lg_rt.threads; t != NULL; t = t->next) {
+    uint64_t seq = atomic_load_explicit(&t->wait_seq, memory_order_acquire);
+    if (!(seq & 1) || t->exited)
+      continue;
+    if (t->wd_seen_seq != seq) {
+      t->wd_seen_seq = seq;
+      t->wd_seen_ns = now;
+      continue;
+    }
+    if (now - t->wd_seen_ns < limit_ns)
+      continue;
+    lg_wd_cand_t *x = &c[n++];
+    x->t = t;
+    x->seq = seq;
+    uint64_t wl = atomic_load_explicit(&t->wait_lock, memory_order_relaxed);
+    x->id = (uint32_t)wl;
+    x->ver = (uint32_t)(wl >> 32);
+    x->mode = atomic_load_explicit(&t->wait_pc, memory_order_relaxed) & 1;
+    x->nowners = 0;
+  }
+  uint32_t len = 0;
+  uint32_t *cyc = NULL;
+  if (n >= 2) {
+    for (uint32_t i = 0; i < n; i++)
+      for (uint32_t j = 0; j < n && c[i].nowners < LG_WD_MAX_OWNERS; j++)
+        if (i != j && lg_wd_holds(&c[i], &c[j]))
+          c[i].owners[c[i].nowners++] = j;
+    cyc = lg_mem_alloc(n * sizeof(uint32_t));
+    if (cyc != NULL)
+      len = lg_wd_find_cycle(c, n, cyc);
+  }
+  /* Still the same waits? Then nobody moved while we looked. */
+  for (uint32_t i = 0; i < len; i++)
+    if (atomic_load_explicit(&c[cyc[i]].t->wait_seq, memory_order_acquire) != c[cyc[i]].seq)
+      len = 0;
+  lg_report_t *r = NULL;
+  lg_thread_t *ts[LG_STACK_MAX];
+  if (len > LG_STACK_MAX / 2)
+    len = LG_STACK_MAX / 2;
+  if (len >= 2)
+    r = lg_report_new(LG_REPORT_DEADLOCK);
+  if (r != NULL) {
+    r->threads = lg_mem_alloc(len * sizeof(lg_rthread_t));
+    if (r->threads == NULL) {
+      lg_report_free(r);
+      r = NULL;
+    }
+  }
+  if (r != NULL) {
+    r->nthreads = len;
+    for (uint32_t i = 0; i < len; i++) {
+      lg_wd_cand_t *x = &c[cyc[i]];
+      lg_rthread_t *th = &r->threads[i];
+      ts[i] = x->t;
+      th->tid = x->t->tid;
+      lg_lock_t *ln = lg_lock_at(x->id);
+      th->waits_for = (int)lg_report_add_lock(r, x->id, x->ver, atomic_load(&ln->addr),
+                                              ln->kind, atomic_load(&ln->first_pc));
+      th->wait_mode = x->mode;
+      uint32_t d = x->t->depth, tmp[LG_STACK_MAX], nt = 0;
+      for (uint32_t k = 0; k < d && nt < LG_STACK_MAX; k++) {
+        const lg_held_t *h = &x->t->held[k];
+        lg_lock_t *hn = lg_lock_at(h->id);
+        uint32_t idx = lg_report_add_lock(r, h->id, h->ver, h->addr, h->kind,
+                                          atomic_load(&hn->first_pc));
+        int dup = 0;
+        for (uint32_t q = 0; q < nt; q++)
+          dup |= tmp[q] == idx;
+        if (!dup)
+          tmp[nt++] = idx;
+      }
+      th->holds = nt ? lg_mem_alloc(nt * sizeof(uint32_t)) : NULL;
+      if (th->holds != NULL) {
+        memcpy(th->holds, tmp, nt * sizeof(uint32_t));
+        th->nholds = nt;
+      }
+    }
+  }
+  lg_mem_free(cyc, n * sizeof(uint32_t));
+  lg_mem_free(c, cap * sizeof(*c));
+  lg_rt_unlock();
+  if (r == NULL)
+    return;
+  lg_wd_collect_stacks(ts, r->nthreads);
+  for (uint32_t i = 0; i < r->nthreads; i++) {
+    lg_thread_t *t = ts[i];
+    uint32_t depth = lg_rt.opt.stack_depth;
+    if (atomic_load(&t->stack_ready)) {
+      r->threads[i].stack = lg_stack_new(t->stack, (uint32_t)t->stack_n < depth ? (uint32_t)t->stack_n : depth);
+    } else {
+      uintptr_t pc = atomic_load(&t->wait_pc) & ~(uintptr_t)1;
+      r->threads[i].stack = lg_stack_new(&pc, 1);
+    }
+  }
+  lg_report_emit(r); /* ends the run */
+}
+
+static void *lg_watchdog_main(void *arg) {
+  (void)arg;
+  lg_tls_self = &lg_wd_record;
+  unsigned ms = lg_rt.opt.watchdog_ms;
+  unsigned period = ms / 4 ? ms / 4 : 1;
+  uint64_t limit = (uint64_t)ms * 1000000ull;
+  for (;;) {
+    lg_wd_sleep_ms(period);
+    if (atomic_load(&lg_rt.ending))
+      continue;
+    lg_wd_scan(limit);
+  }
+  return NULL;
+}
+
+void lg_watchdog_start(void) {
+  if (lg_rt.opt.watchdog_ms == 0 || atomic_load(&lg_rt.watchdog_started))
+    return;
+  int expected = 0;
+  if (!atomic_compare_exchange_strong(&lg_rt.watchdog_started, &expected, 1))
+    return;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_t th;
+  if (lg_real.create(&th, &attr, lg_watchdog_main, NULL) != 0)
+    atomic_store(&lg_rt.watchdog_started, 0);
+  pthread_attr_destroy(&attr);
+}
+
+void lg_watchdog_after_fork_child(void) {
+  atomic_store(&lg_rt.watchdog_started, 0);
+}
