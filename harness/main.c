@@ -1,0 +1,496 @@
+/* main.c - `detect`: every hazard program under every detector, the matrix, and the gate.
+ *
+ *   detect [--build DIR] [--jobs N] [--slug S,...] [--detector D,...] [--repeat N]
+ *          [--gate] [--expectations FILE] [--source DIR] [--out DIR]
+ *
+ * Hazards are the pairs buggy/<slug>.c + fixed/<slug>.c of the source tree; programs come
+ * from <build>/hazards/<variant>/. Logs go to <out>/logs/<slug>/<buggy|fixed>/<detector>.log,
+ * results to <out>/summary.json and <out>/junit.xml (<out> defaults to <build>/detect).
+ * Exit status: 0 when every cell matches harness/expectations.tsv, 1 otherwise, 2 for a usage
+ * error.
+ */
+#define _GNU_SOURCE
+#include "classify.h"
+#include "expectations.h"
+#include "report.h"
+#include "runner.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef LG_SOURCE_DIR
+#define LG_SOURCE_DIR "."
+#endif
+#ifndef LG_BUILD_DIR
+#define LG_BUILD_DIR "build"
+#endif
+
+/* Timeouts per step, in seconds. */
+#define TIMEOUT_NATIVE 30
+#define TIMEOUT_TSAN 60
+#define TIMEOUT_VALGRIND 180
+#define TIMEOUT_LOCKGRAPH 60
+
+static const char usage_text[] =
+  "usage: detect [options]\n"
+  "Runs every hazard program (buggy/ and fixed/) under every detector and prints the matrix.\n"
+  "\n"
+  "  --build DIR          build tree with hazards/<variant>/... and bin/lockgraph\n"
+  "                       [" LG_BUILD_DIR "]\n"
+  "  --source DIR         source checkout (buggy/, fixed/, lib/) [" LG_SOURCE_DIR "]\n"
+  "  --jobs N             runs in parallel [number of CPUs]\n"
+  "  --slug S[,S...]      only these hazards\n"
+  "  --detector D[,D...]  only these columns: oracle, compiler, tsan-gcc, tsan-clang,\n"
+  "                       helgrind, drd, lockgraph, budget\n"
+  "  --repeat N           run everything N times and count verdict flips per cell\n"
+  "  --gate               print only the mismatches and 'gate: N passed, M failed'\n"
+  "  --expectations FILE  expectations table [<source>/harness/expectations.tsv]\n"
+  "  --out DIR            where logs, summary.json and junit.xml go [<build>/detect]\n"
+  "  -h, --help           this text\n"
+  "\n"
+  "Exit status: 0 every cell as expected, 1 a mismatch, 2 usage error.\n";
+
+/* snprintf that reports truncation: paths longer than PATH_MAX are errors, not cut paths. */
+static int fmt(char *buf, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
+static int fmt(char *buf, size_t cap, const char *f, ...)
+{
+  va_list ap;
+  va_start(ap, f);
+  int n = vsnprintf(buf, cap, f, ap);
+  va_end(ap);
+  return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+static int slug_cmp(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Slugs are the pairs buggy/<slug>.c + fixed/<slug>.c. Returns the count, or -errno. */
+static int slugs_discover(const char *src, char ***out)
+{
+  char dir[PATH_MAX];
+  fmt(dir, sizeof dir, "%s/buggy", src);
+  DIR *dp = opendir(dir);
+  *out = NULL;
+  if (!dp)
+    return errno == ENOENT ? 0 : -errno;
+  char **v = NULL;
+  int n = 0;
+  struct dirent *de;
+  while ((de = readdir(dp))) {
+    size_t len = strlen(de->d_name);
+    if (len < 3 || strcmp(de->d_name + len - 2, ".c") != 0)
+      continue;
+    char fixed[PATH_MAX];
+    fmt(fixed, sizeof fixed, "%s/fixed/%s", src, de->d_name);
+    if (access(fixed, R_OK) != 0)
+      continue;
+    char **nv = realloc(v, (size_t)(n + 1) * sizeof *nv);
+    if (!nv)
+      break;
+    v = nv;
+    v[n] = strndup(de->d_name, len - 2);
+    if (v[n])
+      n++;
+  }
+  closedir(dp);
+  qsort(v, (size_t)n, sizeof *v, slug_cmp);
+  *out = v;
+  return n;
+}
+
+static int list_contains(char **v, int n, const char *s)
+{
+  for (int i = 0; i < n; i++)
+    if (strcmp(v[i], s) == 0)
+      return 1;
+  return 0;
+}
+
+static int file_exists(const char *path)
+{
+  return access(path, F_OK) == 0;
+}
+
+/* Sets up one cell's commands (kept across repeats). Returns 0 or -E2BIG. */
+static int run_prepare(harness_run_t *r, const char *build, const char *out, const char *src,
+                       const char *slug,
+                       int fixed, harness_detector_t d, unsigned rep, unsigned repeat)
+{
+  const char *kind = fixed ? "fixed" : "buggy";
+  char dir[PATH_MAX], prog[PATH_MAX], path[PATH_MAX];
+  int rc = 0;
+  memset(r, 0, sizeof *r);
+  r->slug = slug;
+  r->fixed = fixed;
+  r->detector = d;
+  fmt(dir, sizeof dir, "%s/logs/%s/%s", out, slug, kind);
+  if (repeat > 1)
+    fmt(r->log_path, sizeof r->log_path, "%s/%s.run%u.log", dir, harness_detector_name(d),
+             rep + 1);
+  else
+    fmt(r->log_path, sizeof r->log_path, "%s/%s.log", dir, harness_detector_name(d));
+  fmt(prog, sizeof prog, "%s/hazards/native/%s/%s", build, kind, slug);
+  if (!file_exists(prog) && d != HARNESS_DET_COMPILER && d != HARNESS_DET_TSAN_GCC &&
+      d != HARNESS_DET_TSAN_CLANG)
+    fmt(r->missing, sizeof r->missing, "%s", prog);
+
+  switch (d) {
+  case HARNESS_DET_ORACLE:
+    r->timeout_s = TIMEOUT_NATIVE;
+    rc |= harness_run_arg(r, 0, prog);
+    break;
+  case HARNESS_DET_COMPILER:
+    r->timeout_s = TIMEOUT_NATIVE;
+    fmt(path, sizeof path, "-I%s/lib", src);
+    /* A real compile, not -fsyntax-only: GCC diagnoses warn_unused_result while lowering
+     * the function, a step -fsyntax-only skips, so that run would never see the ignored
+     * future of swallowed_error. */
+    rc |= harness_run_arg(r, 0, "cc");
+    rc |= harness_run_arg(r, 0, "-c");
+    rc |= harness_run_arg(r, 0, "-o");
+    rc |= harness_run_arg(r, 0, "/dev/null");
+    rc |= harness_run_arg(r, 0, "-Wall");
+    rc |= harness_run_arg(r, 0, "-Wextra");
+    rc |= harness_run_arg(r, 0, path);
+    fmt(path, sizeof path, "%s/%s/%s.c", src, kind, slug);
+    rc |= harness_run_arg(r, 0, path);
+    break;
+  case HARNESS_DET_TSAN_GCC:
+  case HARNESS_DET_TSAN_CLANG:
+    r->timeout_s = TIMEOUT_TSAN;
+    r->tsan = 1;
+    fmt(r->env, sizeof r->env,
+             "TSAN_OPTIONS=halt_on_error=0 exitcode=66 second_deadlock_stack=1");
+    fmt(path, sizeof path, "%s/hazards/%s/%s/%s", build, harness_detector_name(d), kind, slug);
+    if (!file_exists(path))
+      fmt(r->missing, sizeof r->missing, "%s", path);
+    rc |= harness_run_arg(r, 0, path);
+    break;
+  case HARNESS_DET_HELGRIND:
+  case HARNESS_DET_DRD:
+    r->timeout_s = TIMEOUT_VALGRIND;
+    rc |= harness_run_arg(r, 0, "valgrind");
+    rc |= harness_run_arg(r, 0, d == HARNESS_DET_HELGRIND ? "--tool=helgrind" : "--tool=drd");
+    rc |= harness_run_arg(r, 0, "--error-exitcode=66");
+    /* Full source paths in stacks, so reports point at buggy/<slug>.c:N, not <slug>.c:N. */
+    rc |= harness_run_arg(r, 0, "--fullpath-after=");
+    rc |= harness_run_arg(r, 0, prog);
+    break;
+  case HARNESS_DET_LOCKGRAPH:
+    r->timeout_s = TIMEOUT_LOCKGRAPH;
+    fmt(path, sizeof path, "%s/bin/lockgraph", build);
+    if (!file_exists(path))
+      fmt(r->missing, sizeof r->missing, "%s", path);
+    rc |= harness_run_arg(r, 0, path);
+    rc |= harness_run_arg(r, 0, "--json");
+    fmt(path, sizeof path, "%s/lockgraph.jsonl", dir);
+    rc |= harness_run_arg(r, 0, path);
+    rc |= harness_run_arg(r, 0, "--");
+    rc |= harness_run_arg(r, 0, prog);
+    break;
+  case HARNESS_DET_BUDGET:
+    r->timeout_s = TIMEOUT_NATIVE;
+    for (int step = 0; step < 2; step++) {
+      rc |= harness_run_arg(r, step, prog);
+      rc |= harness_run_arg(r, step, "-x");
+      rc |= harness_run_arg(r, step, step == 0 ? "1" : "4");
+    }
+    break;
+  default:
+    break;
+  }
+  if (rc < 0)
+    return -E2BIG;
+  return harness_mkdirs(dir);
+}
+
+static void run_classify(harness_run_t *r, const char *src)
+{
+  char *text = NULL;
+  int rc = harness_file_read(r->log_path, &text);
+  if (rc < 0) {
+    r->finding.verdict = HARNESS_TOOL_ERROR;
+    fmt(r->finding.first_line, sizeof r->finding.first_line, "cannot read the log: %s",
+             strerror(-rc));
+    return;
+  }
+  harness_classify(r->detector, r->slug, text, &r->exit, src, &r->finding);
+  free(text);
+}
+
+/* Parses a comma list against the valid names; prints one line and returns -EINVAL on an
+ * unknown name. */
+static int names_select(const char *arg, const char *what, char **valid, int nvalid, int *mask)
+{
+  char *copy = strdup(arg);
+  if (!copy)
+    return -ENOMEM;
+  int rc = 0;
+  char *save = NULL;
+  for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    int found = -1;
+    for (int i = 0; i < nvalid; i++)
+      if (strcmp(valid[i], tok) == 0)
+        found = i;
+    if (found < 0) {
+      fprintf(stderr, "detect: no %s '%s'; the %ss are:", what, tok, what);
+      for (int i = 0; i < nvalid; i++)
+        fprintf(stderr, " %s", valid[i]);
+      fputc('\n', stderr);
+      rc = -EINVAL;
+      break;
+    }
+    mask[found] = 1;
+  }
+  free(copy);
+  return rc;
+}
+
+static int parse_uint(const char *s, unsigned *out)
+{
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno || end == s || *end || v == 0 || v > 1000)
+    return -EINVAL;
+  *out = (unsigned)v;
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  const char *build = LG_BUILD_DIR, *source = LG_SOURCE_DIR, *expect_path = NULL;
+  const char *slug_arg = NULL, *det_arg = NULL, *out_arg = NULL;
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  unsigned jobs = ncpu > 0 ? (unsigned)ncpu : 2, repeat = 1;
+  int gate = 0;
+
+  enum { OPT_BUILD = 256, OPT_SOURCE, OPT_JOBS, OPT_SLUG, OPT_DETECTOR, OPT_REPEAT, OPT_GATE,
+         OPT_EXPECT, OPT_OUT };
+  static const struct option longopts[] = {
+    {"build", required_argument, NULL, OPT_BUILD},
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"jobs", required_argument, NULL, OPT_JOBS},
+    {"slug", required_argument, NULL, OPT_SLUG},
+    {"detector", required_argument, NULL, OPT_DETECTOR},
+    {"repeat", required_argument, NULL, OPT_REPEAT},
+    {"gate", no_argument, NULL, OPT_GATE},
+    {"expectations", required_argument, NULL, OPT_EXPECT},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+  };
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    switch (c) {
+    case OPT_BUILD: build = optarg; break;
+    case OPT_SOURCE: source = optarg; break;
+    case OPT_SLUG: slug_arg = optarg; break;
+    case OPT_DETECTOR: det_arg = optarg; break;
+    case OPT_GATE: gate = 1; break;
+    case OPT_EXPECT: expect_path = optarg; break;
+    case OPT_OUT: out_arg = optarg; break;
+    case OPT_JOBS:
+      if (parse_uint(optarg, &jobs) < 0) {
+        fprintf(stderr, "detect: --jobs wants a number from 1 to 1000, not '%s'\n", optarg);
+        return 2;
+      }
+      break;
+    case OPT_REPEAT:
+      if (parse_uint(optarg, &repeat) < 0) {
+        fprintf(stderr, "detect: --repeat wants a number from 1 to 1000, not '%s'\n", optarg);
+        return 2;
+      }
+      break;
+    case 'h':
+      fputs(usage_text, stdout);
+      return 0;
+    case ':':
+      fprintf(stderr, "detect: option '%s' needs a value (see detect -h)\n", argv[optind - 1]);
+      return 2;
+    default:
+      fprintf(stderr, "detect: unknown option '%s' (see detect -h)\n", argv[optind - 1]);
+      return 2;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "detect: unexpected argument '%s' (see detect -h)\n", argv[optind]);
+    return 2;
+  }
+
+  /* Tools print absolute source paths; classify against the real path of the checkout. */
+  char src[PATH_MAX];
+  if (!realpath(source, src)) {
+    fprintf(stderr, "detect: source directory %s: %s\n", source, strerror(errno));
+    return 2;
+  }
+  char tsv[PATH_MAX];
+  if (!expect_path) {
+    fmt(tsv, sizeof tsv, "%s/harness/expectations.tsv", src);
+    expect_path = tsv;
+  }
+  harness_expectations_t *expect = NULL;
+  char err[512];
+  if (harness_expectations_load(expect_path, &expect, err, sizeof err) < 0) {
+    fprintf(stderr, "detect: %s\n", err);
+    return 2;
+  }
+
+  char **all = NULL;
+  int nall = slugs_discover(src, &all);
+  if (nall < 0) {
+    fprintf(stderr, "detect: %s/buggy: %s\n", src, strerror(-nall));
+    return 2;
+  }
+  harness_matrix_t m;
+  memset(&m, 0, sizeof m);
+  m.expect = expect;
+  m.build_dir = build;
+  m.repeat = repeat;
+
+  int slug_mask[256] = {0};
+  if (nall > 256)
+    nall = 256;
+  if (slug_arg) {
+    if (names_select(slug_arg, "hazard", all, nall, slug_mask) < 0)
+      return 2;
+  } else {
+    for (int i = 0; i < nall; i++)
+      slug_mask[i] = 1;
+  }
+  char *det_names[HARNESS_DET_COUNT];
+  for (int d = 0; d < HARNESS_DET_COUNT; d++)
+    det_names[d] = (char *)harness_detector_name((harness_detector_t)d);
+  if (det_arg) {
+    if (names_select(det_arg, "detector", det_names, HARNESS_DET_COUNT, m.selected) < 0)
+      return 2;
+  } else {
+    for (int d = 0; d < HARNESS_DET_COUNT; d++)
+      m.selected[d] = 1;
+  }
+  m.slugs = calloc((size_t)nall + 1, sizeof *m.slugs);
+  for (int i = 0; i < nall; i++)
+    if (slug_mask[i])
+      m.slugs[m.nslugs++] = all[i];
+
+  size_t nruns = m.nslugs * 2 * HARNESS_DET_COUNT;
+  m.runs = calloc(nruns ? nruns : 1, sizeof *m.runs);
+  harness_run_t *kept = calloc(nruns ? nruns : 1, sizeof *kept);
+  harness_verdict_t *last = calloc(nruns ? nruns : 1, sizeof *last);
+  m.flips = repeat > 1 ? calloc(nruns ? nruns : 1, sizeof *m.flips) : NULL;
+  if (!m.runs || !kept || !last || (repeat > 1 && !m.flips)) {
+    fprintf(stderr, "detect: out of memory\n");
+    return 2;
+  }
+
+  /* The selected runs only, as one array for the runner. */
+  harness_run_t *work = calloc(nruns ? nruns : 1, sizeof *work);
+  size_t *where = calloc(nruns ? nruns : 1, sizeof *where);
+  if (!work || !where) {
+    fprintf(stderr, "detect: out of memory\n");
+    return 2;
+  }
+  char out_dir[PATH_MAX], json[PATH_MAX], junit[PATH_MAX];
+  if (out_arg)
+    fmt(out_dir, sizeof out_dir, "%s", out_arg);
+  else
+    fmt(out_dir, sizeof out_dir, "%s/detect", build);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (unsigned rep = 0; rep < repeat; rep++) {
+    size_t nwork = 0;
+    for (size_t s = 0; s < m.nslugs; s++)
+      for (int fixed = 0; fixed < 2; fixed++)
+        for (int d = 0; d < HARNESS_DET_COUNT; d++) {
+          if (!m.selected[d])
+            continue;
+          int rc = run_prepare(&work[nwork], build, out_dir, src, m.slugs[s], fixed,
+                               (harness_detector_t)d, rep, repeat);
+          if (rc < 0) {
+            fprintf(stderr, "detect: %s: cannot prepare the run: %s\n", work[nwork].log_path,
+                    strerror(-rc));
+            return 2;
+          }
+          where[nwork++] = (s * 2 + (size_t)fixed) * HARNESS_DET_COUNT + (size_t)d;
+        }
+    int rc = harness_runs_execute(work, nwork, jobs);
+    if (rc < 0)
+      fprintf(stderr, "detect: some runs could not start: %s\n", strerror(-rc));
+    for (size_t w = 0; w < nwork; w++) {
+      harness_run_t *r = &work[w];
+      size_t i = where[w];
+      run_classify(r, src);
+      m.runs[i] = *r;
+      /* With --repeat, a cell that failed once keeps that failing run (and its log). */
+      size_t s = i / (2 * HARNESS_DET_COUNT);
+      int fixed = (int)((i / HARNESS_DET_COUNT) % 2);
+      harness_detector_t d = (harness_detector_t)(i % HARNESS_DET_COUNT);
+      harness_judgement_t j = harness_matrix_judge(&m, s, fixed, d);
+      if (rep > 0 && r->finding.verdict != last[i])
+        m.flips[i]++;
+      last[i] = r->finding.verdict;
+      if (j == HARNESS_JUDGE_FAIL && !kept[i].slug)
+        kept[i] = *r;
+    }
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  for (size_t i = 0; i < nruns; i++)
+    if (kept[i].slug)
+      m.runs[i] = kept[i];
+  double elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+  fmt(json, sizeof json, "%s/summary.json", out_dir);
+  fmt(junit, sizeof junit, "%s/junit.xml", out_dir);
+  harness_mkdirs(out_dir);
+  int rc_json = harness_summary_json_write(json, &m);
+  int rc_junit = harness_junit_write(junit, &m);
+
+  int passed = 0, failed = 0, nsel = 0;
+  for (int d = 0; d < HARNESS_DET_COUNT; d++)
+    nsel += m.selected[d];
+  FILE *out = stdout;
+  if (!gate) {
+    harness_matrix_print(out, &m);
+    harness_findings_print(out, &m);
+    fputc('\n', out);
+  }
+  harness_gate_print(out, &m, gate ? "gate: FAIL " : "unexpected: ", &passed, &failed);
+  /* An expected hazard whose program is missing must not pass silently. */
+  for (size_t i = 0; i < harness_expectations_slug_count(expect); i++) {
+    const char *s = harness_expectations_slug(expect, i);
+    if (!list_contains(all, nall, s) && !slug_arg) {
+      fprintf(out, "%s%s: listed in %s, but buggy/%s.c and fixed/%s.c are not both there\n",
+              gate ? "gate: FAIL " : "unexpected: ", s, expect_path, s, s);
+      failed++;
+    }
+  }
+  if (repeat > 1) {
+    int flips = harness_flips_print(out, &m);
+    fprintf(out, "detect: --repeat %u: %d verdict flip(s) over %zu cells\n", repeat, flips,
+            m.nslugs * 2 * (size_t)nsel);
+  }
+  if (!gate) {
+    fprintf(out, "logs: %s/logs/<slug>/<buggy|fixed>/<detector>%s.log\n", out_dir,
+            repeat > 1 ? ".run<N>" : "");
+    fprintf(out, "results: %s, %s\n", json, junit);
+    fprintf(out, "detect: %zu hazards x 2 programs x %d detectors in %.1f s: %d cells as expected, "
+                 "%d not\n", m.nslugs, nsel, elapsed, passed, failed);
+  } else {
+    fprintf(out, "gate: %d passed, %d failed\n", passed, failed);
+  }
+  if (rc_json < 0 || rc_junit < 0)
+    fprintf(stderr, "detect: cannot write %s: %s\n", rc_json < 0 ? json : junit,
+            strerror(-(rc_json < 0 ? rc_json : rc_junit)));
+  harness_expectations_free(expect);
+  return failed ? 1 : 0;
+}

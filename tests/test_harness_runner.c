@@ -1,0 +1,144 @@
+/* test_harness_runner.c - the runner on real processes: timeouts kill the whole process group,
+ * exit statuses and signals are recorded, logs carry the command and the ending, a missing
+ * binary is "not built" without running anything.
+ */
+#include "runner.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define OUT LG_BUILD_DIR "/test-harness-runner"
+
+static void run_init(harness_run_t *r, const char *name, int timeout_s, const char *script)
+{
+  memset(r, 0, sizeof *r);
+  r->slug = "runner";
+  r->detector = HARNESS_DET_ORACLE;
+  r->timeout_s = timeout_s;
+  snprintf(r->log_path, sizeof r->log_path, "%s/%s.log", OUT, name);
+  cr_assert_eq(harness_run_arg(r, 0, "sh"), 0);
+  cr_assert_eq(harness_run_arg(r, 0, "-c"), 0);
+  cr_assert_eq(harness_run_arg(r, 0, script), 0);
+}
+
+/* Gone or a zombie waiting for init: either way, no longer running. */
+static int process_running(pid_t pid)
+{
+  char path[64], stat[256];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return 0;
+  size_t n = fread(stat, 1, sizeof stat - 1, f);
+  fclose(f);
+  stat[n] = '\0';
+  const char *paren = strrchr(stat, ')');
+  return paren && paren[1] == ' ' && paren[2] != 'Z';
+}
+
+Test(harness_runner, timeout_kills_the_whole_process_group, .timeout = 30)
+{
+  cr_assert_eq(harness_mkdirs(OUT), 0);
+  harness_run_t r;
+  char script[512];
+  snprintf(script, sizeof script, "sleep 60 & echo $! > %s/bg.pid; wait", OUT);
+  run_init(&r, "timeout", 1, script);
+  cr_assert_eq(harness_runs_execute(&r, 1, 1), 0);
+  cr_expect_eq(r.exit.kind, HARNESS_EXIT_TIMEOUT);
+  cr_expect_eq(r.exit.code, 1);
+  cr_expect_lt(r.wall_s, 10.0);
+
+  char *pid_text;
+  cr_assert_eq(harness_file_read(OUT "/bg.pid", &pid_text), 0);
+  pid_t bg = (pid_t)atoi(pid_text);
+  free(pid_text);
+  cr_assert_gt(bg, 0);
+  /* The grandchild was killed with the group; init may take a moment to reap it. */
+  for (int i = 0; i < 1000 && process_running(bg); i++)
+    usleep(1000);
+  cr_expect_not(process_running(bg), "background child %d survived the timeout", (int)bg);
+
+  char *log;
+  cr_assert_eq(harness_file_read(r.log_path, &log), 0);
+  cr_expect(strstr(log, "detect: $ sh -c ") == log, "%s", log);
+  cr_expect(strstr(log, "detect: timed out after 1 s; killed the process group\n") != NULL, "%s",
+            log);
+  free(log);
+}
+
+Test(harness_runner, exit_codes_signals_and_output_are_logged, .timeout = 30)
+{
+  cr_assert_eq(harness_mkdirs(OUT), 0);
+  harness_run_t r[3];
+  run_init(&r[0], "exit3", 10, "echo out; echo err >&2; exit 3");
+  run_init(&r[1], "signal", 10, "kill -SEGV $$");
+  run_init(&r[2], "two_steps", 10, "echo one");
+  cr_assert_eq(harness_run_arg(&r[2], 1, "sh"), 0);
+  cr_assert_eq(harness_run_arg(&r[2], 1, "-c"), 0);
+  cr_assert_eq(harness_run_arg(&r[2], 1, "echo two"), 0);
+  cr_assert_eq(harness_runs_execute(r, 3, 2), 0);
+
+  cr_expect_eq(r[0].exit.kind, HARNESS_EXIT_CODE);
+  cr_expect_eq(r[0].exit.code, 3);
+  cr_expect_gt(r[0].rss_kib, 0);
+  cr_expect_eq(r[1].exit.kind, HARNESS_EXIT_SIGNAL);
+  cr_expect_eq(r[1].exit.code, SIGSEGV);
+
+  char *log;
+  cr_assert_eq(harness_file_read(r[0].log_path, &log), 0);
+  cr_expect(strstr(log, "\nout\n") && strstr(log, "\nerr\n"), "%s", log);
+  cr_expect(strstr(log, "detect: exit 3, ") != NULL, "%s", log);
+  free(log);
+
+  cr_assert_eq(harness_file_read(r[2].log_path, &log), 0);
+  const char *one = strstr(log, "\none\n"), *two = strstr(log, "\ntwo\n");
+  cr_expect(one && two && one < two, "steps out of order: %s", log);
+  free(log);
+}
+
+Test(harness_runner, missing_binary_is_not_built_and_not_run, .timeout = 30)
+{
+  cr_assert_eq(harness_mkdirs(OUT), 0);
+  harness_run_t r;
+  run_init(&r, "missing", 10, "echo should not run");
+  snprintf(r.missing, sizeof r.missing, "%s", OUT "/no_such_program");
+  cr_assert_eq(harness_runs_execute(&r, 1, 1), 0);
+  cr_expect_eq(r.exit.kind, HARNESS_EXIT_NOT_RUN);
+  char *log;
+  cr_assert_eq(harness_file_read(r.log_path, &log), 0);
+  /* Only the logged command mentions it: the command itself never ran. */
+  const char *first = strstr(log, "should not run");
+  cr_expect(first && !strstr(first + 1, "should not run"), "%s", log);
+  cr_expect(strstr(log, "detect: not built: " OUT "/no_such_program does not exist\n") != NULL,
+            "%s", log);
+  free(log);
+}
+
+Test(harness_runner, tsan_memory_mapping_failure_is_rerun_under_setarch, .timeout = 30)
+{
+  /* Stands in for a TSan binary on a high-entropy ASLR kernel: it fails the way TSan does
+   * unless address randomization is off (ADDR_NO_RANDOMIZE, 0x0040000, in its personality). */
+  cr_assert_eq(harness_mkdirs(OUT), 0);
+  harness_run_t r;
+  run_init(&r, "setarch", 10,
+           "case $(cat /proc/self/personality) in *4[0-9][0-9][0-9][0-9]) "
+           "echo randomization off; exit 0;; esac; "
+           "echo 'FATAL: ThreadSanitizer: unexpected memory mapping 0x1-0x2'; exit 66");
+  r.tsan = 1;
+  cr_assert_eq(harness_runs_execute(&r, 1, 1), 0);
+  cr_expect(r.reran_setarch);
+  cr_expect_eq(r.exit.kind, HARNESS_EXIT_CODE);
+  cr_expect_eq(r.exit.code, 0);
+  char *log;
+  cr_assert_eq(harness_file_read(r.log_path, &log), 0);
+  cr_expect(strstr(log, "detect: $ setarch ") == log, "%s", log);
+  cr_expect(strstr(log, " -R sh -c ") != NULL, "%s", log);
+  cr_expect(strstr(log, "\ndetect: TSan reported \"unexpected memory mapping\"; reran under "
+                        "setarch -R\n") != NULL, "%s", log);
+  cr_expect(strstr(log, "\nrandomization off\n") != NULL, "%s", log);
+  free(log);
+}
