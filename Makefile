@@ -8,6 +8,7 @@
 #   make clean
 
 BUILD ?= build
+MAKEFLAGS += --no-print-directory
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
@@ -32,9 +33,14 @@ deps:
 bench-deps:
 	@scripts/deps.sh bench
 
+# The build's own output goes to a log; warnings are shown, and on failure the log's tail.
 build: deps
-	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS)
+	@mkdir -p $(BUILD)
+	@echo "build: building in $(BUILD)/ (log: $(BUILD)/build.log)"
+	@{ cmake -S . -B $(BUILD) $(CMAKE_FLAGS) && cmake --build $(BUILD) -j $(JOBS); } \
+	  >$(BUILD)/build.log 2>&1 || { tail -n 40 $(BUILD)/build.log; \
+	  echo "build: FAILED (full log: $(BUILD)/build.log)"; exit 1; }
+	@grep -E '(warning|error):' $(BUILD)/build.log | sort -u | head -n 20 || true
 
 detect: build
 	@$(BUILD)/bin/detect $(DETECT_ARGS)
