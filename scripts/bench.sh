@@ -1,0 +1,612 @@
+#!/usr/bin/env bash
+# bench.sh - what lockgraph costs, next to native, TSan (gcc and clang), Helgrind and DRD.
+#
+#   scripts/bench.sh [--rounds N] [--only w1,w2] [--tools t1,t2] [--no-scaling]
+#                    [--profile | --profile-only] [--timeout S] <build dir>
+#
+# Runs every bench/ workload under every tool, INTERLEAVED: round 1 runs each workload under
+# native, lockgraph, tsan-gcc, tsan-clang, helgrind, drd, then round 2 does it again, so each
+# tool-to-native ratio is taken pair by pair inside one round and machine noise hits both
+# sides alike. Every run is timed by GNU time ('%e %M': wall seconds, peak RSS) under
+# `timeout`; a run that fails, prints a wrong result or times out is shown as such, and that
+# tool is not run again on that workload in later rounds. (hyperfine is not used for the table:
+# it runs each command's repetitions as one block, not interleaved with the others.)
+#
+# Sizes: native and lockgraph run the full size. TSan and Valgrind would take minutes at full
+# size on some workloads, so they run a reduced size, named in the table (e.g. "n/64": -n
+# divided by 64). Every ratio is therefore a ratio of cost PER LOCK ACQUISITION (each
+# workload prints how many it made), taken against the native run of the same round.
+# Reduced runs still include the tool's fixed start-up cost (Valgrind's is about 0.4 s),
+# which makes their per-acquisition cost look a little higher than it is.
+#
+# Then (unless --no-scaling) a scaling series for lockgraph alone: time and memory as the
+# number of locks, of lock-order edges and of threads grows, native vs lockgraph per point.
+# With --profile, also a callgrind profile of lockgraph runs (see docs/performance.md);
+# --profile-only makes just the profile and leaves the tables of the last run alone.
+#
+# Outputs, under <build>/bench/: results.md, results.json, ratios.png, scaling.png,
+# runs.tsv (every run), logs/ (every run's stdout, stderr and time), and with --profile
+# profile.txt. The terminal gets the same tables.
+set -u
+
+usage() {
+  sed -n '4,5p' "$0" | sed 's/^# *//' >&2
+  exit 2
+}
+
+rounds=5
+scaling=1
+profile=0
+profile_only=0
+only=""
+tools_arg=""
+timeout_s=${BENCH_TIMEOUT:-60}
+build=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=${2:?}; shift 2 ;;
+    --only) only=${2:?}; shift 2 ;;
+    --tools) tools_arg=${2:?}; shift 2 ;;
+    --no-scaling) scaling=0; shift ;;
+    --profile) profile=1; shift ;;
+    --profile-only) profile=1; profile_only=1; shift ;;
+    --timeout) timeout_s=${2:?}; shift 2 ;;
+    -h|--help) usage ;;
+    -*) echo "bench.sh: unknown option '$1'" >&2; usage ;;
+    *) [ -z "$build" ] || usage; build=$1; shift ;;
+  esac
+done
+[ -n "$build" ] || usage
+case "$rounds" in ''|*[!0-9]*|0) echo "bench.sh: --rounds needs a whole number >= 1" >&2; exit 2 ;; esac
+if [ ! -d "$build" ]; then
+  echo "bench.sh: no build directory '$build' (run: make build, or cmake -S . -B $build)" >&2
+  exit 2
+fi
+for cmd in /usr/bin/time timeout gnuplot valgrind awk; do
+  if ! command -v "$cmd" >/dev/null; then
+    echo "bench.sh: '$cmd' is missing (scripts/deps.sh bench installs it)" >&2
+    exit 2
+  fi
+done
+
+build=$(cd "$build" && pwd)
+out=$build/bench
+logs=$out/logs
+mkdir -p "$logs"
+# Outputs of an earlier run must not pass for this one's.
+if [ "$profile" -eq 1 ]; then
+  rm -f "$out"/profile.txt "$out"/callgrind.* "$logs"/profile.*
+fi
+if [ "$profile_only" -eq 0 ]; then
+  find "$logs" -maxdepth 1 -type f ! -name 'profile.*' -delete
+  rm -f "$out"/results.md "$out"/results.json "$out"/ratios.png "$out"/ratios.dat \
+    "$out"/summary.tsv "$out"/scaling* "$out"/runs.tsv
+fi
+raw=$out/runs.tsv
+started=$(date +%s)
+
+lg_lib=$build/lib/liblockgraph.so
+# Defaults as a user gets them; BENCH_LOCKGRAPH_OPTIONS overrides (e.g. verbosity=2).
+lg_options=${BENCH_LOCKGRAPH_OPTIONS:-}
+
+WORKLOADS=(nested_pairs work_queue many_locks lock_churn many_threads)
+TOOLS=(native lockgraph tsan-gcc tsan-clang helgrind drd)
+if [ -n "$only" ]; then IFS=, read -r -a WORKLOADS <<<"$only"; fi
+if [ -n "$tools_arg" ]; then
+  IFS=, read -r -a TOOLS <<<"$tools_arg"
+  case " ${TOOLS[*]} " in *" native "*) ;; *) TOOLS=(native "${TOOLS[@]}") ;; esac
+fi
+
+# The per-workload goal for lockgraph (ratio to native), from the project's issue.
+goal_of() {
+  case "$1" in
+    nested_pairs) echo 1.5 ;;
+    work_queue) echo 1.05 ;;
+    many_locks) echo 3 ;;
+    *) echo "" ;;
+  esac
+}
+
+# size_of <workload> <tool>: "label|arguments". Full size for native and lockgraph; the slow
+# tools get a reduced size chosen to keep each of their runs near 1-3 s on 2 cores.
+size_of() {
+  local class
+  case "$2" in
+    native|lockgraph) class=full ;;
+    tsan-*) class=tsan ;;
+    *) class=$2 ;;
+  esac
+  case "$1/$class" in
+    # Start-up: the smallest run of a workload, one thread, two acquisitions.
+    startup/*) echo "n=1|-n 1 -t 1 -x 1" ;;
+    nested_pairs/full) echo "full|-n 4000000 -t 2 -x 1" ;;
+    nested_pairs/tsan) echo "n/8|-n 500000 -t 2 -x 1" ;;
+    nested_pairs/helgrind | nested_pairs/drd) echo "n/256|-n 15625 -t 2 -x 1" ;;
+    work_queue/full | work_queue/tsan) echo "full|-n 100000 -t 1 -x 1" ;;
+    work_queue/helgrind | work_queue/drd) echo "n/8|-n 12500 -t 1 -x 1" ;;
+    many_locks/full) echo "full|-n 200 -x 100" ;;
+    many_locks/tsan) echo "n/20|-n 10 -x 100" ;;
+    # Helgrind's and DRD's cost per acquisition grows with the number of locks: at 100,000
+    # locks a few rounds take minutes, so they get fewer locks (x/50: 2,000; x/20: 5,000) and
+    # 5 rounds. Their cost at the full size would be higher than the table shows.
+    many_locks/helgrind) echo "x/50 n/50|-n 4 -x 2" ;;
+    many_locks/drd) echo "x/20 n/40|-n 5 -x 5" ;;
+    lock_churn/full) echo "full|-n 2500000 -t 2 -x 1" ;;
+    lock_churn/tsan) echo "n/8|-n 312500 -t 2 -x 1" ;;
+    lock_churn/helgrind | lock_churn/drd) echo "n/128|-n 19531 -t 2 -x 1" ;;
+    # Fewer threads, not fewer pairs per thread, so each thread's start and exit keep their
+    # share of the run.
+    many_threads/full) echo "full|-n 1000 -t 2000 -x 1" ;;
+    many_threads/tsan) echo "t/8|-n 1000 -t 250 -x 1" ;;
+    many_threads/helgrind | many_threads/drd) echo "t/128|-n 1000 -t 16 -x 1" ;;
+    *) echo "full|" ;;
+  esac
+}
+
+variant_of() {
+  case "$1" in
+    tsan-gcc|tsan-clang) echo "$1" ;;
+    *) echo native ;;
+  esac
+}
+
+machine_cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
+[ -n "$machine_cpu" ] || machine_cpu=$(uname -m)
+machine_cores=$(nproc 2>/dev/null || echo "?")
+machine_kernel=$(uname -sr)
+machine_mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/null)
+tool_versions="gcc $(gcc -dumpfullversion 2>/dev/null || echo '?'), clang $(clang -dumpversion 2>/dev/null || echo '?'), $(valgrind --version 2>/dev/null || echo 'valgrind ?')"
+machine="$machine_cpu, $machine_cores cores, $machine_mem RAM, $machine_kernel"
+# Other work on the machine skews every column alike but widens the ranges: say how busy it was.
+load_of() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'; }
+load_start=$(load_of)
+
+# run_one <tag> <workload> <tool> <label> <args...>: runs once, prints one TSV row:
+#   status wall_s max_rss_kb acquisitions reports
+# status is ok, timeout, wrong-result, exit-N, signal-N or not-built.
+run_one() {
+  local tag=$1 w=$2 tool=$3 label=$4
+  shift 4
+  local variant prog log
+  variant=$(variant_of "$tool")
+  log=$logs/$w.$tool.$tag
+  [ "$w" = startup ] && w=nested_pairs
+  prog=$build/bench/$variant/$w
+  if [ ! -x "$prog" ]; then
+    printf 'not-built\t\t\t\t\n'
+    return
+  fi
+  local cmd=()
+  case "$tool" in
+    native|tsan-gcc|tsan-clang) cmd=("$prog") ;;
+    lockgraph)
+      if [ ! -f "$lg_lib" ]; then
+        printf 'not-built\t\t\t\t\n'
+        return
+      fi
+      cmd=(env "LD_PRELOAD=$lg_lib" "LOCKGRAPH_OPTIONS=$lg_options" "$prog") ;;
+    helgrind|drd) cmd=(valgrind "--tool=$tool" "$prog") ;;
+    *) printf 'unknown-tool\t\t\t\t\n'; return ;;
+  esac
+  timeout -k 5 "$timeout_s" /usr/bin/time -o "$log.time" -f '%e %M' "${cmd[@]}" "$@" \
+    >"$log.out" 2>"$log.err" </dev/null
+  local rc=$? status wall rss acq reports=0
+  # GNU time puts "Command exited with non-zero status N" before its own line: take the last.
+  read -r wall rss < <(tail -n 1 "$log.time" 2>/dev/null)
+  acq=$(sed -n "s/^$w: OK .*acquisitions=\([0-9]*\).*/\1/p" "$log.out" | head -n 1)
+  case "$tool" in
+    tsan-*) reports=$(grep -c 'WARNING: ThreadSanitizer' "$log.err") ;;
+    helgrind|drd) reports=$(sed -n 's/.*ERROR SUMMARY: \([0-9]*\) errors.*/\1/p' "$log.err" | tail -n 1) ;;
+    lockgraph) [ "$rc" -eq 66 ] && reports=1 ;;
+  esac
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    status=timeout
+  elif grep -q "^$w: FAIL" "$log.out"; then
+    status=wrong-result
+  elif [ -n "$acq" ] && { [ "$rc" -eq 0 ] || [ "$rc" -eq 66 ]; }; then
+    # 66 is the exit status TSan and lockgraph use after a report: the run itself was fine
+    # and its time counts; the report is flagged in the table.
+    status=ok
+    [ "$rc" -eq 66 ] && [ "${reports:-0}" -eq 0 ] && reports=1
+  elif [ "$rc" -gt 128 ]; then
+    status=signal-$((rc - 128))
+  else
+    status=exit-$rc
+  fi
+  [ "$status" = ok ] || { wall=""; rss=""; acq=""; }
+  printf '%s\t%s\t%s\t%s\t%s\n' "$status" "${wall:-}" "${rss:-}" "${acq:-}" "${reports:-0}"
+}
+
+# ---- the profile (optional): where lockgraph's time goes per acquisition ----
+# Callgrind counts instructions (hardware counters are often unavailable in VMs, so perf stat
+# may not work): each workload runs natively and under lockgraph, and the difference per
+# acquisition is lockgraph's cost. nested_pairs shows the fast path (edges known early);
+# many_locks shows what happens when the known chains outgrow the per-thread cache.
+if [ "$profile" -eq 1 ]; then
+  profile_txt=$out/profile.txt
+  : >"$profile_txt"
+  for spec in "nested_pairs|-n 100000 -t 2 -x 1" "many_locks|-n 4 -x 100"; do
+    IFS='|' read -r w pargs <<<"$spec"
+    if [ ! -f "$lg_lib" ] || [ ! -x "$build/bench/native/$w" ]; then
+      echo "bench: profile of $w skipped: lockgraph or the native $w is not built"
+      continue
+    fi
+    echo "bench: profiling lockgraph on $w $pargs (callgrind)"
+    # env execs the workload in the same process: --trace-children lets callgrind follow it.
+    # shellcheck disable=SC2086
+    timeout -k 5 600 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.$w.lockgraph.out" \
+      --trace-children=yes env "LD_PRELOAD=$lg_lib" "LOCKGRAPH_OPTIONS=$lg_options" \
+      "$build/bench/native/$w" $pargs >"$logs/profile.$w.out" 2>"$logs/profile.$w.err"
+    # shellcheck disable=SC2086
+    timeout -k 5 600 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.$w.native.out" \
+      "$build/bench/native/$w" $pargs >>"$logs/profile.$w.out" 2>>"$logs/profile.$w.err"
+    acq=$(sed -n "s/^$w: OK .*acquisitions=\([0-9]*\).*/\1/p" "$logs/profile.$w.out" | head -n 1)
+    {
+      echo "== $w $pargs: $acq acquisitions per run (callgrind, instructions = Ir)"
+      echo "   $(date -u '+%Y-%m-%d %H:%M UTC'), liblockgraph.so md5 $(md5sum <"$lg_lib" | cut -c1-12)"
+      for tool in native lockgraph; do
+        total=$(callgrind_annotate --auto=no "$out/callgrind.$w.$tool.out" 2>/dev/null |
+          awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
+        echo "$tool: $total Ir in all, $(awk -v t="$total" -v a="$acq" 'BEGIN { if (a > 0) printf "%.0f", t / a; else print "?" }') Ir per acquisition"
+      done
+      echo
+      echo "-- lockgraph, exclusive (self) cost by function"
+      callgrind_annotate --auto=no --threshold=95 "$out/callgrind.$w.lockgraph.out" 2>/dev/null |
+        sed -n '/PROGRAM TOTALS/,$p' | sed -n '5,40p'
+      echo
+      echo "-- lockgraph, calls into the detector's slow path and stack capture"
+      callgrind_annotate --auto=no --tree=calling --threshold=100 "$out/callgrind.$w.lockgraph.out" 2>/dev/null |
+        grep -E '>.*(lg_lock_slow|lg_stack_capture|lg_lock_retire|lg_graph_add_edge|lg_thread_cache_insert) \(' | sort -u | head -n 12
+      echo
+    } >>"$profile_txt"
+  done
+  echo "bench: profile in $profile_txt"
+  [ "$profile_only" -eq 0 ] || exit 0
+fi
+
+# ---- the main table: interleaved rounds ----
+printf 'round\tworkload\ttool\tsize\tstatus\twall_s\tmax_rss_kb\tacquisitions\treports\n' >"$raw"
+declare -A failed=()
+echo "bench: $machine"
+echo "bench: ${#WORKLOADS[@]} workloads x ${#TOOLS[@]} tools, $rounds interleaved rounds, timeout ${timeout_s}s per run"
+for ((r = 1; r <= rounds; r++)); do
+  printf 'bench: round %d/%d ' "$r" "$rounds"
+  for w in startup "${WORKLOADS[@]}"; do
+    for tool in "${TOOLS[@]}"; do
+      [ -z "${failed[$w/$tool]:-}" ] || continue
+      IFS='|' read -r label args <<<"$(size_of "$w" "$tool")"
+      # shellcheck disable=SC2086 # args is a list of options by design
+      row=$(run_one "$r" "$w" "$tool" "$label" $args)
+      printf '%s\t%s\t%s\t%s\t%s\n' "$r" "$w" "$tool" "$label" "$row" >>"$raw"
+      case "$row" in ok*) printf '.' ;; *) printf 'x'; failed[$w/$tool]=${row%%$'\t'*} ;; esac
+    done
+  done
+  printf ' %ds\n' $(($(date +%s) - started))
+done
+
+# ---- aggregate: medians, per-round ratios ----
+# A tool's start-up (the "startup" rows: the smallest run, median over rounds) is taken off
+# every wall time before dividing by the acquisitions, so a reduced run's fixed cost (Valgrind
+# needs about 0.4 s to start) does not pass for a cost per acquisition.
+summary=$out/summary.tsv
+awk -F'\t' -v OFS='\t' '
+  function median(list,    n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    if (n == 0) return ""
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  function minmax(list, want,    n, a, i, v) {
+    n = split(list, a, " "); v = a[1]
+    for (i = 2; i <= n; i++) if ((want == "min" && a[i] + 0 < v + 0) || (want == "max" && a[i] + 0 > v + 0)) v = a[i]
+    return v
+  }
+  # Wall time less start-up, never below half the timer resolution (0.01 s).
+  function net(wall, t) { wall -= su[t]; return wall < 0.005 ? 0.005 : wall }
+  NR == 1 { next }
+  {
+    r = $1; w = $2; t = $3; k = w SUBSEP t
+    if (!(k in seen)) { seen[k] = 1; order[++nk] = k; label[k] = $4; status[k] = "ok" }
+    runs[k]++
+    if ($5 != "ok") { if (status[k] == "ok") { status[k] = $5; bad[k] = r }; next }
+    okruns[k]++
+    walls[k] = walls[k] " " $6; rsss[k] = rsss[k] " " $7; acq[k] = $8
+    if ($9 + 0 > 0) reports[k] += $9
+    wallr[k, r] = $6
+    rlist[k] = rlist[k] " " r
+  }
+  END {
+    for (i = 1; i <= nk; i++) { k = order[i]; split(k, p, SUBSEP); if (p[1] == "startup" && walls[k] != "") su[p[2]] = median(walls[k]) }
+    print "workload", "tool", "size", "status", "ok_runs", "runs", "wall_s", "max_rss_kb", "acquisitions", "ns_per_acq", "ratio", "ratio_min", "ratio_max", "reports", "startup_s"
+    for (i = 1; i <= nk; i++) {
+      k = order[i]; split(k, p, SUBSEP); w = p[1]; t = p[2]
+      ratios = ""
+      nat = w SUBSEP "native"
+      n = split(rlist[k], rs, " ")
+      if (w != "startup")
+        for (j = 1; j <= n; j++)
+          if ((nat, rs[j]) in wallr) ratios = ratios " " (net(wallr[k, rs[j]], t) / acq[k]) / (net(wallr[nat, rs[j]], "native") / acq[nat])
+      wall = median(walls[k]); rss = median(rsss[k])
+      nspa = (w != "startup" && okruns[k] > 0 && acq[k] > 0) ? sprintf("%.1f", net(wall, t) / acq[k] * 1e9) : ""
+      ratio = ratios != "" ? sprintf("%.3f", median(ratios)) : ""
+      rmin = ratios != "" ? sprintf("%.3f", minmax(ratios, "min")) : ""
+      rmax = ratios != "" ? sprintf("%.3f", minmax(ratios, "max")) : ""
+      st = status[k]; if (st != "ok" && st != "not-built") st = st " (round " bad[k] ")"
+      print w, t, label[k], st, okruns[k] + 0, runs[k], wall, rss, acq[k], nspa, ratio, rmin, rmax, reports[k] + 0, su[t]
+    }
+  }' "$raw" >"$summary"
+
+# ---- render: terminal, Markdown, JSON ----
+goals=""
+for w in "${WORKLOADS[@]}"; do goals="$goals $w=$(goal_of "$w")"; done
+
+render_table() { # render_table <text|md>
+  awk -F'\t' -v fmt="$1" -v goals="$goals" '
+    function fnum(v, d) { return v == "" ? "-" : sprintf("%." d "f", v) }
+    function fratio(v) { if (v == "") return "-"; return v < 10 ? sprintf("%.2fx", v) : (v < 100 ? sprintf("%.1fx", v) : sprintf("%.0fx", v)) }
+    function fns(v) { if (v == "") return "-"; return v < 100 ? sprintf("%.1f", v) : sprintf("%.0f", v) }
+    BEGIN {
+      n = split(goals, g, " "); for (i = 1; i <= n; i++) { split(g[i], kv, "="); goal[kv[1]] = kv[2] }
+      ncol = split("workload|tool|size|status|median wall s|ratio (range)|ns/acq|max RSS MB|lockgraph goal", head, "|")
+    }
+    NR == 1 { next }
+    {
+      st = $4; if ($14 + 0 > 0) st = st ", " $14 " report(s)"
+      rng = $11 == "" ? "" : " (" fratio($12) "-" fratio($13) ")"
+      gl = ""
+      if ($2 == "lockgraph" && goal[$1] != "") {
+        gl = "<= " goal[$1] "x"
+        if ($11 != "") gl = gl ($11 + 0 <= goal[$1] + 0 ? ": met" : ": NOT met")
+      }
+      rt = $2 == "native" ? "1x" : fratio($11)
+      if ($2 == "native" || $1 == "startup") { rng = ""; if ($1 == "startup") rt = "-" }
+      row[++nr] = $1 "|" $2 "|" $3 "|" st "|" fnum($7, 2) "|" rt rng "|" fns($10) "|" ($8 == "" ? "-" : fnum($8 / 1024, 1)) "|" gl
+    }
+    END {
+      for (i = 1; i <= ncol; i++) width[i] = length(head[i])
+      for (r = 1; r <= nr; r++) { split(row[r], c, "|"); for (i = 1; i <= ncol; i++) if (length(c[i]) > width[i]) width[i] = length(c[i]) }
+      if (fmt == "md") {
+        line = "|"; sep = "|"
+        for (i = 1; i <= ncol; i++) { line = line " " head[i] " |"; sep = sep (i <= 4 ? "---|" : "--:|") }
+        print line; print sep
+        for (r = 1; r <= nr; r++) { split(row[r], c, "|"); line = "|"; for (i = 1; i <= ncol; i++) line = line " " c[i] " |"; print line }
+      } else {
+        line = ""; for (i = 1; i <= ncol; i++) line = line sprintf(i <= 4 ? "%-*s  " : "%*s  ", width[i], head[i]); print line
+        prev = ""
+        for (r = 1; r <= nr; r++) {
+          split(row[r], c, "|")
+          if (c[1] != prev && prev != "") print ""
+          prev = c[1]; line = ""
+          for (i = 1; i <= ncol; i++) line = line sprintf(i <= 4 ? "%-*s  " : "%*s  ", width[i], c[i])
+          print line
+        }
+      }
+    }' "$summary"
+}
+
+json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+
+# ---- the chart of ratios ----
+chart_dat=$out/ratios.dat
+awk -F'\t' -v tools="${TOOLS[*]}" '
+  BEGIN { nt = split(tools, tl, " ") }
+  NR == 1 { next }
+  $1 == "startup" { next }
+  { if (!($1 in seenw)) { seenw[$1] = 1; wl[++nw] = $1 }; v[$1, $2] = $11 }
+  END {
+    line = "workload"; for (i = 1; i <= nt; i++) if (tl[i] != "native") line = line " " tl[i]; print line
+    for (j = 1; j <= nw; j++) {
+      line = wl[j]
+      for (i = 1; i <= nt; i++) if (tl[i] != "native") line = line " " ((wl[j], tl[i]) in v && v[wl[j], tl[i]] != "" ? v[wl[j], tl[i]] : "-")
+      print line
+    }
+  }' "$summary" >"$chart_dat"
+ncols=$(head -n 1 "$chart_dat" | wc -w)
+gnuplot_term="pngcairo size 1000,560 noenhanced font 'sans,10'"
+gnuplot -e "set terminal $gnuplot_term" -e "quit" 2>/dev/null || gnuplot_term="png size 1000,560 noenhanced"
+gnuplot 2>"$logs/gnuplot-ratios.err" <<EOF || echo "bench: gnuplot failed on ratios.png (see $logs/gnuplot-ratios.err)" >&2
+set terminal $gnuplot_term
+set output "$out/ratios.png"
+set title "Cost per lock acquisition, as a ratio to native (log scale; lower is better)\n$machine"
+set datafile missing "-"
+set logscale y
+set yrange [0.5:*]
+set ylabel "ratio to native"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set key top left
+set grid ytics
+plot for [i=2:$ncols] "$chart_dat" using i:xtic(1) title columnheader(i), 1 with lines lc rgb "black" dt 2 notitle
+EOF
+
+# ---- the scaling series: lockgraph alone, native vs lockgraph per point ----
+scaling_tsv=$out/scaling.tsv
+if [ "$scaling" -eq 1 ] && [ -f "$lg_lib" ]; then
+  # series|point label|x value|workload|arguments. Acquisitions are held at 4 million per
+  # point in the locks and edges series, so a flat ns/acquisition means "does not grow"; the
+  # threads series does 1,000 acquisitions per thread.
+  points=(
+    "locks|1k locks|1000|many_locks|-n 2000 -x 1"
+    "locks|10k locks|10000|many_locks|-n 200 -x 10"
+    "locks|100k locks|100000|many_locks|-n 20 -x 100"
+    "locks|1M locks|1000000|many_locks|-n 2 -x 1000"
+    "edges|2k edges|2016|nested_pairs|-n 2000000 -t 1 -x 1"
+    "edges|8k edges|8128|nested_pairs|-n 2000000 -t 1 -x 2"
+    "edges|74k edges|73536|nested_pairs|-n 2000000 -t 1 -x 6"
+    "edges|524k edges|523776|nested_pairs|-n 2000000 -t 1 -x 16"
+    "threads|10 threads|10|many_threads|-n 500 -t 10 -x 1"
+    "threads|100 threads|100|many_threads|-n 500 -t 100 -x 1"
+    "threads|1k threads|1000|many_threads|-n 500 -t 1000 -x 1"
+    "threads|5k threads|5000|many_threads|-n 500 -t 5000 -x 1"
+  )
+  scaling_reps=${BENCH_SCALING_ROUNDS:-2}
+  printf 'rep\tseries\tpoint\tx\ttool\tstatus\twall_s\tmax_rss_kb\tacquisitions\n' >"$out/scaling-runs.tsv"
+  printf 'bench: scaling series, %d points x native/lockgraph, %d interleaved rounds ' "${#points[@]}" "$scaling_reps"
+  declare -A sfailed=()
+  for ((r = 1; r <= scaling_reps; r++)); do
+    for i in "${!points[@]}"; do
+      IFS='|' read -r series point x w args <<<"${points[$i]}"
+      for tool in native lockgraph; do
+        [ -z "${sfailed[$i/$tool]:-}" ] || continue
+        # shellcheck disable=SC2086
+        row=$(run_one "s$i.$r" "$w" "$tool" full $args)
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$series" "$point" "$x" "$tool" "$row" \
+          | cut -f1-9 >>"$out/scaling-runs.tsv"
+        case "$row" in ok*) printf '.' ;; *) printf 'x'; sfailed[$i/$tool]=${row%%$'\t'*} ;; esac
+      done
+    done
+  done
+  printf ' %ds\n' $(($(date +%s) - started))
+  awk -F'\t' -v OFS='\t' '
+    function median(list,    n, a, i, j, t) {
+      n = split(list, a, " ")
+      for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
+      if (n == 0) return ""
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    NR == 1 { next }
+    {
+      k = $2 SUBSEP $3
+      if (!(k in seen)) { seen[k] = 1; order[++nk] = k; xv[k] = $4 }
+      if ($6 != "ok") { st[k, $5] = $6; next }
+      w[k, $5] = w[k, $5] " " $7; m[k, $5] = m[k, $5] " " $8; a[k, $5] = $9
+      c[k, $5, $1] = $7
+    }
+    END {
+      print "series", "point", "x", "native_wall_s", "lockgraph_wall_s", "ratio", "native_ns_per_acq", "lockgraph_ns_per_acq", "native_rss_kb", "lockgraph_rss_kb", "acquisitions", "status"
+      for (i = 1; i <= nk; i++) {
+        k = order[i]; split(k, p, SUBSEP)
+        nw = median(w[k, "native"]); lw = median(w[k, "lockgraph"])
+        rl = ""; for (r = 1; r <= 9; r++) if ((k, "native", r) in c && (k, "lockgraph", r) in c && c[k, "native", r] > 0) rl = rl " " c[k, "lockgraph", r] / c[k, "native", r]
+        s = "ok"; if ((k, "native") in st) s = "native " st[k, "native"]; if ((k, "lockgraph") in st) s = "lockgraph " st[k, "lockgraph"]
+        an = a[k, "native"]; al = a[k, "lockgraph"]
+        print p[1], p[2], xv[k], nw, lw, (rl == "" ? "" : sprintf("%.3f", median(rl))),
+          (an > 0 && nw != "" ? sprintf("%.1f", nw / an * 1e9) : ""), (al > 0 && lw != "" ? sprintf("%.1f", lw / al * 1e9) : ""),
+          median(m[k, "native"]), median(m[k, "lockgraph"]), (an != "" ? an : al), s
+      }
+    }' "$out/scaling-runs.tsv" >"$scaling_tsv"
+
+  # One panel per series: ns per acquisition (left axis; wall seconds for threads, where
+  # thread start and exit dominate) and peak RSS (right axis), both tools.
+  for s in locks edges threads; do
+    awk -F'\t' -v s="$s" 'NR > 1 && $1 == s { print $3, ($7 == "" ? "-" : $7), ($8 == "" ? "-" : $8), ($9 == "" ? "-" : $9 / 1024), ($10 == "" ? "-" : $10 / 1024), ($4 == "" ? "-" : $4), ($5 == "" ? "-" : $5) }' \
+      "$scaling_tsv" >"$out/scaling-$s.dat"
+  done
+  gnuplot 2>"$logs/gnuplot-scaling.err" <<EOF || echo "bench: gnuplot failed on scaling.png (see $logs/gnuplot-scaling.err)" >&2
+set terminal ${gnuplot_term/1000,560/1200,420}
+set output "$out/scaling.png"
+set datafile missing "-"
+set multiplot layout 1,3 title "lockgraph scaling: cost (solid lines) and peak RSS MB (dashed, right axis)\n$machine"
+set logscale x
+set logscale y
+set logscale y2
+set ytics nomirror
+set y2tics
+set grid
+set key top left
+set ylabel "ns per acquisition"
+set y2label "max RSS (MB)"
+set xlabel "locks (many\_locks, 4M acquisitions per point)"
+plot "$out/scaling-locks.dat" u 1:2 w lp lw 2 t "native ns/acq", "" u 1:3 w lp lw 2 t "lockgraph ns/acq", "" u 1:4 axes x1y2 w lp dt 2 t "native MB", "" u 1:5 axes x1y2 w lp dt 2 t "lockgraph MB"
+set xlabel "lock-order edges (nested\_pairs -t 1, 4M acquisitions)"
+plot "$out/scaling-edges.dat" u 1:2 w lp lw 2 t "native ns/acq", "" u 1:3 w lp lw 2 t "lockgraph ns/acq", "" u 1:4 axes x1y2 w lp dt 2 t "native MB", "" u 1:5 axes x1y2 w lp dt 2 t "lockgraph MB"
+set xlabel "threads created (many\_threads, 1000 acquisitions each)"
+set ylabel "wall seconds"
+plot "$out/scaling-threads.dat" u 1:6 w lp lw 2 t "native s", "" u 1:7 w lp lw 2 t "lockgraph s", "" u 1:4 axes x1y2 w lp dt 2 t "native MB", "" u 1:5 axes x1y2 w lp dt 2 t "lockgraph MB"
+unset multiplot
+EOF
+elif [ "$scaling" -eq 1 ]; then
+  echo "bench: scaling series skipped: $lg_lib is not built"
+fi
+
+render_scaling() { # render_scaling <text|md>
+  [ -f "$scaling_tsv" ] || return 0
+  awk -F'\t' -v fmt="$1" '
+    function f(v, d) { return v == "" ? "-" : sprintf("%." d "f", v) }
+    BEGIN { ncol = split("series|point|native s|lockgraph s|ratio|native ns/acq|lockgraph ns/acq|native RSS MB|lockgraph RSS MB|status", head, "|") }
+    NR == 1 { next }
+    { row[++nr] = $1 "|" $2 "|" f($4, 2) "|" f($5, 2) "|" ($6 == "" ? "-" : f($6, 2) "x") "|" f($7, 1) "|" f($8, 1) "|" ($9 == "" ? "-" : f($9 / 1024, 1)) "|" ($10 == "" ? "-" : f($10 / 1024, 1)) "|" $12 }
+    END {
+      for (i = 1; i <= ncol; i++) width[i] = length(head[i])
+      for (r = 1; r <= nr; r++) { split(row[r], c, "|"); for (i = 1; i <= ncol; i++) if (length(c[i]) > width[i]) width[i] = length(c[i]) }
+      if (fmt == "md") {
+        line = "|"; sep = "|"
+        for (i = 1; i <= ncol; i++) { line = line " " head[i] " |"; sep = sep (i <= 2 || i == ncol ? "---|" : "--:|") }
+        print line; print sep
+        for (r = 1; r <= nr; r++) { split(row[r], c, "|"); line = "|"; for (i = 1; i <= ncol; i++) line = line " " c[i] " |"; print line }
+      } else {
+        line = ""; for (i = 1; i <= ncol; i++) line = line sprintf(i <= 2 ? "%-*s  " : "%*s  ", width[i], head[i]); print line
+        for (r = 1; r <= nr; r++) { split(row[r], c, "|"); line = ""; for (i = 1; i <= ncol; i++) line = line sprintf(i <= 2 ? "%-*s  " : "%*s  ", width[i], c[i]); print line }
+      }
+    }' "$scaling_tsv"
+}
+
+elapsed=$(($(date +%s) - started))
+load_end=$(load_of)
+
+{
+  echo "# lockgraph benchmark"
+  echo
+  echo "Machine: $machine. Tools: $tool_versions."
+  echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), $rounds interleaved rounds, median per cell, ${elapsed} s in all;"
+  echo "load average $load_start at the start, $load_end at the end."
+  echo
+  echo "Ratio = cost per lock acquisition under the tool / native cost per acquisition, taken per round"
+  echo "(median over rounds, range in brackets). Size \"full\" is the native size; \"n/64\" etc. mark reduced"
+  echo "runs, whose wall time is for the reduced size and whose ratio is per acquisition. Each tool's"
+  echo "start-up (the \"startup\" rows: nested_pairs -n 1 -t 1) is taken off its wall times before dividing."
+  echo
+  render_table md
+  if [ -f "$scaling_tsv" ]; then
+    echo
+    echo "## Scaling (lockgraph alone)"
+    echo
+    render_scaling md
+  fi
+} >"$out/results.md"
+
+{
+  printf '{\n  "machine": {"cpu": %s, "cores": %s, "memory": %s, "kernel": %s, "tools": %s},\n' \
+    "$(json_string "$machine_cpu")" "$machine_cores" "$(json_string "$machine_mem")" \
+    "$(json_string "$machine_kernel")" "$(json_string "$tool_versions")"
+  printf '  "rounds": %d,\n  "elapsed_s": %d,\n  "load_average_start": %s,\n  "load_average_end": %s,\n  "results": [\n' \
+    "$rounds" "$elapsed" "$(json_string "$load_start")" "$(json_string "$load_end")"
+  awk -F'\t' -v goals="$goals" '
+    function js(v) { gsub(/\\/, "\\\\", v); gsub(/"/, "\\\"", v); return "\"" v "\"" }
+    function jn(v) { return v == "" ? "null" : v + 0 }
+    BEGIN { n = split(goals, g, " "); for (i = 1; i <= n; i++) { split(g[i], kv, "="); goal[kv[1]] = kv[2] } }
+    NR == 1 { next }
+    {
+      gl = ($2 == "lockgraph" && goal[$1] != "") ? goal[$1] : ""
+      met = (gl == "" || $11 == "") ? "null" : (($11 + 0 <= gl + 0) ? "true" : "false")
+      printf "%s    {\"workload\": %s, \"tool\": %s, \"size\": %s, \"status\": %s, \"ok_runs\": %d, \"runs\": %d, \"median_wall_s\": %s, \"max_rss_kb\": %s, \"acquisitions\": %s, \"ns_per_acquisition\": %s, \"ratio\": %s, \"ratio_min\": %s, \"ratio_max\": %s, \"reports\": %d, \"startup_s\": %s, \"goal_ratio\": %s, \"goal_met\": %s}", (NR > 2 ? ",\n" : ""), js($1), js($2), js($3), js($4), $5, $6, jn($7), jn($8), jn($9), jn($10), jn($11), jn($12), jn($13), $14, jn($15), jn(gl), met
+    }
+    END { print "" }' "$summary"
+  printf '  ],\n  "scaling": ['
+  if [ -f "$scaling_tsv" ]; then
+    echo
+    awk -F'\t' '
+      function js(v) { return "\"" v "\"" }
+      function jn(v) { return v == "" ? "null" : v + 0 }
+      NR == 1 { next }
+      { printf "%s    {\"series\": %s, \"point\": %s, \"x\": %s, \"native_wall_s\": %s, \"lockgraph_wall_s\": %s, \"ratio\": %s, \"native_ns_per_acquisition\": %s, \"lockgraph_ns_per_acquisition\": %s, \"native_max_rss_kb\": %s, \"lockgraph_max_rss_kb\": %s, \"acquisitions\": %s, \"status\": %s}", (NR > 2 ? ",\n" : ""), js($1), js($2), jn($3), jn($4), jn($5), jn($6), jn($7), jn($8), jn($9), jn($10), jn($11), js($12) }
+      END { print "" }' "$scaling_tsv"
+    printf '  '
+  fi
+  printf ']\n}\n'
+} >"$out/results.json"
+
+echo
+echo "Machine: $machine"
+echo "Tools: $tool_versions"
+echo "Load average: $load_start at the start, $load_end at the end"
+echo
+render_table text
+if [ -f "$scaling_tsv" ]; then
+  echo
+  echo "Scaling (lockgraph alone; median of ${scaling_reps:-2} interleaved rounds):"
+  render_scaling text
+fi
+echo
+echo "bench: ${elapsed} s; results in $out/results.md, results.json, ratios.png$([ -f "$scaling_tsv" ] && echo ", scaling.png"); every run in $raw and $logs/"
