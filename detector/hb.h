@@ -12,9 +12,18 @@
  *                         thread knew when it exited.
  *  - lg_hb_before(a, b):  every event of segment a happens before every event of segment b.
  *
- * Segments are immutable once created and live as long as the detector (edges keep pointers
- * to them). Thread safety: the caller serializes calls (the runtime's slow-path lock); the
- * current segment of a thread is read only by that thread.
+ * Segments are immutable once created (what a segment knows never changes) and live as
+ * long as the detector (edges keep pointers to them). Thread safety: the caller serializes
+ * every call, lg_hb_before included (the runtime's slow-path lock); the current segment of
+ * a thread is read only by that thread.
+ *
+ * Memory: linear in the number of threads and events, not in their product. A create costs
+ * a constant (about 80 bytes); a join costs a constant plus one 16-byte log entry (with
+ * index, under 48 bytes amortized) per clock entry it raises. Joining a thread that the
+ * joiner created, directly or through its descendants, raises only the entries that thread
+ * learned after its creation, plus its own: a thread per request costs O(1) each. Only
+ * joins that bring in knowledge gathered elsewhere (a sibling's, an orphan's) pay for it,
+ * once per entry raised.
  */
 #ifndef LG_HB_H
 #define LG_HB_H
@@ -43,7 +52,9 @@ lg_segment_t *lg_hb_thread_start(lg_segment_t **creator, lg_tid_t child);
 void lg_hb_thread_join(lg_segment_t **joiner, const lg_segment_t *joined);
 
 /* Nonzero when all of segment a happens before all of segment b; 0 when a == b or either
- * is NULL. O(log of b's clock size). */
+ * is NULL. Reads at most 17 hash indexes (b's thread and its creators, up to a bounded
+ * depth); in each, walks back past the changes made after b's segment. Reads the thread
+ * logs that create and join extend, so it is serialized with them like every call here. */
 int lg_hb_before(const lg_segment_t *a, const lg_segment_t *b);
 
 lg_tid_t lg_hb_segment_tid(const lg_segment_t *s);

@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,8 @@ void lg_real_resolve(void) {
   LG_RESOLVE(clockjoin_np, "pthread_clockjoin_np");
   LG_RESOLVE(detach, "pthread_detach");
   LG_RESOLVE(exit, "pthread_exit");
+  LG_RESOLVE(sig_action, "sigaction");
+  LG_RESOLVE(sig_signal, "signal");
 #undef LG_RESOLVE
   lg_real = r;
   atomic_store_explicit(&lg_real_state, 2, memory_order_release);
@@ -109,7 +112,9 @@ static inline lg_thread_t *lg_enter(void) {
 
 /* ---- the shape every acquisition shares ---- */
 
-/* A blocking acquisition: check first (may report before a hang), publish the wait, call. */
+/* A blocking acquisition: check first (may report before a hang), prepare the held entry
+ * (outside the program's critical section), publish the wait, call; on success only the
+ * depth changes. */
 #define LG_BLOCKING(t, lockp, kind, mode, realcall)                                         \
   do {                                                                                     \
     uintptr_t pc_ = LG_CALLER_PC, cfa_ = LG_CALLER_CFA;                                    \
@@ -118,13 +123,17 @@ static inline lg_thread_t *lg_enter(void) {
                                 pc_, cfa_, &a_);                                            \
     if (pre_ == LG_PRE_UNTRACKED)                                                           \
       return (realcall);                                                                    \
+    int filled_ = lg_held_fill((t), (uintptr_t)(lockp), &a_, (kind), (mode), pc_, cfa_,     \
+                               LG_SELF_FP) == 0;                                            \
     lg_wait_begin((t), (uintptr_t)(lockp), &a_, (mode), pc_, cfa_);                          \
     int rc_ = (realcall);                                                                   \
     lg_wait_end(t);                                                                         \
-    if (LG_LIKELY(rc_ == 0))                                                                \
-      lg_held_push((t), (uintptr_t)(lockp), &a_, (kind), (mode), pc_, cfa_, LG_SELF_FP);                \
-    else if (rc_ == EDEADLK)                                                                \
+    if (LG_LIKELY(rc_ == 0)) {                                                              \
+      if (LG_LIKELY(filled_))                                                               \
+        lg_held_commit(t);                                                                  \
+    } else if (rc_ == EDEADLK) {                                                            \
       lg_lock_report_errcheck((t), (uintptr_t)(lockp), a_.id, a_.ver, pc_, cfa_);          \
+    }                                                                                       \
     return rc_;                                                                             \
   } while (0)
 
@@ -381,4 +390,45 @@ LG_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s) {
   if (LG_UNLIKELY(t == NULL))
     return LG_CALL_REAL(spin_unlock, s);
   LG_RELEASE(t, s, lg_real.spin_unlock(s));
+}
+
+/* ---- signal dispositions: the program's own handlers always win ---- */
+
+/* Where our fatal-signal handler is installed, the program believes the disposition is still
+ * SIG_DFL: it is told so, and a handler it installs replaces ours for good. */
+LG_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
+  /* Not through LG_REAL: while another thread is resolving, its fields are still NULL, and
+   * a program's sigaction must never fail because of us. */
+  __typeof__(lg_real.sig_action) real = lg_real.sig_action;
+  if (real == NULL && (real = (__typeof__(real))lg_real_sym("sigaction")) == NULL) {
+    errno = ENOSYS;
+    return -1;
+  }
+  int ours = lg_signal_is_ours(sig);
+  int rc = real(sig, act, old);
+  if (rc == 0 && ours) {
+    if (old != NULL) {
+      old->sa_handler = SIG_DFL;
+      old->sa_flags = 0;
+      sigemptyset(&old->sa_mask);
+    }
+    if (act != NULL)
+      lg_signal_forget(sig);
+  }
+  return rc;
+}
+
+LG_EXPORT void (*signal(int sig, void (*handler)(int)))(int) {
+  __typeof__(lg_real.sig_signal) real = lg_real.sig_signal;
+  if (real == NULL && (real = (__typeof__(real))lg_real_sym("signal")) == NULL) {
+    errno = ENOSYS;
+    return SIG_ERR;
+  }
+  int ours = lg_signal_is_ours(sig);
+  void (*prev)(int) = real(sig, handler);
+  if (prev != SIG_ERR && ours) {
+    lg_signal_forget(sig);
+    prev = SIG_DFL;
+  }
+  return prev;
 }

@@ -20,6 +20,7 @@
 #define LG_LOCKGRAPH_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -73,6 +74,8 @@ typedef struct lg_real {
   int (*clockjoin_np)(pthread_t, void **, clockid_t, const struct timespec *);
   int (*detach)(pthread_t);
   void (*exit)(void *) __attribute__((noreturn));
+  int (*sig_action)(int, const struct sigaction *, struct sigaction *);
+  void (*(*sig_signal)(int, void (*)(int)))(int);
 } lg_real_t;
 
 extern lg_real_t lg_real;
@@ -95,9 +98,14 @@ enum {
 
 typedef struct lg_edge lg_edge_t;
 
+#define LG_EDGE_VEC_INLINE 2
+
+/* A lock's edges in one direction. Most locks have one or two: those live inline, so
+ * learning an edge of a short-lived lock costs no allocation (and forgetting it no free). */
 typedef struct lg_edge_vec {
-  lg_edge_t **v;
+  lg_edge_t **v; /* NULL (empty), inl, or an allocated array of cap */
   uint32_t n, cap;
+  lg_edge_t *inl[LG_EDGE_VEC_INLINE];
 } lg_edge_vec_t;
 
 #define LG_LOCK_KEYS 5
@@ -211,6 +219,11 @@ extern lg_runtime_t lg_rt;
 int lg_runtime_ensure(void);
 void lg_rt_lock(void);
 void lg_rt_unlock(void);
+/* Fatal signals (runtime.c): our handler writes the summary, then the signal takes its
+ * default course. It is installed only where the disposition was SIG_DFL at startup, and
+ * forgotten as soon as the program installs a handler of its own. */
+int lg_signal_is_ours(int sig);
+void lg_signal_forget(int sig);
 /* Monotonic nanoseconds. */
 uint64_t lg_now_ns(void);
 /* One `lockgraph: warning: ...` line, once per distinct `what`. */
@@ -270,6 +283,17 @@ LG_INLINE lg_lock_t *lg_lock_at(uint32_t id) {
          (id & ((1u << LG_NODE_CHUNK_SHIFT) - 1));
 }
 
+/* The hot part of a node: the chain key last processed into the lock, 8 bytes per id in a
+ * dense array (eight locks per cache line, in first-seen order). A program walking many locks
+ * in a fixed order reads one sequential word per acquisition instead of a probe of the
+ * thread's key set (a hash: random lines) and a 64-byte record. Mapped with the node chunks. */
+extern _Atomic uint64_t *_Atomic lg_hot_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
+
+LG_INLINE _Atomic uint64_t *lg_lock_hot(uint32_t id) {
+  return atomic_load_explicit(&lg_hot_chunks[id >> LG_NODE_CHUNK_SHIFT], memory_order_acquire) +
+         (id & ((1u << LG_NODE_CHUNK_SHIFT) - 1));
+}
+
 LG_INLINE uint64_t lg_chain_mix(uint64_t key, uint32_t id, uint32_t ver, uint8_t mode) {
   uint64_t x = key ^ (((uint64_t)ver << 32 | id) * 0x9e3779b97f4a7c15ull) ^ mode;
   x ^= x >> 31;
@@ -304,9 +328,10 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
 void lg_held_pop_slow(lg_thread_t *t, uintptr_t addr);
 
 /* Decides what an acquisition needs. A known lock whose chain key (held stack + this lock +
- * the thread's hb segment) was processed before costs one slot load and one probe of the
- * thread's key set (then the lock's own small key set on its node line); with nothing held,
- * the slot alone. Anything else goes to lg_lock_slow. */
+ * the thread's hb segment) was processed before costs one slot load and one load of the
+ * lock's hot word (its last key), then a probe of the thread's key set, then the lock's own
+ * small key set on its node line; with nothing held, the slot alone. Anything else goes to
+ * lg_lock_slow. */
 LG_INLINE int lg_acquire_check(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode,
                                    int acq, uintptr_t pc, uintptr_t cfa, lg_acq_t *a) {
   _Atomic uint64_t *slots = t->region_slots;
@@ -325,6 +350,8 @@ LG_INLINE int lg_acquire_check(lg_thread_t *t, uintptr_t addr, uint8_t kind, uin
       a->key = key;
       if (d == 0 || acq == LG_ACQ_TRY)
         return LG_PRE_OK;
+      if (LG_LIKELY(atomic_load_explicit(lg_lock_hot(id), memory_order_relaxed) == key))
+        return LG_PRE_OK;
       const uint64_t *c = t->cache;
       for (uint32_t i = (uint32_t)key & t->cache_mask; c[i] != 0; i = (i + 1) & t->cache_mask)
         if (c[i] == key)
@@ -338,11 +365,15 @@ LG_INLINE int lg_acquire_check(lg_thread_t *t, uintptr_t addr, uint8_t kind, uin
   return lg_lock_slow(t, addr, kind, mode, acq, pc, cfa, a);
 }
 
-LG_INLINE void lg_held_push(lg_thread_t *t, uintptr_t addr, const lg_acq_t *a, uint8_t kind,
-                                uint8_t mode, uintptr_t pc, uintptr_t cfa, uintptr_t wrapper_fp) {
+/* Writes the entry one above the top of the held stack without covering it: nobody reads
+ * beyond depth, so a blocking acquisition prepares it BEFORE the real call and only bumps
+ * the depth once it returns (lg_held_commit), keeping this work out of the program's critical
+ * section. Returns nonzero when the stack could not grow (the entry is then dropped). */
+LG_INLINE int lg_held_fill(lg_thread_t *t, uintptr_t addr, const lg_acq_t *a, uint8_t kind,
+                           uint8_t mode, uintptr_t pc, uintptr_t cfa, uintptr_t wrapper_fp) {
   uint32_t d = t->depth;
   if (LG_UNLIKELY(d == t->cap) && lg_thread_held_grow(t) != 0)
-    return;
+    return -1;
   lg_held_t *h = &t->held[d];
   h->addr = addr;
   h->id = a->id;
@@ -364,8 +395,19 @@ LG_INLINE void lg_held_push(lg_thread_t *t, uintptr_t addr, const lg_acq_t *a, u
     lo = fp + 16;
     fp = ((const uintptr_t *)fp)[0];
   }
+  return 0;
+}
+
+/* Covers the entry lg_held_fill wrote. */
+LG_INLINE void lg_held_commit(lg_thread_t *t) {
   atomic_signal_fence(memory_order_release); /* the entry before the depth that covers it */
-  t->depth = d + 1;
+  t->depth++;
+}
+
+LG_INLINE void lg_held_push(lg_thread_t *t, uintptr_t addr, const lg_acq_t *a, uint8_t kind,
+                            uint8_t mode, uintptr_t pc, uintptr_t cfa, uintptr_t wrapper_fp) {
+  if (LG_LIKELY(lg_held_fill(t, addr, a, kind, mode, pc, cfa, wrapper_fp) == 0))
+    lg_held_commit(t);
 }
 
 LG_INLINE void lg_held_pop(lg_thread_t *t, uintptr_t addr) {
@@ -477,6 +519,9 @@ void lg_report_emit(lg_report_t *r);
 void lg_report_free(lg_report_t *r);
 /* The exit summary, printed once; returns nonzero when anything was reported. */
 int lg_report_summary(void);
+/* The summary from a fatal signal's handler: async-signal-safe (write(2) only, no locks),
+ * written unless some other path already wrote it. */
+void lg_report_summary_on_signal(int sig);
 int lg_reports_total(void);
 void lg_reports_after_fork_child(void);
 /* Writes all of buf to fd (retries partial writes and EINTR). */

@@ -4,7 +4,9 @@
  * space per region, found through two levels keyed by address bits and cached per thread),
  * then one 8-byte slot per 16-byte granule, holding id, version and kind (lockgraph.h). Locks that sit next to
  * each other in memory get slots next to each other. Node records live in a dense array by id
- * (one cache line each), allocated in first-seen order; a destroyed lock's id goes to a free
+ * (one cache line each), allocated in first-seen order, with a parallel array of hot words
+ * (the last chain key per lock: all the fast path reads once a lock's ways in are known); a
+ * destroyed lock's id goes to a free
  * list and its version is bumped, so stale slots, chain keys and edges never match a new lock.
  * Two locks in one granule (adjacent 4-byte spinlocks) fall back to a small map under the
  * detector lock.
@@ -56,6 +58,7 @@ typedef struct lg_pending {
 } lg_pending_t;
 
 lg_lock_t *_Atomic lg_lock_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
+_Atomic uint64_t *_Atomic lg_hot_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
 static lg_lock_aux_t *lg_aux_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)]; /* under lg_rt.mu */
 
 static lg_lock_aux_t *lg_aux_at(uint32_t id) {
@@ -242,15 +245,17 @@ static uint32_t lg_lock_id_alloc(void) {
   if (atomic_load_explicit(&lg_lock_chunks[c], memory_order_relaxed) == NULL) {
     lg_lock_t *chunk = lg_map_zero(sizeof(lg_lock_t) * LG_CHUNK_LOCKS);
     lg_lock_aux_t *aux = chunk ? lg_map_zero(sizeof(lg_lock_aux_t) * LG_CHUNK_LOCKS) : NULL;
-    if (aux == NULL && chunk != NULL) {
-      munmap(chunk, sizeof(lg_lock_t) * LG_CHUNK_LOCKS);
-      chunk = NULL;
-    }
-    lg_aux_chunks[c] = aux;
-    if (chunk == NULL) {
+    _Atomic uint64_t *hot = aux ? lg_map_zero(sizeof(uint64_t) * LG_CHUNK_LOCKS) : NULL;
+    if (hot == NULL) {
+      if (aux != NULL)
+        munmap(aux, sizeof(lg_lock_aux_t) * LG_CHUNK_LOCKS);
+      if (chunk != NULL)
+        munmap(chunk, sizeof(lg_lock_t) * LG_CHUNK_LOCKS);
       lg_warn_once(&lg_warned_mem, "out of memory for lock records; new locks are not tracked");
       return 0;
     }
+    lg_aux_chunks[c] = aux;
+    atomic_store_explicit(&lg_hot_chunks[c], hot, memory_order_release);
     atomic_store_explicit(&lg_lock_chunks[c], chunk, memory_order_release);
   }
   lg_next_id = id + 1;
@@ -284,12 +289,15 @@ static void lg_lock_kill(uint64_t v, uintptr_t addr) {
     lg_edge_remove(x->out.v[x->out.n - 1]);
   while (x->in.n)
     lg_edge_remove(x->in.v[x->in.n - 1]);
-  lg_mem_free(x->out.v, x->out.cap * sizeof(lg_edge_t *));
-  lg_mem_free(x->in.v, x->in.cap * sizeof(lg_edge_t *));
+  if (x->out.v != x->out.inl)
+    lg_mem_free(x->out.v, x->out.cap * sizeof(lg_edge_t *));
+  if (x->in.v != x->in.inl)
+    lg_mem_free(x->in.v, x->in.cap * sizeof(lg_edge_t *));
   memset(&x->out, 0, sizeof x->out);
   memset(&x->in, 0, sizeof x->in);
   for (int k = 0; k < LG_LOCK_KEYS; k++)
     atomic_store_explicit(&n->keys[k], 0, memory_order_relaxed);
+  atomic_store_explicit(lg_lock_hot(id), 0, memory_order_relaxed);
   if (lg_rt.graph)
     lg_graph_remove_node(lg_rt.graph, id);
   uint32_t nver = (atomic_load_explicit(&n->ver, memory_order_relaxed) + 1) & LG_VER_MASK;
@@ -458,9 +466,20 @@ static void lg_edge_table_erase(uint64_t key) {
 }
 
 static int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e) {
+  if (v->v == NULL) {
+    v->v = v->inl;
+    v->cap = LG_EDGE_VEC_INLINE;
+  }
   if (v->n == v->cap) {
-    uint32_t ncap = v->cap ? v->cap * 2 : 4;
-    lg_edge_t **p = lg_mem_realloc(v->v, v->cap * sizeof(*p), ncap * sizeof(*p));
+    uint32_t ncap = v->cap * 2;
+    lg_edge_t **p;
+    if (v->v == v->inl) {
+      p = lg_mem_alloc(ncap * sizeof(*p));
+      if (p != NULL)
+        memcpy(p, v->inl, v->n * sizeof(*p));
+    } else {
+      p = lg_mem_realloc(v->v, v->cap * sizeof(*p), ncap * sizeof(*p));
+    }
     if (p == NULL)
       return -ENOMEM;
     v->v = p;
@@ -825,9 +844,9 @@ static int lg_capture_for(const lg_thread_t *t, uintptr_t cfa, lg_frame_pcsp_t *
 
 /* ---- the slow path ---- */
 
-/* A chain key processed into lock n: in the lock's own small set (first free, else a slot
- * chosen by the key) and in the thread's set. Under lg_rt.mu. */
-static void lg_chain_remember(lg_thread_t *t, lg_lock_t *n, uint64_t key) {
+/* A chain key processed into lock n (id): in the lock's hot word (the last key), its own small
+ * set (first free, else a slot chosen by the key) and the thread's set. Under lg_rt.mu. */
+static void lg_chain_remember(lg_thread_t *t, uint32_t id, lg_lock_t *n, uint64_t key) {
   int slot = -1;
   for (int k = 0; k < LG_LOCK_KEYS && slot < 0; k++)
     if (atomic_load_explicit(&n->keys[k], memory_order_relaxed) == 0)
@@ -835,6 +854,7 @@ static void lg_chain_remember(lg_thread_t *t, lg_lock_t *n, uint64_t key) {
   if (slot < 0)
     slot = (int)((key >> 40) % LG_LOCK_KEYS);
   atomic_store_explicit(&n->keys[slot], key, memory_order_relaxed);
+  atomic_store_explicit(lg_lock_hot(id), key, memory_order_relaxed);
   lg_thread_cache_insert(t, key);
 }
 
@@ -865,9 +885,18 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
   int was = lg_guard_enter(t);
   lg_frame_pcsp_t frames[LG_STACK_MAX];
   int nframes = -1;
-  lg_report_list_t reports = {.n = 0};
+  lg_report_list_t reports;
+  reports.n = 0; /* not the whole array: this runs for every new edge */
   int result = LG_PRE_OK;
   lg_node_t path[LG_STACK_MAX];
+
+  /* A lock never seen, taken while others are held, brings new edges for certain: capture
+   * their stack now rather than find out under the lock, drop it and come back. */
+  if (t->depth > 0 && acq != LG_ACQ_TRY) {
+    _Atomic uint64_t *slot = lg_slot_of(addr, 0);
+    if (slot == NULL || atomic_load_explicit(slot, memory_order_acquire) == 0)
+      nframes = lg_capture_for(t, cfa, frames);
+  }
 
 retry:
   lg_rt_lock();
@@ -935,7 +964,7 @@ retry:
       outcome = 2;
     }
     if (outcome == 0) {
-      lg_chain_remember(t, n, a->key);
+      lg_chain_remember(t, id, n, a->key);
       lg_rt_unlock();
       goto out;
     }
@@ -1053,7 +1082,7 @@ retry:
       lg_pending_recheck(e, &reports);
     }
   }
-  lg_chain_remember(t, n, a->key);
+  lg_chain_remember(t, id, n, a->key);
   lg_rt_unlock();
 
 out:

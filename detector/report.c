@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
 
 /* Under lg_rt.report_mu. */
 static unsigned lg_count_potential, lg_count_deadlock, lg_count_self, lg_count_suppressed;
-static int lg_summary_done;
+static _Atomic int lg_summary_claimed; /* the summary is written (or being written) */
 
 typedef struct lg_name {
   uint64_t key; /* ver << 32 | id */
@@ -482,7 +483,7 @@ int lg_reports_total(void) {
 
 void lg_reports_after_fork_child(void) {
   lg_count_potential = lg_count_deadlock = lg_count_self = lg_count_suppressed = 0;
-  lg_summary_done = 0;
+  atomic_store(&lg_summary_claimed, 0);
 }
 
 /* stdout and stderr flushed if nobody holds them (a thread blocked while holding a stream's
@@ -497,47 +498,195 @@ static void lg_flush_stdio(void) {
   }
 }
 
-/* Under report_mu. */
-static int lg_summary_locked(void) {
+/* ---- the summary: also written from a fatal signal's handler ----
+ *
+ * So it is formatted without malloc, stdio or locks the interrupted code may hold: into a
+ * fixed buffer that is written out with write(2) whenever it fills. */
+
+typedef struct lg_sbuf {
+  int fd;
+  size_t n;
+  char b[2048];
+} lg_sbuf_t;
+
+static void lg_sbuf_flush(lg_sbuf_t *w) {
+  if (w->fd >= 0 && w->n > 0)
+    lg_write_all(w->fd, w->b, w->n);
+  w->n = 0;
+}
+
+static void lg_sbuf_char(lg_sbuf_t *w, char c) {
+  if (w->n == sizeof w->b)
+    lg_sbuf_flush(w);
+  w->b[w->n++] = c;
+}
+
+static void lg_sbuf_str(lg_sbuf_t *w, const char *s) {
+  while (*s)
+    lg_sbuf_char(w, *s++);
+}
+
+static void lg_sbuf_uint(lg_sbuf_t *w, uint64_t v) {
+  char d[24];
+  int k = 0;
+  do {
+    d[k++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (k > 0)
+    lg_sbuf_char(w, d[--k]);
+}
+
+static void lg_sbuf_int(lg_sbuf_t *w, int64_t v) {
+  if (v < 0) {
+    lg_sbuf_char(w, '-');
+    lg_sbuf_uint(w, (uint64_t)0 - (uint64_t)v);
+  } else {
+    lg_sbuf_uint(w, (uint64_t)v);
+  }
+}
+
+static void lg_sbuf_json_str(lg_sbuf_t *w, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  lg_sbuf_char(w, '"');
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      lg_sbuf_char(w, '\\');
+      lg_sbuf_char(w, (char)c);
+    } else if (c < 0x20) {
+      lg_sbuf_str(w, "\\u00");
+      lg_sbuf_char(w, hex[c >> 4]);
+      lg_sbuf_char(w, hex[c & 15]);
+    } else {
+      lg_sbuf_char(w, (char)c);
+    }
+  }
+  lg_sbuf_char(w, '"');
+}
+
+static const char *lg_signal_name(int sig) {
+  switch (sig) {
+  case SIGABRT: return "SIGABRT";
+  case SIGSEGV: return "SIGSEGV";
+  case SIGBUS: return "SIGBUS";
+  case SIGFPE: return "SIGFPE";
+  case SIGILL: return "SIGILL";
+  case SIGTERM: return "SIGTERM";
+  case SIGINT: return "SIGINT";
+  case SIGHUP: return "SIGHUP";
+  default: return "signal";
+  }
+}
+
+/* Writes the summary once per process: whoever claims it first (the exit path, the end of a
+ * run, or a fatal signal) writes it. `sig` is the signal ending the run, 0 for a normal end.
+ * The counters are read without the report lock: a handler cannot wait for it, and a count
+ * one report short is better than no summary. */
+static int lg_summary_write(int sig, size_t locks, size_t edges) {
   int total = lg_reports_total();
-  if (lg_summary_done)
+  if (atomic_exchange(&lg_summary_claimed, 1))
     return total;
-  lg_summary_done = 1;
   if (lg_rt.fork_child && total == 0)
     return 0; /* a forked child that found nothing stays quiet */
+  unsigned threads = lg_rt.nthreads_total;
+  size_t ns = lg_suppressions_count(lg_rt.supp);
+  lg_sbuf_t w;
+  w.n = 0;
+  w.fd = lg_rt.opt.verbosity >= 1 ? lg_rt.log_fd : -1;
+  if (sig != 0) {
+    lg_sbuf_str(&w, "lockgraph: the program was terminated by ");
+    lg_sbuf_str(&w, lg_signal_name(sig));
+    lg_sbuf_str(&w, " (signal ");
+    lg_sbuf_int(&w, sig);
+    lg_sbuf_str(&w, ")\n");
+  }
+  lg_sbuf_str(&w, "lockgraph: summary: ");
+  lg_sbuf_int(&w, total);
+  lg_sbuf_str(&w, " reports (");
+  lg_sbuf_uint(&w, lg_count_potential);
+  lg_sbuf_str(&w, " potential deadlocks, ");
+  lg_sbuf_uint(&w, lg_count_deadlock);
+  lg_sbuf_str(&w, " deadlocks, ");
+  lg_sbuf_uint(&w, lg_count_self);
+  lg_sbuf_str(&w, " self-deadlocks), ");
+  lg_sbuf_uint(&w, lg_count_suppressed);
+  lg_sbuf_str(&w, " suppressed; ");
+  lg_sbuf_uint(&w, locks);
+  lg_sbuf_str(&w, " locks, ");
+  lg_sbuf_uint(&w, edges);
+  lg_sbuf_str(&w, " edges, ");
+  lg_sbuf_uint(&w, threads);
+  lg_sbuf_str(&w, " threads\n");
+  for (size_t i = 0; i < ns; i++) {
+    lg_sbuf_str(&w, "  suppression deadlock:");
+    lg_sbuf_str(&w, lg_suppressions_pattern(lg_rt.supp, i));
+    lg_sbuf_str(&w, ": ");
+    lg_sbuf_uint(&w, lg_suppressions_hits(lg_rt.supp, i));
+    lg_sbuf_str(&w, " hits\n");
+  }
+  if (lg_rt.opt.verbosity >= 2) {
+    lg_sbuf_str(&w, "  detector memory: ");
+    lg_sbuf_uint(&w, lg_mem_mapped_bytes());
+    lg_sbuf_str(&w, " bytes mapped\n");
+  }
+  lg_sbuf_flush(&w);
+
+  w.fd = lg_rt.json_fd;
+  if (w.fd < 0)
+    return total;
+  lg_sbuf_str(&w, "{\"type\":\"summary\",\"reports\":");
+  lg_sbuf_int(&w, total);
+  lg_sbuf_str(&w, ",\"potential_deadlocks\":");
+  lg_sbuf_uint(&w, lg_count_potential);
+  lg_sbuf_str(&w, ",\"deadlocks\":");
+  lg_sbuf_uint(&w, lg_count_deadlock);
+  lg_sbuf_str(&w, ",\"self_deadlocks\":");
+  lg_sbuf_uint(&w, lg_count_self);
+  lg_sbuf_str(&w, ",\"suppressed\":");
+  lg_sbuf_uint(&w, lg_count_suppressed);
+  lg_sbuf_str(&w, ",\"locks\":");
+  lg_sbuf_uint(&w, locks);
+  lg_sbuf_str(&w, ",\"edges\":");
+  lg_sbuf_uint(&w, edges);
+  lg_sbuf_str(&w, ",\"threads\":");
+  lg_sbuf_uint(&w, threads);
+  /* Ended by a signal, the process exits by that signal, not with our exit code. */
+  lg_sbuf_str(&w, ",\"exitcode\":");
+  lg_sbuf_int(&w, total && sig == 0 ? lg_rt.opt.exitcode : -1);
+  if (sig != 0) {
+    lg_sbuf_str(&w, ",\"signal\":");
+    lg_sbuf_int(&w, sig);
+    lg_sbuf_str(&w, ",\"signal_name\":");
+    lg_sbuf_json_str(&w, lg_signal_name(sig));
+  }
+  lg_sbuf_str(&w, ",\"suppressions\":[");
+  for (size_t i = 0; i < ns; i++) {
+    lg_sbuf_str(&w, i ? ",{\"pattern\":" : "{\"pattern\":");
+    lg_sbuf_json_str(&w, lg_suppressions_pattern(lg_rt.supp, i));
+    lg_sbuf_str(&w, ",\"hits\":");
+    lg_sbuf_uint(&w, lg_suppressions_hits(lg_rt.supp, i));
+    lg_sbuf_char(&w, '}');
+  }
+  lg_sbuf_str(&w, "]}\n");
+  lg_sbuf_flush(&w);
+  return total;
+}
+
+/* Under report_mu. */
+static int lg_summary_locked(void) {
+  if (atomic_load(&lg_summary_claimed))
+    return lg_reports_total();
   lg_real.mutex_lock(&lg_rt.mu);
   size_t locks = lg_locks_count(), edges = lg_edges_count();
-  unsigned threads = lg_rt.nthreads_total;
   lg_real.mutex_unlock(&lg_rt.mu);
-  lg_buf_t t = {0}, j = {0};
-  lg_buf_printf(&t, "lockgraph: summary: %d reports (%u potential deadlocks, %u deadlocks, "
-                    "%u self-deadlocks), %u suppressed; %zu locks, %zu edges, %u threads\n",
-                total, lg_count_potential, lg_count_deadlock, lg_count_self, lg_count_suppressed,
-                locks, edges, threads);
-  size_t ns = lg_suppressions_count(lg_rt.supp);
-  for (size_t i = 0; i < ns; i++)
-    lg_buf_printf(&t, "  suppression deadlock:%s: %zu hits\n", lg_suppressions_pattern(lg_rt.supp, i),
-                  lg_suppressions_hits(lg_rt.supp, i));
-  if (lg_rt.opt.verbosity >= 2)
-    lg_buf_printf(&t, "  detector memory: %zu bytes mapped\n", lg_mem_mapped_bytes());
-  lg_buf_printf(&j, "{\"type\":\"summary\",\"reports\":%d,\"potential_deadlocks\":%u,"
-                    "\"deadlocks\":%u,\"self_deadlocks\":%u,\"suppressed\":%u,\"locks\":%zu,"
-                    "\"edges\":%zu,\"threads\":%u,\"exitcode\":%d,\"suppressions\":[",
-                total, lg_count_potential, lg_count_deadlock, lg_count_self, lg_count_suppressed,
-                locks, edges, threads, total ? lg_rt.opt.exitcode : -1);
-  for (size_t i = 0; i < ns; i++) {
-    lg_buf_printf(&j, "%s{\"pattern\":", i ? "," : "");
-    lg_buf_json_str(&j, lg_suppressions_pattern(lg_rt.supp, i));
-    lg_buf_printf(&j, ",\"hits\":%zu}", lg_suppressions_hits(lg_rt.supp, i));
-  }
-  lg_buf_printf(&j, "]}\n");
-  if (lg_rt.opt.verbosity >= 1 && t.p)
-    lg_write_all(lg_rt.log_fd, t.p, t.n);
-  if (lg_rt.json_fd >= 0 && j.p)
-    lg_write_all(lg_rt.json_fd, j.p, j.n);
-  lg_buf_free(&t);
-  lg_buf_free(&j);
-  return total;
+  return lg_summary_write(0, locks, edges);
+}
+
+void lg_report_summary_on_signal(int sig) {
+  int saved = errno;
+  lg_summary_write(sig, lg_locks_count(), lg_edges_count());
+  errno = saved;
 }
 
 int lg_report_summary(void) {

@@ -5,6 +5,10 @@
  * suppressions file, or a report path that cannot be written is one `lockgraph:` line and
  * _exit(2) before main: a run that cannot report must not look like a clean run.
  *
+ * A fatal signal (abort(), a fault, SIGTERM/SIGINT/SIGHUP) whose disposition was the default
+ * writes the summary from a handler and then takes its default course, so the exit status is
+ * still the signal's.
+ *
  * At exit (our destructor runs after the program's atexit handlers, preloaded objects being
  * finalized last) the summary is printed once, and when anything was reported the process
  * exits with the configured exit code.
@@ -13,6 +17,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -114,6 +119,61 @@ static int lg_find_self_cb(struct dl_phdr_info *info, size_t size, void *data) {
   return 0;
 }
 
+/* ---- fatal signals: the summary before the default action ---- */
+
+static const int lg_fatal_signals[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+                                       SIGTERM, SIGINT,  SIGHUP};
+static _Atomic uint64_t lg_signals_ours; /* bit per signal number: our handler is installed */
+
+int lg_signal_is_ours(int sig) {
+  return sig > 0 && sig < 64 && (atomic_load(&lg_signals_ours) >> sig & 1);
+}
+
+void lg_signal_forget(int sig) {
+  if (sig > 0 && sig < 64)
+    atomic_fetch_and(&lg_signals_ours, ~(1ull << sig));
+}
+
+/* Runs on whatever thread the signal hit, possibly inside the detector with its locks held:
+ * it takes none of them. The default disposition is restored and the signal raised again,
+ * so the process ends exactly as it would have without us (exit status, core dump). */
+static void lg_fatal_handler(int sig) {
+  int saved = errno;
+  lg_thread_t *t = lg_tls_self;
+  if (t != NULL)
+    t->passthrough = 1; /* the program is ending: track nothing more on this thread */
+  lg_report_summary_on_signal(sig);
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  lg_signal_forget(sig);
+  lg_real.sig_action(sig, &dfl, NULL);
+  /* Pending until the handler returns and unblocks it; a fault re-executes and faults again
+   * anyway, with nobody left to catch it. */
+  raise(sig);
+  errno = saved;
+}
+
+static void lg_signals_install(void) {
+  if (lg_real.sig_action == NULL)
+    return;
+  for (size_t i = 0; i < sizeof lg_fatal_signals / sizeof lg_fatal_signals[0]; i++) {
+    int sig = lg_fatal_signals[i];
+    struct sigaction old, act;
+    if (lg_real.sig_action(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
+        (old.sa_flags & SA_SIGINFO))
+      continue; /* the program (or whoever started it) chose: ignored or handled, not ours */
+    memset(&act, 0, sizeof act);
+    act.sa_handler = lg_fatal_handler;
+    sigfillset(&act.sa_mask); /* no other fatal signal interleaves with the summary */
+    act.sa_flags = SA_ONSTACK; /* a stack overflow's SIGSEGV needs the program's altstack */
+    atomic_fetch_or(&lg_signals_ours, 1ull << sig);
+    if (lg_real.sig_action(sig, &act, NULL) != 0)
+      lg_signal_forget(sig);
+  }
+}
+
 static void lg_runtime_start(void) {
   lg_real_resolve();
   lg_options_defaults(&lg_rt.opt);
@@ -138,6 +198,7 @@ static void lg_runtime_start(void) {
     lg_fail("cannot allocate the lock-order graph: %s", strerror(ENOMEM));
   lg_thread_init_main();
   lg_threads_setup();
+  lg_signals_install();
 }
 
 int lg_runtime_ensure(void) {
