@@ -13,8 +13,8 @@
  *
  * The fix (fixed/lost_update.c, lines 31, 38 and 43) holds a mutex across read-add-write:
  * the critical section of section 8.1, safe even when the thread is preempted inside it. A
- * C11 atomic increment is a second fix, but Helgrind and DRD do not understand atomics, so
- * the project uses the mutex.
+ * C11 atomic increment is a second fix, but Helgrind and DRD model only pthread sync (data
+ * published through an atomic flag looks racy to them), so the programs use mutexes.
  *
  * Oracle: the final count must be threads * increments; a smaller one is a HAZARD (exit 1).
  */

@@ -16,7 +16,7 @@
  *   suppressions=FILE   file of suppression lines, see below [none]
  *   exitcode=N          exit status when anything was reported, 0..255 [66]
  *   stack_depth=N       frames kept per stack, 1..64 [16]
- *   verbosity=N         0 quiet, 1 summary at exit, 2 also lock/thread counts, 0..2 [1]
+ *   verbosity=N         0 quiet, 1 summary at exit, 2 also the detector's memory, 0..2 [1]
  *
  * Suppressions: one per line, `deadlock:<glob>`; '#' starts a comment; blank lines are
  * ignored. The glob (fnmatch, '*' and '?') is matched against every frame of every edge's two
