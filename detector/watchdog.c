@@ -109,7 +109,10 @@ static void lg_wd_signal_handler(int sig, siginfo_t *si, void *uc) {
   if (t == NULL || t == &lg_wd_record)
     return;
   int saved = errno;
+  /* The unwinder takes locks of its own (libunwind's caches): they are not the program's. */
+  int was = lg_guard_enter(t);
   t->stack_n = lg_stack_capture_after_self(t->stack, LG_STACK_MAX);
+  lg_guard_leave(t, was);
   atomic_store_explicit(&t->stack_ready, 1, memory_order_release);
   errno = saved;
 }
