@@ -23,8 +23,9 @@
  * a join costs O(1) plus one log entry per clock entry it actually raises. Joining a thread
  * you created (directly or through your descendants) only needs what that thread learned
  * after it was created: the walk up its bases stops at the joiner, whose clock has only grown
- * since. Chains of creation deeper than HB_DEPTH_MAX are cut by giving the child a full copy
- * of its creator's clock, so a lookup visits at most HB_DEPTH_MAX + 1 logs.
+ * since (more generally, at the first base the joiner's own chain of bases covers). Chains
+ * of creation deeper than HB_DEPTH_MAX are cut by giving the child a full copy of its
+ * creator's clock, so a lookup visits at most HB_DEPTH_MAX + 1 logs.
  *
  * Lookup in a log: an open-addressing index maps a tid to its newest change; changes to the
  * same tid are linked newest first, so reading an older segment walks back past the changes
@@ -216,21 +217,33 @@ static uint32_t hb_clock_of(const lg_segment_t *s, lg_tid_t tid) {
   return 0;
 }
 
+/* Nonzero when segment `to` knows all that s knows because s's thread is in to's chain
+ * of bases at s or later: clocks only grow, and a clock includes its bases'. */
+static int hb_chain_covers(const lg_segment_t *to, const lg_segment_t *s) {
+  for (; to != NULL; to = to->th->base)
+    if (to->th == s->th && to->k >= s->k)
+      return 1;
+  return 0;
+}
+
 /* Walks the (tid, clock) pairs of a segment's clock: its own thread's log, then its base's,
- * and so on, stopping before thread `stop`. A tid may come up more than once, with older,
- * smaller clocks among the pairs, so consumers keep the maximum. */
+ * and so on, stopping at the first base that `to` already covers (for a thread joined by
+ * its creator, that is the creator). A tid may come up more than once, with older, smaller
+ * clocks among the pairs, so consumers keep the maximum. */
 typedef struct hb_walk {
   const lg_segment_t *s;
-  const hb_thread_t *stop;
+  const lg_segment_t *to;
   uint32_t i; /* next log entry of s->th; UINT32_MAX before its own entry */
 } hb_walk_t;
 
-static hb_walk_t hb_walk_start(const lg_segment_t *s, const hb_thread_t *stop) {
-  return (hb_walk_t){s, stop, UINT32_MAX};
+static hb_walk_t hb_walk_start(const lg_segment_t *s, const lg_segment_t *to) {
+  return (hb_walk_t){s, to, UINT32_MAX};
 }
 
 static int hb_walk_next(hb_walk_t *w, lg_tid_t *tid, uint32_t *clock) {
-  while (w->s != NULL && w->s->th != w->stop) {
+  while (w->s != NULL) {
+    if (w->i == UINT32_MAX && hb_chain_covers(w->to, w->s))
+      return 0;
     const hb_thread_t *t = w->s->th;
     if (w->i == UINT32_MAX) {
       w->i = 0;
@@ -250,15 +263,14 @@ static int hb_walk_next(hb_walk_t *w, lg_tid_t *tid, uint32_t *clock) {
   return 0;
 }
 
-/* Makes segment `to` (its thread's newest, not yet handed out) also know what `from` knows,
- * walking `from`'s bases no further than thread `stop`. Two passes (count, reserve, then
- * log) so that a failure leaves the thread's log as it was: 0 or -ENOMEM. */
-static int hb_segment_absorb(const lg_segment_t *to, const lg_segment_t *from,
-                             const hb_thread_t *stop) {
+/* Makes segment `to` (its thread's newest, not yet handed out) also know what `from` knows.
+ * Two passes (count, reserve, then log) so that a failure leaves the thread's log as it
+ * was: 0 or -ENOMEM. */
+static int hb_segment_absorb(const lg_segment_t *to, const lg_segment_t *from) {
   hb_thread_t *t = to->th;
   lg_tid_t tid;
   uint32_t clock, more = 0;
-  hb_walk_t w = hb_walk_start(from, stop);
+  hb_walk_t w = hb_walk_start(from, to);
   while (hb_walk_next(&w, &tid, &clock))
     if (tid != t->tid && clock > hb_clock_of(to, tid) && more < UINT32_MAX)
       more++;
@@ -267,7 +279,7 @@ static int hb_segment_absorb(const lg_segment_t *to, const lg_segment_t *from,
   int rc = hb_thread_reserve(t, more);
   if (rc != 0)
     return rc;
-  w = hb_walk_start(from, stop);
+  w = hb_walk_start(from, to);
   while (hb_walk_next(&w, &tid, &clock))
     if (tid != t->tid && clock > hb_clock_of(to, tid))
       hb_thread_log(t, tid, clock, to->k);
@@ -310,7 +322,7 @@ lg_segment_t *lg_hb_thread_start(lg_segment_t **creator, lg_tid_t child) {
     /* Cut the chain: the child owns a copy of the creator's clock. */
     t->base = NULL;
     t->depth = 0;
-    if (hb_segment_absorb(&t->first, c, NULL) != 0)
+    if (hb_segment_absorb(&t->first, c) != 0)
       return NULL;
   }
   *creator = next;
@@ -325,9 +337,7 @@ void lg_hb_thread_join(lg_segment_t **joiner, const lg_segment_t *joined) {
   if (next == NULL)
     return; /* the joiner keeps its segment: ordering is lost, so reports err on the safe side */
   *next = (lg_segment_t){a->th, a->k + 1};
-  /* What the joined thread inherited from the joiner (it or an ancestor was created by
-   * one of the joiner's earlier segments) the joiner knows already: its clock only grew. */
-  if (hb_segment_absorb(next, joined, a->th) != 0)
+  if (hb_segment_absorb(next, joined) != 0)
     return;
   *joiner = next;
 }

@@ -17,13 +17,15 @@
  * every call, lg_hb_before included (the runtime's slow-path lock); the current segment of
  * a thread is read only by that thread.
  *
- * Memory: linear in the number of threads and events, not in their product. A create costs
- * a constant (about 80 bytes); a join costs a constant plus one 16-byte log entry (with
- * index, under 48 bytes amortized) per clock entry it raises. Joining a thread that the
- * joiner created, directly or through its descendants, raises only the entries that thread
- * learned after its creation, plus its own: a thread per request costs O(1) each. Only
- * joins that bring in knowledge gathered elsewhere (a sibling's, an orphan's) pay for it,
- * once per entry raised.
+ * Memory: a create costs a constant (about 100 bytes); a join costs a constant plus one
+ * 16-byte log entry (with its index, under 48 bytes amortized) per clock entry it raises.
+ * Joining a thread that the joiner created, directly or through its descendants, raises
+ * only the entries that thread learned after its creation, plus its own: a thread per
+ * request, fork-join trees and pools joined by their creator stay linear in the number of
+ * threads. What is not linear in every program: joins that bring in many entries gathered
+ * elsewhere (a chain of threads each joining the previous one after it joined many) pay
+ * once per entry raised, and a chain of creation more than 16 deep copies the creator's
+ * clock into every 17th thread.
  */
 #ifndef LG_HB_H
 #define LG_HB_H
