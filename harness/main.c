@@ -358,9 +358,11 @@ int main(int argc, char **argv)
   m.build_dir = build;
   m.repeat = repeat;
 
-  int slug_mask[256] = {0};
-  if (nall > 256)
-    nall = 256;
+  int *slug_mask = calloc((size_t)nall + 1, sizeof *slug_mask);
+  if (!slug_mask) {
+    fprintf(stderr, "detect: out of memory\n");
+    return 2;
+  }
   if (slug_arg) {
     if (names_select(slug_arg, "hazard", all, nall, slug_mask) < 0)
       return 2;
