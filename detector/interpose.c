@@ -125,9 +125,11 @@ static inline lg_thread_t *lg_enter(void) {
       return (realcall);                                                                    \
     int filled_ = lg_held_fill((t), (uintptr_t)(lockp), &a_, (kind), (mode), pc_, cfa_,     \
                                LG_SELF_FP) == 0;                                            \
-    lg_wait_begin((t), (uintptr_t)(lockp), &a_, (mode), pc_, cfa_);                          \
+    if (LG_LIKELY(filled_))                                                                 \
+      lg_wait_begin(t);                                                                     \
     int rc_ = (realcall);                                                                   \
-    lg_wait_end(t);                                                                         \
+    if (LG_LIKELY(filled_))                                                                 \
+      lg_wait_end(t);                                                                       \
     if (LG_LIKELY(rc_ == 0)) {                                                              \
       if (LG_LIKELY(filled_))                                                               \
         lg_held_commit(t);                                                                  \
@@ -151,12 +153,18 @@ static inline lg_thread_t *lg_enter(void) {
     return rc_;                                                                             \
   } while (0)
 
-#define LG_RELEASE(t, lockp, realcall) \
-  do {                                 \
-    int rc_ = (realcall);              \
-    if (rc_ == 0)                      \
-      lg_held_pop((t), (uintptr_t)(lockp)); \
-    return rc_;                        \
+/* A release: the real call first, so nothing of ours runs while the program still holds the
+ * lock; the held stack is the calling thread's own and can be popped after. A thread with no
+ * state yet holds nothing tracked, so none is created here. */
+#define LG_RELEASE(field, lockp)                                \
+  do {                                                          \
+    int rc_ = LG_CALL_REAL(field, (lockp));                     \
+    if (LG_LIKELY(rc_ == 0)) {                                  \
+      lg_thread_t *t_ = lg_tls_self;                            \
+      if (LG_LIKELY(t_ != NULL && !t_->passthrough))            \
+        lg_held_pop(t_, (uintptr_t)(lockp));                    \
+    }                                                           \
+    return rc_;                                                 \
   } while (0)
 
 /* init and destroy: the instance at this address ends (a new one starts at first use). */
@@ -212,10 +220,7 @@ LG_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const s
 }
 
 LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
-  lg_thread_t *t = lg_enter();
-  if (LG_UNLIKELY(t == NULL))
-    return LG_CALL_REAL(mutex_unlock, m);
-  LG_RELEASE(t, m, lg_real.mutex_unlock(m));
+  LG_RELEASE(mutex_unlock, m);
 }
 
 /* ---- condition variables: the wait releases the mutex and takes it back ---- */
@@ -355,10 +360,7 @@ LG_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk,
 }
 
 LG_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l) {
-  lg_thread_t *t = lg_enter();
-  if (LG_UNLIKELY(t == NULL))
-    return LG_CALL_REAL(rwlock_unlock, l);
-  LG_RELEASE(t, l, lg_real.rwlock_unlock(l));
+  LG_RELEASE(rwlock_unlock, l);
 }
 
 /* ---- spinlocks ---- */
@@ -386,10 +388,7 @@ LG_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s) {
 }
 
 LG_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s) {
-  lg_thread_t *t = lg_enter();
-  if (LG_UNLIKELY(t == NULL))
-    return LG_CALL_REAL(spin_unlock, s);
-  LG_RELEASE(t, s, lg_real.spin_unlock(s));
+  LG_RELEASE(spin_unlock, s);
 }
 
 /* ---- signal dispositions: the program's own handlers always win ---- */

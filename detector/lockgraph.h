@@ -157,6 +157,20 @@ typedef struct lg_frame_pcsp {
   uintptr_t pc, sp;
 } lg_frame_pcsp_t;
 
+/* A stack the slow path already unwound, kept per thread by call site: return address and
+ * caller's stack pointer (cfa). An entry is used again only when every return address it
+ * holds is still in the stack slot it was read from (frame i's caller saved it just below
+ * f[i].sp), so a hit is the same chain of calls; a miss unwinds. Identical call sites (a
+ * loop creating locks) then cost a few loads instead of an unwind. A return address says
+ * nothing of the frames above it, hence the check of every slot rather than a key. */
+#define LG_SCACHE_WAYS 4
+
+typedef struct lg_scache_entry {
+  uintptr_t pc, cfa;
+  int n; /* frames in f; 0: empty */
+  lg_frame_pcsp_t f[LG_STACK_MAX];
+} lg_scache_entry_t;
+
 typedef struct lg_thread lg_thread_t;
 struct lg_thread {
   /* Owner-only, hot. */
@@ -170,10 +184,9 @@ struct lg_thread {
   uint64_t *cache;
   uint32_t cache_mask, cache_used;
 
-  /* Published for the watchdog: odd wait_seq = blocked in a real acquisition. */
+  /* Published for the watchdog: odd wait_seq = blocked in a real acquisition, of the lock
+   * in the entry prepared one above the top of the held stack (lg_held_fill). */
   _Atomic uint64_t wait_seq;
-  _Atomic uint64_t wait_lock; /* ver << 32 | id */
-  _Atomic uintptr_t wait_pc;  /* the call site; the low bit set for a read (shared) wait */
 
   /* Under lg_rt.mu. */
   lg_tid_t tid;
@@ -187,6 +200,9 @@ struct lg_thread {
   lg_thread_t *next, *prev;
   uint64_t wd_seen_seq; /* watchdog bookkeeping */
   uint64_t wd_seen_ns;
+
+  lg_scache_entry_t *scache; /* LG_SCACHE_WAYS entries, allocated on first use (slow path) */
+  uintptr_t scache_seen[LG_SCACHE_WAYS]; /* call sites that missed once, not cached yet */
 
   /* The watchdog's request for this thread's stack (signal handler writes). */
   _Atomic int stack_ready;
@@ -418,13 +434,10 @@ LG_INLINE void lg_held_pop(lg_thread_t *t, uintptr_t addr) {
     lg_held_pop_slow(t, addr);
 }
 
-/* "Waiting for this lock since now", for the watchdog; cleared when the real call returns. */
-LG_INLINE void lg_wait_begin(lg_thread_t *t, uintptr_t addr, const lg_acq_t *a, uint8_t mode,
-                                 uintptr_t pc, uintptr_t cfa) {
-  (void)addr;
-  (void)cfa;
-  atomic_store_explicit(&t->wait_lock, (uint64_t)a->ver << 32 | a->id, memory_order_relaxed);
-  atomic_store_explicit(&t->wait_pc, pc | mode, memory_order_relaxed);
+/* "Waiting since now", for the watchdog; cleared when the real call returns. What for is
+ * the entry lg_held_fill prepared above the top (the watchdog reads it while wait_seq stays
+ * the same odd value), so only a thread whose entry was prepared may publish a wait. */
+LG_INLINE void lg_wait_begin(lg_thread_t *t) {
   uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
   atomic_store_explicit(&t->wait_seq, s + 1, memory_order_release);
 }

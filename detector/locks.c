@@ -230,6 +230,29 @@ static int lg_overflow_put(uintptr_t addr, uint64_t val) {
 
 /* ---- node ids ---- */
 
+/* The records of ids [id, next window) get their pages in one call each instead of a fault
+ * per page: a program creating many locks walks these arrays in id order. */
+#define LG_ID_WINDOW 1024u
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+static int lg_populate_off;
+
+static void lg_populate(void *p, size_t len) {
+  uintptr_t page = 4096, a = (uintptr_t)p & ~(page - 1), e = ((uintptr_t)p + len + page - 1) & ~(page - 1);
+  if (!lg_populate_off && madvise((void *)a, e - a, MADV_POPULATE_WRITE) != 0)
+    lg_populate_off = 1;
+}
+
+static void lg_lock_records_populate(uint32_t id) {
+  uint32_t c = id >> LG_NODE_CHUNK_SHIFT, i = id & (LG_CHUNK_LOCKS - 1);
+  uint32_t n = ((i | (LG_ID_WINDOW - 1)) + 1) - i; /* up to the end of the window */
+  lg_populate(atomic_load_explicit(&lg_lock_chunks[c], memory_order_relaxed) + i, n * sizeof(lg_lock_t));
+  lg_populate(lg_aux_chunks[c] + i, n * sizeof(lg_lock_aux_t));
+  lg_populate((void *)(atomic_load_explicit(&lg_hot_chunks[c], memory_order_relaxed) + i),
+              n * sizeof(uint64_t));
+}
+
 static uint32_t lg_lock_id_alloc(void) {
   uint32_t id = lg_free_head;
   if (id != 0) {
@@ -258,6 +281,8 @@ static uint32_t lg_lock_id_alloc(void) {
     atomic_store_explicit(&lg_hot_chunks[c], hot, memory_order_release);
     atomic_store_explicit(&lg_lock_chunks[c], chunk, memory_order_release);
   }
+  if ((id & (LG_ID_WINDOW - 1)) == 0)
+    lg_lock_records_populate(id);
   lg_next_id = id + 1;
   return id;
 }
@@ -268,9 +293,9 @@ static _Atomic uint64_t *lg_slot_of(uintptr_t addr, int create) {
   return r ? &r[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)] : NULL;
 }
 
-/* Current (id, ver) of the lock at addr, 0 when none. Under lg_rt.mu. */
-static uint64_t lg_lock_find_locked(uintptr_t addr) {
-  _Atomic uint64_t *slot = lg_slot_of(addr, 0);
+/* Current (id, ver) of the lock at addr, 0 when none; `slot` is lg_slot_of(addr, ...), looked
+ * up once by the caller. Under lg_rt.mu. */
+static uint64_t lg_lock_find_locked(uintptr_t addr, _Atomic uint64_t *slot) {
   uint64_t v = slot ? atomic_load_explicit(slot, memory_order_relaxed) & ~LG_SLOT_SPECIAL : 0;
   if (v != 0 && atomic_load_explicit(&lg_lock_at((uint32_t)v)->addr, memory_order_relaxed) == addr)
     return v;
@@ -281,7 +306,7 @@ static uint64_t lg_lock_find_locked(uintptr_t addr) {
 static void lg_edge_remove(lg_edge_t *e);
 
 /* Ends the instance (id, ver): its edges go, its id is free again. Under lg_rt.mu. */
-static void lg_lock_kill(uint64_t v, uintptr_t addr) {
+static void lg_lock_kill(uint64_t v, uintptr_t addr, _Atomic uint64_t *slot) {
   uint32_t id = (uint32_t)v;
   lg_lock_t *n = lg_lock_at(id);
   lg_lock_aux_t *x = lg_aux_at(id);
@@ -305,7 +330,6 @@ static void lg_lock_kill(uint64_t v, uintptr_t addr) {
   atomic_store_explicit(&n->addr, 0, memory_order_relaxed);
   x->free_next = lg_free_head;
   lg_free_head = id;
-  _Atomic uint64_t *slot = lg_slot_of(addr, 0);
   if (slot && (atomic_load_explicit(slot, memory_order_relaxed) & ~LG_SLOT_SPECIAL) == v)
     atomic_store_explicit(slot, 0, memory_order_release);
   lg_addr_slot_t *o = lg_overflow_find(addr);
@@ -315,12 +339,12 @@ static void lg_lock_kill(uint64_t v, uintptr_t addr) {
 
 /* Finds or creates the node of the lock at addr. Under lg_rt.mu. Returns its slot value
  * (lg_slot_value, no special bits), 0 when the tables cannot grow. */
-static uint64_t lg_lock_get_locked(uintptr_t addr, uint8_t kind) {
-  uint64_t v = lg_lock_find_locked(addr);
+static uint64_t lg_lock_get_locked(uintptr_t addr, uint8_t kind, _Atomic uint64_t *slot) {
+  uint64_t v = lg_lock_find_locked(addr, slot);
   if (v != 0) {
     if (lg_lock_at((uint32_t)v)->kind == kind)
       return v;
-    lg_lock_kill(v, addr); /* the memory now holds another kind of lock: a new instance */
+    lg_lock_kill(v, addr, slot); /* the memory now holds another kind of lock: a new instance */
   }
   uint32_t id = lg_lock_id_alloc();
   if (id == 0)
@@ -337,7 +361,6 @@ static uint64_t lg_lock_get_locked(uintptr_t addr, uint8_t kind) {
   atomic_store_explicit(&n->ver, ver, memory_order_release);
   v = lg_slot_value(id, ver, kind);
   lg_lock_instances++;
-  _Atomic uint64_t *slot = lg_slot_of(addr, 1);
   if (slot != NULL && atomic_load_explicit(slot, memory_order_relaxed) == 0) {
     atomic_store_explicit(slot, v, memory_order_release);
   } else if (slot != NULL && lg_overflow_put(addr, v) == 0) {
@@ -345,7 +368,7 @@ static uint64_t lg_lock_get_locked(uintptr_t addr, uint8_t kind) {
     atomic_fetch_or_explicit(slot, LG_SLOT_SHARED, memory_order_release);
   } else if (slot != NULL || lg_overflow_put(addr, v) != 0) {
     lg_warn_once(&lg_warned_mem, "out of memory for lock records; new locks are not tracked");
-    lg_lock_kill(v, addr);
+    lg_lock_kill(v, addr, slot);
     return 0;
   }
   return v;
@@ -363,9 +386,11 @@ void lg_lock_retire(uintptr_t addr) {
   lg_thread_t *t = lg_tls_self;
   int was = t ? lg_guard_enter(t) : 0;
   lg_rt_lock();
-  uint64_t v = lg_lock_find_locked(addr);
+  _Atomic uint64_t *slot =
+      region ? &region[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)] : lg_slot_of(addr, 0);
+  uint64_t v = lg_lock_find_locked(addr, slot);
   if (v != 0)
-    lg_lock_kill(v, addr);
+    lg_lock_kill(v, addr, slot);
   lg_rt_unlock();
   if (t)
     lg_guard_leave(t, was);
@@ -408,7 +433,9 @@ static size_t lg_edge_home(uint64_t key, size_t mask) {
 }
 
 static lg_edge_t *lg_edge_find(uint32_t from, uint32_t to) {
-  if (lg_edges_cap == 0)
+  /* A lock just learned has no edge in: no need for a probe of the table (a cache miss once
+   * it is large). */
+  if (lg_edges_cap == 0 || lg_aux_at(to)->in.n == 0 || lg_aux_at(from)->out.n == 0)
     return NULL;
   uint64_t key = lg_edge_key(from, to);
   size_t mask = lg_edges_cap - 1;
@@ -833,13 +860,67 @@ static lg_stack_t *lg_stack_of_held(const lg_held_t *h, uintptr_t cfa, const lg_
   return intern ? lg_stack_intern(pcs, (uint32_t)k) : lg_stack_new(pcs, (uint32_t)k);
 }
 
-/* Captures for the slow path: stack pointers only when some held lock was taken in another
- * frame than the current acquisition. */
-static int lg_capture_for(const lg_thread_t *t, uintptr_t cfa, lg_frame_pcsp_t *f) {
-  for (uint32_t i = 0; i < t->depth; i++)
-    if (t->held[i].cfa != cfa)
-      return lg_stack_capture(f, LG_STACK_MAX);
-  return lg_stack_capture_fast(f, LG_STACK_MAX);
+/* The cached stack of the call site (pc, cfa) when every return address in it is still where
+ * it was read (see lg_scache_entry_t); NULL otherwise. */
+static const lg_scache_entry_t *lg_scache_find(const lg_thread_t *t, uintptr_t pc, uintptr_t cfa) {
+  if (t->scache == NULL)
+    return NULL;
+  const lg_scache_entry_t *e = &t->scache[(pc ^ (pc >> 9)) % LG_SCACHE_WAYS];
+  if (e->n == 0 || e->pc != pc || e->cfa != cfa)
+    return NULL;
+  uintptr_t lo = cfa, hi = t->stack_hi;
+  for (int i = 0; i < e->n; i++) {
+    uintptr_t sp = e->f[i].sp;
+    if (sp < lo || sp > hi || ((const uintptr_t *)sp)[-1] != e->f[i].pc)
+      return NULL;
+    lo = sp;
+  }
+  return e;
+}
+
+/* Keeps a fresh capture for its call site, if it can be checked later: it starts at the
+ * caller of the wrapper and every frame has a stack pointer within the thread's stack. */
+static void lg_scache_store(lg_thread_t *t, uintptr_t pc, uintptr_t cfa, const lg_frame_pcsp_t *f,
+                            int n) {
+  if (n <= 0 || t->stack_hi == 0 || f[0].pc != pc || f[0].sp != cfa)
+    return;
+  uintptr_t lo = cfa;
+  for (int i = 0; i < n; i++) {
+    if (f[i].sp < lo || f[i].sp > t->stack_hi || ((const uintptr_t *)f[i].sp)[-1] != f[i].pc)
+      return; /* a signal frame or a stack switch: nothing to check it against */
+    lo = f[i].sp;
+  }
+  if (t->scache == NULL &&
+      (t->scache = lg_mem_alloc(LG_SCACHE_WAYS * sizeof(lg_scache_entry_t))) == NULL)
+    return;
+  lg_scache_entry_t *e = &t->scache[(pc ^ (pc >> 9)) % LG_SCACHE_WAYS];
+  e->pc = pc;
+  e->cfa = cfa;
+  e->n = n;
+  memcpy(e->f, f, (size_t)n * sizeof(*f));
+}
+
+/* Captures for the slow path: from the thread's cache of call sites when the same chain of
+ * calls is on the stack, else with libunwind. Stack pointers (the slower unwind) are needed
+ * when some held lock was taken in another frame than this acquisition, and to cache a stack;
+ * a call site is cached the second time it misses, so a one-off site costs what it did. */
+static int lg_capture_for(lg_thread_t *t, uintptr_t pc, uintptr_t cfa, lg_frame_pcsp_t *f) {
+  const lg_scache_entry_t *e = lg_scache_find(t, pc, cfa);
+  if (e != NULL) {
+    memcpy(f, e->f, (size_t)e->n * sizeof(*f));
+    return e->n;
+  }
+  int need_sp = 0;
+  for (uint32_t i = 0; i < t->depth && !need_sp; i++)
+    need_sp = t->held[i].cfa != cfa;
+  uintptr_t *seen = &t->scache_seen[(pc ^ (pc >> 9)) % LG_SCACHE_WAYS];
+  if (!need_sp && *seen != pc) {
+    *seen = pc;
+    return lg_stack_capture_fast(f, LG_STACK_MAX);
+  }
+  int n = lg_stack_capture(f, LG_STACK_MAX);
+  lg_scache_store(t, pc, cfa, f, n);
+  return n;
 }
 
 /* ---- the slow path ---- */
@@ -895,12 +976,14 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
   if (t->depth > 0 && acq != LG_ACQ_TRY) {
     _Atomic uint64_t *slot = lg_slot_of(addr, 0);
     if (slot == NULL || atomic_load_explicit(slot, memory_order_acquire) == 0)
-      nframes = lg_capture_for(t, cfa, frames);
+      nframes = lg_capture_for(t, pc, cfa, frames);
   }
 
 retry:
   lg_rt_lock();
-  uint64_t v = lg_lock_get_locked(addr, kind);
+  /* The slot is looked up (its region created) once per pass; everything below uses it. */
+  _Atomic uint64_t *slot = lg_slot_of(addr, 1);
+  uint64_t v = lg_lock_get_locked(addr, kind, slot);
   if (v == 0) {
     lg_rt_unlock();
     result = LG_PRE_UNTRACKED;
@@ -911,10 +994,9 @@ retry:
   if (atomic_load_explicit(&n->first_pc, memory_order_relaxed) == 0)
     atomic_store_explicit(&n->first_pc, pc, memory_order_relaxed);
   /* Keep the thread's region cache warm for the next acquisition nearby. */
-  _Atomic uint64_t *region = lg_region_get(addr, 0);
-  if (region != NULL) {
+  if (slot != NULL) {
     t->region_key = addr >> LG_REGION_SHIFT;
-    t->region_slots = region;
+    t->region_slots = slot - ((addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1));
   }
   uint32_t d = t->depth;
   a->id = id;
@@ -925,7 +1007,7 @@ retry:
       acq == LG_ACQ_BLOCKING) {
     if (nframes < 0) {
       lg_rt_unlock();
-      nframes = lg_capture_for(t, cfa, frames);
+      nframes = lg_capture_for(t, pc, cfa, frames);
       goto retry;
     }
     lg_report_t *r = lg_self_report(t, NULL, id, ver, cfa, frames, nframes, 1);
@@ -975,7 +1057,7 @@ retry:
     }
     if (nframes < 0) {
       lg_rt_unlock();
-      nframes = lg_capture_for(t, cfa, frames);
+      nframes = lg_capture_for(t, pc, cfa, frames);
       goto retry;
     }
     lg_report_t *r = lg_self_report(t, h, id, ver, cfa, frames, nframes, 1);
@@ -998,7 +1080,7 @@ retry:
     }
     if (need) {
       lg_rt_unlock();
-      nframes = lg_capture_for(t, cfa, frames);
+      nframes = lg_capture_for(t, pc, cfa, frames);
       goto retry;
     }
   }
@@ -1035,7 +1117,7 @@ retry:
       /* This occurrence may be the one that turns a pending cycle into a report: its stacks
        * are the ones to show. */
       lg_rt_unlock();
-      nframes = lg_capture_for(t, cfa, frames);
+      nframes = lg_capture_for(t, pc, cfa, frames);
       goto retry;
     }
     if (e == NULL) {
@@ -1095,12 +1177,10 @@ out:
 
 void lg_lock_report_errcheck(lg_thread_t *t, uintptr_t addr, uint32_t id, uint32_t ver,
                              uintptr_t pc, uintptr_t cfa) {
-  (void)pc;
-  (void)cfa;
   int saved_errno = errno;
   int was = lg_guard_enter(t);
   lg_frame_pcsp_t frames[LG_STACK_MAX];
-  int nframes = lg_capture_for(t, cfa, frames);
+  int nframes = lg_capture_for(t, pc, cfa, frames);
   lg_report_t *r = NULL;
   lg_rt_lock();
   lg_lock_t *n = lg_lock_at(id);

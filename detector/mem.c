@@ -55,6 +55,7 @@ typedef struct mem_class {
   _Atomic(mem_free_block_t *) free_top; /* pushed by anyone, popped under mem_lock */
   char *bump;                           /* under mem_lock */
   char *bump_end;
+  char *populated;                      /* [chunk, populated) is backed by pages */
 } mem_class_t;
 
 static mem_class_t mem_classes[LG_MEM_CLASSES];
@@ -88,6 +89,21 @@ static void *mem_map(size_t len) {
     return NULL;
   atomic_fetch_add_explicit(&mem_mapped, len, memory_order_relaxed);
   return p;
+}
+
+/* Pages are taken a window at a time rather than one fault per page: a program learning
+ * many locks fills whole chunks, and on a virtual machine each fault costs microseconds. */
+#define LG_MEM_POPULATE ((size_t)16 << 10)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+static _Atomic int mem_populate_off; /* the kernel has no MADV_POPULATE_WRITE */
+
+static void mem_populate(void *p, size_t len) {
+  if (len == 0 || atomic_load_explicit(&mem_populate_off, memory_order_relaxed))
+    return;
+  if (madvise(p, len, MADV_POPULATE_WRITE) != 0)
+    atomic_store_explicit(&mem_populate_off, 1, memory_order_relaxed); /* faults will do */
 }
 
 static void mem_unmap(void *p, size_t len) {
@@ -199,9 +215,19 @@ static void *mem_alloc_small(unsigned c, int *dirty) {
       /* The old chunk's tail is smaller than a block of this class; it stays unused. */
       mc->bump = chunk;
       mc->bump_end = chunk + len;
+      mc->populated = chunk;
     }
     p = mc->bump;
     mc->bump += bs;
+    if (mc->bump > mc->populated) {
+      size_t ahead = (size_t)(mc->bump_end - mc->populated);
+      size_t want = (size_t)(mc->bump - mc->populated) + LG_MEM_POPULATE;
+      want = (want + LG_MEM_POPULATE - 1) & ~(LG_MEM_POPULATE - 1);
+      if (want > ahead)
+        want = ahead;
+      mem_populate(mc->populated, want);
+      mc->populated += want;
+    }
     *dirty = 0;
   }
   mem_lock_release();
@@ -215,8 +241,10 @@ void *lg_mem_alloc(size_t size) {
     if (size > SIZE_MAX - mem_page_size())
       return NULL;
     void *p = mem_map(mem_round_pages(size));
-    if (p != NULL)
+    if (p != NULL) {
+      mem_populate(p, mem_round_pages(size)); /* tables and arrays: used whole */
       VALGRIND_MALLOCLIKE_BLOCK(p, size, 0, 1);
+    }
     return p;
   }
   int dirty = 0;
@@ -272,8 +300,10 @@ void *lg_mem_realloc(void *p, size_t old_size, size_t new_size) {
       VALGRIND_MALLOCLIKE_BLOCK(p, old_size, 0, 1);
       return NULL;
     }
-    if (new_len > old_len)
+    if (new_len > old_len) {
       atomic_fetch_add_explicit(&mem_mapped, new_len - old_len, memory_order_relaxed);
+      mem_populate((char *)q + old_len, new_len - old_len);
+    }
     else
       atomic_fetch_sub_explicit(&mem_mapped, old_len - new_len, memory_order_relaxed);
     VALGRIND_MALLOCLIKE_BLOCK(q, new_size, 0, 1);

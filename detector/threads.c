@@ -112,6 +112,7 @@ static void lg_thread_free_parts(lg_thread_t *t) {
 
 static void lg_thread_free(lg_thread_t *t) {
   lg_thread_free_parts(t);
+  lg_mem_free(t->scache, LG_SCACHE_WAYS * sizeof(lg_scache_entry_t));
   lg_mem_free(t->cache, (t->cache_mask + 1) * sizeof(uint64_t));
   lg_mem_free(t->held, t->cap * sizeof(lg_held_t));
   lg_mem_free(t, sizeof(*t));

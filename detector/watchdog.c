@@ -44,6 +44,16 @@ static void lg_wd_sleep_ms(unsigned ms) {
   }
 }
 
+/* The entry a waiting thread prepared for the lock it waits for (one above its top), NULL when
+ * the fields read do not fit together (the thread moved on: the wait_seq check catches it). */
+static const lg_held_t *lg_wd_wanted(lg_thread_t *t) {
+  uint32_t d = *(volatile uint32_t *)&t->depth;
+  lg_held_t *h = *(lg_held_t *volatile *)&t->held;
+  if (d >= *(volatile uint32_t *)&t->cap)
+    return NULL;
+  return &h[d];
+}
+
 /* Does candidate j hold the lock candidate i waits for (in a mode that blocks i)? */
 static int lg_wd_holds(const lg_wd_cand_t *i, const lg_wd_cand_t *j) {
   lg_thread_t *t = j->t;
@@ -167,10 +177,14 @@ static void lg_wd_scan(uint64_t limit_ns) {
     lg_wd_cand_t *x = &c[n++];
     x->t = t;
     x->seq = seq;
-    uint64_t wl = atomic_load_explicit(&t->wait_lock, memory_order_relaxed);
-    x->id = (uint32_t)wl;
-    x->ver = (uint32_t)(wl >> 32);
-    x->mode = atomic_load_explicit(&t->wait_pc, memory_order_relaxed) & 1;
+    const lg_held_t *w = lg_wd_wanted(t);
+    if (w == NULL) {
+      n--;
+      continue;
+    }
+    x->id = w->id;
+    x->ver = w->ver;
+    x->mode = w->mode;
     x->nowners = 0;
   }
   uint32_t len = 0;
@@ -243,8 +257,9 @@ static void lg_wd_scan(uint64_t limit_ns) {
     if (atomic_load(&t->stack_ready)) {
       r->threads[i].stack = lg_stack_new(t->stack, (uint32_t)t->stack_n < depth ? (uint32_t)t->stack_n : depth);
     } else {
-      uintptr_t pc = atomic_load(&t->wait_pc) & ~(uintptr_t)1;
-      r->threads[i].stack = lg_stack_new(&pc, 1);
+      const lg_held_t *w = lg_wd_wanted(t);
+      uintptr_t pc = w ? w->pc : 0;
+      r->threads[i].stack = lg_stack_new(&pc, w ? 1 : 0);
     }
   }
   lg_report_emit(r); /* ends the run */
