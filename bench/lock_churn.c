@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bench_util.h"
 #include "hz_args.h"
 
 typedef struct {
@@ -53,33 +54,27 @@ int main(int argc, char **argv) {
   unsigned nthreads = (unsigned)args.threads, nslots = 8 * (unsigned)args.scale;
   lc_worker_t *workers = calloc(nthreads, sizeof(*workers));
   pthread_t *tids = calloc(nthreads, sizeof(*tids));
-  if (!workers || !tids) {
-    fprintf(stderr, "lock_churn: out of memory\n");
-    return 2;
-  }
+  if (!workers || !tids)
+    return bench_setup_fail("lock_churn", "out of memory");
   for (unsigned t = 0; t < nthreads; t++) {
     lc_worker_t *w = &workers[t];
     w->slots = calloc(nslots, sizeof(*w->slots));
     w->slot_counts = calloc(nslots, sizeof(*w->slot_counts));
-    if (!w->slots || !w->slot_counts) {
-      fprintf(stderr, "lock_churn: out of memory\n");
-      return 2;
-    }
+    if (!w->slots || !w->slot_counts)
+      return bench_setup_fail("lock_churn", "out of memory");
     pthread_mutex_init(&w->outer, NULL);
     w->nslots = nslots;
     w->iterations = (unsigned long)args.n;
   }
-  for (unsigned t = 0; t < nthreads; t++)
-    if (pthread_create(&tids[t], NULL, lc_worker_run, &workers[t]) != 0) {
-      fprintf(stderr, "lock_churn: pthread_create failed\n");
-      return 2;
-    }
+  if (bench_threads_start("lock_churn", tids, nthreads, lc_worker_run, workers,
+                          sizeof(*workers)) != 0)
+    return BENCH_EXIT_SETUP;
+  bench_threads_join(tids, nthreads);
 
   unsigned long acquisitions = 0;
   int ok = 1;
   for (unsigned t = 0; t < nthreads; t++) {
     lc_worker_t *w = &workers[t];
-    pthread_join(tids[t], NULL);
     acquisitions += w->acquisitions;
     unsigned long sum = 0;
     for (unsigned s = 0; s < nslots; s++)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bench_util.h"
 #include "hz_args.h"
 
 #define MT_WAVE 16
@@ -42,12 +43,7 @@ static void *mt_worker_run(void *arg) {
       a = b;
       b = swap;
     }
-    pthread_mutex_lock(&w->cells[a].mu);
-    pthread_mutex_lock(&w->cells[b].mu);
-    w->cells[a].count++;
-    w->cells[b].count++;
-    pthread_mutex_unlock(&w->cells[b].mu);
-    pthread_mutex_unlock(&w->cells[a].mu);
+    bench_pair_count(&w->cells[a].mu, &w->cells[a].count, &w->cells[b].mu, &w->cells[b].count);
     w->acquisitions += 2;
     i = next;
   }
@@ -62,10 +58,8 @@ int main(int argc, char **argv) {
   unsigned nthreads = (unsigned)args.threads, locks = 16 * (unsigned)args.scale;
   mt_cell_t *cells = calloc(locks, sizeof(*cells));
   mt_worker_t *workers = calloc(nthreads, sizeof(*workers));
-  if (!cells || !workers) {
-    fprintf(stderr, "many_threads: out of memory\n");
-    return 2;
-  }
+  if (!cells || !workers)
+    return bench_setup_fail("many_threads", "out of memory");
   for (unsigned i = 0; i < locks; i++)
     pthread_mutex_init(&cells[i].mu, NULL);
 
@@ -73,19 +67,15 @@ int main(int argc, char **argv) {
   for (unsigned base = 0; base < nthreads; base += MT_WAVE) {
     pthread_t tids[MT_WAVE];
     unsigned wave = nthreads - base < MT_WAVE ? nthreads - base : MT_WAVE;
-    for (unsigned j = 0; j < wave; j++) {
-      mt_worker_t *w = &workers[base + j];
-      *w = (mt_worker_t){.cells = cells, .locks = locks, .first = (base + j) % locks,
-                         .pairs = (unsigned long)args.n};
-      if (pthread_create(&tids[j], NULL, mt_worker_run, w) != 0) {
-        fprintf(stderr, "many_threads: pthread_create failed\n");
-        return 2;
-      }
-    }
-    for (unsigned j = 0; j < wave; j++) {
-      pthread_join(tids[j], NULL);
+    for (unsigned j = 0; j < wave; j++)
+      workers[base + j] = (mt_worker_t){.cells = cells, .locks = locks, .first = (base + j) % locks,
+                                        .pairs = (unsigned long)args.n};
+    if (bench_threads_start("many_threads", tids, wave, mt_worker_run, &workers[base],
+                            sizeof(*workers)) != 0)
+      return BENCH_EXIT_SETUP;
+    bench_threads_join(tids, wave);
+    for (unsigned j = 0; j < wave; j++)
       acquisitions += workers[base + j].acquisitions;
-    }
   }
 
   unsigned long counted = 0;
@@ -93,8 +83,7 @@ int main(int argc, char **argv) {
     counted += cells[i].count;
     pthread_mutex_destroy(&cells[i].mu);
   }
-  unsigned long expected = 2UL * (unsigned long)args.n * nthreads;
-  int ok = counted == expected && acquisitions == expected;
+  int ok = bench_pairs_add_up(counted, acquisitions, args.n, nthreads);
   printf("many_threads: %s acquisitions=%lu threads=%u locks=%u counted=%lu\n",
          ok ? "OK" : "FAIL", acquisitions, nthreads, locks, counted);
   free(workers);

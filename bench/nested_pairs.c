@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bench_util.h"
 #include "hz_args.h"
 
 typedef struct {
@@ -52,12 +53,7 @@ static void *np_worker_run(void *arg) {
   unsigned a, b;
   np_pair_at(w->locks, w->start_pair, &a, &b);
   for (unsigned long k = 0; k < w->pairs; k++) {
-    pthread_mutex_lock(&w->cells[a].mu);
-    pthread_mutex_lock(&w->cells[b].mu);
-    w->cells[a].count++;
-    w->cells[b].count++;
-    pthread_mutex_unlock(&w->cells[b].mu);
-    pthread_mutex_unlock(&w->cells[a].mu);
+    bench_pair_count(&w->cells[a].mu, &w->cells[a].count, &w->cells[b].mu, &w->cells[b].count);
     w->acquisitions += 2;
     /* Next pair in rank order without recomputing the rank. */
     if (++b == w->locks) {
@@ -84,33 +80,27 @@ int main(int argc, char **argv) {
   np_cell_t *cells = aligned_alloc(64, sizeof(np_cell_t) * locks);
   np_worker_t *workers = calloc(nthreads, sizeof(*workers));
   pthread_t *tids = calloc(nthreads, sizeof(*tids));
-  if (!cells || !workers || !tids) {
-    fprintf(stderr, "nested_pairs: out of memory\n");
-    return 2;
-  }
+  if (!cells || !workers || !tids)
+    return bench_setup_fail("nested_pairs", "out of memory");
   for (unsigned i = 0; i < locks; i++) {
     pthread_mutex_init(&cells[i].mu, NULL);
     cells[i].count = 0;
   }
-  for (unsigned t = 0; t < nthreads; t++) {
+  for (unsigned t = 0; t < nthreads; t++)
     workers[t] = (np_worker_t){.cells = cells, .locks = locks, .pairs = (unsigned long)args.n,
                                .start_pair = total_pairs * t / nthreads};
-    if (pthread_create(&tids[t], NULL, np_worker_run, &workers[t]) != 0) {
-      fprintf(stderr, "nested_pairs: pthread_create failed\n");
-      return 2;
-    }
-  }
+  if (bench_threads_start("nested_pairs", tids, nthreads, np_worker_run, workers,
+                          sizeof(*workers)) != 0)
+    return BENCH_EXIT_SETUP;
+  bench_threads_join(tids, nthreads);
   unsigned long acquisitions = 0, counted = 0;
-  for (unsigned t = 0; t < nthreads; t++) {
-    pthread_join(tids[t], NULL);
+  for (unsigned t = 0; t < nthreads; t++)
     acquisitions += workers[t].acquisitions;
-  }
   for (unsigned i = 0; i < locks; i++) {
     counted += cells[i].count;
     pthread_mutex_destroy(&cells[i].mu);
   }
-  unsigned long expected = 2UL * (unsigned long)args.n * nthreads;
-  int ok = counted == expected && acquisitions == expected;
+  int ok = bench_pairs_add_up(counted, acquisitions, args.n, nthreads);
   printf("nested_pairs: %s acquisitions=%lu threads=%u locks=%u lock_pairs=%lu counted=%lu\n",
          ok ? "OK" : "FAIL", acquisitions, nthreads, locks, total_pairs, counted);
   free(tids);

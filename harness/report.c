@@ -20,6 +20,42 @@ harness_judgement_t harness_matrix_judge(const harness_matrix_t *m, size_t slug,
   return harness_judge(x, harness_matrix_run(m, slug, fixed, d)->finding.verdict);
 }
 
+/* One cell of the matrix as the reports below walk it, with what was expected of it. */
+typedef struct report_cell {
+  size_t next;  /* where report_cell_next looks next: 0 before the first cell */
+  size_t index; /* the cell's index into m->runs and m->flips */
+  size_t slug;
+  int fixed;
+  harness_detector_t det;
+  const harness_run_t *run;
+  harness_expect_t expect;
+  const char *reason; /* why, from the expectations table (may be "") */
+  harness_judgement_t judgement;
+} report_cell_t;
+
+/* Steps *c to the next cell of a selected detector, in the order of m->runs (slug, then the
+ * buggy program before the fixed one, then detector). Returns 0 after the last cell. */
+static int report_cell_next(const harness_matrix_t *m, report_cell_t *c)
+{
+  size_t count = m->nslugs * 2 * HARNESS_DET_COUNT;
+
+  while (c->next < count) {
+    size_t i = c->next++;
+    harness_detector_t d = (harness_detector_t)(i % HARNESS_DET_COUNT);
+    if (!m->selected[d])
+      continue;
+    c->index = i;
+    c->slug = i / (2 * HARNESS_DET_COUNT);
+    c->fixed = (int)(i / HARNESS_DET_COUNT % 2);
+    c->det = d;
+    c->run = harness_matrix_run(m, c->slug, c->fixed, d);
+    c->expect = harness_expectations_get(m->expect, m->slugs[c->slug], c->fixed, d, &c->reason);
+    c->judgement = harness_judge(c->expect, c->run->finding.verdict);
+    return 1;
+  }
+  return 0;
+}
+
 /* One half of a cell: the verdict's abbreviation, "-" for a miss that was expected, with "!"
  * before anything that does not match and "*" after a catch where a miss was expected. */
 static void cell_half(const harness_matrix_t *m, size_t s, int fixed, harness_detector_t d,
@@ -104,37 +140,28 @@ int harness_gate_print(FILE *f, const harness_matrix_t *m, const char *prefix, i
                        int *failed)
 {
   int fails = 0;
-  for (size_t s = 0; s < m->nslugs; s++) {
-    for (int fixed = 0; fixed < 2; fixed++) {
-      for (int d = 0; d < HARNESS_DET_COUNT; d++) {
-        if (!m->selected[d])
-          continue;
-        const harness_run_t *r = harness_matrix_run(m, s, fixed, (harness_detector_t)d);
-        harness_expect_t x =
-          harness_expectations_get(m->expect, m->slugs[s], fixed, (harness_detector_t)d, NULL);
-        harness_judgement_t j = harness_judge(x, r->finding.verdict);
-        const char *det = harness_detector_name((harness_detector_t)d);
-        const char *variant = fixed ? "fixed" : "buggy";
-        switch (j) {
-        case HARNESS_JUDGE_FAIL:
-          fprintf(f, "%s%s %s %s: expected %s, got %s (log: %s)\n", prefix, m->slugs[s], variant,
-                  det, x == HARNESS_EXPECT_MISS ? "miss (clean)" : harness_expect_name(x),
-                  harness_verdict_name(r->finding.verdict), r->log_path);
-          fails++;
-          (*failed)++;
-          break;
-        case HARNESS_JUDGE_NOTE:
-          fprintf(f, "note: %s %s %s: caught although a miss is expected: %s\n", m->slugs[s],
-                  variant, det, r->finding.first_line);
-          (*passed)++;
-          break;
-        case HARNESS_JUDGE_PASS:
-          (*passed)++;
-          break;
-        case HARNESS_JUDGE_SKIP:
-          break;
-        }
-      }
+  for (report_cell_t c = {0}; report_cell_next(m, &c);) {
+    const harness_run_t *r = c.run;
+    const char *det = harness_detector_name(c.det);
+    const char *variant = c.fixed ? "fixed" : "buggy";
+    switch (c.judgement) {
+    case HARNESS_JUDGE_FAIL:
+      fprintf(f, "%s%s %s %s: expected %s, got %s (log: %s)\n", prefix, m->slugs[c.slug], variant,
+              det, c.expect == HARNESS_EXPECT_MISS ? "miss (clean)" : harness_expect_name(c.expect),
+              harness_verdict_name(r->finding.verdict), r->log_path);
+      fails++;
+      (*failed)++;
+      break;
+    case HARNESS_JUDGE_NOTE:
+      fprintf(f, "note: %s %s %s: caught although a miss is expected: %s\n", m->slugs[c.slug],
+              variant, det, r->finding.first_line);
+      (*passed)++;
+      break;
+    case HARNESS_JUDGE_PASS:
+      (*passed)++;
+      break;
+    case HARNESS_JUDGE_SKIP:
+      break;
     }
   }
   return fails;
@@ -145,20 +172,15 @@ int harness_flips_print(FILE *f, const harness_matrix_t *m)
   int total = 0;
   if (!m->flips)
     return 0;
-  for (size_t s = 0; s < m->nslugs; s++)
-    for (int fixed = 0; fixed < 2; fixed++)
-      for (int d = 0; d < HARNESS_DET_COUNT; d++) {
-        if (!m->selected[d])
-          continue;
-        size_t i = (s * 2 + (size_t)fixed) * HARNESS_DET_COUNT + (size_t)d;
-        if (m->flips[i] == 0)
-          continue;
-        total += m->flips[i];
-        fprintf(f, "flaky: %s %s %s: verdict changed %d time(s) in %u runs (last: %s)\n",
-                m->slugs[s], fixed ? "fixed" : "buggy",
-                harness_detector_name((harness_detector_t)d),
-                m->flips[i], m->repeat, harness_verdict_name(m->runs[i].finding.verdict));
-      }
+  for (report_cell_t c = {0}; report_cell_next(m, &c);) {
+    int flips = m->flips[c.index];
+    if (flips == 0)
+      continue;
+    total += flips;
+    fprintf(f, "flaky: %s %s %s: verdict changed %d time(s) in %u runs (last: %s)\n",
+            m->slugs[c.slug], c.fixed ? "fixed" : "buggy", harness_detector_name(c.det), flips,
+            m->repeat, harness_verdict_name(c.run->finding.verdict));
+  }
   return total;
 }
 
@@ -199,35 +221,27 @@ int harness_summary_json_write(const char *path, const harness_matrix_t *m)
     return -errno;
   fprintf(f, "{\n  \"repeat\": %u,\n  \"cells\": [", m->repeat);
   int first = 1;
-  for (size_t s = 0; s < m->nslugs; s++)
-    for (int fixed = 0; fixed < 2; fixed++)
-      for (int d = 0; d < HARNESS_DET_COUNT; d++) {
-        if (!m->selected[d])
-          continue;
-        size_t i = (s * 2 + (size_t)fixed) * HARNESS_DET_COUNT + (size_t)d;
-        const harness_run_t *r = &m->runs[i];
-        const char *reason;
-        harness_expect_t x =
-          harness_expectations_get(m->expect, m->slugs[s], fixed, (harness_detector_t)d, &reason);
-        fprintf(f, "%s\n    {\"slug\": ", first ? "" : ",");
-        first = 0;
-        json_string(f, m->slugs[s]);
-        fprintf(f, ", \"variant\": \"%s\", \"detector\": \"%s\", \"verdict\": \"%s\", "
-                   "\"expected\": \"%s\", \"gate\": \"%s\",\n     \"first_line\": ",
-                fixed ? "fixed" : "buggy", harness_detector_name((harness_detector_t)d),
-                harness_verdict_name(r->finding.verdict), harness_expect_name(x),
-                judgement_name(harness_judge(x, r->finding.verdict)));
-        json_string(f, r->finding.first_line);
-        fputs(", \"reason\": ", f);
-        json_string(f, reason);
-        fputs(", \"log\": ", f);
-        json_string(f, r->log_path);
-        fprintf(f, ", \"wall_s\": %.3f, \"peak_rss_kib\": %ld, \"reran_setarch\": %s",
-                r->wall_s, r->rss_kib, r->reran_setarch ? "true" : "false");
-        if (m->flips)
-          fprintf(f, ", \"flips\": %d", m->flips[i]);
-        fputc('}', f);
-      }
+  for (report_cell_t c = {0}; report_cell_next(m, &c);) {
+    const harness_run_t *r = c.run;
+    fprintf(f, "%s\n    {\"slug\": ", first ? "" : ",");
+    first = 0;
+    json_string(f, m->slugs[c.slug]);
+    fprintf(f, ", \"variant\": \"%s\", \"detector\": \"%s\", \"verdict\": \"%s\", "
+               "\"expected\": \"%s\", \"gate\": \"%s\",\n     \"first_line\": ",
+            c.fixed ? "fixed" : "buggy", harness_detector_name(c.det),
+            harness_verdict_name(r->finding.verdict), harness_expect_name(c.expect),
+            judgement_name(c.judgement));
+    json_string(f, r->finding.first_line);
+    fputs(", \"reason\": ", f);
+    json_string(f, c.reason);
+    fputs(", \"log\": ", f);
+    json_string(f, r->log_path);
+    fprintf(f, ", \"wall_s\": %.3f, \"peak_rss_kib\": %ld, \"reran_setarch\": %s",
+            r->wall_s, r->rss_kib, r->reran_setarch ? "true" : "false");
+    if (m->flips)
+      fprintf(f, ", \"flips\": %d", m->flips[c.index]);
+    fputc('}', f);
+  }
   fputs("\n  ]\n}\n", f);
   return fclose(f) == 0 ? 0 : -errno;
 }
@@ -251,53 +265,41 @@ int harness_junit_write(const char *path, const harness_matrix_t *m)
 {
   int tests = 0, failures = 0, skipped = 0;
   double time = 0;
-  for (size_t s = 0; s < m->nslugs; s++)
-    for (int fixed = 0; fixed < 2; fixed++)
-      for (int d = 0; d < HARNESS_DET_COUNT; d++) {
-        if (!m->selected[d])
-          continue;
-        harness_judgement_t j = harness_matrix_judge(m, s, fixed, (harness_detector_t)d);
-        tests++;
-        failures += j == HARNESS_JUDGE_FAIL;
-        skipped += j == HARNESS_JUDGE_SKIP;
-        time += harness_matrix_run(m, s, fixed, (harness_detector_t)d)->wall_s;
-      }
+  for (report_cell_t c = {0}; report_cell_next(m, &c);) {
+    tests++;
+    failures += c.judgement == HARNESS_JUDGE_FAIL;
+    skipped += c.judgement == HARNESS_JUDGE_SKIP;
+    time += c.run->wall_s;
+  }
   FILE *f = fopen(path, "w");
   if (!f)
     return -errno;
   fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
              "<testsuite name=\"detect\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"%d\" "
              "time=\"%.3f\">\n", tests, failures, skipped, time);
-  for (size_t s = 0; s < m->nslugs; s++)
-    for (int fixed = 0; fixed < 2; fixed++)
-      for (int d = 0; d < HARNESS_DET_COUNT; d++) {
-        if (!m->selected[d])
-          continue;
-        const harness_run_t *r = harness_matrix_run(m, s, fixed, (harness_detector_t)d);
-        harness_expect_t x =
-          harness_expectations_get(m->expect, m->slugs[s], fixed, (harness_detector_t)d, NULL);
-        harness_judgement_t j = harness_judge(x, r->finding.verdict);
-        fprintf(f, "  <testcase classname=\"detect.");
-        xml_text(f, m->slugs[s]);
-        fprintf(f, ".%s\" name=\"%s\" time=\"%.3f\">", fixed ? "fixed" : "buggy",
-                harness_detector_name((harness_detector_t)d), r->wall_s);
-        if (j == HARNESS_JUDGE_FAIL) {
-          fprintf(f, "\n    <failure message=\"expected %s, got %s\">",
-                  harness_expect_name(x), harness_verdict_name(r->finding.verdict));
-          xml_text(f, r->finding.first_line);
-          fputs("\nlog: ", f);
-          xml_text(f, r->log_path);
-          fputs("</failure>\n  ", f);
-        } else if (j == HARNESS_JUDGE_SKIP) {
-          fprintf(f, "\n    <skipped message=\"%s\"/>\n  ",
-                  x == HARNESS_EXPECT_NONE ? "no expectation" : "not built");
-        } else {
-          fputs("\n    <system-out>", f);
-          xml_text(f, r->finding.first_line);
-          fputs("</system-out>\n  ", f);
-        }
-        fputs("</testcase>\n", f);
-      }
+  for (report_cell_t c = {0}; report_cell_next(m, &c);) {
+    const harness_run_t *r = c.run;
+    fprintf(f, "  <testcase classname=\"detect.");
+    xml_text(f, m->slugs[c.slug]);
+    fprintf(f, ".%s\" name=\"%s\" time=\"%.3f\">", c.fixed ? "fixed" : "buggy",
+            harness_detector_name(c.det), r->wall_s);
+    if (c.judgement == HARNESS_JUDGE_FAIL) {
+      fprintf(f, "\n    <failure message=\"expected %s, got %s\">", harness_expect_name(c.expect),
+              harness_verdict_name(r->finding.verdict));
+      xml_text(f, r->finding.first_line);
+      fputs("\nlog: ", f);
+      xml_text(f, r->log_path);
+      fputs("</failure>\n  ", f);
+    } else if (c.judgement == HARNESS_JUDGE_SKIP) {
+      fprintf(f, "\n    <skipped message=\"%s\"/>\n  ",
+              c.expect == HARNESS_EXPECT_NONE ? "no expectation" : "not built");
+    } else {
+      fputs("\n    <system-out>", f);
+      xml_text(f, r->finding.first_line);
+      fputs("</system-out>\n  ", f);
+    }
+    fputs("</testcase>\n", f);
+  }
   fputs("</testsuite>\n</testsuites>\n", f);
   return fclose(f) == 0 ? 0 : -errno;
 }

@@ -284,18 +284,25 @@ for ((r = 1; r <= rounds; r++)); do
   printf ' %ds\n' $(($(date +%s) - started))
 done
 
-# ---- aggregate: medians, per-round ratios ----
-# A tool's start-up (the "startup" rows: the smallest run, median over rounds) is taken off
-# every wall time before dividing by the acquisitions, so a reduced run's fixed cost (Valgrind
-# needs about 0.4 s to start) does not pass for a cost per acquisition.
-summary=$out/summary.tsv
-awk -F'\t' -v OFS='\t' '
+# The awk function median(list), of a space-separated list of numbers, shared by the awk
+# programs below (an insertion sort: a list holds one value per round). Returns "" for none.
+awk_median() {
+  cat <<'AWK'
   function median(list,    n, a, i, j, t) {
     n = split(list, a, " ")
     for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
     if (n == 0) return ""
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
+AWK
+}
+
+# ---- aggregate: medians, per-round ratios ----
+# A tool's start-up (the "startup" rows: the smallest run, median over rounds) is taken off
+# every wall time before dividing by the acquisitions, so a reduced run's fixed cost (Valgrind
+# needs about 0.4 s to start) does not pass for a cost per acquisition.
+summary=$out/summary.tsv
+awk -F'\t' -v OFS='\t' "$(awk_median)"'
   function minmax(list, want,    n, a, i, v) {
     n = split(list, a, " "); v = a[1]
     for (i = 2; i <= n; i++) if ((want == "min" && a[i] + 0 < v + 0) || (want == "max" && a[i] + 0 > v + 0)) v = a[i]
@@ -458,13 +465,7 @@ if [ "$scaling" -eq 1 ] && [ -f "$lg_lib" ]; then
     done
   done
   printf ' %ds\n' $(($(date +%s) - started))
-  awk -F'\t' -v OFS='\t' '
-    function median(list,    n, a, i, j, t) {
-      n = split(list, a, " ")
-      for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
-      if (n == 0) return ""
-      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-    }
+  awk -F'\t' -v OFS='\t' "$(awk_median)"'
     NR == 1 { next }
     {
       k = $2 SUBSEP $3

@@ -5,11 +5,13 @@
  * and under TSan, a hang, Valgrind on a missing binary, a usage error, a compile error). Paths
  * in them start with /checkout, so they are classified with that source root. Each test reads
  * the exit status from the log's own trailer, as the runner wrote it, and asserts the verdict
- * and the first report line, file:line included.
+ * and the first report line, file:line included. Most of them are rows of one table, run as
+ * a parameterized test; each row is named after the behaviour it pins down.
  */
 #include "classify.h"
 
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,14 +35,22 @@ static char *fixture_read(const char *detector, const char *name)
   return copy;
 }
 
-/* Classifies a fixture with the exit status recorded in it. */
-static harness_finding_t fixture_classify(harness_detector_t d, const char *slug, const char *name)
+/* Classifies a fixture with the exit status recorded in it, or, when `forced` is not NULL,
+ * with that status instead (to see what the same output means under another exit). */
+static harness_finding_t fixture_classify(harness_detector_t d, const char *slug, const char *name,
+                                          const harness_exit_t *forced)
 {
   char *log = fixture_read(harness_detector_name(d), name);
   harness_exit_t ex;
-  cr_assert_eq(harness_exit_from_log(log, &ex), 0, "%s has no exit trailer", name);
   harness_finding_t f;
-  cr_assert_eq(harness_classify(d, slug, log, &ex, ROOT, &f), 0);
+
+  if (forced != NULL) {
+    ex = *forced;
+    harness_classify(d, slug, log, &ex, ROOT, &f);
+  } else {
+    cr_assert_eq(harness_exit_from_log(log, &ex), 0, "%s has no exit trailer", name);
+    cr_assert_eq(harness_classify(d, slug, log, &ex, ROOT, &f), 0);
+  }
   free(log);
   return f;
 }
@@ -56,55 +66,161 @@ static int starts_with(const char *s, const char *prefix)
   return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-#define expect_verdict(f, v)                                                             \
-  cr_expect_eq((f).verdict, (v), "verdict %s, expected %s (%s)",                         \
-               harness_verdict_name((f).verdict), harness_verdict_name(v), (f).first_line)
+/* One fixture, classified, and what must come of it. The first line is checked exactly when
+ * `line` is set; otherwise by whichever of prefix, infix and suffix are set (paths and
+ * addresses in the middle vary between runs). */
+typedef struct fixture_case {
+  const char *what; /* the behaviour this case pins down, for failure messages */
+  harness_detector_t detector;
+  const char *slug, *fixture;
+  harness_verdict_t verdict;
+  const char *line;
+  const char *prefix, *infix, *suffix;
+  int forced;    /* classify with exit code `code` instead of the log's own trailer */
+  int code;
+} fixture_case_t;
 
-/* --- ThreadSanitizer ---------------------------------------------------------------- */
-
-Test(classify, tsan_gcc_reports_the_lost_update_race_at_its_line)
+/* Classifies c's fixture and checks the verdict and the first line; returns the finding for
+ * any check of the caller's own. */
+static harness_finding_t fixture_expect(const fixture_case_t *c)
 {
-  harness_finding_t f = fixture_classify(HARNESS_DET_TSAN_GCC, "lost_update", "lost_update-buggy");
-  expect_verdict(f, HARNESS_CAUGHT);
-  cr_expect_str_eq(f.first_line, "data race (buggy/lost_update.c:40)");
-}
-
-Test(classify, tsan_clang_reports_the_race_without_the_column)
-{
+  const harness_exit_t forced = {HARNESS_EXIT_CODE, c->code};
   harness_finding_t f =
-    fixture_classify(HARNESS_DET_TSAN_CLANG, "lost_update", "lost_update-buggy");
-  expect_verdict(f, HARNESS_CAUGHT);
-  cr_expect_str_eq(f.first_line, "data race (buggy/lost_update.c:40)");
+    fixture_classify(c->detector, c->slug, c->fixture, c->forced ? &forced : NULL);
+
+  cr_expect_eq(f.verdict, c->verdict, "%s: verdict %s, expected %s (%s)", c->what,
+               harness_verdict_name(f.verdict), harness_verdict_name(c->verdict), f.first_line);
+  if (c->line != NULL)
+    cr_expect_str_eq(f.first_line, c->line, "%s: first line '%s', expected '%s'", c->what,
+                     f.first_line, c->line);
+  if (c->prefix != NULL)
+    cr_expect(starts_with(f.first_line, c->prefix), "%s: '%s' does not start with '%s'", c->what,
+              f.first_line, c->prefix);
+  if (c->infix != NULL)
+    cr_expect(strstr(f.first_line, c->infix) != NULL, "%s: '%s' does not contain '%s'", c->what,
+              f.first_line, c->infix);
+  if (c->suffix != NULL)
+    cr_expect(ends_with(f.first_line, c->suffix), "%s: '%s' does not end with '%s'", c->what,
+              f.first_line, c->suffix);
+  return f;
 }
+
+/* --- one fixture, one verdict --------------------------------------------------------- */
+
+static const fixture_case_t fixture_cases[] = {
+  /* ThreadSanitizer */
+  {"tsan_gcc_reports_the_lost_update_race_at_its_line", HARNESS_DET_TSAN_GCC, "lost_update",
+   "lost_update-buggy", HARNESS_CAUGHT, .line = "data race (buggy/lost_update.c:40)"},
+  {"tsan_clang_reports_the_race_without_the_column", HARNESS_DET_TSAN_CLANG, "lost_update",
+   "lost_update-buggy", HARNESS_CAUGHT, .line = "data race (buggy/lost_update.c:40)"},
+  /* TSan turns the SIGSEGV into a report and exits with its exitcode (66). */
+  {"tsan_segv_is_a_crash_not_a_catch", HARNESS_DET_TSAN_GCC, "misbehave", "crash-under-tsan",
+   HARNESS_CRASH, .prefix = "ThreadSanitizer: SEGV on unknown address",
+   .suffix = "(tests/fixtures/src/misbehave.c:16)"},
+  /* The clean run's own output, with the exit status TSan uses for "reported something". */
+  {"tsan_exitcode_without_a_report_is_a_tool_error", HARNESS_DET_TSAN_GCC, "lost_update",
+   "lost_update-fixed", HARNESS_TOOL_ERROR, .line = "exit 66 without a ThreadSanitizer report",
+   .forced = 1, .code = 66},
+  /* The documented miss: every access is locked, so there is no data race to report. */
+  {"tsan_misses_the_locked_check_then_set", HARNESS_DET_TSAN_GCC, "check_then_set",
+   "check_then_set-buggy", HARNESS_CLEAN, .line = "no ThreadSanitizer warnings"},
+
+  /* Helgrind and DRD */
+  /* The read half of counter++ ("long seen = counter"), the first access Helgrind saw. */
+  {"helgrind_reports_a_possible_data_race_at_its_line", HARNESS_DET_HELGRIND, "lost_update",
+   "lost_update-buggy", HARNESS_CAUGHT, .prefix = "Possible data race during read of size 8 ",
+   .suffix = "(buggy/lost_update.c:37)"},
+  {"drd_reports_a_conflicting_access_at_its_line", HARNESS_DET_DRD, "lost_update",
+   "lost_update-buggy", HARNESS_CAUGHT, .prefix = "Conflicting store by thread ",
+   .suffix = "(buggy/lost_update.c:40)"},
+  {"helgrind_reports_the_violated_lock_order", HARNESS_DET_HELGRIND, "lock_order_deadlock",
+   "lock_order_deadlock-buggy", HARNESS_CAUGHT, .prefix = "Thread #", .infix = ": lock order \"0x",
+   .suffix = " violated (buggy/lock_order_deadlock.c:72)"},
+  {"drd_has_no_lock_order_checker", HARNESS_DET_DRD, "lock_order_deadlock",
+   "lock_order_deadlock-buggy", .verdict = HARNESS_CLEAN},
+  {"helgrind_on_a_crashing_program_is_a_crash", HARNESS_DET_HELGRIND, "misbehave",
+   "crash-under-helgrind", HARNESS_CRASH,
+   .prefix = "Process terminating with default action of signal 11",
+   .suffix = "(tests/fixtures/src/misbehave.c:16)"},
+  {"valgrind_on_a_missing_binary_is_a_tool_error", HARNESS_DET_DRD, "no_such_program",
+   "missing-binary", HARNESS_TOOL_ERROR,
+   .line = "valgrind: /checkout/build/hazards/native/buggy/no_such_program: "
+           "No such file or directory"},
+  /* The report decides, not --error-exitcode: the same errors with exit 0 are still caught. */
+  {"valgrind_errors_with_a_clean_exit_still_count", HARNESS_DET_HELGRIND, "lost_update",
+   "lost_update-buggy", HARNESS_CAUGHT, .forced = 1, .code = 0},
+
+  /* oracle */
+  {"oracle_hazard_line_is_a_catch", HARNESS_DET_ORACLE, "lost_update", "lost_update-large",
+   HARNESS_CAUGHT, .prefix = "lost_update: HAZARD counter="},
+  {"oracle_ok_line_is_clean", HARNESS_DET_ORACLE, "lost_update", "lost_update-fixed",
+   HARNESS_CLEAN, .line = "lost_update: OK counter=400000 expected=400000"},
+  {"oracle_usage_error_is_a_tool_error", HARNESS_DET_ORACLE, "lost_update", "usage-error",
+   HARNESS_TOOL_ERROR, .line = "exit 2: usage error"},
+  {"oracle_timeout_is_a_hang", HARNESS_DET_ORACLE, "misbehave", "hang", HARNESS_HANG,
+   .line = "no exit within 2 s (process group killed)"},
+  /* An OK line with exit 1 is neither a catch nor clean. */
+  {"oracle_exit_code_without_its_line_is_a_tool_error", HARNESS_DET_ORACLE, "lost_update",
+   "lost_update-fixed", HARNESS_TOOL_ERROR, .line = "exit 1 without a 'lost_update: HAZARD' line",
+   .forced = 1, .code = 1},
+  {"oracle_catches_duplicate_registrations", HARNESS_DET_ORACLE, "check_then_set",
+   "check_then_set-buggy", HARNESS_CAUGHT, .prefix = "check_then_set: HAZARD "},
+
+  /* compiler */
+  /* GCC places the warning in lib/executor.h (the exec_submit macro); the note "in expansion
+   * of macro" names the program's own line, and that is the line that matters. */
+  {"compiler_reports_the_dropped_future_at_the_call_site", HARNESS_DET_COMPILER,
+   "swallowed_error", "swallowed_error-buggy", HARNESS_CAUGHT,
+   .line = "warning: ignoring return value of \u2018exec_submit_at\u2019 "
+           "declared with attribute \u2018warn_unused_result\u2019 "
+           "[-Wunused-result] (buggy/swallowed_error.c:57)"},
+  {"compiler_without_warnings_is_clean", HARNESS_DET_COMPILER, "lost_update", "lost_update-buggy",
+   HARNESS_CLEAN, .line = "no warnings"},
+
+  /* lockgraph */
+  {"lockgraph_reports_the_cycle_with_the_first_lock_line", HARNESS_DET_LOCKGRAPH,
+   "lock_order_deadlock", "lock_order_deadlock-buggy", HARNESS_CAUGHT,
+   .prefix = "lockgraph: potential deadlock: lock-order cycle of 2 locks",
+   .suffix = "(buggy/lock_order_deadlock.c:56)"},
+  {"lockgraph_without_locks_is_clean", HARNESS_DET_LOCKGRAPH, "lost_update", "lost_update-buggy",
+   .verdict = HARNESS_CLEAN},
+
+  /* budget */
+  {"budget_catches_memory_growing_with_input", HARNESS_DET_BUDGET, "unbounded_submit",
+   "unbounded_submit-buggy", HARNESS_CAUGHT,
+   .line = "peak memory grows with input: 12 MiB at x1 -> 55 MiB at x4"},
+  {"budget_flat_memory_is_clean", HARNESS_DET_BUDGET, "lost_update", "lost_update-fixed",
+   HARNESS_CLEAN, .prefix = "peak memory ", .infix = " MiB at x1, "},
+};
+
+#define FIXTURE_CASES (sizeof fixture_cases / sizeof fixture_cases[0])
+
+/* The parameters are indexes into fixture_cases, not the cases themselves: Criterion copies
+ * parameters into each test's own process, where the strings a case points to would not be
+ * at the same addresses. */
+ParameterizedTestParameters(classify, fixture_gets_its_verdict_and_first_line)
+{
+  static size_t indexes[FIXTURE_CASES];
+
+  for (size_t i = 0; i < FIXTURE_CASES; i++)
+    indexes[i] = i;
+  return cr_make_param_array(size_t, indexes, FIXTURE_CASES);
+}
+
+ParameterizedTest(size_t *index, classify, fixture_gets_its_verdict_and_first_line)
+{
+  cr_assert_lt(*index, FIXTURE_CASES);
+  fixture_expect(&fixture_cases[*index]);
+}
+
+/* --- the same fixture under more than one detector ------------------------------------ */
 
 Test(classify, tsan_fixed_program_is_clean)
 {
-  harness_finding_t f = fixture_classify(HARNESS_DET_TSAN_GCC, "lost_update", "lost_update-fixed");
-  expect_verdict(f, HARNESS_CLEAN);
-  f = fixture_classify(HARNESS_DET_TSAN_CLANG, "lost_update", "lost_update-fixed");
-  expect_verdict(f, HARNESS_CLEAN);
-}
-
-Test(classify, tsan_segv_is_a_crash_not_a_catch)
-{
-  /* TSan turns the SIGSEGV into a report and exits with its exitcode (66). */
-  harness_finding_t f = fixture_classify(HARNESS_DET_TSAN_GCC, "misbehave", "crash-under-tsan");
-  expect_verdict(f, HARNESS_CRASH);
-  cr_expect(starts_with(f.first_line, "ThreadSanitizer: SEGV on unknown address"), "%s",
-            f.first_line);
-  cr_expect(ends_with(f.first_line, "(tests/fixtures/src/misbehave.c:16)"), "%s", f.first_line);
-}
-
-Test(classify, tsan_exitcode_without_a_report_is_a_tool_error)
-{
-  /* The clean run's own output, with the exit status TSan uses for "reported something". */
-  char *log = fixture_read("tsan-gcc", "lost_update-fixed");
-  harness_exit_t ex = {HARNESS_EXIT_CODE, 66};
-  harness_finding_t f;
-  harness_classify(HARNESS_DET_TSAN_GCC, "lost_update", log, &ex, ROOT, &f);
-  free(log);
-  expect_verdict(f, HARNESS_TOOL_ERROR);
-  cr_expect_str_eq(f.first_line, "exit 66 without a ThreadSanitizer report");
+  fixture_expect(&(fixture_case_t){"tsan-gcc", HARNESS_DET_TSAN_GCC, "lost_update",
+                                   "lost_update-fixed", .verdict = HARNESS_CLEAN});
+  fixture_expect(&(fixture_case_t){"tsan-clang", HARNESS_DET_TSAN_CLANG, "lost_update",
+                                   "lost_update-fixed", .verdict = HARNESS_CLEAN});
 }
 
 Test(classify, tsan_reports_the_lock_order_inversion_in_the_program)
@@ -112,187 +228,30 @@ Test(classify, tsan_reports_the_lock_order_inversion_in_the_program)
   /* clang's SUMMARY line points into the interceptor; the first project frame is the
    * program's own second lock. */
   const harness_detector_t tools[] = {HARNESS_DET_TSAN_GCC, HARNESS_DET_TSAN_CLANG};
-  for (int i = 0; i < 2; i++) {
-    harness_finding_t f =
-      fixture_classify(tools[i], "lock_order_deadlock", "lock_order_deadlock-buggy");
-    expect_verdict(f, HARNESS_CAUGHT);
-    cr_expect_str_eq(f.first_line,
-                     "lock-order-inversion (potential deadlock) (buggy/lock_order_deadlock.c:58)");
-  }
-}
-
-Test(classify, tsan_misses_the_locked_check_then_set)
-{
-  /* The documented miss: every access is locked, so there is no data race to report. */
-  harness_finding_t f =
-    fixture_classify(HARNESS_DET_TSAN_GCC, "check_then_set", "check_then_set-buggy");
-  expect_verdict(f, HARNESS_CLEAN);
-  cr_expect_str_eq(f.first_line, "no ThreadSanitizer warnings");
-}
-
-/* --- Helgrind and DRD ---------------------------------------------------------------- */
-
-Test(classify, helgrind_reports_a_possible_data_race_at_its_line)
-{
-  harness_finding_t f = fixture_classify(HARNESS_DET_HELGRIND, "lost_update", "lost_update-buggy");
-  expect_verdict(f, HARNESS_CAUGHT);
-  cr_expect(starts_with(f.first_line, "Possible data race during read of size 8 "), "%s",
-            f.first_line);
-  /* The read half of counter++ ("long seen = counter"), the first access Helgrind saw. */
-  cr_expect(ends_with(f.first_line, "(buggy/lost_update.c:37)"), "%s", f.first_line);
-}
-
-Test(classify, drd_reports_a_conflicting_access_at_its_line)
-{
-  harness_finding_t f = fixture_classify(HARNESS_DET_DRD, "lost_update", "lost_update-buggy");
-  expect_verdict(f, HARNESS_CAUGHT);
-  cr_expect(starts_with(f.first_line, "Conflicting store by thread "), "%s", f.first_line);
-  cr_expect(ends_with(f.first_line, "(buggy/lost_update.c:40)"), "%s", f.first_line);
-}
-
-Test(classify, helgrind_reports_the_violated_lock_order)
-{
-  harness_finding_t f =
-    fixture_classify(HARNESS_DET_HELGRIND, "lock_order_deadlock", "lock_order_deadlock-buggy");
-  expect_verdict(f, HARNESS_CAUGHT);
-  cr_expect(starts_with(f.first_line, "Thread #"), "%s", f.first_line);
-  cr_expect(strstr(f.first_line, ": lock order \"0x") != NULL, "%s", f.first_line);
-  cr_expect(ends_with(f.first_line, " violated (buggy/lock_order_deadlock.c:72)"), "%s",
-            f.first_line);
-}
-
-Test(classify, drd_has_no_lock_order_checker)
-{
-  harness_finding_t f =
-    fixture_classify(HARNESS_DET_DRD, "lock_order_deadlock", "lock_order_deadlock-buggy");
-  expect_verdict(f, HARNESS_CLEAN);
+  for (int i = 0; i < 2; i++)
+    fixture_expect(&(fixture_case_t){
+        harness_detector_name(tools[i]), tools[i], "lock_order_deadlock",
+        "lock_order_deadlock-buggy", HARNESS_CAUGHT,
+        .line = "lock-order-inversion (potential deadlock) (buggy/lock_order_deadlock.c:58)"});
 }
 
 Test(classify, valgrind_fixed_program_is_clean)
 {
-  harness_finding_t f = fixture_classify(HARNESS_DET_HELGRIND, "lost_update", "lost_update-fixed");
-  expect_verdict(f, HARNESS_CLEAN);
-  cr_expect_str_eq(f.first_line, "ERROR SUMMARY: 0 errors");
-  f = fixture_classify(HARNESS_DET_DRD, "lost_update", "lost_update-fixed");
-  expect_verdict(f, HARNESS_CLEAN);
-}
-
-Test(classify, helgrind_on_a_crashing_program_is_a_crash)
-{
-  harness_finding_t f = fixture_classify(HARNESS_DET_HELGRIND, "misbehave", "crash-under-helgrind");
-  expect_verdict(f, HARNESS_CRASH);
-  cr_expect(starts_with(f.first_line, "Process terminating with default action of signal 11"),
-            "%s", f.first_line);
-  cr_expect(ends_with(f.first_line, "(tests/fixtures/src/misbehave.c:16)"), "%s", f.first_line);
-}
-
-Test(classify, valgrind_on_a_missing_binary_is_a_tool_error)
-{
-  harness_finding_t f = fixture_classify(HARNESS_DET_DRD, "no_such_program", "missing-binary");
-  expect_verdict(f, HARNESS_TOOL_ERROR);
-  cr_expect_str_eq(f.first_line, "valgrind: /checkout/build/hazards/native/buggy/no_such_program: "
-                                 "No such file or directory");
-}
-
-Test(classify, valgrind_errors_with_a_clean_exit_still_count)
-{
-  /* The report decides, not --error-exitcode: the same errors with exit 0 are still caught. */
-  char *log = fixture_read("helgrind", "lost_update-buggy");
-  harness_exit_t ex = {HARNESS_EXIT_CODE, 0};
-  harness_finding_t f;
-  harness_classify(HARNESS_DET_HELGRIND, "lost_update", log, &ex, ROOT, &f);
-  free(log);
-  expect_verdict(f, HARNESS_CAUGHT);
-}
-
-/* --- oracle ------------------------------------------------------------------------- */
-
-Test(classify, oracle_hazard_line_is_a_catch)
-{
-  harness_finding_t f = fixture_classify(HARNESS_DET_ORACLE, "lost_update", "lost_update-large");
-  expect_verdict(f, HARNESS_CAUGHT);
-  cr_expect(starts_with(f.first_line, "lost_update: HAZARD counter="), "%s", f.first_line);
-}
-
-Test(classify, oracle_ok_line_is_clean)
-{
-  harness_finding_t f = fixture_classify(HARNESS_DET_ORACLE, "lost_update", "lost_update-fixed");
-  expect_verdict(f, HARNESS_CLEAN);
-  cr_expect_str_eq(f.first_line, "lost_update: OK counter=400000 expected=400000");
-}
-
-Test(classify, oracle_usage_error_is_a_tool_error)
-{
-  harness_finding_t f = fixture_classify(HARNESS_DET_ORACLE, "lost_update", "usage-error");
-  expect_verdict(f, HARNESS_TOOL_ERROR);
-  cr_expect_str_eq(f.first_line, "exit 2: usage error");
-}
-
-Test(classify, oracle_timeout_is_a_hang)
-{
-  harness_finding_t f = fixture_classify(HARNESS_DET_ORACLE, "misbehave", "hang");
-  expect_verdict(f, HARNESS_HANG);
-  cr_expect_str_eq(f.first_line, "no exit within 2 s (process group killed)");
-}
-
-Test(classify, oracle_exit_code_without_its_line_is_a_tool_error)
-{
-  /* An OK line with exit 1 is neither a catch nor clean. */
-  char *log = fixture_read("oracle", "lost_update-fixed");
-  harness_exit_t ex = {HARNESS_EXIT_CODE, 1};
-  harness_finding_t f;
-  harness_classify(HARNESS_DET_ORACLE, "lost_update", log, &ex, ROOT, &f);
-  free(log);
-  expect_verdict(f, HARNESS_TOOL_ERROR);
-  cr_expect_str_eq(f.first_line, "exit 1 without a 'lost_update: HAZARD' line");
-}
-
-/* --- compiler ----------------------------------------------------------------------- */
-
-Test(classify, compiler_reports_the_dropped_future_at_the_call_site)
-{
-  /* GCC places the warning in lib/executor.h (the exec_submit macro); the note "in expansion
-   * of macro" names the program's own line, and that is the line that matters. */
-  harness_finding_t f =
-    fixture_classify(HARNESS_DET_COMPILER, "swallowed_error", "swallowed_error-buggy");
-  expect_verdict(f, HARNESS_CAUGHT);
-  cr_expect_str_eq(f.first_line, "warning: ignoring return value of \u2018exec_submit_at\u2019 "
-                                 "declared with attribute \u2018warn_unused_result\u2019 "
-                                 "[-Wunused-result] (buggy/swallowed_error.c:57)");
-}
-
-Test(classify, compiler_without_warnings_is_clean)
-{
-  harness_finding_t f = fixture_classify(HARNESS_DET_COMPILER, "lost_update", "lost_update-buggy");
-  expect_verdict(f, HARNESS_CLEAN);
-  cr_expect_str_eq(f.first_line, "no warnings");
+  fixture_expect(&(fixture_case_t){"helgrind", HARNESS_DET_HELGRIND, "lost_update",
+                                   "lost_update-fixed", HARNESS_CLEAN,
+                                   .line = "ERROR SUMMARY: 0 errors"});
+  fixture_expect(&(fixture_case_t){"drd", HARNESS_DET_DRD, "lost_update", "lost_update-fixed",
+                                   .verdict = HARNESS_CLEAN});
 }
 
 Test(classify, compiler_fatal_error_is_a_tool_error)
 {
-  harness_finding_t f = fixture_classify(HARNESS_DET_COMPILER, "no_such_program", "compile-error");
-  expect_verdict(f, HARNESS_TOOL_ERROR);
-  cr_expect(starts_with(f.first_line, "fatal error: "), "%s", f.first_line);
+  harness_finding_t f = fixture_expect(&(fixture_case_t){
+      "compiler fatal error", HARNESS_DET_COMPILER, "no_such_program", "compile-error",
+      HARNESS_TOOL_ERROR, .prefix = "fatal error: "});
+
   cr_expect(ends_with(f.first_line, "(buggy/no_such_program.c)") ||
               strstr(f.first_line, "No such file") != NULL, "%s", f.first_line);
-}
-
-/* --- lockgraph ---------------------------------------------------------------------- */
-
-Test(classify, lockgraph_reports_the_cycle_with_the_first_lock_line)
-{
-  harness_finding_t f =
-    fixture_classify(HARNESS_DET_LOCKGRAPH, "lock_order_deadlock", "lock_order_deadlock-buggy");
-  expect_verdict(f, HARNESS_CAUGHT);
-  cr_expect(starts_with(f.first_line, "lockgraph: potential deadlock: lock-order cycle of 2 locks"),
-            "%s", f.first_line);
-  cr_expect(ends_with(f.first_line, "(buggy/lock_order_deadlock.c:56)"), "%s", f.first_line);
-}
-
-Test(classify, lockgraph_without_locks_is_clean)
-{
-  harness_finding_t f = fixture_classify(HARNESS_DET_LOCKGRAPH, "lost_update", "lost_update-buggy");
-  expect_verdict(f, HARNESS_CLEAN);
 }
 
 /* --- every fixed program ------------------------------------------------------------ */
@@ -305,38 +264,12 @@ Test(classify, every_fixed_program_is_clean_under_every_detector)
     for (int d = 0; d < HARNESS_DET_COUNT; d++) {
       char name[128];
       snprintf(name, sizeof name, "%s-fixed", slugs[s]);
-      harness_finding_t f = fixture_classify((harness_detector_t)d, slugs[s], name);
+      harness_finding_t f = fixture_classify((harness_detector_t)d, slugs[s], name, NULL);
       cr_expect_eq(f.verdict, HARNESS_CLEAN, "%s under %s: %s (%s)", name,
                    harness_detector_name((harness_detector_t)d), harness_verdict_name(f.verdict),
                    f.first_line);
     }
   }
-}
-
-/* --- budget ------------------------------------------------------------------------- */
-
-Test(classify, budget_catches_memory_growing_with_input)
-{
-  harness_finding_t f =
-    fixture_classify(HARNESS_DET_BUDGET, "unbounded_submit", "unbounded_submit-buggy");
-  expect_verdict(f, HARNESS_CAUGHT);
-  cr_expect_str_eq(f.first_line, "peak memory grows with input: 12 MiB at x1 -> 55 MiB at x4");
-}
-
-Test(classify, oracle_catches_duplicate_registrations)
-{
-  harness_finding_t f =
-    fixture_classify(HARNESS_DET_ORACLE, "check_then_set", "check_then_set-buggy");
-  expect_verdict(f, HARNESS_CAUGHT);
-  cr_expect(starts_with(f.first_line, "check_then_set: HAZARD "), "%s", f.first_line);
-}
-
-Test(classify, budget_flat_memory_is_clean)
-{
-  harness_finding_t f = fixture_classify(HARNESS_DET_BUDGET, "lost_update", "lost_update-fixed");
-  expect_verdict(f, HARNESS_CLEAN);
-  cr_expect(starts_with(f.first_line, "peak memory "), "%s", f.first_line);
-  cr_expect(strstr(f.first_line, " MiB at x1, ") != NULL, "%s", f.first_line);
 }
 
 /* --- the log trailer ---------------------------------------------------------------- */

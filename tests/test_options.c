@@ -95,19 +95,66 @@ Test(options, parse_applies_over_current_values) {
   cr_expect_eq(opts.exitcode, 5, "the second parse kept the first one's value");
 }
 
+/* Specs that must be rejected, by the test that owns them: the spec, what the message must
+ * quote (the key, or key=value), and what it must say is accepted. A test that checks more
+ * than expect_rejected does about one of its specs calls expect_rejected for it itself. */
+typedef struct rejection {
+  const char *test, *spec, *quoted, *accepts;
+} rejection_t;
+
+static const rejection_t rejections[] = {
+    {"unknown_key_is_named_with_the_key_list", "verbosity=1:Verbosity=1", "'Verbosity'", "keys:"},
+    {"unknown_key_is_named_with_the_key_list", "=5", "''", "keys:"},
+    {"missing_equals_is_an_error", "verbosity", "verbosity", "missing '='"},
+    {"missing_equals_is_an_error", "json", "json", "a file path"},
+    {"missing_equals_is_an_error", "nosuchkey", "'nosuchkey'", "unknown key"},
+    {"watchdog_ms_rejects_non_numbers", "watchdog_ms=", "watchdog_ms", "milliseconds"},
+    {"watchdog_ms_rejects_non_numbers", "watchdog_ms=-1", "watchdog_ms=-1", "milliseconds"},
+    {"watchdog_ms_rejects_non_numbers", "watchdog_ms=+5", "watchdog_ms=+5", "milliseconds"},
+    {"watchdog_ms_rejects_non_numbers", "watchdog_ms= 5", "watchdog_ms", "milliseconds"},
+    {"watchdog_ms_rejects_non_numbers", "watchdog_ms=0x10", "watchdog_ms=0x10", "milliseconds"},
+    {"watchdog_ms_rejects_non_numbers", "watchdog_ms=86400001", "out of range", "86400000"},
+    {"exitcode_rejects_bad_values", "exitcode=x", "exitcode=x", "an exit status"},
+    {"exitcode_rejects_bad_values", "exitcode=", "exitcode", "0..255"},
+    {"exitcode_rejects_bad_values", "exitcode=-1", "exitcode", "0..255"},
+    {"stack_depth_rejects_bad_values", "stack_depth=0", "stack_depth=0", "1..64"},
+    {"stack_depth_rejects_bad_values", "stack_depth=65", "stack_depth=65", "1..64"},
+    {"stack_depth_rejects_bad_values", "stack_depth=1.5", "stack_depth", "1..64"},
+    {"verbosity_rejects_bad_values", "verbosity=3", "verbosity=3", "0 (quiet)"},
+    {"verbosity_rejects_bad_values", "verbosity=loud", "verbosity=loud", "2 (also counts)"},
+    {"huge_numbers_are_out_of_range", "watchdog_ms=99999999999999999999999999999", "watchdog_ms",
+     "out of range"},
+    {"huge_numbers_are_out_of_range", "exitcode=18446744073709551616", "exitcode", "out of range"},
+    {"huge_numbers_are_out_of_range", "verbosity=4294967297", "verbosity", "out of range"},
+    {"path_keys_reject_empty_values", "json=", "json", "a file path for JSON Lines reports"},
+    {"path_keys_reject_empty_values", "log=", "log", "a file path for text reports"},
+    {"path_keys_reject_empty_values", "suppressions=", "suppressions", "a suppressions file path"},
+};
+
+/* Checks every row of rejections that belongs to `test`. */
+static void expect_rejected_rows(const char *test) {
+  size_t rows = 0;
+
+  for (size_t i = 0; i < sizeof rejections / sizeof rejections[0]; i++) {
+    const rejection_t *r = &rejections[i];
+    if (strcmp(r->test, test) == 0) {
+      expect_rejected(r->spec, r->quoted, r->accepts);
+      rows++;
+    }
+  }
+  cr_assert_gt(rows, 0, "no rejected specs listed for %s", test);
+}
+
 Test(options, unknown_key_is_named_with_the_key_list) {
   expect_rejected("jsn=x", "'jsn'", "keys: json, log, watchdog_ms, suppressions, exitcode, "
                                     "stack_depth, verbosity");
   cr_expect_str_eq(err, "LOCKGRAPH_OPTIONS: unknown key 'jsn' (keys: json, log, watchdog_ms, "
                         "suppressions, exitcode, stack_depth, verbosity)");
-  expect_rejected("verbosity=1:Verbosity=1", "'Verbosity'", "keys:");
-  expect_rejected("=5", "''", "keys:");
+  expect_rejected_rows("unknown_key_is_named_with_the_key_list");
 }
 
 Test(options, missing_equals_is_an_error) {
-  expect_rejected("verbosity", "verbosity", "missing '='");
-  expect_rejected("json", "json", "a file path");
-  expect_rejected("nosuchkey", "'nosuchkey'", "unknown key");
+  expect_rejected_rows("missing_equals_is_an_error");
 }
 
 Test(options, watchdog_ms_rejects_non_numbers) {
@@ -115,43 +162,29 @@ Test(options, watchdog_ms_rejects_non_numbers) {
   const char *documented =
       "LOCKGRAPH_OPTIONS: watchdog_ms=abc: expected a number of milliseconds, 0 to disable";
   cr_expect(strncmp(err, documented, strlen(documented)) == 0, "%s", err);
-  expect_rejected("watchdog_ms=", "watchdog_ms", "milliseconds");
-  expect_rejected("watchdog_ms=-1", "watchdog_ms=-1", "milliseconds");
-  expect_rejected("watchdog_ms=+5", "watchdog_ms=+5", "milliseconds");
-  expect_rejected("watchdog_ms= 5", "watchdog_ms", "milliseconds");
-  expect_rejected("watchdog_ms=0x10", "watchdog_ms=0x10", "milliseconds");
-  expect_rejected("watchdog_ms=86400001", "out of range", "86400000");
+  expect_rejected_rows("watchdog_ms_rejects_non_numbers");
 }
 
 Test(options, exitcode_rejects_bad_values) {
   expect_rejected("exitcode=256", "exitcode=256", "0..255");
   cr_expect_not_null(strstr(err, "out of range"), "%s", err);
-  expect_rejected("exitcode=x", "exitcode=x", "an exit status");
-  expect_rejected("exitcode=", "exitcode", "0..255");
-  expect_rejected("exitcode=-1", "exitcode", "0..255");
+  expect_rejected_rows("exitcode_rejects_bad_values");
 }
 
 Test(options, stack_depth_rejects_bad_values) {
-  expect_rejected("stack_depth=0", "stack_depth=0", "1..64");
-  expect_rejected("stack_depth=65", "stack_depth=65", "1..64");
-  expect_rejected("stack_depth=1.5", "stack_depth", "1..64");
+  expect_rejected_rows("stack_depth_rejects_bad_values");
 }
 
 Test(options, verbosity_rejects_bad_values) {
-  expect_rejected("verbosity=3", "verbosity=3", "0 (quiet)");
-  expect_rejected("verbosity=loud", "verbosity=loud", "2 (also counts)");
+  expect_rejected_rows("verbosity_rejects_bad_values");
 }
 
 Test(options, huge_numbers_are_out_of_range) {
-  expect_rejected("watchdog_ms=99999999999999999999999999999", "watchdog_ms", "out of range");
-  expect_rejected("exitcode=18446744073709551616", "exitcode", "out of range");
-  expect_rejected("verbosity=4294967297", "verbosity", "out of range");
+  expect_rejected_rows("huge_numbers_are_out_of_range");
 }
 
 Test(options, path_keys_reject_empty_values) {
-  expect_rejected("json=", "json", "a file path for JSON Lines reports");
-  expect_rejected("log=", "log", "a file path for text reports");
-  expect_rejected("suppressions=", "suppressions", "a suppressions file path");
+  expect_rejected_rows("path_keys_reject_empty_values");
 }
 
 Test(options, path_too_long_is_an_error) {
