@@ -579,6 +579,15 @@ static const char *lg_signal_name(int sig) {
   }
 }
 
+/* "<n> <noun>" with the noun in the plural unless n is 1, then `after`. */
+static void lg_sbuf_count(lg_sbuf_t *w, uint64_t n, const char *noun, const char *after) {
+  lg_sbuf_uint(w, n);
+  lg_sbuf_str(w, noun);
+  if (n != 1)
+    lg_sbuf_char(w, 's');
+  lg_sbuf_str(w, after);
+}
+
 /* Writes the summary once per process: whoever claims it first (the exit path, the end of a
  * run, or a fatal signal) writes it. `sig` is the signal ending the run, 0 for a normal end.
  * The counters are read without the report lock: a handler cannot wait for it, and a count
@@ -602,28 +611,21 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
     lg_sbuf_str(&w, ")\n");
   }
   lg_sbuf_str(&w, "lockgraph: summary: ");
-  lg_sbuf_int(&w, total);
-  lg_sbuf_str(&w, " reports (");
-  lg_sbuf_uint(&w, lg_count_potential);
-  lg_sbuf_str(&w, " potential deadlocks, ");
-  lg_sbuf_uint(&w, lg_count_deadlock);
-  lg_sbuf_str(&w, " deadlocks, ");
-  lg_sbuf_uint(&w, lg_count_self);
-  lg_sbuf_str(&w, " self-deadlocks), ");
+  lg_sbuf_count(&w, (uint64_t)total, " report", "");
+  lg_sbuf_str(&w, " (");
+  lg_sbuf_count(&w, lg_count_potential, " potential deadlock", ", ");
+  lg_sbuf_count(&w, lg_count_deadlock, " deadlock", ", ");
+  lg_sbuf_count(&w, lg_count_self, " self-deadlock", "), ");
   lg_sbuf_uint(&w, lg_count_suppressed);
   lg_sbuf_str(&w, " suppressed; ");
-  lg_sbuf_uint(&w, locks);
-  lg_sbuf_str(&w, " locks, ");
-  lg_sbuf_uint(&w, edges);
-  lg_sbuf_str(&w, " edges, ");
-  lg_sbuf_uint(&w, threads);
-  lg_sbuf_str(&w, " threads\n");
+  lg_sbuf_count(&w, locks, " lock", ", ");
+  lg_sbuf_count(&w, edges, " edge", ", ");
+  lg_sbuf_count(&w, threads, " thread", "\n");
   for (size_t i = 0; i < ns; i++) {
     lg_sbuf_str(&w, "  suppression deadlock:");
     lg_sbuf_str(&w, lg_suppressions_pattern(lg_rt.supp, i));
     lg_sbuf_str(&w, ": ");
-    lg_sbuf_uint(&w, lg_suppressions_hits(lg_rt.supp, i));
-    lg_sbuf_str(&w, " hits\n");
+    lg_sbuf_count(&w, lg_suppressions_hits(lg_rt.supp, i), " hit", "\n");
   }
   if (lg_rt.opt.verbosity >= 2) {
     lg_sbuf_str(&w, "  detector memory: ");

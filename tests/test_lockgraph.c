@@ -791,12 +791,24 @@ static size_t summary_parse(const char *err, summary_t *s)
   memset(s, 0, sizeof(*s));
   if (line == NULL)
     return 0;
+  /* Read the numbers, then hold the whole line to the exact wording its numbers call for:
+   * a noun is singular for a count of 1 ("1 report", "1 thread"), plural otherwise. */
   int got = sscanf(line,
-                   "lockgraph: summary: %u reports (%u potential deadlocks, %u deadlocks, "
-                   "%u self-deadlocks), %u suppressed; %u locks, %u edges, %u threads",
+                   "lockgraph: summary: %u %*[a-z] (%u potential %*[a-z], %u %*[a-z], "
+                   "%u %*[a-z-]), %u suppressed; %u %*[a-z], %u %*[a-z], %u %*[a-z]",
                    &s->reports, &s->potential, &s->deadlocks, &s->self, &s->suppressed,
                    &s->locks, &s->edges, &s->threads);
   cr_expect_eq(got, 8, "summary line does not match the contract: '%s'", line);
+#define PLURAL(n) ((n) == 1 ? "" : "s")
+  char want[512];
+  snprintf(want, sizeof(want),
+           "lockgraph: summary: %u report%s (%u potential deadlock%s, %u deadlock%s, "
+           "%u self-deadlock%s), %u suppressed; %u lock%s, %u edge%s, %u thread%s",
+           s->reports, PLURAL(s->reports), s->potential, PLURAL(s->potential), s->deadlocks,
+           PLURAL(s->deadlocks), s->self, PLURAL(s->self), s->suppressed, s->locks,
+           PLURAL(s->locks), s->edges, PLURAL(s->edges), s->threads, PLURAL(s->threads));
+#undef PLURAL
+  cr_expect_str_eq(line, want, "summary line: counts and nouns disagree");
   free(line);
   return n;
 }
@@ -966,20 +978,48 @@ static void expect_out_line(const run_result_t *r, const char *line)
   free(found);
 }
 
+/* The text has no report line at all (every report's first line ends in "(report <n>)"). */
+static void expect_no_report_line(const run_result_t *r)
+{
+  char *first = text_find_line(r->err, "lockgraph:", "(report ");
+
+  cr_expect_null(first, "unexpected report: '%s'", first ? first : "");
+  free(first);
+}
+
+/* The first report line of the text is exactly `want`. */
+static void expect_first_report_line(const run_result_t *r, const char *want)
+{
+  char *first = text_find_line(r->err, "lockgraph:", "(report ");
+
+  cr_assert_not_null(first, "no report line; stderr:\n%s", r->err);
+  cr_expect_str_eq(first, want);
+  free(first);
+}
+
+/* The JSON report holds nothing but the summary. */
+static void expect_no_json_findings(const run_result_t *r)
+{
+  report_set_t set;
+
+  reports_load(r->json, &set);
+  cr_expect_eq(reports_count_findings(&set), 0, "the JSON report has %zu findings",
+               reports_count_findings(&set));
+  reports_free(&set);
+}
+
 /* A run that must be clean: the program's own status, its last line, no report anywhere. */
 static void expect_clean(const run_result_t *r, const char *program)
 {
   char done[128];
   summary_t s;
   report_set_t set;
-  char *first = text_find_line(r->err, "lockgraph:", "(report ");
 
   snprintf(done, sizeof(done), "%s: done", program);
   cr_expect_eq(r->status, 0, "%s: exit status %d, expected the program's own 0; stderr:\n%s", program,
                r->status, r->err);
   expect_out_line(r, done);
-  cr_expect_null(first, "unexpected report: '%s'", first ? first : "");
-  free(first);
+  expect_no_report_line(r);
   cr_expect_geq(summary_parse(r->err, &s), 1, "no summary line; stderr:\n%s", r->err);
   cr_expect_eq(s.reports, 0, "summary counts %u reports", s.reports);
   reports_load(r->json, &set);
@@ -994,38 +1034,67 @@ static void expect_clean(const run_result_t *r, const char *program)
 static void expect_potential_deadlock(const run_result_t *r, const char *program, size_t n)
 {
   char want[128], done[128];
-  char *first = text_find_line(r->err, "lockgraph:", "(report ");
   summary_t s;
 
   snprintf(want, sizeof(want), "lockgraph: potential deadlock: lock-order cycle of %zu locks (report 1)", n);
   snprintf(done, sizeof(done), "%s: done", program);
   cr_expect_eq(r->status, REPORT_EXITCODE, "exit status %d, expected %d", r->status, REPORT_EXITCODE);
   expect_out_line(r, done);
-  cr_assert_not_null(first, "no report line; stderr:\n%s", r->err);
-  cr_expect_str_eq(first, want);
-  free(first);
+  expect_first_report_line(r, want);
   cr_expect_eq(summary_parse(r->err, &s), 1, "expected one summary line; stderr:\n%s", r->err);
   cr_expect_eq(s.reports, 1, "summary: %u reports", s.reports);
   cr_expect_eq(s.potential, 1, "summary: %u potential deadlocks", s.potential);
+}
+
+/* The classic inversion, as most programs of the corpus write it: ab_function takes A at its
+ * `ab_first` line and B at `ab_second`; ba_function takes B at `ba_first` and A at `ba_second`. */
+static void ab_ba_expect(edge_expect_t expect[2], const char *ab_function, const char *ba_function)
+{
+  expect[0] = (edge_expect_t){ab_function, "ab_first", ab_function, "ab_second"};
+  expect[1] = (edge_expect_t){ba_function, "ba_first", ba_function, "ba_second"};
+}
+
+/* Runs one corpus program into a fresh result; the caller ends with run_cleanup. */
+static void run_corpus(const run_request_t *rq, run_result_t *r)
+{
+  run_init(r);
+  run_program(rq, r);
+}
+
+/* Runs an inversion program, checks the verdict of a cycle of n locks and loads its JSON
+ * report into set; the caller frees set and cleans r up. */
+static void run_potential_deadlock(const char *program, size_t n, run_result_t *r, report_set_t *set)
+{
+  run_request_t rq = {.program = program};
+
+  run_corpus(&rq, r);
+  expect_potential_deadlock(r, program, n);
+  reports_load(r->json, set);
 }
 
 /* Runs an inversion program and checks its verdict and its JSON report. */
 static void check_inversion(const char *program, const char *source, size_t n, const char *kind,
                             const edge_expect_t *expect, int cxx)
 {
-  run_request_t rq = {.program = program};
   run_result_t r;
   report_set_t set;
 
-  run_init(&r);
-  run_program(&rq, &r);
-  expect_potential_deadlock(&r, program, n);
-  reports_load(r.json, &set);
+  run_potential_deadlock(program, n, &r, &set);
   cr_expect_eq(reports_count(&set, "potential-deadlock"), 1, "JSON potential-deadlock objects: %zu",
                reports_count(&set, "potential-deadlock"));
   expect_inversion(reports_first(&set, "potential-deadlock"), source, n, kind, expect, cxx);
   reports_free(&set);
   run_cleanup(&r);
+}
+
+/* check_inversion for a program with the classic two-lock inversion (see ab_ba_expect). */
+static void check_ab_ba_inversion(const char *program, const char *source, const char *ab_function,
+                                  const char *ba_function, const char *kind, int cxx)
+{
+  edge_expect_t expect[2];
+
+  ab_ba_expect(expect, ab_function, ba_function);
+  check_inversion(program, source, 2, kind, expect, cxx);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -1035,19 +1104,13 @@ static void check_inversion(const char *program, const char *source, size_t n, c
 Test(lockgraph, two_thread_inversion_reports_both_stacks_of_both_edges, .timeout = 60)
 {
   const char *src = "two_thread_inversion.c";
-  const edge_expect_t expect[] = {
-      {"worker_ab", "ab_first", "worker_ab", "ab_second"},
-      {"worker_ba", "ba_first", "worker_ba", "ba_second"},
-  };
-  run_request_t rq = {.program = "two_thread_inversion"};
+  edge_expect_t expect[2];
   run_result_t r;
   report_set_t set;
   const json_t *rep;
 
-  run_init(&r);
-  run_program(&rq, &r);
-  expect_potential_deadlock(&r, rq.program, 2);
-  reports_load(r.json, &set);
+  ab_ba_expect(expect, "worker_ab", "worker_ba");
+  run_potential_deadlock("two_thread_inversion", 2, &r, &set);
   rep = reports_first(&set, "potential-deadlock");
   expect_inversion(rep, src, 2, "mutex", expect, 0);
 
@@ -1092,11 +1155,8 @@ Test(lockgraph, two_thread_inversion_reports_both_stacks_of_both_edges, .timeout
 
 Test(lockgraph, one_thread_inversion_is_a_potential_deadlock, .timeout = 60)
 {
-  const edge_expect_t expect[] = {
-      {"main", "ab_first", "main", "ab_second"},
-      {"main", "ba_first", "main", "ba_second"},
-  };
-  check_inversion("one_thread_inversion", "one_thread_inversion.c", 2, "mutex", expect, 0);
+  check_ab_ba_inversion("one_thread_inversion", "one_thread_inversion.c", "main", "main", "mutex",
+                        0);
 }
 
 Test(lockgraph, three_lock_cycle_reports_a_cycle_of_three, .timeout = 60)
@@ -1125,22 +1185,18 @@ Test(lockgraph, heap_and_static_mutexes_are_both_tracked, .timeout = 60)
       {"main", "sh_first", "main", "sh_second"},
       {"main", "hs_first", "main", "hs_second"},
   };
-  run_request_t rq = {.program = "heap_and_static"};
   run_result_t r;
   report_set_t set;
   const json_t *locks;
   void *static_addr = NULL, *heap_addr = NULL;
   char *addr_line;
 
-  run_init(&r);
-  run_program(&rq, &r);
-  expect_potential_deadlock(&r, rq.program, 2);
+  run_potential_deadlock("heap_and_static", 2, &r, &set);
   addr_line = text_find_line(r.out, "heap_and_static: static=", "");
   cr_assert_not_null(addr_line, "the program did not print its addresses");
   cr_assert_eq(sscanf(addr_line, "heap_and_static: static=%p heap=%p", &static_addr, &heap_addr), 2);
   free(addr_line);
 
-  reports_load(r.json, &set);
   expect_inversion(reports_first(&set, "potential-deadlock"), src, 2, "mutex", expect, 0);
   locks = json_get(reports_first(&set, "potential-deadlock"), "locks");
   int seen_static = 0, seen_heap = 0;
@@ -1157,11 +1213,21 @@ Test(lockgraph, heap_and_static_mutexes_are_both_tracked, .timeout = 60)
 
 Test(lockgraph, timedlock_inversion_is_caught, .timeout = 60)
 {
-  const edge_expect_t expect[] = {
-      {"worker_ab", "ab_first", "worker_ab", "ab_second"},
-      {"worker_ba", "ba_first", "worker_ba", "ba_second"},
-  };
-  check_inversion("timedlock_inversion", "timedlock_inversion.c", 2, "mutex", expect, 0);
+  check_ab_ba_inversion("timedlock_inversion", "timedlock_inversion.c", "worker_ab", "worker_ba",
+                        "mutex", 0);
+}
+
+/* The JSON self-deadlock report names the relocking thread, whose stack starts at main on
+ * the program's `relock` line. */
+static void expect_self_deadlock_at_relock(const report_set_t *set, const char *src)
+{
+  const json_t *rep = reports_first(set, "self-deadlock");
+  int line = corpus_marker_line(src, "relock");
+
+  cr_assert_not_null(rep, "no self-deadlock object in the JSON report");
+  const json_t *thread = json_at(json_get(rep, "threads"), 0);
+  cr_expect(stack_has(json_get(thread, "stack"), "main", 0, src, line),
+            "the thread's stack should start at main %s:%d", src, line);
 }
 
 Test(lockgraph, errorcheck_relock_is_reported_and_the_run_continues, .timeout = 60)
@@ -1171,28 +1237,20 @@ Test(lockgraph, errorcheck_relock_is_reported_and_the_run_continues, .timeout = 
   run_result_t r;
   report_set_t set;
   summary_t s;
-  char *first;
 
-  run_init(&r);
-  run_program(&rq, &r);
+  run_corpus(&rq, &r);
   cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d", r.status);
   expect_out_line(&r, "errorcheck_relock: relock returned EDEADLK");
   expect_out_line(&r, "errorcheck_relock: done");
-  first = text_find_line(r.err, "lockgraph:", "(report ");
-  cr_assert_not_null(first, "no report; stderr:\n%s", r.err);
-  cr_expect_str_eq(first, "lockgraph: self-deadlock: errorcheck mutex M1 relocked by its owner T1 (report 1)");
-  free(first);
+  expect_first_report_line(
+      &r, "lockgraph: self-deadlock: errorcheck mutex M1 relocked by its owner T1 (report 1)");
   summary_parse(r.err, &s);
   cr_expect_eq(s.reports, 1);
   cr_expect_eq(s.self, 1);
 
   reports_load(r.json, &set);
-  const json_t *rep = reports_first(&set, "self-deadlock");
-  cr_assert_not_null(rep, "no self-deadlock object in the JSON report");
+  expect_self_deadlock_at_relock(&set, src);
   cr_expect_eq(reports_count_findings(&set), 1);
-  const json_t *thread = json_at(json_get(rep, "threads"), 0);
-  cr_expect(stack_has(json_get(thread, "stack"), "main", 0, src, corpus_marker_line(src, "relock")),
-            "the thread's stack should start at main %s:%d", src, corpus_marker_line(src, "relock"));
   reports_free(&set);
   run_cleanup(&r);
 }
@@ -1204,27 +1262,19 @@ Test(lockgraph, default_relock_is_reported_and_ends_the_run, .timeout = 20)
   run_result_t r;
   report_set_t set;
   summary_t s;
-  char *first;
 
-  run_init(&r);
-  run_program(&rq, &r);
+  run_corpus(&rq, &r);
   cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d", r.status);
   cr_expect_lt(r.seconds, 10.0, "took %.1f s to end", r.seconds);
   expect_out_line(&r, "default_relock: before relock");
   cr_expect_null(strstr(r.out, "default_relock: done"), "the relock returned");
-  first = text_find_line(r.err, "lockgraph:", "(report ");
-  cr_assert_not_null(first, "no report; stderr:\n%s", r.err);
-  cr_expect_str_eq(first, "lockgraph: self-deadlock: mutex M1 relocked by its owner T1; ending the run (report 1)");
-  free(first);
+  expect_first_report_line(
+      &r, "lockgraph: self-deadlock: mutex M1 relocked by its owner T1; ending the run (report 1)");
   cr_expect_geq(summary_parse(r.err, &s), 1, "no summary line");
   cr_expect_eq(s.self, 1);
 
   reports_load(r.json, &set);
-  const json_t *rep = reports_first(&set, "self-deadlock");
-  cr_assert_not_null(rep, "no self-deadlock object in the JSON report");
-  const json_t *thread = json_at(json_get(rep, "threads"), 0);
-  cr_expect(stack_has(json_get(thread, "stack"), "main", 0, src, corpus_marker_line(src, "relock")),
-            "the thread's stack should start at main %s:%d", src, corpus_marker_line(src, "relock"));
+  expect_self_deadlock_at_relock(&set, src);
   reports_free(&set);
   run_cleanup(&r);
 }
@@ -1235,8 +1285,7 @@ static void check_clean(const char *program, const char *expected_out)
   run_request_t rq = {.program = program};
   run_result_t r;
 
-  run_init(&r);
-  run_program(&rq, &r);
+  run_corpus(&rq, &r);
   expect_clean(&r, program);
   if (expected_out != NULL)
     expect_out_line(&r, expected_out);
@@ -1270,11 +1319,8 @@ Test(lockgraph, rwlock_read_read_is_not_reported, .timeout = 60)
 
 Test(lockgraph, rwlock_write_inversion_is_reported_with_rw_names, .timeout = 60)
 {
-  const edge_expect_t expect[] = {
-      {"writer_ab", "ab_first", "writer_ab", "ab_second"},
-      {"writer_ba", "ba_first", "writer_ba", "ba_second"},
-  };
-  check_inversion("rwlock_write_inversion", "rwlock_write_inversion.c", 2, "rwlock", expect, 0);
+  check_ab_ba_inversion("rwlock_write_inversion", "rwlock_write_inversion.c", "writer_ab", "writer_ba",
+                        "rwlock", 0);
 }
 
 Test(lockgraph, gate_lock_hides_the_inversion, .timeout = 60)
@@ -1296,8 +1342,7 @@ Test(lockgraph, real_deadlock_is_reported_by_the_watchdog, .timeout = 20)
   summary_t s;
   char *line;
 
-  run_init(&r);
-  run_program(&rq, &r);
+  run_corpus(&rq, &r);
   cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d", r.status);
   cr_expect_lt(r.seconds, 10.0, "took %.1f s to end", r.seconds);
   expect_out_line(&r, "real_deadlock: threads started");
@@ -1345,25 +1390,18 @@ Test(lockgraph, fork_with_lock_held_child_does_not_hang, .timeout = 60)
   run_request_t rq = {.program = "fork_with_lock_held"};
   run_result_t r;
   summary_t s;
-  report_set_t set;
-  char *first;
 
-  run_init(&r);
-  run_program(&rq, &r);
+  run_corpus(&rq, &r);
   /* Both processes write to the same stderr and JSON file: no summary may count a report. */
   cr_expect_eq(r.status, 0, "exit status %d; stderr:\n%s", r.status, r.err);
   expect_out_line(&r, "fork_with_lock_held: child done");
   expect_out_line(&r, "fork_with_lock_held: child exit status 0");
   expect_out_line(&r, "fork_with_lock_held: done");
-  first = text_find_line(r.err, "lockgraph:", "(report ");
-  cr_expect_null(first, "unexpected report: '%s'", first ? first : "");
-  free(first);
+  expect_no_report_line(&r);
   cr_expect_geq(summary_parse(r.err, &s), 1, "no summary line");
   cr_expect_eq(text_count_lines(r.err, "lockgraph: summary: 0 reports", ""),
                text_count_lines(r.err, "lockgraph: summary:", ""), "a summary counts reports:\n%s", r.err);
-  reports_load(r.json, &set);
-  cr_expect_eq(reports_count_findings(&set), 0);
-  reports_free(&set);
+  expect_no_json_findings(&r);
   run_cleanup(&r);
 }
 
@@ -1372,8 +1410,7 @@ Test(lockgraph, exit_with_lock_held_prints_summary, .timeout = 60)
   run_request_t rq = {.program = "exit_with_lock_held"};
   run_result_t r;
 
-  run_init(&r);
-  run_program(&rq, &r);
+  run_corpus(&rq, &r);
   expect_clean(&r, rq.program);
   cr_expect_eq(text_count_lines(r.err, "lockgraph: summary:", ""), 1, "the summary is printed once");
   run_cleanup(&r);
@@ -1416,22 +1453,15 @@ static void expect_signal_summary(const run_result_t *r, int sig, const char *na
 
 Test(lockgraph, abort_after_report_writes_summary_and_dies_by_sigabrt, .timeout = 60)
 {
-  const edge_expect_t expect[] = {
-      {"main", "ab_first", "main", "ab_second"},
-      {"main", "ba_first", "main", "ba_second"},
-  };
+  edge_expect_t expect[2];
   run_request_t rq = {.program = "abort_after_report"};
   run_result_t r;
   report_set_t set;
-  char *first;
 
-  run_init(&r);
-  run_program(&rq, &r);
+  ab_ba_expect(expect, "main", "main");
+  run_corpus(&rq, &r);
   expect_out_line(&r, "abort_after_report: aborting");
-  first = text_find_line(r.err, "lockgraph:", "(report ");
-  cr_assert_not_null(first, "no report line; stderr:\n%s", r.err);
-  cr_expect_str_eq(first, "lockgraph: potential deadlock: lock-order cycle of 2 locks (report 1)");
-  free(first);
+  expect_first_report_line(&r, "lockgraph: potential deadlock: lock-order cycle of 2 locks (report 1)");
   expect_signal_summary(&r, SIGABRT, "SIGABRT", 1);
   reports_load(r.json, &set);
   expect_inversion(reports_first(&set, "potential-deadlock"), "abort_after_report.c", 2, "mutex", expect, 0);
@@ -1443,15 +1473,11 @@ Test(lockgraph, sigterm_while_holding_writes_summary_and_dies_by_sigterm, .timeo
 {
   run_request_t rq = {.program = "sigterm_while_holding"};
   run_result_t r;
-  char *first;
 
-  run_init(&r);
-  run_program(&rq, &r);
+  run_corpus(&rq, &r);
   expect_out_line(&r, "sigterm_while_holding: sending SIGTERM");
   cr_expect_null(strstr(r.out, "sigterm_while_holding: done"), "the program outlived its SIGTERM");
-  first = text_find_line(r.err, "lockgraph:", "(report ");
-  cr_expect_null(first, "unexpected report: '%s'", first ? first : "");
-  free(first);
+  expect_no_report_line(&r);
   expect_signal_summary(&r, SIGTERM, "SIGTERM", 0);
   run_cleanup(&r);
 }
@@ -1468,8 +1494,6 @@ Test(lockgraph, suppressed_inversion_is_counted_not_reported, .timeout = 60)
   run_request_t rq = {.program = "suppressed_inversion", .cli_flags = flags};
   run_result_t r;
   summary_t s;
-  report_set_t set;
-  char *first;
 
   run_init(&r);
   snprintf(supp, sizeof(supp), "%s/suppressions.txt", r.dir);
@@ -1477,140 +1501,118 @@ Test(lockgraph, suppressed_inversion_is_counted_not_reported, .timeout = 60)
   run_program(&rq, &r);
   cr_expect_eq(r.status, 0, "exit status %d; stderr:\n%s", r.status, r.err);
   expect_out_line(&r, "suppressed_inversion: done");
-  first = text_find_line(r.err, "lockgraph:", "(report ");
-  cr_expect_null(first, "unexpected report: '%s'", first ? first : "");
-  free(first);
+  expect_no_report_line(&r);
   cr_assert_eq(summary_parse(r.err, &s), 1, "no summary line; stderr:\n%s", r.err);
   cr_expect_eq(s.reports, 0);
   cr_expect_eq(s.suppressed, 1, "summary: %u suppressed", s.suppressed);
-  reports_load(r.json, &set);
-  cr_expect_eq(reports_count_findings(&set), 0);
-  reports_free(&set);
+  expect_no_json_findings(&r);
   run_cleanup(&r);
+}
+
+/* Runs a program that works at scale and must stay clean. Returns the number it printed on
+ * its stdout line that starts with `prefix` and contains `needle`, read with `format` (one
+ * %u), and the text summary in *s. */
+static unsigned check_clean_at_scale(const char *program, const char *prefix, const char *needle,
+                                     const char *format, summary_t *s)
+{
+  run_request_t rq = {.program = program, .timeout_s = 120};
+  run_result_t r;
+  char *line;
+  unsigned value = 0;
+
+  run_corpus(&rq, &r);
+  expect_clean(&r, program);
+  line = text_find_line(r.out, prefix, needle);
+  cr_assert_not_null(line, "no line '%s...%s'; stdout:\n%s", prefix, needle, r.out);
+  cr_assert_eq(sscanf(line, format, &value), 1, "'%s' does not read as '%s'", line, format);
+  free(line);
+  summary_parse(r.err, s);
+  run_cleanup(&r);
+  return value;
 }
 
 Test(lockgraph, many_locks_completes_clean, .timeout = 150)
 {
-  run_request_t rq = {.program = "many_locks", .timeout_s = 120};
-  run_result_t r;
   summary_t s;
-  char *line;
-  int count = 0;
+  unsigned count =
+      check_clean_at_scale("many_locks", "many_locks: ", " locks", "many_locks: %u locks", &s);
 
-  run_init(&r);
-  run_program(&rq, &r);
-  expect_clean(&r, rq.program);
-  line = text_find_line(r.out, "many_locks: ", " locks");
-  cr_assert_not_null(line);
-  cr_assert_eq(sscanf(line, "many_locks: %d locks", &count), 1);
-  free(line);
-  summary_parse(r.err, &s);
-  cr_expect_eq(s.locks, (unsigned)count, "summary: %u locks, the program used %d", s.locks, count);
-  cr_expect_eq(s.edges, (unsigned)count - 1, "summary: %u edges, the chain has %d", s.edges, count - 1);
-  run_cleanup(&r);
+  cr_expect_eq(s.locks, count, "summary: %u locks, the program used %u", s.locks, count);
+  cr_expect_eq(s.edges, count - 1, "summary: %u edges, the chain has %u", s.edges, count - 1);
 }
 
 Test(lockgraph, many_threads_completes_clean, .timeout = 150)
 {
-  run_request_t rq = {.program = "many_threads", .timeout_s = 120};
-  run_result_t r;
   summary_t s;
-  char *line;
-  int ran = 0;
+  unsigned ran = check_clean_at_scale("many_threads", "many_threads: ", " threads ran",
+                                      "many_threads: %u threads ran", &s);
 
-  run_init(&r);
-  run_program(&rq, &r);
-  expect_clean(&r, rq.program);
-  line = text_find_line(r.out, "many_threads: ", " threads ran");
-  cr_assert_not_null(line);
-  cr_assert_eq(sscanf(line, "many_threads: %d threads ran", &ran), 1);
-  free(line);
   cr_expect_eq(ran, 1000);
-  summary_parse(r.err, &s);
   cr_expect_eq(s.locks, 2, "summary: %u locks", s.locks);
-  cr_expect_eq(s.edges, 1, "one order taken %d times is one edge; summary: %u edges", ran, s.edges);
-  cr_expect_eq(s.threads, (unsigned)ran + 1, "summary: %u threads, expected %d and main", s.threads, ran);
-  run_cleanup(&r);
+  cr_expect_eq(s.edges, 1, "one order taken %u times is one edge; summary: %u edges", ran, s.edges);
+  cr_expect_eq(s.threads, ran + 1, "summary: %u threads, expected %u and main", s.threads, ran);
 }
 
 Test(lockgraph, deep_nesting_completes_clean, .timeout = 150)
 {
-  run_request_t rq = {.program = "deep_nesting", .timeout_s = 120};
-  run_result_t r;
   summary_t s;
-  char *line;
-  unsigned depth = 0;
+  unsigned depth = check_clean_at_scale("deep_nesting", "deep_nesting: held ", "",
+                                        "deep_nesting: held %u locks", &s);
 
-  run_init(&r);
-  run_program(&rq, &r);
-  expect_clean(&r, rq.program);
-  line = text_find_line(r.out, "deep_nesting: held ", "");
-  cr_assert_not_null(line);
-  cr_assert_eq(sscanf(line, "deep_nesting: held %u locks", &depth), 1);
-  free(line);
-  summary_parse(r.err, &s);
   cr_expect_eq(s.locks, depth, "summary: %u locks", s.locks);
   /* An edge from every held lock to each new one: depth * (depth - 1) / 2 edges. */
   cr_expect_eq(s.edges, depth * (depth - 1) / 2, "summary: %u edges, expected %u", s.edges,
                depth * (depth - 1) / 2);
-  run_cleanup(&r);
 }
 
 Test(lockgraph, cxx_std_mutex_inversion_is_caught, .timeout = 60)
 {
-  const edge_expect_t expect[] = {
-      {"worker_ab", "ab_first", "worker_ab", "ab_second"},
-      {"worker_ba", "ba_first", "worker_ba", "ba_second"},
-  };
-  check_inversion("cxx_std_mutex", "cxx_std_mutex.cpp", 2, "mutex", expect, 1);
+  check_ab_ba_inversion("cxx_std_mutex", "cxx_std_mutex.cpp", "worker_ab", "worker_ba", "mutex", 1);
 }
 
-/* The program must not run: it would leave a marker file. */
-static void expect_refused(const run_result_t *r, const char *marker, const char *needle)
+/* Runs a program that must be refused before it starts: given a path as its one argument, it
+ * would create that file. The error must be one line naming `needle`. Returns the exit status. */
+static int run_refused(const run_request_t *rq, const char *needle)
 {
+  char marker[PATH_MAX];
+  const char *args[] = {marker, NULL};
+  run_request_t with_marker = *rq;
+  run_result_t r;
+  int status;
+
+  with_marker.args = args;
+  run_init(&r);
+  snprintf(marker, sizeof(marker), "%s/ran", r.dir);
+  run_program(&with_marker, &r);
   cr_expect_neq(access(marker, F_OK), 0, "the program ran (it created %s)", marker);
-  cr_expect_str_empty(r->out, "the program ran: %s", r->out);
-  cr_expect_eq(text_count_nonempty_lines(r->err), 1, "expected one error line, got:\n%s", r->err);
-  cr_expect_not_null(strstr(r->err, needle), "the error does not name '%s': %s", needle, r->err);
+  cr_expect_str_empty(r.out, "the program ran: %s", r.out);
+  cr_expect_eq(text_count_nonempty_lines(r.err), 1, "expected one error line, got:\n%s", r.err);
+  cr_expect_not_null(strstr(r.err, needle), "the error does not name '%s': %s", needle, r.err);
+  status = r.status;
+  run_cleanup(&r);
+  return status;
 }
 
 Test(lockgraph, bad_option_stops_before_the_program, .timeout = 60)
 {
-  char marker[PATH_MAX];
-  const char *args[] = {marker, NULL};
-  run_request_t cli = {.program = "bad_option", .args = args, .options = "jsn=x", .no_json = 1};
-  run_request_t preload = {.program = "bad_option", .args = args, .options = "jsn=x", .preload = 1};
-  run_result_t r;
+  run_request_t cli = {.program = "bad_option", .options = "jsn=x", .no_json = 1};
+  run_request_t preload = {.program = "bad_option", .options = "jsn=x", .preload = 1};
+  int status;
 
   /* Through the CLI... */
-  run_init(&r);
-  snprintf(marker, sizeof(marker), "%s/ran", r.dir);
-  run_program(&cli, &r);
-  cr_expect_eq(r.status, 2, "CLI: exit status %d", r.status);
-  expect_refused(&r, marker, "jsn");
-  run_cleanup(&r);
+  status = run_refused(&cli, "jsn");
+  cr_expect_eq(status, 2, "CLI: exit status %d", status);
 
   /* ...and with only the preloaded library, which reads the same variable. */
-  run_init(&r);
-  snprintf(marker, sizeof(marker), "%s/ran", r.dir);
-  run_program(&preload, &r);
-  cr_expect_eq(r.status, 2, "LD_PRELOAD: exit status %d", r.status);
-  expect_refused(&r, marker, "jsn");
-  run_cleanup(&r);
+  status = run_refused(&preload, "jsn");
+  cr_expect_eq(status, 2, "LD_PRELOAD: exit status %d", status);
 }
 
 Test(lockgraph, unwritable_report_stops_before_the_program, .timeout = 60)
 {
-  char marker[PATH_MAX];
-  const char *args[] = {marker, NULL};
   const char *flags[] = {"--json", "/nonexistent/dir/r.json", NULL};
-  run_request_t rq = {.program = "unwritable_report", .args = args, .cli_flags = flags, .no_json = 1};
-  run_result_t r;
+  run_request_t rq = {.program = "unwritable_report", .cli_flags = flags, .no_json = 1};
+  int status = run_refused(&rq, "/nonexistent/dir/r.json");
 
-  run_init(&r);
-  snprintf(marker, sizeof(marker), "%s/ran", r.dir);
-  run_program(&rq, &r);
-  cr_expect(r.status != 0 && r.status != REPORT_EXITCODE, "exit status %d", r.status);
-  expect_refused(&r, marker, "/nonexistent/dir/r.json");
-  run_cleanup(&r);
+  cr_expect(status != 0 && status != REPORT_EXITCODE, "exit status %d", status);
 }
