@@ -1354,6 +1354,9 @@ Test(lockgraph, real_deadlock_is_reported_by_the_watchdog, .timeout = 20)
   expect_text_frame(r.err, "worker_ba", src, corpus_marker_line(src, "ba_second"));
   cr_expect_geq(summary_parse(r.err, &s), 1, "no summary line");
   cr_expect_eq(s.deadlocks, 1);
+  /* Unwinding the blocked threads must not count the unwinder's own locks as the program's. */
+  cr_expect_eq(s.locks, 2, "%u locks for a program with two mutexes", s.locks);
+  cr_expect_eq(s.edges, 2, "%u edges for a program with two lock orders", s.edges);
 
   /* Each thread waits at its second lock for the lock the other one holds. */
   reports_load(r.json, &set);
