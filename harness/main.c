@@ -485,8 +485,9 @@ int main(int argc, char **argv)
     fprintf(out, "logs: %s/logs/<slug>/<buggy|fixed>/<detector>%s.log\n", out_dir,
             repeat > 1 ? ".run<N>" : "");
     fprintf(out, "results: %s, %s\n", json, junit);
-    fprintf(out, "detect: %zu hazards x 2 programs x %d detectors in %.1f s: %d cells as expected, "
-                 "%d not\n", m.nslugs, nsel, elapsed, passed, failed);
+    fprintf(out, "detect: %zu hazard%s x 2 programs x %d detector%s in %.1f s: %d cells as "
+                 "expected, %d not\n", m.nslugs, m.nslugs == 1 ? "" : "s", nsel,
+            nsel == 1 ? "" : "s", elapsed, passed, failed);
   } else {
     fprintf(out, "gate: %d passed, %d failed\n", passed, failed);
   }
