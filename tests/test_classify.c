@@ -121,6 +121,11 @@ static const fixture_case_t fixture_cases[] = {
   {"tsan_exitcode_without_a_report_is_a_tool_error", HARNESS_DET_TSAN_GCC, "lost_update",
    "lost_update-fixed", HARNESS_TOOL_ERROR, .line = "exit 66 without a ThreadSanitizer report",
    .forced = 1, .code = 66},
+  /* A real start-up failure on a kernel with 32 bits of mmap randomization: the runner reruns
+   * such a run under setarch -R; on its own the log is a tool error, never clean or caught. */
+  {"tsan_memory_mapping_failure_is_a_tool_error", HARNESS_DET_TSAN_CLANG, "lost_update",
+   "mapping-failure", HARNESS_TOOL_ERROR,
+   .prefix = "FATAL: ThreadSanitizer: unexpected memory mapping 0x"},
   /* The documented miss: every access is locked, so there is no data race to report. */
   {"tsan_misses_the_locked_check_then_set", HARNESS_DET_TSAN_GCC, "check_then_set",
    "check_then_set-buggy", HARNESS_CLEAN, .line = "no ThreadSanitizer warnings"},
