@@ -61,20 +61,27 @@ void lg_write_all(int fd, const char *buf, size_t len) {
   }
 }
 
+/* Formats "<prefix><message>\n" into line (cut to fit, newline kept); returns its length. */
+static size_t lg_format_line(char *line, size_t cap, const char *prefix, const char *fmt,
+                             va_list ap) {
+  int n = snprintf(line, cap, "%s", prefix);
+  n += vsnprintf(line + n, cap - (size_t)n - 1, fmt, ap);
+  if (n > (int)cap - 2)
+    n = (int)cap - 2;
+  line[n++] = '\n';
+  return (size_t)n;
+}
+
 void lg_warn_once(int *flag, const char *fmt, ...) {
   if (__atomic_exchange_n(flag, 1, __ATOMIC_RELAXED))
     return;
   char line[512];
-  int n = snprintf(line, sizeof line, "lockgraph: warning: ");
   va_list ap;
   va_start(ap, fmt);
-  n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+  size_t n = lg_format_line(line, sizeof line, "lockgraph: warning: ", fmt, ap);
   va_end(ap);
-  if (n > (int)sizeof line - 2)
-    n = (int)sizeof line - 2;
-  line[n++] = '\n';
   int saved = errno;
-  lg_write_all(lg_rt.log_fd, line, (size_t)n);
+  lg_write_all(lg_rt.log_fd, line, n);
   errno = saved;
 }
 
@@ -82,15 +89,11 @@ void lg_warn_once(int *flag, const char *fmt, ...) {
 static void lg_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void lg_fail(const char *fmt, ...) {
   char line[LG_PATH_MAX + 256];
-  int n = snprintf(line, sizeof line, "lockgraph: ");
   va_list ap;
   va_start(ap, fmt);
-  n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+  size_t n = lg_format_line(line, sizeof line, "lockgraph: ", fmt, ap);
   va_end(ap);
-  if (n > (int)sizeof line - 2)
-    n = (int)sizeof line - 2;
-  line[n++] = '\n';
-  lg_write_all(2, line, (size_t)n);
+  lg_write_all(2, line, n);
   _exit(2);
 }
 
