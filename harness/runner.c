@@ -184,9 +184,12 @@ static int step_start(harness_run_t *r, int truncate, const sigset_t *old_mask)
   int rc = log_header(r, truncate, argv);
   if (rc < 0)
     return rc;
-  if (r->reran_setarch && r->step == 0)
+  if (r->reran_setarch == 1 && r->step == 0)
     log_append(r, 0,
                "detect: TSan reported \"unexpected memory mapping\"; reran under setarch -R\n");
+  else if (r->reran_setarch == 2 && r->step == 0)
+    log_append(r, 0, "detect: the TSan program died of a signal before TSan printed anything "
+                     "(a start-up failure on this address layout); reran under setarch -R\n");
 
   fflush(NULL);
   r->started = now_s();
@@ -249,9 +252,16 @@ static int step_finish(harness_run_t *r, int status, const struct rusage *ru,
     r->exit.kind = HARNESS_EXIT_CODE;
     r->exit.code = WEXITSTATUS(status);
   }
-  if (r->tsan && !r->reran_setarch && r->exit.kind == HARNESS_EXIT_CODE &&
-      log_mentions(r->log_path, "unexpected memory mapping")) {
-    r->reran_setarch = 1;
+  int tsan_failed_to_start = 0;
+  if (r->tsan && !r->reran_setarch) {
+    if (r->exit.kind == HARNESS_EXIT_CODE && log_mentions(r->log_path, "unexpected memory mapping"))
+      tsan_failed_to_start = 1;
+    /* TSan turns a program's own crash into a report; a bare signal death means it never ran. */
+    else if (r->exit.kind == HARNESS_EXIT_SIGNAL && !log_mentions(r->log_path, "ThreadSanitizer"))
+      tsan_failed_to_start = 2;
+  }
+  if (tsan_failed_to_start) {
+    r->reran_setarch = tsan_failed_to_start;
     r->step = 0;
     r->wall_s = 0;
     r->rss_kib = -1;

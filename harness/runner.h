@@ -52,6 +52,9 @@ typedef struct harness_run {
   harness_exit_t exit;
   double wall_s;                    /* sum over steps */
   long rss_kib;                     /* max over steps, -1 when nothing ran */
+  /* TSan could not start on this kernel's address layout, so the run was redone under
+   * `setarch -R`: 1 after "unexpected memory mapping", 2 after a signal death with no
+   * ThreadSanitizer output at all (the runtime died before it could say anything). */
   int reran_setarch;
   harness_finding_t finding;        /* filled by the caller's classification */
 

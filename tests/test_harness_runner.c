@@ -142,3 +142,37 @@ Test(harness_runner, tsan_memory_mapping_failure_is_rerun_under_setarch, .timeou
   cr_expect(strstr(log, "\nrandomization off\n") != NULL, "%s", log);
   free(log);
 }
+
+Test(harness_runner, tsan_signal_death_before_any_output_is_rerun_under_setarch, .timeout = 30)
+{
+  /* On the same kernels a TSan binary sometimes dies of SIGSEGV before its runtime prints a
+   * word (seen with vm.mmap_rnd_bits=32); the stand-in does that unless randomization is off. */
+  cr_assert_eq(harness_mkdirs(OUT), 0);
+  harness_run_t r;
+  run_init(&r, "setarch-signal", 10,
+           "case $(cat /proc/self/personality) in *4[0-9][0-9][0-9][0-9]) "
+           "echo randomization off; exit 0;; esac; kill -SEGV $$");
+  r.tsan = 1;
+  cr_assert_eq(harness_runs_execute(&r, 1, 1), 0);
+  cr_expect_eq(r.reran_setarch, 2);
+  cr_expect_eq(r.exit.kind, HARNESS_EXIT_CODE);
+  cr_expect_eq(r.exit.code, 0);
+  char *log;
+  cr_assert_eq(harness_file_read(r.log_path, &log), 0);
+  cr_expect(strstr(log, "\ndetect: the TSan program died of a signal before TSan printed "
+                        "anything") != NULL, "%s", log);
+  cr_expect(strstr(log, "\nrandomization off\n") != NULL, "%s", log);
+  free(log);
+}
+
+Test(harness_runner, tsan_report_of_a_crash_is_not_rerun, .timeout = 30)
+{
+  /* A crash TSan itself reported is the program's own: classify it, do not retry it. */
+  cr_assert_eq(harness_mkdirs(OUT), 0);
+  harness_run_t r;
+  run_init(&r, "tsan-crash", 10, "echo 'ThreadSanitizer: SEGV on unknown address'; kill -SEGV $$");
+  r.tsan = 1;
+  cr_assert_eq(harness_runs_execute(&r, 1, 1), 0);
+  cr_expect_eq(r.reran_setarch, 0);
+  cr_expect_eq(r.exit.kind, HARNESS_EXIT_SIGNAL);
+}
