@@ -127,10 +127,14 @@ static inline lg_thread_t *lg_enter(void) {
                                LG_SELF_FP) == 0;                                            \
     if (LG_LIKELY(filled_))                                                                 \
       lg_wait_begin(t);                                                                     \
+    /* A signal handler that locks while this call blocks must not reuse the prepared      \
+     * entry: its calls pass straight through until this one returns. */                  \
+    (t)->passthrough = 1;                                                                   \
     int rc_ = (realcall);                                                                   \
+    (t)->passthrough = 0;                                                                   \
     if (LG_LIKELY(filled_))                                                                 \
       lg_wait_end(t);                                                                       \
-    if (LG_LIKELY(rc_ == 0)) {                                                              \
+    if (LG_LIKELY(rc_ == 0) || rc_ == EOWNERDEAD) { /* a robust mutex's dead owner: held */ \
       if (LG_LIKELY(filled_))                                                               \
         lg_held_commit(t);                                                                  \
     } else if (rc_ == EDEADLK) {                                                            \
@@ -144,7 +148,7 @@ static inline lg_thread_t *lg_enter(void) {
   do {                                                                                     \
     uintptr_t pc_ = LG_CALLER_PC, cfa_ = LG_CALLER_CFA;                                    \
     int rc_ = (realcall);                                                                   \
-    if (rc_ != 0)                                                                           \
+    if (rc_ != 0 && rc_ != EOWNERDEAD) /* EOWNERDEAD: acquired from a dead owner */         \
       return rc_;                                                                           \
     lg_acq_t a_;                                                                            \
     if (lg_acquire_check((t), (uintptr_t)(lockp), (kind), (mode), (acq), pc_, cfa_, &a_) !=  \
@@ -254,7 +258,7 @@ LG_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) {
   uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
   int was_held = lg_cond_release(t, m);
   int rc = lg_real.cond_wait(c, m);
-  if (was_held && (rc == 0 || rc == EOWNERDEAD))
+  if (was_held) /* held again on every return, errors included: glibc checks before unlocking */
     lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
   return rc;
 }
@@ -267,7 +271,7 @@ LG_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
   uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
   int was_held = lg_cond_release(t, m);
   int rc = lg_real.cond_timedwait(c, m, ts);
-  if (was_held && (rc == 0 || rc == ETIMEDOUT || rc == EOWNERDEAD))
+  if (was_held) /* held again on every return: ETIMEDOUT, and EINVAL found before unlocking */
     lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
   return rc;
 }
@@ -282,7 +286,7 @@ LG_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
   uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
   int was_held = lg_cond_release(t, m);
   int rc = lg_real.cond_clockwait(c, m, clk, ts);
-  if (was_held && (rc == 0 || rc == ETIMEDOUT || rc == EOWNERDEAD))
+  if (was_held) /* held again on every return: ETIMEDOUT, and EINVAL found before unlocking */
     lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
   return rc;
 }

@@ -180,7 +180,7 @@ struct lg_thread {
   uintptr_t region_key;
   _Atomic uint64_t *region_slots;
   uintptr_t stack_hi; /* top of this thread's stack (0 unknown): bounds the frame-pointer walk */
-  int passthrough; /* nonzero: inside the detector, exited, or the watchdog: do not track */
+  int passthrough; /* nonzero: inside the detector or a blocking real call, exited, or the watchdog: do not track */
   uint64_t *cache;
   uint32_t cache_mask, cache_used;
 

@@ -204,6 +204,10 @@ lg_thread_t *lg_thread_self(void) {
   t->ktid = (pid_t)syscall(SYS_gettid);
   /* Unknown origin: a segment of its own that knows nothing, so no order is assumed. */
   t->seg = lg_hb_orphan_segment(t->tid);
+  /* Created without our pthread_create (C11 thrd_create, a raw clone): no join of ours is
+   * sure to come for it (thrd_join bypasses pthread_join), so its record goes when it exits,
+   * as a detached thread's does, instead of staying forever. */
+  t->detached = 1;
   t->seed = lg_seed_of(t->seg);
   lg_thread_link(t);
   lg_rt_unlock();
@@ -263,10 +267,13 @@ typedef struct lg_start {
 
 static void *lg_thread_trampoline(void *p) {
   lg_start_t s = *(lg_start_t *)p;
-  s.t->stack_hi = lg_stack_top();
-  lg_mem_free(p, sizeof(lg_start_t));
   lg_thread_t *t = s.t;
+  /* First, so that anything below that re-enters a wrapper finds this thread in passthrough:
+   * pthread_getattr_np (in lg_stack_top) calls realloc under a glibc lock, and a program's
+   * malloc may take a pthread mutex. */
   lg_tls_self = t;
+  t->stack_hi = lg_stack_top();
+  lg_mem_free(p, sizeof(lg_start_t));
   lg_rt_lock();
   t->ktid = (pid_t)syscall(SYS_gettid);
   t->pth = pthread_self(); /* here, not in the creator: a detached thread may be gone by then */
@@ -323,8 +330,10 @@ LG_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
   lg_rt_unlock();
   lg_watchdog_start();
 
-  pthread_t local;
-  int rc = lg_real.create(&local, attr, lg_thread_trampoline, s);
+  /* The real call writes *th before the child runs, as glibc does: children may read it. */
+  errno = saved_errno;
+  int rc = lg_real.create(th, attr, lg_thread_trampoline, s);
+  int real_errno = errno;
   if (rc != 0) {
     lg_rt_lock();
     lg_thread_unlink(t);
@@ -332,11 +341,16 @@ LG_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     lg_rt_unlock();
     lg_thread_free(t);
     lg_mem_free(s, sizeof(*s));
-  } else {
-    *th = local;
+  } else if (!detached) {
+    /* A joinable thread's record lives until it is joined or detached, so the creator may
+     * name it now: a pthread_detach right after create must find it. (A detached thread's
+     * record may already be gone; it names itself in the trampoline.) */
+    lg_rt_lock();
+    t->pth = *th;
+    lg_rt_unlock();
   }
   lg_guard_leave(self, was);
-  errno = saved_errno;
+  errno = real_errno;
   return rc;
 }
 
