@@ -1619,3 +1619,88 @@ Test(lockgraph, unwritable_report_stops_before_the_program, .timeout = 60)
 
   cr_expect(status != 0 && status != REPORT_EXITCODE, "exit status %d", status);
 }
+
+/* ------------------------------------------------------------------------------------------
+ * Programs that do unusual but legal things with threads and locks: the detector must keep
+ * the program's behavior and see the locks they take.
+ */
+
+Test(lockgraph, malloc_takes_a_mutex_does_not_hang, .timeout = 40)
+{
+  run_request_t rq = {.program = "malloc_takes_a_mutex", .timeout_s = 20};
+  run_result_t r;
+
+  run_corpus(&rq, &r);
+  cr_expect_not(r.timed_out, "the run hung and was killed after %.1f s; stderr:\n%s", r.seconds, r.err);
+  expect_clean(&r, "malloc_takes_a_mutex");
+  expect_out_line(&r, "malloc_takes_a_mutex: 8 threads joined");
+  run_cleanup(&r);
+}
+
+Test(lockgraph, child_reads_its_handle_sees_it_set, .timeout = 60)
+{
+  check_clean("child_reads_its_handle", "child_reads_its_handle: 0 of 200 children saw their handle unset");
+}
+
+Test(lockgraph, mutex_handoff_is_not_a_relock, .timeout = 60)
+{
+  run_request_t rq = {.program = "mutex_handoff", .timeout_s = 20};
+  run_result_t r;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  expect_clean(&r, "mutex_handoff");
+  expect_out_line(&r, "mutex_handoff: worker unlocked M");
+  expect_out_line(&r, "mutex_handoff: relocked M");
+  summary_parse(r.err, &s);
+  cr_expect_eq(s.self, 0, "summary: %u self-deadlocks", s.self);
+  cr_expect_eq(s.locks, 1, "summary: %u locks", s.locks);
+  run_cleanup(&r);
+}
+
+Test(lockgraph, signal_handler_locks_while_blocked_is_not_a_relock, .timeout = 60)
+{
+  run_request_t rq = {.program = "signal_handler_locks_while_blocked", .timeout_s = 30};
+  run_result_t r;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  /* The program only proves its point if the signal came while main was blocked on M. */
+  cr_expect_null(strstr(r.out, "cannot read main's syscall"), "stdout:\n%s", r.out);
+  expect_clean(&r, "signal_handler_locks_while_blocked");
+  expect_out_line(&r, "signal_handler_locks_while_blocked: handler took H");
+  summary_parse(r.err, &s);
+  cr_expect_eq(s.self, 0, "summary: %u self-deadlocks", s.self);
+  cr_expect_eq(s.locks, 2, "summary: %u locks, expected M and H", s.locks);
+  run_cleanup(&r);
+}
+
+/* An inversion whose first order is taken right after an unusual return of a lock call; the
+ * program prints `out_line` when that return happened. */
+static void check_inversion_after(const char *program, const char *source, const char *out_line)
+{
+  edge_expect_t expect[2];
+  run_result_t r;
+  report_set_t set;
+
+  ab_ba_expect(expect, "main", "main");
+  run_potential_deadlock(program, 2, &r, &set);
+  expect_out_line(&r, out_line);
+  cr_expect_eq(reports_count(&set, "potential-deadlock"), 1, "JSON potential-deadlock objects: %zu",
+               reports_count(&set, "potential-deadlock"));
+  expect_inversion(reports_first(&set, "potential-deadlock"), source, 2, "mutex", expect, 0);
+  reports_free(&set);
+  run_cleanup(&r);
+}
+
+Test(lockgraph, condwait_einval_keeps_mutex_and_its_inversion, .timeout = 60)
+{
+  check_inversion_after("condwait_einval_keeps_mutex", "condwait_einval_keeps_mutex.c",
+                        "condwait_einval_keeps_mutex: timedwait returned EINVAL");
+}
+
+Test(lockgraph, robust_owner_died_lock_is_an_acquisition, .timeout = 60)
+{
+  check_inversion_after("robust_owner_died", "robust_owner_died.c",
+                        "robust_owner_died: lock returned EOWNERDEAD");
+}
