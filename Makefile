@@ -23,12 +23,24 @@ ifdef REPEAT
 DETECT_ARGS += --repeat $(REPEAT)
 endif
 
-.PHONY: all deps bench-deps build detect gate test bench diff clean
+.PHONY: all deps bench-deps build detect gate test bench diff clean slug-check
+
+# One line for a hazard that does not exist; $(1) is the command that was asked for.
+slugs_list = $$(cd buggy && ls *.c | sed 's/\.c$$//' | tr '\n' ' ')
+no_hazard = echo "make $(1): no hazard '$$s'; the slugs are: $(slugs_list)"; exit 2
 
 all: build
 
-deps:
+# deps is the first step of every build, so a misspelt SLUG fails before minutes of building.
+deps: slug-check
 	@scripts/deps.sh build
+
+slug-check:
+ifdef SLUG
+	@for s in $$(echo "$(SLUG)" | tr ',' ' '); do \
+	  test -f "buggy/$$s.c" || { $(call no_hazard,$(or $(firstword $(MAKECMDGOALS)),all)); }; \
+	done
+endif
 
 bench-deps:
 	@scripts/deps.sh bench
@@ -57,8 +69,8 @@ bench: bench-deps build
 
 diff:
 	@test -n "$(SLUG)" || { echo "make diff: say which hazard, e.g. make diff SLUG=lost_update (see buggy/)"; exit 2; }
-	@test -f buggy/$(SLUG).c || { echo "make diff: no hazard '$(SLUG)'; the slugs are: $$(cd buggy && ls *.c | sed 's/\.c$$//' | tr '\n' ' ')"; exit 2; }
-	@diff -u buggy/$(SLUG).c fixed/$(SLUG).c; test $$? -le 1
+	@s="$(SLUG)"; test -f "buggy/$$s.c" || { $(call no_hazard,diff); }
+	@diff -u "buggy/$(SLUG).c" "fixed/$(SLUG).c"; test $$? -le 1
 
 clean:
 	rm -rf $(BUILD)

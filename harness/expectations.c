@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define SLUG_MAX 64
 #define REASON_MAX 200
@@ -75,11 +76,14 @@ static int slug_valid(const char *s)
 static int line_parse(harness_expectations_t *e, char *line, const char *name, int lineno,
                       char *err, size_t cap)
 {
-  char *fields[5];
+  /* Every field is counted, so a line with too many says how many it has. */
+  char *fields[4];
   int n = 0;
   char *p = line;
-  while (n < 5) {
-    fields[n++] = p;
+  for (;;) {
+    if (n < 4)
+      fields[n] = p;
+    n++;
     char *tab = strchr(p, '\t');
     if (!tab)
       break;
@@ -207,6 +211,13 @@ int harness_expectations_load(const char *path, harness_expectations_t **out, ch
     int rc = -errno;
     snprintf(err, err_cap, "%s: %s", path, strerror(errno));
     return rc;
+  }
+  /* A directory opens for reading; only the first read would fail, as a vague "read error". */
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    fclose(f);
+    snprintf(err, err_cap, "%s: %s", path, strerror(EISDIR));
+    return -EISDIR;
   }
   size_t cap = 8192, len = 0;
   char *text = malloc(cap);

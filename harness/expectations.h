@@ -18,7 +18,8 @@
 #include <stddef.h>
 
 typedef enum harness_expect {
-  HARNESS_EXPECT_NONE,     /* the slug has no lines: buggy cells are not judged */
+  HARNESS_EXPECT_NONE,     /* the slug has no lines: judged SKIP here; detect fails the
+                            * slug's buggy cells as "no expectation" */
   HARNESS_EXPECT_CAUGHT,
   HARNESS_EXPECT_MISS,
   HARNESS_EXPECT_CLEAN     /* every fixed program, under every detector */
@@ -60,7 +61,7 @@ const char *harness_expectations_slug(const harness_expectations_t *e, size_t i)
  *   CAUGHT : caught passes; anything else fails (not-built included: the column must exist).
  *   MISS   : clean passes, caught is a note, not-built is skipped; hang, crash and tool-error
  *            fail (a detector expected to miss must still run properly).
- *   NONE   : skipped. */
+ *   NONE   : skipped (detect reports each such buggy cell as a failure of its own). */
 harness_judgement_t harness_judge(harness_expect_t expect, harness_verdict_t got);
 
 /* "caught", "miss", "clean", "none". */

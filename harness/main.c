@@ -7,7 +7,7 @@
  * from <build>/hazards/<variant>/. Logs go to <out>/logs/<slug>/<buggy|fixed>/<detector>.log,
  * results to <out>/summary.json and <out>/junit.xml (<out> defaults to <build>/detect).
  * Exit status: 0 when every cell matches harness/expectations.tsv, 1 otherwise, 2 for a usage
- * error.
+ * error or a setup problem (no build tree, reports that cannot be written).
  */
 #define _GNU_SOURCE
 #include "classify.h"
@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,7 +56,7 @@ static const char usage_text[] =
   "  --out DIR            where logs, summary.json and junit.xml go [<build>/detect]\n"
   "  -h, --help           this text\n"
   "\n"
-  "Exit status: 0 every cell as expected, 1 a mismatch, 2 usage error.\n";
+  "Exit status: 0 every cell as expected, 1 a mismatch, 2 usage or setup error.\n";
 
 /* snprintf that reports truncation: paths longer than PATH_MAX are errors, not cut paths. */
 static int fmt(char *buf, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
@@ -77,20 +78,24 @@ static int slug_cmp(const void *a, const void *b)
 static int slugs_discover(const char *src, char ***out)
 {
   char dir[PATH_MAX];
-  fmt(dir, sizeof dir, "%s/buggy", src);
-  DIR *dp = opendir(dir);
   *out = NULL;
+  if (fmt(dir, sizeof dir, "%s/buggy", src) < 0)
+    return -ENAMETOOLONG;
+  DIR *dp = opendir(dir);
   if (!dp)
     return errno == ENOENT ? 0 : -errno;
   char **v = NULL;
-  int n = 0;
+  int n = 0, rc = 0;
   struct dirent *de;
   while ((de = readdir(dp))) {
     size_t len = strlen(de->d_name);
     if (len < 3 || strcmp(de->d_name + len - 2, ".c") != 0)
       continue;
     char fixed[PATH_MAX];
-    fmt(fixed, sizeof fixed, "%s/fixed/%s", src, de->d_name);
+    if (fmt(fixed, sizeof fixed, "%s/fixed/%s", src, de->d_name) < 0) {
+      rc = -ENAMETOOLONG;
+      break;
+    }
     if (access(fixed, R_OK) != 0)
       continue;
     char **nv = realloc(v, (size_t)(n + 1) * sizeof *nv);
@@ -102,6 +107,12 @@ static int slugs_discover(const char *src, char ***out)
       n++;
   }
   closedir(dp);
+  if (rc < 0) {
+    for (int i = 0; i < n; i++)
+      free(v[i]);
+    free(v);
+    return rc;
+  }
   qsort(v, (size_t)n, sizeof *v, slug_cmp);
   *out = v;
   return n;
@@ -120,28 +131,58 @@ static int file_exists(const char *path)
   return access(path, F_OK) == 0;
 }
 
-/* Sets up one cell's commands (kept across repeats). Returns 0 or -E2BIG. */
+/* Whether `name` is an executable in a directory of $PATH (what execvp would find). */
+static int tool_on_path(const char *name)
+{
+  const char *path = getenv("PATH");
+  if (!path || !*path)
+    return 0;
+  const char *p = path;
+  for (;;) {
+    const char *colon = strchr(p, ':');
+    size_t len = colon ? (size_t)(colon - p) : strlen(p);
+    char cand[PATH_MAX];
+    if (fmt(cand, sizeof cand, "%.*s/%s", (int)len, len ? p : ".", name) == 0 &&
+        access(cand, X_OK) == 0)
+      return 1;
+    if (!colon)
+      return 0;
+    p = colon + 1;
+  }
+}
+
+/* A cell whose tool is missing is not built, like a cell whose program is missing. */
+static void run_tool_require(harness_run_t *r, const char *tool)
+{
+  if (r->missing[0] || tool_on_path(tool))
+    return;
+  snprintf(r->missing, sizeof r->missing, "%s", tool);
+  r->missing_tool = 1;
+}
+
+/* Sets up one cell's commands (kept across repeats). Returns 0, -E2BIG (too many arguments),
+ * -ENAMETOOLONG (a path longer than PATH_MAX) or the errno of creating the log directory. */
 static int run_prepare(harness_run_t *r, const char *build, const char *out, const char *src,
                        const char *slug,
                        int fixed, harness_detector_t d, unsigned rep, unsigned repeat)
 {
   const char *kind = fixed ? "fixed" : "buggy";
   char dir[PATH_MAX], prog[PATH_MAX], path[PATH_MAX];
-  int rc = 0;
+  int rc = 0, frc = 0;
   memset(r, 0, sizeof *r);
   r->slug = slug;
   r->fixed = fixed;
   r->detector = d;
-  fmt(dir, sizeof dir, "%s/logs/%s/%s", out, slug, kind);
+  frc |= fmt(dir, sizeof dir, "%s/logs/%s/%s", out, slug, kind);
   if (repeat > 1)
-    fmt(r->log_path, sizeof r->log_path, "%s/%s.run%u.log", dir, harness_detector_name(d),
-             rep + 1);
+    frc |= fmt(r->log_path, sizeof r->log_path, "%s/%s.run%u.log", dir,
+               harness_detector_name(d), rep + 1);
   else
-    fmt(r->log_path, sizeof r->log_path, "%s/%s.log", dir, harness_detector_name(d));
-  fmt(prog, sizeof prog, "%s/hazards/native/%s/%s", build, kind, slug);
+    frc |= fmt(r->log_path, sizeof r->log_path, "%s/%s.log", dir, harness_detector_name(d));
+  frc |= fmt(prog, sizeof prog, "%s/hazards/native/%s/%s", build, kind, slug);
   if (!file_exists(prog) && d != HARNESS_DET_COMPILER && d != HARNESS_DET_TSAN_GCC &&
       d != HARNESS_DET_TSAN_CLANG)
-    fmt(r->missing, sizeof r->missing, "%s", prog);
+    frc |= fmt(r->missing, sizeof r->missing, "%s", prog);
 
   switch (d) {
   case HARNESS_DET_ORACLE:
@@ -150,10 +191,11 @@ static int run_prepare(harness_run_t *r, const char *build, const char *out, con
     break;
   case HARNESS_DET_COMPILER:
     r->timeout_s = TIMEOUT_NATIVE;
-    fmt(path, sizeof path, "-I%s/lib", src);
+    frc |= fmt(path, sizeof path, "-I%s/lib", src);
     /* A real compile, not -fsyntax-only: GCC diagnoses warn_unused_result while lowering
      * the function, a step -fsyntax-only skips, so that run would never see the ignored
      * future of swallowed_error. */
+    run_tool_require(r, "cc");
     rc |= harness_run_arg(r, 0, "cc");
     rc |= harness_run_arg(r, 0, "-c");
     rc |= harness_run_arg(r, 0, "-o");
@@ -161,23 +203,25 @@ static int run_prepare(harness_run_t *r, const char *build, const char *out, con
     rc |= harness_run_arg(r, 0, "-Wall");
     rc |= harness_run_arg(r, 0, "-Wextra");
     rc |= harness_run_arg(r, 0, path);
-    fmt(path, sizeof path, "%s/%s/%s.c", src, kind, slug);
+    frc |= fmt(path, sizeof path, "%s/%s/%s.c", src, kind, slug);
     rc |= harness_run_arg(r, 0, path);
     break;
   case HARNESS_DET_TSAN_GCC:
   case HARNESS_DET_TSAN_CLANG:
     r->timeout_s = TIMEOUT_TSAN;
     r->tsan = 1;
-    fmt(r->env, sizeof r->env,
+    frc |= fmt(r->env, sizeof r->env,
              "TSAN_OPTIONS=halt_on_error=0 exitcode=66 second_deadlock_stack=1");
-    fmt(path, sizeof path, "%s/hazards/%s/%s/%s", build, harness_detector_name(d), kind, slug);
+    frc |= fmt(path, sizeof path, "%s/hazards/%s/%s/%s", build, harness_detector_name(d), kind,
+               slug);
     if (!file_exists(path))
-      fmt(r->missing, sizeof r->missing, "%s", path);
+      frc |= fmt(r->missing, sizeof r->missing, "%s", path);
     rc |= harness_run_arg(r, 0, path);
     break;
   case HARNESS_DET_HELGRIND:
   case HARNESS_DET_DRD:
     r->timeout_s = TIMEOUT_VALGRIND;
+    run_tool_require(r, "valgrind");
     rc |= harness_run_arg(r, 0, "valgrind");
     rc |= harness_run_arg(r, 0, d == HARNESS_DET_HELGRIND ? "--tool=helgrind" : "--tool=drd");
     rc |= harness_run_arg(r, 0, "--error-exitcode=66");
@@ -187,12 +231,12 @@ static int run_prepare(harness_run_t *r, const char *build, const char *out, con
     break;
   case HARNESS_DET_LOCKGRAPH:
     r->timeout_s = TIMEOUT_LOCKGRAPH;
-    fmt(path, sizeof path, "%s/bin/lockgraph", build);
+    frc |= fmt(path, sizeof path, "%s/bin/lockgraph", build);
     if (!file_exists(path))
-      fmt(r->missing, sizeof r->missing, "%s", path);
+      frc |= fmt(r->missing, sizeof r->missing, "%s", path);
     rc |= harness_run_arg(r, 0, path);
     rc |= harness_run_arg(r, 0, "--json");
-    fmt(path, sizeof path, "%s/lockgraph.jsonl", dir);
+    frc |= fmt(path, sizeof path, "%s/lockgraph.jsonl", dir);
     rc |= harness_run_arg(r, 0, path);
     rc |= harness_run_arg(r, 0, "--");
     rc |= harness_run_arg(r, 0, prog);
@@ -208,9 +252,46 @@ static int run_prepare(harness_run_t *r, const char *build, const char *out, con
   default:
     break;
   }
+  if (frc < 0)
+    return -ENAMETOOLONG;
   if (rc < 0)
     return -E2BIG;
   return harness_mkdirs(dir);
+}
+
+/* What to do about a tool that is not on PATH. */
+static const char *tool_package(const char *tool)
+{
+  return strcmp(tool, "cc") == 0 ? "gcc" : tool;
+}
+
+static void tools_missing_print(const harness_run_t *work, size_t n, const char *build,
+                                const int *selected)
+{
+  for (size_t i = 0; i < n; i++) {
+    if (!work[i].missing_tool)
+      continue;
+    size_t j = 0;
+    while (j < i && !(work[j].missing_tool && strcmp(work[j].missing, work[i].missing) == 0))
+      j++;
+    if (j < i)
+      continue;
+    printf("detect: %s not found on PATH: run scripts/deps.sh build (as root) or apt-get install "
+           "%s\n", work[i].missing, tool_package(work[i].missing));
+  }
+  /* The tsan-clang variant is only configured when CMake found clang, and built by `make
+   * build` (the tsan_clang target), not by a build of single targets. */
+  char dir[PATH_MAX];
+  struct stat st;
+  if (selected[HARNESS_DET_TSAN_CLANG] &&
+      fmt(dir, sizeof dir, "%s/hazards/tsan-clang", build) == 0 && stat(dir, &st) < 0) {
+    if (tool_on_path("clang") || tool_on_path("clang-14"))
+      printf("detect: the tsan-clang programs are not built (no %s): run make build\n", dir);
+    else
+      printf("detect: the tsan-clang programs are not built (no %s): install clang "
+             "(scripts/deps.sh build, as root), then make build\n", dir);
+  }
+  fflush(stdout);
 }
 
 static void run_classify(harness_run_t *r, const char *src)
@@ -228,13 +309,14 @@ static void run_classify(harness_run_t *r, const char *src)
 }
 
 /* Parses a comma list against the valid names; prints one line and returns -EINVAL on an
- * unknown name. */
-static int names_select(const char *arg, const char *what, char **valid, int nvalid, int *mask)
+ * unknown name or a list that names nothing (",": running nothing would pass). */
+static int names_select(const char *arg, const char *option, const char *what, char **valid,
+                        int nvalid, int *mask)
 {
   char *copy = strdup(arg);
   if (!copy)
     return -ENOMEM;
-  int rc = 0;
+  int rc = 0, chosen = 0;
   char *save = NULL;
   for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     int found = -1;
@@ -250,6 +332,11 @@ static int names_select(const char *arg, const char *what, char **valid, int nva
       break;
     }
     mask[found] = 1;
+    chosen++;
+  }
+  if (rc == 0 && chosen == 0) {
+    fprintf(stderr, "detect: %s '%s' names no %s (see detect -h)\n", option, arg, what);
+    rc = -EINVAL;
   }
   free(copy);
   return rc;
@@ -319,9 +406,22 @@ int main(int argc, char **argv)
       fprintf(stderr, "detect: option '%s' needs a value (see detect -h)\n", argv[optind - 1]);
       return 2;
     default:
-      fprintf(stderr, "detect: unknown option '%s' (see detect -h)\n", argv[optind - 1]);
+      /* A short option may sit in a cluster ("-zq"): name the letter, not the word. */
+      if (optopt)
+        fprintf(stderr, "detect: unknown option '-%c' (see detect -h)\n", optopt);
+      else
+        fprintf(stderr, "detect: unknown option '%s' (see detect -h)\n", argv[optind - 1]);
       return 2;
     }
+  }
+  /* An empty path would quietly mean the current directory, or "/" once a suffix is added. */
+  const char *empty = !*build ? "--build" : !*source ? "--source"
+                    : expect_path && !*expect_path ? "--expectations"
+                    : out_arg && !*out_arg ? "--out" : slug_arg && !*slug_arg ? "--slug"
+                    : det_arg && !*det_arg ? "--detector" : NULL;
+  if (empty) {
+    fprintf(stderr, "detect: option '%s' needs a non-empty value (see detect -h)\n", empty);
+    return 2;
   }
   if (optind < argc) {
     fprintf(stderr, "detect: unexpected argument '%s' (see detect -h)\n", argv[optind]);
@@ -336,13 +436,25 @@ int main(int argc, char **argv)
   }
   char tsv[PATH_MAX];
   if (!expect_path) {
-    fmt(tsv, sizeof tsv, "%s/harness/expectations.tsv", src);
+    if (fmt(tsv, sizeof tsv, "%s/harness/expectations.tsv", src) < 0) {
+      fprintf(stderr, "detect: %s/harness/expectations.tsv: %s\n", src, strerror(ENAMETOOLONG));
+      return 2;
+    }
     expect_path = tsv;
   }
   harness_expectations_t *expect = NULL;
   char err[512];
   if (harness_expectations_load(expect_path, &expect, err, sizeof err) < 0) {
     fprintf(stderr, "detect: %s\n", err);
+    return 2;
+  }
+
+  /* Without programs every cell would be "not built"; say what is wrong instead. */
+  char hazards[PATH_MAX];
+  struct stat st;
+  if (fmt(hazards, sizeof hazards, "%s/hazards", build) < 0 || stat(hazards, &st) < 0 ||
+      !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "detect: %s is not a build tree (no hazards/): run make build\n", build);
     return 2;
   }
 
@@ -364,7 +476,7 @@ int main(int argc, char **argv)
     return 2;
   }
   if (slug_arg) {
-    if (names_select(slug_arg, "hazard", all, nall, slug_mask) < 0)
+    if (names_select(slug_arg, "--slug", "hazard", all, nall, slug_mask) < 0)
       return 2;
   } else {
     for (int i = 0; i < nall; i++)
@@ -374,7 +486,8 @@ int main(int argc, char **argv)
   for (int d = 0; d < HARNESS_DET_COUNT; d++)
     det_names[d] = (char *)harness_detector_name((harness_detector_t)d);
   if (det_arg) {
-    if (names_select(det_arg, "detector", det_names, HARNESS_DET_COUNT, m.selected) < 0)
+    if (names_select(det_arg, "--detector", "detector", det_names, HARNESS_DET_COUNT,
+                     m.selected) < 0)
       return 2;
   } else {
     for (int d = 0; d < HARNESS_DET_COUNT; d++)
@@ -403,10 +516,22 @@ int main(int argc, char **argv)
     return 2;
   }
   char out_dir[PATH_MAX], json[PATH_MAX], junit[PATH_MAX];
-  if (out_arg)
-    fmt(out_dir, sizeof out_dir, "%s", out_arg);
-  else
-    fmt(out_dir, sizeof out_dir, "%s/detect", build);
+  if ((out_arg ? fmt(out_dir, sizeof out_dir, "%s", out_arg)
+               : fmt(out_dir, sizeof out_dir, "%s/detect", build)) < 0 ||
+      fmt(json, sizeof json, "%s/summary.json", out_dir) < 0 ||
+      fmt(junit, sizeof junit, "%s/junit.xml", out_dir) < 0) {
+    fprintf(stderr, "detect: --out %s: %s\n", out_arg ? out_arg : build, strerror(ENAMETOOLONG));
+    return 2;
+  }
+  /* Found out now, not after minutes of runs whose results would then be lost. */
+  int out_rc = harness_mkdirs(out_dir);
+  if (out_rc == 0 && access(out_dir, W_OK) < 0)
+    out_rc = -errno;
+  if (out_rc < 0) {
+    fprintf(stderr, "detect: cannot write to the output directory %s: %s\n", out_dir,
+            strerror(-out_rc));
+    return 2;
+  }
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (unsigned rep = 0; rep < repeat; rep++) {
@@ -419,12 +544,16 @@ int main(int argc, char **argv)
           int rc = run_prepare(&work[nwork], build, out_dir, src, m.slugs[s], fixed,
                                (harness_detector_t)d, rep, repeat);
           if (rc < 0) {
-            fprintf(stderr, "detect: %s: cannot prepare the run: %s\n", work[nwork].log_path,
+            fprintf(stderr, "detect: %s %s %s: cannot prepare the run: %s\n", m.slugs[s],
+                    fixed ? "fixed" : "buggy", harness_detector_name((harness_detector_t)d),
                     strerror(-rc));
             return 2;
           }
           where[nwork++] = (s * 2 + (size_t)fixed) * HARNESS_DET_COUNT + (size_t)d;
         }
+    /* One line per missing tool, once: the NB cells say "not built", this says what to do. */
+    if (rep == 0)
+      tools_missing_print(work, nwork, build, m.selected);
     int rc = harness_runs_execute(work, nwork, jobs);
     if (rc < 0)
       fprintf(stderr, "detect: some runs could not start: %s\n", strerror(-rc));
@@ -451,9 +580,6 @@ int main(int argc, char **argv)
       m.runs[i] = kept[i];
   double elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 
-  fmt(json, sizeof json, "%s/summary.json", out_dir);
-  fmt(junit, sizeof junit, "%s/junit.xml", out_dir);
-  harness_mkdirs(out_dir);
   int rc_json = harness_summary_json_write(json, &m);
   int rc_junit = harness_junit_write(junit, &m);
 
@@ -467,6 +593,19 @@ int main(int argc, char **argv)
     fputc('\n', out);
   }
   harness_gate_print(out, &m, gate ? "gate: FAIL " : "unexpected: ", &passed, &failed);
+  /* A hazard nobody wrote expectations for would never be judged: each buggy cell fails. */
+  for (size_t s = 0; s < m.nslugs; s++) {
+    if (harness_expectations_get(expect, m.slugs[s], 0, HARNESS_DET_ORACLE, NULL) !=
+        HARNESS_EXPECT_NONE)
+      continue;
+    for (int d = 0; d < HARNESS_DET_COUNT; d++) {
+      if (!m.selected[d])
+        continue;
+      fprintf(out, "%s%s buggy %s: no expectation in %s\n", gate ? "gate: FAIL " : "unexpected: ",
+              m.slugs[s], harness_detector_name((harness_detector_t)d), expect_path);
+      failed++;
+    }
+  }
   /* An expected hazard whose program is missing must not pass silently. */
   for (size_t i = 0; i < harness_expectations_slug_count(expect); i++) {
     const char *s = harness_expectations_slug(expect, i);
@@ -484,16 +623,20 @@ int main(int argc, char **argv)
   if (!gate) {
     fprintf(out, "logs: %s/logs/<slug>/<buggy|fixed>/<detector>%s.log\n", out_dir,
             repeat > 1 ? ".run<N>" : "");
-    fprintf(out, "results: %s, %s\n", json, junit);
+    if (rc_json == 0 && rc_junit == 0)
+      fprintf(out, "results: %s, %s\n", json, junit);
     fprintf(out, "detect: %zu hazard%s x 2 programs x %d detector%s in %.1f s: %d cells as "
                  "expected, %d not\n", m.nslugs, m.nslugs == 1 ? "" : "s", nsel,
             nsel == 1 ? "" : "s", elapsed, passed, failed);
   } else {
     fprintf(out, "gate: %d passed, %d failed\n", passed, failed);
   }
-  if (rc_json < 0 || rc_junit < 0)
+  harness_expectations_free(expect);
+  if (rc_json < 0 || rc_junit < 0) {
+    fflush(stdout);
     fprintf(stderr, "detect: cannot write %s: %s\n", rc_json < 0 ? json : junit,
             strerror(-(rc_json < 0 ? rc_json : rc_junit)));
-  harness_expectations_free(expect);
+    return 2;
+  }
   return failed ? 1 : 0;
 }

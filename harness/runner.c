@@ -2,7 +2,9 @@
  *
  * SIGCHLD stays blocked while runs are in flight and is waited for with sigtimedwait, so the
  * loop sleeps until a child ends or the nearest deadline passes, with no polling interval and
- * no threads.
+ * no threads. SIGINT, SIGTERM and SIGHUP are waited for the same way: the runs live in their
+ * own process groups, out of reach of the terminal's Ctrl-C, so detect kills and reaps them
+ * itself and then dies of the same signal.
  */
 #define _GNU_SOURCE
 #include "runner.h"
@@ -291,12 +293,30 @@ static void run_not_built(harness_run_t *r)
   r->exit.code = 0;
   char line[HARNESS_LINE_MAX];
   harness_exit_format(&r->exit, 0, 0, line, sizeof line);
-  log_append(r, 0, "detect: not built: %s does not exist\n%s\n", r->missing, line);
+  if (r->missing_tool)
+    log_append(r, 0, "detect: not built: %s not found on PATH\n%s\n", r->missing, line);
+  else
+    log_append(r, 0, "detect: not built: %s does not exist\n%s\n", r->missing, line);
 }
 
 static void on_sigchld(int sig)
 {
   (void)sig;
+}
+
+/* Interrupted: no run may outlive detect, so every group is killed and reaped. */
+static void runs_abort(harness_run_t *runs, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (runs[i].pid > 0)
+      kill(-runs[i].pid, SIGKILL);
+  for (size_t i = 0; i < n; i++) {
+    if (runs[i].pid <= 0)
+      continue;
+    while (waitpid(runs[i].pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+    runs[i].pid = 0;
+  }
 }
 
 /* Start order: longest timeout first (stable), so slow Valgrind runs do not end up last. */
@@ -330,6 +350,13 @@ int harness_runs_execute(harness_run_t *runs, size_t n, unsigned jobs)
   sigset_t chld, old_mask;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
+  /* An ignored signal stays ignored (nohup, a background job's SIGINT): detect goes on. */
+  static const int stops[] = {SIGINT, SIGTERM, SIGHUP};
+  for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
+    struct sigaction cur;
+    if (sigaction(stops[i], NULL, &cur) == 0 && cur.sa_handler != SIG_IGN)
+      sigaddset(&chld, stops[i]);
+  }
   struct sigaction sa, old_sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigchld;
@@ -364,7 +391,16 @@ int harness_runs_execute(harness_run_t *runs, size_t n, unsigned jobs)
         wake = runs[i].deadline;
     double wait = wake > now ? wake - now : 0;
     struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
-    sigtimedwait(&chld, NULL, &ts);
+    int sig = sigtimedwait(&chld, NULL, &ts);
+    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+      runs_abort(runs, n);
+      sigprocmask(SIG_SETMASK, &old_mask, NULL);
+      sigaction(SIGCHLD, &old_sa, NULL);
+      free(order);
+      /* Die of the same signal, so the caller (a shell, make) sees why detect stopped. */
+      raise(sig);
+      return -EINTR;
+    }
 
     int status;
     struct rusage ru;

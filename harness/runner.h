@@ -45,6 +45,7 @@ typedef struct harness_run {
   char env[256];                    /* one NAME=value for every step, or "" */
   int tsan;                         /* rerun under setarch -R on "unexpected memory mapping" */
   char missing[PATH_MAX];           /* non-empty: this file is not built; nothing runs */
+  int missing_tool;                 /* `missing` is a tool not found on PATH, not a file */
   char arena[HARNESS_ARENA];
   size_t arena_used;
 
@@ -71,7 +72,10 @@ int harness_run_arg(harness_run_t *r, int step, const char *arg);
 
 /* Runs every run (skipping and logging the ones with `missing` set), at most `jobs` at once.
  * Returns 0 when every run was started or logged, or the first negative errno (e.g. a log
- * file that cannot be created); runs that could not start get a tool-error exit. */
+ * file that cannot be created); runs that could not start get a tool-error exit. SIGINT,
+ * SIGTERM and SIGHUP kill and reap every running group, then the signal is raised again with
+ * the caller's mask and disposition back in place; -EINTR if the caller's disposition let
+ * the process live. */
 int harness_runs_execute(harness_run_t *runs, size_t n, unsigned jobs);
 
 /* Reads a whole file into a new NUL-terminated buffer (*text, free() it). Returns 0 or -errno. */

@@ -34,6 +34,14 @@ usage() {
   exit 2
 }
 
+# value_of <option> <argc> <value>: the option's value, or one line and exit 2 when it has none.
+value_of() {
+  if [ "$2" -lt 2 ] || [ -z "$3" ]; then
+    echo "bench.sh: option '$1' needs a value (see scripts/bench.sh --help)" >&2
+    exit 2
+  fi
+}
+
 rounds=5
 scaling=1
 profile=0
@@ -44,13 +52,13 @@ timeout_s=${BENCH_TIMEOUT:-60}
 build=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --rounds) rounds=${2:?}; shift 2 ;;
-    --only) only=${2:?}; shift 2 ;;
-    --tools) tools_arg=${2:?}; shift 2 ;;
+    --rounds) value_of "$1" $# "${2-}"; rounds=$2; shift 2 ;;
+    --only) value_of "$1" $# "${2-}"; only=$2; shift 2 ;;
+    --tools) value_of "$1" $# "${2-}"; tools_arg=$2; shift 2 ;;
     --no-scaling) scaling=0; shift ;;
     --profile) profile=1; shift ;;
     --profile-only) profile=1; profile_only=1; shift ;;
-    --timeout) timeout_s=${2:?}; shift 2 ;;
+    --timeout) value_of "$1" $# "${2-}"; timeout_s=$2; shift 2 ;;
     -h|--help) usage ;;
     -*) echo "bench.sh: unknown option '$1'" >&2; usage ;;
     *) [ -z "$build" ] || usage; build=$1; shift ;;
@@ -58,6 +66,30 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$build" ] || usage
 case "$rounds" in ''|*[!0-9]*|0) echo "bench.sh: --rounds needs a whole number >= 1" >&2; exit 2 ;; esac
+case "$timeout_s" in
+  ''|*[!0-9]*|0|0*)
+    echo "bench.sh: --timeout (or BENCH_TIMEOUT) needs a whole number of seconds >= 1, not '$timeout_s'" >&2
+    exit 2 ;;
+esac
+WORKLOADS=(nested_pairs work_queue many_locks lock_churn many_threads)
+TOOLS=(native lockgraph tsan-gcc tsan-clang helgrind drd)
+if [ -n "$only" ]; then
+  # An unknown name would only show up as a "not-built" row, minutes later.
+  known=" ${WORKLOADS[*]} "
+  IFS=, read -r -a WORKLOADS <<<"$only"
+  for w in "${WORKLOADS[@]}"; do
+    case "$known" in
+      *" $w "*) ;;
+      *) echo "bench.sh: --only: no workload '${w}'; the workloads are:${known% }" >&2; exit 2 ;;
+    esac
+  done
+  [ ${#WORKLOADS[@]} -gt 0 ] || { echo "bench.sh: --only '$only' names no workload" >&2; exit 2; }
+fi
+if [ -n "$tools_arg" ]; then
+  IFS=, read -r -a TOOLS <<<"$tools_arg"
+  case " ${TOOLS[*]} " in *" native "*) ;; *) TOOLS=(native "${TOOLS[@]}") ;; esac
+fi
+
 if [ ! -d "$build" ]; then
   echo "bench.sh: no build directory '$build' (run: make build, or cmake -S . -B $build)" >&2
   exit 2
@@ -88,14 +120,6 @@ started=$(date +%s)
 lg_lib=$build/lib/liblockgraph.so
 # Defaults as a user gets them; BENCH_LOCKGRAPH_OPTIONS overrides (e.g. verbosity=2).
 lg_options=${BENCH_LOCKGRAPH_OPTIONS:-}
-
-WORKLOADS=(nested_pairs work_queue many_locks lock_churn many_threads)
-TOOLS=(native lockgraph tsan-gcc tsan-clang helgrind drd)
-if [ -n "$only" ]; then IFS=, read -r -a WORKLOADS <<<"$only"; fi
-if [ -n "$tools_arg" ]; then
-  IFS=, read -r -a TOOLS <<<"$tools_arg"
-  case " ${TOOLS[*]} " in *" native "*) ;; *) TOOLS=(native "${TOOLS[@]}") ;; esac
-fi
 
 # The per-workload goal for lockgraph (ratio to native), from the project's issue.
 goal_of() {

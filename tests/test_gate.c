@@ -4,14 +4,22 @@
  * failure path uses a copy of harness/expectations.tsv with one expectation made wrong, and
  * checks the exact message: slug, variant, detector, expected vs got, log path. Each test
  * writes to its own --out directory, so they can run in parallel. Also: the command line's
- * usage errors (one line, exit 2).
+ * usage errors (one line, exit 2), setup errors (no build tree, an output directory that
+ * cannot be written, a tool missing from PATH), a hazard with no expectations, and a SIGTERM
+ * or SIGINT to detect taking its runs' process groups down with it.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #define DETECT LG_BUILD_DIR "/bin/detect"
 #define REAL_TSV LG_SOURCE_DIR "/harness/expectations.tsv"
@@ -21,11 +29,13 @@ typedef struct detect_result {
   char out[65536];   /* stdout and stderr */
 } detect_result_t;
 
-static detect_result_t *detect_run(const char *args)
+/* Runs detect through the shell; env (may be "") is a prefix such as "PATH='/x' ". */
+static detect_result_t *detect_run_env(const char *env, const char *args)
 {
   static __thread detect_result_t r;
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "'%s' --build '%s' --jobs 2 %s 2>&1", DETECT, LG_BUILD_DIR, args);
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "%s'%s' --build '%s' --jobs 2 %s 2>&1", env, DETECT, LG_BUILD_DIR,
+           args);
   FILE *p = popen(cmd, "r");
   cr_assert_not_null(p, "cannot run %s", cmd);
   size_t n = fread(r.out, 1, sizeof r.out - 1, p);
@@ -33,6 +43,11 @@ static detect_result_t *detect_run(const char *args)
   int st = pclose(p);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return &r;
+}
+
+static detect_result_t *detect_run(const char *args)
+{
+  return detect_run_env("", args);
 }
 
 /* A copy of the real expectations with the line for (slug, detector) given a new verdict. */
@@ -175,4 +190,274 @@ Test(gate, bad_expectations_file_names_the_line)
   char want[1400];
   snprintf(want, sizeof want, "detect: %s:2: expected 'caught' or 'miss', got 'perhaps'\n", tsv);
   cr_expect_str_eq(r->out, want);
+}
+
+/* A copy of the real expectations without any line for slug. */
+static void tsv_without(const char *path, const char *slug)
+{
+  FILE *in = fopen(REAL_TSV, "r"), *out = fopen(path, "w");
+  cr_assert(in && out, "cannot copy %s to %s", REAL_TSV, path);
+  char line[1024], key[256];
+  int dropped = 0;
+  snprintf(key, sizeof key, "%s\t", slug);
+  while (fgets(line, sizeof line, in)) {
+    if (strncmp(line, key, strlen(key)) == 0)
+      dropped++;
+    else
+      fputs(line, out);
+  }
+  fclose(in);
+  fclose(out);
+  cr_assert_gt(dropped, 0, "no line for %s in %s", slug, REAL_TSV);
+}
+
+Test(gate, hazard_without_expectations_fails, .timeout = 300)
+{
+  char dir[1024], tsv[1100], args[4096], want[2048];
+  test_dir("noexpect", dir, sizeof dir);
+  snprintf(tsv, sizeof tsv, "%s/expectations.tsv", dir);
+  tsv_without(tsv, "lost_update");
+  snprintf(args, sizeof args,
+           "--gate --slug lost_update --detector compiler --expectations '%s' --out '%s'", tsv,
+           dir);
+  detect_result_t *r = detect_run(args);
+  cr_expect_eq(r->status, 1, "exit %d:\n%s", r->status, r->out);
+  snprintf(want, sizeof want, "gate: FAIL lost_update buggy compiler: no expectation in %s\n",
+           tsv);
+  cr_expect(strstr(r->out, want) != NULL, "missing\n  %s in\n%s", want, r->out);
+  cr_expect(strstr(r->out, "gate: 1 passed, 1 failed\n") != NULL, "%s", r->out);
+}
+
+Test(gate, unwritable_report_exits_2_and_claims_nothing, .timeout = 300)
+{
+  char dir[1024], sub[1100], args[2048], want[2048];
+  test_dir("unwritable", dir, sizeof dir);
+  /* A directory where summary.json should go: root or not, that file cannot be written. */
+  snprintf(sub, sizeof sub, "%s/summary.json", dir);
+  cr_assert(mkdir(sub, 0755) == 0 || errno == EEXIST);
+  snprintf(args, sizeof args, "--slug lost_update --detector compiler --out '%s'", dir);
+  detect_result_t *r = detect_run(args);
+  cr_expect_eq(r->status, 2, "exit %d:\n%s", r->status, r->out);
+  snprintf(want, sizeof want, "detect: cannot write %s: Is a directory\n", sub);
+  cr_expect(strstr(r->out, want) != NULL, "missing\n  %s in\n%s", want, r->out);
+  cr_expect(strstr(r->out, "results:") == NULL, "%s", r->out);
+}
+
+Test(gate, output_directory_that_cannot_be_made_is_refused_at_once)
+{
+  char dir[1024], file[1100], args[2048], want[2048];
+  test_dir("outfile", dir, sizeof dir);
+  snprintf(file, sizeof file, "%s/plain-file", dir);
+  FILE *f = fopen(file, "w");
+  cr_assert_not_null(f);
+  fclose(f);
+  snprintf(args, sizeof args, "--slug lost_update --detector helgrind --out '%s/out'", file);
+  detect_result_t *r = detect_run(args);
+  cr_expect_eq(r->status, 2, "exit %d:\n%s", r->status, r->out);
+  snprintf(want, sizeof want,
+           "detect: cannot write to the output directory %s/out: Not a directory\n", file);
+  cr_expect_str_eq(r->out, want);
+}
+
+Test(gate, missing_valgrind_is_not_built_and_says_what_to_do, .timeout = 120)
+{
+  char dir[1024], bin[1100], env[1300], args[2048], want[2048], cmd[4096];
+  test_dir("novalgrind", dir, sizeof dir);
+  /* A PATH with the shell tools but no valgrind. */
+  snprintf(bin, sizeof bin, "%s/bin", dir);
+  snprintf(cmd, sizeof cmd,
+           "rm -rf '%s' && mkdir -p '%s' && for t in sh cc; do ln -s \"$(command -v $t)\" '%s'/; "
+           "done", bin, bin, bin);
+  cr_assert_eq(system(cmd), 0);
+  snprintf(env, sizeof env, "PATH='%s' ", bin);
+  snprintf(args, sizeof args, "--gate --slug lost_update --detector helgrind --out '%s'", dir);
+  detect_result_t *r = detect_run_env(env, args);
+  cr_expect_eq(r->status, 1, "exit %d:\n%s", r->status, r->out);
+  cr_expect(strstr(r->out, "detect: valgrind not found on PATH: run scripts/deps.sh build (as "
+                           "root) or apt-get install valgrind\n") != NULL, "%s", r->out);
+  /* Once, not once per cell. */
+  const char *first = strstr(r->out, "valgrind not found");
+  cr_expect(first && !strstr(first + 1, "valgrind not found"), "%s", r->out);
+  snprintf(want, sizeof want, "gate: FAIL lost_update buggy helgrind: expected caught, got "
+           "not-built (log: %s/logs/lost_update/buggy/helgrind.log)\n", dir);
+  cr_expect(strstr(r->out, want) != NULL, "missing\n  %s in\n%s", want, r->out);
+  char log[1200], text[4096] = "";
+  snprintf(log, sizeof log, "%s/logs/lost_update/buggy/helgrind.log", dir);
+  FILE *f = fopen(log, "r");
+  cr_assert_not_null(f, "%s", log);
+  text[fread(text, 1, sizeof text - 1, f)] = '\0';
+  fclose(f);
+  cr_expect(strstr(text, "detect: not built: valgrind not found on PATH\n") != NULL, "%s", text);
+}
+
+Test(gate, missing_build_tree_says_run_make_build)
+{
+  char dir[1024], args[2048], want[2048];
+  test_dir("nobuild", dir, sizeof dir);
+  snprintf(args, sizeof args, "--build '%s/empty' --gate", dir);
+  detect_result_t *r = detect_run(args);
+  cr_expect_eq(r->status, 2);
+  snprintf(want, sizeof want,
+           "detect: %s/empty is not a build tree (no hazards/): run make build\n", dir);
+  cr_expect_str_eq(r->out, want);
+}
+
+Test(gate, empty_option_values_are_usage_errors)
+{
+  static const char *const opts[] = {"--out", "--build", "--source", "--expectations"};
+  for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+    char args[128], want[256];
+    snprintf(args, sizeof args, "%s ''", opts[i]);
+    snprintf(want, sizeof want, "detect: option '%s' needs a non-empty value (see detect -h)\n",
+             opts[i]);
+    detect_result_t *r = detect_run(args);
+    cr_expect_eq(r->status, 2, "%s: exit %d", opts[i], r->status);
+    cr_expect_str_eq(r->out, want);
+  }
+}
+
+Test(gate, slug_list_naming_nothing_is_refused)
+{
+  detect_result_t *r = detect_run("--slug ,");
+  cr_expect_eq(r->status, 2);
+  cr_expect_str_eq(r->out, "detect: --slug ',' names no hazard (see detect -h)\n");
+}
+
+Test(gate, unknown_short_option_is_named)
+{
+  detect_result_t *r = detect_run("-zq");
+  cr_expect_eq(r->status, 2);
+  cr_expect_str_eq(r->out, "detect: unknown option '-z' (see detect -h)\n");
+}
+
+/* Whether any live (not zombie) process is in process group pgid. */
+static int group_running(pid_t pgid)
+{
+  if (kill(-pgid, 0) < 0 && errno == ESRCH)
+    return 0;
+  DIR *d = opendir("/proc");
+  cr_assert_not_null(d);
+  int found = 0;
+  struct dirent *de;
+  while (!found && (de = readdir(d))) {
+    char path[300], stat[512];
+    if (de->d_name[0] < '0' || de->d_name[0] > '9')
+      continue;
+    snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+      continue;
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = '\0';
+    /* pid (comm) state ppid pgrp ... ; comm may hold spaces, so parse after the last ')'. */
+    const char *paren = strrchr(stat, ')');
+    char state;
+    int ppid, pgrp;
+    if (paren && sscanf(paren + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
+        state != 'Z')
+      found = 1;
+  }
+  closedir(d);
+  return found;
+}
+
+static double now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* detect runs a stand-in lost_update (sleeps, with a grandchild) and gets sig. */
+static void interrupt_check(const char *name, int sig)
+{
+  char dir[1024], build[1100], prog[1200], pgid_path[1100], out[1100], cmd[4096];
+  test_dir(name, dir, sizeof dir);
+  snprintf(build, sizeof build, "%s/build", dir);
+  snprintf(prog, sizeof prog, "%s/hazards/native/buggy/lost_update", build);
+  snprintf(pgid_path, sizeof pgid_path, "%s/pgid", dir);
+  snprintf(out, sizeof out, "%s/out", dir);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' && mkdir -p '%s/hazards/native/buggy'", build,
+           pgid_path, build);
+  cr_assert_eq(system(cmd), 0);
+  FILE *f = fopen(prog, "w");
+  cr_assert_not_null(f);
+  /* The run is its own group leader, so $$ is the group; written last, once the grandchild
+   * exists. */
+  fprintf(f, "#!/bin/sh\nsleep 300 &\necho $$ > '%s.tmp' && mv '%s.tmp' '%s'\nwait\n", pgid_path,
+          pgid_path, pgid_path);
+  fclose(f);
+  cr_assert_eq(chmod(prog, 0755), 0);
+
+  pid_t detect = fork();
+  cr_assert_geq(detect, 0);
+  if (detect == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    /* The worker may run with SIGINT ignored (a background job); detect must see it. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    execl(DETECT, "detect", "--build", build, "--slug", "lost_update", "--detector", "oracle",
+          "--out", out, (char *)NULL);
+    _exit(127);
+  }
+  pid_t pgid = 0;
+  for (double end = now_s() + 20; !pgid && now_s() < end;) {
+    FILE *p = fopen(pgid_path, "r");
+    if (p) {
+      if (fscanf(p, "%d", &pgid) != 1)
+        pgid = 0;
+      fclose(p);
+    } else {
+      usleep(10000);
+    }
+  }
+  cr_assert_gt(pgid, 0, "the stand-in never started");
+  cr_assert(group_running(pgid));
+
+  cr_assert_eq(kill(detect, sig), 0);
+  int st;
+  cr_assert_eq(waitpid(detect, &st, 0), detect);
+  cr_expect(WIFSIGNALED(st) && WTERMSIG(st) == sig, "detect did not die of signal %d (status %#x)",
+            sig, st);
+  /* Killed and reaped before detect re-raised; a grandchild may wait for init to reap it. */
+  double end = now_s() + 5;
+  while (group_running(pgid) && now_s() < end)
+    usleep(10000);
+  cr_expect_not(group_running(pgid), "process group %d outlived detect", (int)pgid);
+  if (group_running(pgid))
+    kill(-pgid, SIGKILL);
+}
+
+Test(gate, sigterm_kills_every_running_group, .timeout = 60)
+{
+  interrupt_check("sigterm", SIGTERM);
+}
+
+Test(gate, sigint_kills_every_running_group, .timeout = 60)
+{
+  interrupt_check("sigint", SIGINT);
+}
+
+/* An --out so long that summary.json still fits under PATH_MAX but a log path does not. */
+Test(gate, path_too_long_is_an_error_not_a_cut_path, .timeout = 60)
+{
+  char out[4200], args[4400];
+  test_dir("long", out, sizeof out);
+  size_t len = strlen(out);
+  while (len + 1 + 200 < 4060) {
+    out[len++] = '/';
+    memset(out + len, 'd', 200);
+    len += 200;
+  }
+  while (len < 4070)
+    out[len++] = 'e';
+  out[len] = '\0';
+  snprintf(args, sizeof args, "--slug lost_update --detector compiler --out '%s'", out);
+  detect_result_t *r = detect_run(args);
+  cr_expect_eq(r->status, 2, "exit %d:\n%s", r->status, r->out);
+  cr_expect_str_eq(r->out, "detect: lost_update buggy compiler: cannot prepare the run: "
+                           "File name too long\n");
 }

@@ -131,6 +131,23 @@ Test(harness_expectations, missing_file_is_an_errno)
   cr_expect(strstr(err, "No such file") != NULL, "%s", err);
 }
 
+Test(harness_expectations, too_many_fields_counts_them_all)
+{
+  expect_error("lost_update\toracle\tcaught\twhy\tmore\tand more\n",
+               "expectations.tsv:1: expected 3 or 4 tab-separated fields (slug, detector, "
+               "caught|miss, reason), got 6");
+}
+
+Test(harness_expectations, directory_is_refused_as_a_directory)
+{
+  harness_expectations_t *e = NULL;
+  char err[512] = "";
+  cr_expect_eq(harness_expectations_load(LG_SOURCE_DIR "/harness", &e, err, sizeof err),
+               -EISDIR);
+  cr_expect_null(e);
+  cr_expect(strstr(err, "Is a directory") != NULL, "%s", err);
+}
+
 Test(harness_expectations, judgement_rule)
 {
   cr_expect_eq(harness_judge(HARNESS_EXPECT_CAUGHT, HARNESS_CAUGHT), HARNESS_JUDGE_PASS);
