@@ -194,6 +194,9 @@ struct lg_thread {
   pid_t ktid;
   lg_segment_t *seg;
   int detached, exited;
+  /* Set while the creator is between the real pthread_create and naming the thread; a record
+   * retired meanwhile (the thread detached itself and exited) is freed by the creator. */
+  int creator_ref, free_pending;
   lg_held_t **retired; /* old held arrays, freed at exit (the watchdog may still read them) */
   uint32_t nretired, capretired;
   uint32_t *retired_caps;

@@ -234,6 +234,17 @@ void lg_thread_init_main(void) {
 
 /* ---- thread exit ---- */
 
+/* Unlinks t (under lg_rt.mu); returns nonzero when the caller may free it now, zero when its
+ * creator still holds it (see pthread_create) and will free it. */
+static int lg_thread_retire_locked(lg_thread_t *t) {
+  lg_thread_unlink(t);
+  if (t->creator_ref) {
+    t->free_pending = 1;
+    return 0;
+  }
+  return 1;
+}
+
 static void lg_thread_exit_cb(void *arg) {
   lg_thread_t *t = arg;
   if (t == NULL || t == &lg_thread_gone)
@@ -243,9 +254,7 @@ static void lg_thread_exit_cb(void *arg) {
   t->exited = 1;
   t->depth = 0;
   atomic_store_explicit(&t->wait_seq, 0, memory_order_relaxed);
-  int drop = t->detached;
-  if (drop)
-    lg_thread_unlink(t);
+  int drop = t->detached && lg_thread_retire_locked(t);
   lg_rt_unlock();
   lg_tls_self = &lg_thread_gone;
   if (drop)
@@ -316,6 +325,7 @@ LG_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
   }
   t->passthrough = 1; /* until the trampoline runs on the new thread */
   t->detached = detached;
+  t->creator_ref = !detached;
   s->fn = fn;
   s->arg = arg;
   s->t = t;
@@ -342,12 +352,16 @@ LG_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     lg_thread_free(t);
     lg_mem_free(s, sizeof(*s));
   } else if (!detached) {
-    /* A joinable thread's record lives until it is joined or detached, so the creator may
-     * name it now: a pthread_detach right after create must find it. (A detached thread's
-     * record may already be gone; it names itself in the trampoline.) */
+    /* Name the thread now, so that a pthread_detach right after create finds it. The record
+     * cannot be gone yet: creator_ref keeps it until here, even if the thread has already
+     * detached itself and exited. (A detached thread names itself in the trampoline.) */
     lg_rt_lock();
     t->pth = *th;
+    t->creator_ref = 0;
+    int free_now = t->free_pending;
     lg_rt_unlock();
+    if (free_now)
+      lg_thread_free(t);
   }
   lg_guard_leave(self, was);
   errno = real_errno;
@@ -377,7 +391,8 @@ static void lg_thread_joined(pthread_t th) {
       lg_hb_thread_join(&self->seg, t->seg);
       lg_thread_rekey(self);
     }
-    lg_thread_unlink(t);
+    if (!lg_thread_retire_locked(t))
+      t = NULL;
   }
   lg_rt_unlock();
   if (t != NULL)
@@ -438,9 +453,7 @@ LG_EXPORT int pthread_detach(pthread_t th) {
   lg_thread_t *t = lg_thread_find(th);
   if (t != NULL) {
     t->detached = 1;
-    if (t->exited)
-      lg_thread_unlink(t);
-    else
+    if (!t->exited || !lg_thread_retire_locked(t))
       t = NULL;
   }
   lg_rt_unlock();
@@ -505,5 +518,8 @@ static void lg_fork_child(void) {
 
 void lg_threads_setup(void) {
   lg_thread_key_init();
+  /* The main thread too: when it ends with pthread_exit, its record must say so. */
+  if (lg_thread_key_ok && lg_tls_self != NULL)
+    pthread_setspecific(lg_thread_key, lg_tls_self);
   pthread_atfork(lg_fork_prepare, lg_fork_parent, lg_fork_child);
 }

@@ -265,6 +265,17 @@ static void lg_wd_scan(uint64_t limit_ns) {
   lg_report_emit(r); /* ends the run */
 }
 
+/* Whether any thread of the program is still running. A program whose main ends with
+ * pthread_exit ends when its last thread does: this thread must not keep it alive. */
+static int lg_wd_program_alive(void) {
+  int alive = 0;
+  lg_rt_lock();
+  for (lg_thread_t *t = lg_rt.threads; t != NULL && !alive; t = t->next)
+    alive = !t->exited;
+  lg_rt_unlock();
+  return alive;
+}
+
 static void *lg_watchdog_main(void *arg) {
   (void)arg;
   lg_tls_self = &lg_wd_record;
@@ -273,10 +284,14 @@ static void *lg_watchdog_main(void *arg) {
   uint64_t limit = (uint64_t)ms * 1000000ull;
   for (;;) {
     lg_wd_sleep_ms(period);
+    if (!lg_wd_program_alive())
+      break;
     if (atomic_load(&lg_rt.ending))
       continue;
     lg_wd_scan(limit);
   }
+  /* A thread the program creates later (one we never saw) starts a new watchdog. */
+  atomic_store(&lg_rt.watchdog_started, 0);
   return NULL;
 }
 

@@ -1419,6 +1419,17 @@ Test(lockgraph, exit_with_lock_held_prints_summary, .timeout = 60)
   run_cleanup(&r);
 }
 
+Test(lockgraph, main_pthread_exit_ends_with_its_last_thread, .timeout = 60)
+{
+  run_request_t rq = {.program = "main_pthread_exit", .timeout_s = 20};
+  run_result_t r;
+
+  run_corpus(&rq, &r);
+  expect_clean(&r, rq.program);
+  cr_expect_lt(r.seconds, 10.0, "took %.1f s: something kept the process alive", r.seconds);
+  run_cleanup(&r);
+}
+
 /* A run ended by a fatal signal: the process died of that signal, and the summary (text line
  * and JSON object, each once) was written on the way out, after every report. */
 static void expect_signal_summary(const run_result_t *r, int sig, const char *name, unsigned reports)
