@@ -78,9 +78,18 @@ typedef struct report_set {
   size_t count;
 } report_set_t;
 
+#define SUMMARY_KINDS_MAX 16
+
 typedef struct summary {
   unsigned reports, potential, deadlocks, self, suppressed, locks, edges, threads;
+  /* Every "<count> <noun>" inside the parentheses, the three above included, in order. */
+  unsigned nkinds;
+  unsigned kind_count[SUMMARY_KINDS_MAX];
+  char kind_noun[SUMMARY_KINDS_MAX][48]; /* as printed, plural included */
 } summary_t;
+
+/* The count of a kind in the summary by its singular noun ("hang"); 0 when not listed. */
+unsigned summary_kind(const summary_t *s, const char *noun);
 
 typedef struct edge_expect {
   const char *held_function, *held_marker; /* where the held lock was taken */
