@@ -222,14 +222,50 @@ typedef struct lg_frames {
   int n;
 } lg_frames_t;
 
+/* Whether a frame belongs to the C++ runtime's lock wrappers (std::mutex::lock,
+ * std::lock_guard, std::unique_lock, condition_variable::wait, __gthread_*, ...). They are
+ * compiled into the program from the library's headers, inlined or not depending on the
+ * compiler and the -O level, so neither the module nor the frame count tells them apart: their
+ * header files and their namespaces do. */
+static int lg_frame_is_cxx_runtime(const lg_symbol_t *f) {
+  const char *file = f->file, *fn = f->function;
+  if (file != NULL && (strstr(file, "/include/c++/") != NULL || strstr(file, "/bits/gthr") != NULL))
+    return 1;
+  if (fn == NULL)
+    return 0;
+  if (strncmp(fn, "__gthread_", 10) == 0 || strncmp(fn, "_ZNSt", 5) == 0 ||
+      strncmp(fn, "_ZSt", 4) == 0 || strncmp(fn, "_ZN9__gnu_cxx", 13) == 0 ||
+      (strncmp(fn, "_ZL", 3) == 0 && strstr(fn, "__gthread_") != NULL))
+    return 1;
+  /* A demangled name: the qualified name starts after the return type ("void std::lock<...>(")
+   * at template depth 0, before the parameter list. */
+  const char *name = fn;
+  int depth = 0;
+  for (const char *p = fn; *p && !(*p == '(' && depth == 0); p++) {
+    if (*p == '<')
+      depth++;
+    else if (*p == '>')
+      depth--;
+    else if (*p == ' ' && depth == 0)
+      name = p + 1;
+  }
+  return strncmp(name, "std::", 5) == 0 || strncmp(name, "__gnu_cxx::", 11) == 0;
+}
+
+/* Symbolized frames of a stack, starting at the program's own frame: the leading frames of the
+ * C++ runtime's lock wrappers are dropped (all of them only if nothing else is left). */
 static void lg_frames_of(const lg_stack_t *s, lg_frames_t *out) {
   out->n = 0;
   if (s == NULL)
     return;
+  int leading = 1;
   for (uint32_t i = 0; i < s->n && out->n < LG_STACK_MAX * 2; i++) {
     lg_symbol_t sym[8];
     int k = lg_symbolize(s->pc[i], sym, 8);
     for (int j = 0; j < k && out->n < LG_STACK_MAX * 2; j++) {
+      if (leading && lg_frame_is_cxx_runtime(&sym[j]) && !(i + 1 == s->n && j + 1 == k && out->n == 0))
+        continue;
+      leading = 0;
       out->pc[out->n] = s->pc[i];
       out->f[out->n++] = sym[j];
     }
@@ -280,14 +316,34 @@ static void lg_json_stack(lg_buf_t *b, const lg_stack_t *s) {
   lg_buf_printf(b, "]");
 }
 
-/* "first locked at worker_a buggy/x.c:41" */
-static void lg_text_site(lg_buf_t *b, uintptr_t pc) {
+/* The first frame of s below the C++ runtime's lock wrappers; 0 when there is none. */
+static int lg_program_frame(const lg_stack_t *s, lg_symbol_t *out, uintptr_t *pc) {
+  for (uint32_t i = 0; s != NULL && i < s->n; i++) {
+    lg_symbol_t sym[8];
+    int k = lg_symbolize(s->pc[i], sym, 8);
+    for (int j = 0; j < k; j++) {
+      if (!lg_frame_is_cxx_runtime(&sym[j])) {
+        *out = sym[j];
+        *pc = s->pc[i];
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
+/* "first locked at worker_a buggy/x.c:41". When that place is inside the C++ runtime's lock
+ * wrappers (a return address is all the first acquisition kept), the program's own frame of
+ * `alt`, a stack of this report that acquires the lock, is shown instead. */
+static void lg_text_site(lg_buf_t *b, uintptr_t pc, const lg_stack_t *alt) {
   if (pc == 0) {
     lg_buf_printf(b, "an unknown place");
     return;
   }
   lg_symbol_t sym[8];
   lg_symbolize(pc, sym, 8);
+  if (lg_frame_is_cxx_runtime(&sym[0]))
+    lg_program_frame(alt, &sym[0], &pc);
   char cwd[LG_PATH_MAX];
   const char *file = lg_path_display(sym[0].file, cwd, sizeof cwd);
   if (sym[0].function)
@@ -342,7 +398,12 @@ static void lg_text_locks(lg_buf_t *b, const lg_report_t *r, const lg_lockname_t
   for (uint32_t i = 0; i < r->nlocks; i++) {
     lg_buf_printf(b, "  %s = %s 0x%lx, first locked at ", nm[i].s, lg_kind_word(r->locks[i].kind),
                   (unsigned long)r->locks[i].addr);
-    lg_text_site(b, r->locks[i].first_pc);
+    const lg_stack_t *alt = NULL;
+    for (uint32_t e = 0; e < r->nedges && alt == NULL; e++)
+      alt = r->edges[e].from == i ? r->edges[e].held : r->edges[e].to == i ? r->edges[e].acq : NULL;
+    if (alt == NULL && i == 0)
+      alt = r->held_stack ? r->held_stack : r->acq_stack;
+    lg_text_site(b, r->locks[i].first_pc, alt);
     lg_buf_printf(b, "\n");
   }
 }
