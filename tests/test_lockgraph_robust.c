@@ -1,0 +1,85 @@
+/* test_lockgraph_robust.c - the detector never harms its host: threads with small stacks,
+ * reports that go to lockgraph's own descriptor and never into the program's files, and quiet
+ * clean runs. Each test runs a real corpus program under the real lockgraph (lg_corpus.h).
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lg_corpus.h"
+
+/* ------------------------------------------------------------------------------------------
+ * Small stacks: the detector's work fits in a PTHREAD_STACK_MIN thread.
+ */
+
+/* The inversion of small_stack_threads in threads of `stack` bytes ("min": PTHREAD_STACK_MIN):
+ * reported with both stacks of both edges at the source's lines, the chains of new lock orders
+ * learnt on the way, and the program runs to its end. */
+static void check_small_stack_inversion(const char *stack)
+{
+  const char *src = "small_stack_threads.c";
+  const char *args[] = {stack, NULL};
+  run_request_t rq = {.program = "small_stack_threads", .args = args};
+  edge_expect_t expect[2];
+  run_result_t r;
+  report_set_t set;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  cr_assert_neq(r.status, 128 + SIGSEGV, "stacks of %s: the program died of SIGSEGV; stderr:\n%s",
+                stack, r.err);
+  expect_potential_deadlock(&r, "small_stack_threads", 2);
+  summary_parse(r.err, &s);
+  /* A, B and two chains of 24 locks, each chain taken under A or B: 50 locks, 48 new edges
+   * learnt on the small stacks besides the inversion's two. */
+  cr_expect_eq(s.locks, 50, "%u locks", s.locks);
+  cr_expect_eq(s.edges, 50, "%u edges", s.edges);
+  ab_ba_expect(expect, "worker_ab", "worker_ba");
+  reports_load(r.json, &set);
+  expect_inversion(reports_first(&set, "potential-deadlock"), src, 2, "mutex", expect, 0);
+  expect_text_frame(r.err, "worker_ab", src, corpus_marker_line(src, "ab_first"));
+  expect_text_frame(r.err, "worker_ba", src, corpus_marker_line(src, "ba_second"));
+  reports_free(&set);
+  run_cleanup(&r);
+}
+
+Test(lockgraph_robust, inversion_in_pthread_stack_min_threads_is_reported, .timeout = 60)
+{
+  check_small_stack_inversion("min");
+}
+
+Test(lockgraph_robust, inversion_in_16k_and_64k_threads_is_reported, .timeout = 60)
+{
+  check_small_stack_inversion("16384");
+  check_small_stack_inversion("65536");
+}
+
+Test(lockgraph_robust, deadlock_in_pthread_stack_min_threads_is_reported_by_the_watchdog,
+     .timeout = 30)
+{
+  const char *src = "small_stack_threads.c";
+  const char *args[] = {"min", "--hang", NULL};
+  run_request_t rq = {.program = "small_stack_threads", .args = args, .timeout_s = 20};
+  run_result_t r;
+  report_set_t set;
+  char *line;
+
+  run_corpus(&rq, &r);
+  cr_assert_neq(r.status, 128 + SIGSEGV, "the program died of SIGSEGV; stderr:\n%s", r.err);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d; stderr:\n%s", r.status, r.err);
+  cr_expect_null(strstr(r.out, "small_stack_threads: done"), "the deadlocked threads finished");
+  line = text_find_line(r.err, "lockgraph: deadlock (it happened): 2 threads blocked in a cycle", "");
+  cr_expect_not_null(line, "no 'deadlock (it happened)' line; stderr:\n%s", r.err);
+  free(line);
+  /* Each blocked thread's own stack, captured by itself on its small stack. */
+  expect_text_frame(r.err, "worker_ab", src, corpus_marker_line(src, "ab_second"));
+  expect_text_frame(r.err, "worker_ba", src, corpus_marker_line(src, "ba_second"));
+  reports_load(r.json, &set);
+  cr_expect_eq(reports_count(&set, "deadlock"), 1, "JSON deadlock reports: %zu",
+               reports_count(&set, "deadlock"));
+  reports_free(&set);
+  run_cleanup(&r);
+}
