@@ -83,3 +83,61 @@ Test(lockgraph_robust, deadlock_in_pthread_stack_min_threads_is_reported_by_the_
   reports_free(&set);
   run_cleanup(&r);
 }
+
+/* ------------------------------------------------------------------------------------------
+ * Lockgraph's own descriptor: reports reach the stderr the run started with, never the
+ * program's files.
+ */
+
+/* stderr_reused in `mode`: the program's file holds only its own line, the text report and the
+ * summary are on the original stderr, and the JSON report (whose descriptor the closefrom mode
+ * also takes over) is complete. */
+static void check_stderr_reused(const char *mode)
+{
+  const char *src = "stderr_reused.c";
+  char file[PATH_MAX];
+  const char *args[] = {mode, file, NULL};
+  run_request_t rq = {.program = "stderr_reused", .args = args};
+  edge_expect_t expect[2];
+  run_result_t r;
+  report_set_t set;
+  char *own;
+
+  run_init(&r);
+  snprintf(file, sizeof file, "%s/program.log", r.dir);
+  run_program(&rq, &r);
+  expect_potential_deadlock(&r, "stderr_reused", 2);
+  own = file_read_all(file);
+  cr_assert_not_null(own, "%s: the program's file %s is missing", mode, file);
+  cr_expect_str_eq(own, "stderr_reused: the program's own line\n",
+                   "%s: the program's own file got more than its line:\n%s", mode, own);
+  free(own);
+  ab_ba_expect(expect, "inversion", "inversion");
+  reports_load(r.json, &set);
+  expect_inversion(reports_first(&set, "potential-deadlock"), src, 2, "mutex", expect, 0);
+  cr_expect_eq(reports_count(&set, "summary"), 1, "%s: JSON summary objects: %zu", mode,
+               reports_count(&set, "summary"));
+  reports_free(&set);
+  run_cleanup(&r);
+}
+
+Test(lockgraph_robust, program_file_on_fd_2_gets_no_report, .timeout = 60)
+{
+  check_stderr_reused("reuse");
+}
+
+Test(lockgraph_robust, daemon_closing_every_descriptor_gets_no_report_in_its_file, .timeout = 60)
+{
+  check_stderr_reused("closefrom");
+}
+
+Test(lockgraph_robust, stderr_closed_before_exit_still_gets_the_summary, .timeout = 60)
+{
+  run_request_t rq = {.program = "closes_stderr"};
+  run_result_t r;
+
+  run_corpus(&rq, &r);
+  /* One report line and one summary line on the stderr the run started with. */
+  expect_potential_deadlock(&r, "closes_stderr", 2);
+  run_cleanup(&r);
+}
