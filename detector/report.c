@@ -771,7 +771,11 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
    * with little stack left, and only the one claimer ever writes it. */
   static lg_sbuf_t w;
   w.n = 0;
-  w.fd = lg_rt.opt.verbosity >= 1 ? lg_rt.log_fd : -1;
+  /* At the default verbosity a clean run says nothing, as TSan: a process tree run through
+   * lockgraph (a script, its shell, its tools) would print one line per process. */
+  unsigned v = lg_rt.opt.verbosity;
+  int say = v >= 2 || (v == 1 && (total > 0 || lg_count_suppressed > 0 || sig != 0));
+  w.fd = say ? lg_rt.log_fd : -1;
   if (sig != 0) {
     lg_sbuf_str(&w, "lockgraph: the program was terminated by ");
     lg_sbuf_str(&w, lg_signal_name(sig));
@@ -808,7 +812,7 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
     lg_sbuf_str(&w, ": ");
     lg_sbuf_count(&w, lg_suppressions_hits(lg_rt.supp, i), " hit", "\n");
   }
-  if (lg_rt.opt.verbosity >= 2) {
+  if (v >= 3) {
     lg_sbuf_str(&w, "  detector memory: ");
     lg_sbuf_uint(&w, lg_mem_mapped_bytes());
     lg_sbuf_str(&w, " bytes mapped\n");

@@ -141,3 +141,85 @@ Test(lockgraph_robust, stderr_closed_before_exit_still_gets_the_summary, .timeou
   expect_potential_deadlock(&r, "closes_stderr", 2);
   run_cleanup(&r);
 }
+
+/* ------------------------------------------------------------------------------------------
+ * Quiet clean runs: at the default verbosity a run with nothing to report prints nothing; a
+ * report brings one summary line per process that reported.
+ */
+
+Test(lockgraph_robust, clean_process_tree_prints_nothing_by_default, .timeout = 60)
+{
+  run_request_t rq = {.program = "process_tree"};
+  run_result_t r;
+  report_set_t set;
+
+  run_corpus(&rq, &r);
+  cr_expect_eq(r.status, 0, "exit status %d; stderr:\n%s", r.status, r.err);
+  expect_out_line(&r, "process_tree: level 0 done");
+  expect_out_line(&r, "process_tree: done");
+  cr_expect_eq(text_count_lines(r.err, "lockgraph:", ""), 0,
+               "five clean processes, yet lockgraph printed:\n%s", r.err);
+  /* The JSON summary is machine output: every process still writes its own. */
+  reports_load(r.json, &set);
+  cr_expect_eq(reports_count_findings(&set), 0);
+  cr_expect_eq(reports_count(&set, "summary"), 5, "JSON summaries: %zu, one per process",
+               reports_count(&set, "summary"));
+  reports_free(&set);
+  run_cleanup(&r);
+}
+
+Test(lockgraph_robust, process_tree_with_one_report_prints_one_summary, .timeout = 60)
+{
+  const char *args[] = {"--leaf-inversion", NULL};
+  run_request_t rq = {.program = "process_tree", .args = args};
+  run_result_t r;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  expect_potential_deadlock(&r, "process_tree", 2); /* one summary line: the leaf's */
+  summary_parse(r.err, &s);
+  cr_expect_eq(s.locks, 2, "summary: %u locks", s.locks);
+  run_cleanup(&r);
+}
+
+/* verbosity=N on a clean run: how many summary and memory lines stderr holds. */
+static void check_clean_verbosity(const char *verbosity, size_t summaries, size_t memory)
+{
+  const char *flags[] = {"--verbosity", verbosity, NULL};
+  run_request_t rq = {.program = "gate_lock", .cli_flags = flags};
+  run_result_t r;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  expect_clean(&r, "gate_lock");
+  cr_expect_eq(text_count_lines(r.err, "lockgraph: summary:", ""), summaries,
+               "verbosity %s: summary lines in:\n%s", verbosity, r.err);
+  cr_expect_eq(text_count_lines(r.err, "  detector memory: ", " bytes mapped"), memory,
+               "verbosity %s: memory lines in:\n%s", verbosity, r.err);
+  if (summaries > 0) {
+    summary_parse(r.err, &s);
+    cr_expect_eq(s.locks, 3, "verbosity %s: summary: %u locks", verbosity, s.locks);
+  }
+  run_cleanup(&r);
+}
+
+Test(lockgraph_robust, verbosity_says_when_a_clean_run_prints_its_summary, .timeout = 60)
+{
+  check_clean_verbosity("0", 0, 0);
+  check_clean_verbosity("1", 0, 0);
+  check_clean_verbosity("2", 1, 0);
+  check_clean_verbosity("3", 1, 1);
+}
+
+Test(lockgraph_robust, verbosity_0_keeps_reports_and_drops_the_summary, .timeout = 60)
+{
+  const char *flags[] = {"--verbosity", "0", NULL};
+  run_request_t rq = {.program = "two_thread_inversion", .cli_flags = flags};
+  run_result_t r;
+
+  run_corpus(&rq, &r);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d", r.status);
+  expect_first_report_line(&r, "lockgraph: potential deadlock: lock-order cycle of 2 locks (report 1)");
+  cr_expect_eq(text_count_lines(r.err, "lockgraph: summary:", ""), 0, "stderr:\n%s", r.err);
+  run_cleanup(&r);
+}
