@@ -34,7 +34,8 @@ static const cli_flag_t cli_flags[] = {
     {"--suppressions", "suppressions", "FILE", "hide reports matching '<type>:<glob>' lines"},
     {"--exitcode", "exitcode", "N", "exit status when anything was reported, 0..255"},
     {"--stack-depth", "stack_depth", "N", "frames kept per stack, 1..64"},
-    {"--verbosity", "verbosity", "N", "exit summary: 0 never, 1 after reports, 2 always, 3 also memory"},
+    {"--verbosity", "verbosity", "N",
+     "exit summary: 0 never, 1 after reports, 2 always, 3 also memory"},
 };
 #define CLI_NFLAGS (sizeof cli_flags / sizeof cli_flags[0])
 

@@ -176,8 +176,8 @@ static int lg_capture_elsewhere(lg_capture_job_t *j, int wait) {
     lg_unwind_stack = p;
   }
   int ran = lg_unwind_stack != MAP_FAILED;
-  if (ran)
-    lg_call_on(lg_capture_run, j, lg_unwind_stack + (size_t)sysconf(_SC_PAGESIZE) + LG_UNWIND_STACK_SIZE);
+  if (ran) /* the top: the mapping is the guard page and then the stack */
+    lg_call_on(lg_capture_run, j, lg_unwind_stack + sysconf(_SC_PAGESIZE) + LG_UNWIND_STACK_SIZE);
   lg_real.mutex_unlock(&lg_unwind_mu);
   return ran;
 }
@@ -196,22 +196,21 @@ void lg_stack_after_fork_child(void) {
   lg_real.mutex_init(&lg_unwind_mu, NULL); /* a thread that held it is gone */
 }
 
-/* noinline: the job's frame is this one, whose caller's frame is the first to keep. */
-__attribute__((noinline)) int lg_stack_capture(lg_frame_pcsp_t *out, int cap) {
+int lg_stack_capture(lg_frame_pcsp_t *out, int cap) {
   lg_capture_job_t j = {.kind = 0, .out = out, .cap = cap};
   if (lg_stack_is_short() && lg_capture_elsewhere(&j, 1))
     return j.n;
   return lg_capture_here(out, cap);
 }
 
-__attribute__((noinline)) int lg_stack_capture_fast(lg_frame_pcsp_t *out, int cap) {
+int lg_stack_capture_fast(lg_frame_pcsp_t *out, int cap) {
   lg_capture_job_t j = {.kind = 1, .out = out, .cap = cap};
   if (lg_stack_is_short() && lg_capture_elsewhere(&j, 1))
     return j.n;
   return lg_capture_fast_here(out, cap);
 }
 
-__attribute__((noinline)) int lg_stack_capture_after_self(uintptr_t *out, int cap) {
+int lg_stack_capture_after_self(uintptr_t *out, int cap) {
   lg_capture_job_t j = {.kind = 2, .out = out, .cap = cap};
   if (lg_stack_is_short() && lg_capture_elsewhere(&j, 0))
     return j.n;

@@ -71,7 +71,8 @@ Test(lockgraph_robust, deadlock_in_pthread_stack_min_threads_is_reported_by_the_
   cr_assert_neq(r.status, 128 + SIGSEGV, "the program died of SIGSEGV; stderr:\n%s", r.err);
   cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d; stderr:\n%s", r.status, r.err);
   cr_expect_null(strstr(r.out, "small_stack_threads: done"), "the deadlocked threads finished");
-  line = text_find_line(r.err, "lockgraph: deadlock (it happened): 2 threads blocked in a cycle", "");
+  line = text_find_line(r.err, "lockgraph: deadlock (it happened): 2 threads blocked in a cycle",
+                        "");
   cr_expect_not_null(line, "no 'deadlock (it happened)' line; stderr:\n%s", r.err);
   free(line);
   /* Each blocked thread's own stack, captured by itself on its small stack. */
@@ -219,7 +220,8 @@ Test(lockgraph_robust, verbosity_0_keeps_reports_and_drops_the_summary, .timeout
 
   run_corpus(&rq, &r);
   cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d", r.status);
-  expect_first_report_line(&r, "lockgraph: potential deadlock: lock-order cycle of 2 locks (report 1)");
+  expect_first_report_line(&r,
+                           "lockgraph: potential deadlock: lock-order cycle of 2 locks (report 1)");
   cr_expect_eq(text_count_lines(r.err, "lockgraph: summary:", ""), 0, "stderr:\n%s", r.err);
   run_cleanup(&r);
 }
