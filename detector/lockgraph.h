@@ -220,6 +220,7 @@ typedef struct lg_runtime {
   lg_options_t opt;
   lg_suppressions_t *supp;
   int log_fd, json_fd;
+  int sarif_fd, sarif_src_fd; /* sarif=: the log, and the JSON Lines it is made of (-1: none) */
   pthread_mutex_t mu;        /* the detector lock */
   pthread_mutex_t report_mu; /* serializes report output */
   lg_graph_t *graph;
@@ -570,6 +571,9 @@ int lg_reports_total(void);
 void lg_reports_after_fork_child(void);
 /* Writes all of buf to fd (retries partial writes and EINTR). */
 void lg_write_all(int fd, const char *buf, size_t len);
+/* sarif=: writes the SARIF log of every JSON report so far (runtime.c), from the summary;
+ * async-signal-safe, and a no-op in a forked child or without sarif=. */
+void lg_sarif_write_at_end(void);
 
 /* ---- watchdog.c ---- */
 

@@ -23,13 +23,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "lockgraph.h"
+#include "sarif.h"
 
 lg_runtime_t lg_rt = {
     .log_fd = 2,
     .json_fd = -1,
+    .sarif_fd = -1,
+    .sarif_src_fd = -1,
     .mu = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, /* short sections: spin before sleeping */
     .report_mu = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -102,6 +106,43 @@ static int lg_open_report(const char *path) {
   if (fd < 0)
     lg_fail("cannot write report to %s: %s; choose a writable path", path, strerror(errno));
   return fd;
+}
+
+/* sarif=: the SARIF log is made at the end of the run from the JSON Lines reports, so every
+ * report the JSON has (a forked child's too: it appends to the same file) is in it. Without
+ * json=, the JSON goes to an anonymous file (memfd) shared with forked children. The log's
+ * descriptor is opened now, so a program that changes directory still writes it where asked. */
+static void lg_sarif_open(void) {
+  lg_rt.sarif_fd = open(lg_rt.opt.sarif_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (lg_rt.sarif_fd < 0)
+    lg_fail("cannot write report to %s: %s; choose a writable path", lg_rt.opt.sarif_path,
+            strerror(errno));
+  if (lg_rt.json_fd >= 0) {
+    lg_rt.sarif_src_fd = open(lg_rt.opt.json_path, O_RDONLY | O_CLOEXEC);
+    if (lg_rt.sarif_src_fd < 0)
+      lg_fail("cannot read back %s for the SARIF log: %s", lg_rt.opt.json_path, strerror(errno));
+  } else {
+    lg_rt.json_fd = lg_rt.sarif_src_fd = memfd_create("lockgraph-reports", MFD_CLOEXEC);
+    if (lg_rt.json_fd < 0)
+      lg_fail("cannot create a scratch file for the SARIF log: %s", strerror(errno));
+  }
+}
+
+void lg_sarif_write_at_end(void) {
+  if (lg_rt.sarif_fd < 0 || lg_rt.fork_child)
+    return;
+  int saved = errno;
+  static char cwd[LG_PATH_MAX];
+  if (getcwd(cwd, sizeof cwd) == NULL)
+    cwd[0] = '\0';
+  int rc = -1;
+  if (ftruncate(lg_rt.sarif_fd, 0) == 0 && lseek(lg_rt.sarif_fd, 0, SEEK_SET) == 0)
+    rc = lg_sarif_convert(lg_rt.sarif_src_fd, lg_rt.sarif_fd, LG_VERSION, cwd, NULL);
+  if (rc != 0) {
+    static const char msg[] = "lockgraph: cannot write the SARIF log (sarif=)\n";
+    lg_write_all(lg_rt.log_fd, msg, sizeof msg - 1);
+  }
+  errno = saved;
 }
 
 /* Our own text range: frames in it are the detector's and never shown. */
@@ -190,6 +231,8 @@ static void lg_runtime_start(void) {
     lg_rt.log_fd = lg_open_report(lg_rt.opt.log_path);
   if (lg_rt.opt.json_path[0])
     lg_rt.json_fd = lg_open_report(lg_rt.opt.json_path);
+  if (lg_rt.opt.sarif_path[0])
+    lg_sarif_open();
   if (lg_rt.opt.suppressions_path[0]) {
     lg_rt.supp = lg_suppressions_load(lg_rt.opt.suppressions_path, err, sizeof err);
     if (lg_rt.supp == NULL)
