@@ -64,6 +64,7 @@ gate: build
 	@$(BUILD)/bin/detect --gate $(DETECT_ARGS)
 
 test: build
+	@scripts/deps.sh test $(BUILD)
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@$(BUILD)/bin/detect --gate $(DETECT_ARGS)
 
