@@ -220,7 +220,6 @@ typedef struct lg_runtime {
   lg_options_t opt;
   lg_suppressions_t *supp;
   int log_fd, json_fd;
-  int sarif_fd, sarif_src_fd; /* sarif=: the log, and the JSON Lines it is made of (-1: none) */
   pthread_mutex_t mu;        /* the detector lock */
   pthread_mutex_t report_mu; /* serializes report output */
   lg_graph_t *graph;

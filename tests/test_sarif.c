@@ -151,6 +151,35 @@ Test(sarif, preload_option_without_json_writes_every_report, .timeout = 360)
   run_cleanup(&r);
 }
 
+/* Programs run from the program (a shell running two inversions, one after changing directory)
+ * add their reports to the same log, without json=. */
+Test(sarif, programs_run_from_the_program_add_to_the_log, .timeout = 360)
+{
+  char dir[PATH_MAX], sarif[PATH_MAX + 16], tmpdir[PATH_MAX + 32], script[2 * PATH_MAX];
+  tool_tempdir(dir, sizeof dir, "lockgraph-sarif");
+  snprintf(sarif, sizeof sarif, "%s/r.sarif", dir);
+  snprintf(tmpdir, sizeof tmpdir, "TMPDIR=%s", dir);
+  snprintf(script, sizeof script, "cd / && %s/two_thread_inversion; %s/three_lock_cycle",
+           CORPUS_BUILD_DIR, CORPUS_BUILD_DIR);
+  const char *argv[] = {LOCKGRAPH_CLI, "--sarif", sarif, "--", "sh", "-c", script, NULL};
+  const char *env[] = {tmpdir, NULL};
+  char *out = NULL;
+  int status = tool_run(argv, env, 120, &out);
+  cr_expect_eq(status, REPORT_EXITCODE, "exit status %d:\n%s", status, out);
+  free(out);
+  expect_valid(sarif);
+  json_t doc;
+  sarif_load(sarif, &doc);
+  const json_t *results = json_get(run0(&doc), "results");
+  cr_assert_eq(json_len(results), 2, "%zu results", json_len(results));
+  const char *want[] = {"two_thread_inversion.c", "three_lock_cycle.c"};
+  for (size_t i = 0; i < 2; i++) {
+    const json_t *loc = json_at(json_get(json_at(results, i), "locations"), 0);
+    cr_expect(ends_with(loc_uri(loc), want[i]), "result %zu at %s", i, loc_uri(loc));
+  }
+  json_free(&doc);
+}
+
 /* The check above can fail: the validator finds the error in a log whose line is broken. */
 Test(sarif, validator_rejects_a_broken_log, .timeout = 360)
 {
