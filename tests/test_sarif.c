@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "lg_corpus.h"
 #include "lg_tools.h"
+#include "sarif.h"
 
 #define DETECT LG_BUILD_DIR "/bin/detect"
 
@@ -177,6 +179,58 @@ Test(sarif, programs_run_from_the_program_add_to_the_log, .timeout = 360)
     const json_t *loc = json_at(json_get(json_at(results, i), "locations"), 0);
     cr_expect(ends_with(loc_uri(loc), want[i]), "result %zu at %s", i, loc_uri(loc));
   }
+  json_free(&doc);
+}
+
+/* A kind of report the converter has never heard of, in the generic layout (message and
+ * labelled sections), with a frame of the C library and one with no source: the type is the
+ * rule, the message is the report's, the first section's program line is the location. */
+Test(sarif, a_report_kind_added_later_still_maps, .timeout = 360)
+{
+  char dir[PATH_MAX], in[PATH_MAX + 16], out[PATH_MAX + 16];
+  tool_tempdir(dir, sizeof dir, "lockgraph-sarif");
+  snprintf(in, sizeof in, "%s/r.jsonl", dir);
+  snprintf(out, sizeof out, "%s/r.sarif", dir);
+  file_write_all(in,
+      "{\"type\":\"hang\",\"report\":1,\"ends_run\":false,\"message\":\"thread T2 waited 5 s "
+      "for M1\",\"locks\":[{\"name\":\"M1\",\"kind\":\"mutex\",\"addr\":\"0x10\"}],"
+      "\"sections\":[{\"label\":\"T2 waits for M1 at\",\"stack\":[{\"pc\":\"0x1\",\"function\":"
+      "\"worker\",\"file\":\"src/a b.c\",\"line\":12,\"module\":\"prog\"},{\"pc\":\"0x2\","
+      "\"function\":\"start_thread\",\"file\":\"./nptl/pthread_create.c\",\"line\":442,"
+      "\"module\":\"libc.so.6\"},{\"pc\":\"0x3\",\"function\":null,\"file\":null,\"line\":0,"
+      "\"module\":null}]},{\"label\":\"M1 held by T1 since\",\"stack\":[{\"pc\":\"0x4\","
+      "\"function\":\"main\",\"file\":\"/abs/src/main.c\",\"line\":30,\"module\":\"prog\"}]}]}\n"
+      "{\"type\":\"summary\",\"reports\":1}\n"
+      "{\"type\":\"potential-deadlock\",\"report\":2,\"cut short by a kill\n");
+  int ifd = open(in, O_RDONLY), ofd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  cr_assert(ifd >= 0 && ofd >= 0);
+  lg_sarif_stats_t st;
+  cr_assert_eq(lg_sarif_convert(ifd, ofd, "0.1.0", "/work/src", &st), 0);
+  close(ifd);
+  close(ofd);
+  cr_expect_eq(st.results, 1);
+  cr_expect_eq(st.skipped, 1, "the line cut short is counted as skipped");
+
+  expect_valid(out);
+  json_t doc;
+  sarif_load(out, &doc);
+  const json_t *run = run0(&doc);
+  cr_expect(rule_listed(run, "hang"));
+  const json_t *res = json_at(json_get(run, "results"), 0);
+  cr_assert_not_null(res);
+  cr_expect(json_str_is(json_get(res, "ruleId"), "hang"));
+  cr_expect(json_str_is(json_get(json_get(res, "message"), "text"), "hang: thread T2 waited 5 s for M1"));
+  const json_t *loc = json_at(json_get(res, "locations"), 0);
+  cr_expect_str_eq(loc_uri(loc), "src/a%20b.c");
+  cr_expect_eq(loc_line(loc), 12);
+  const json_t *rel = json_at(json_get(res, "relatedLocations"), 0);
+  cr_expect_str_eq(loc_uri(rel), "file:///abs/src/main.c");
+  cr_expect_eq(loc_line(rel), 30);
+  /* The C library's frame keeps its function only; the frame with nothing is left out. */
+  const json_t *frames = json_get(json_at(json_get(res, "stacks"), 0), "frames");
+  cr_expect_eq(json_len(frames), 2, "%zu frames", json_len(frames));
+  const json_t *libc = json_get(json_at(frames, 1), "location");
+  cr_expect_null(json_get(libc, "physicalLocation"));
   json_free(&doc);
 }
 
