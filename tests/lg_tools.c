@@ -107,7 +107,7 @@ int sarif_validate(const char *path, char **output)
 {
   cr_assert_eq(access(SARIF_VALIDATOR, X_OK), 0,
                "the SARIF validator is not installed (%s): run scripts/deps.sh test "
-               "(make test does)", SARIF_VALIDATOR);
+               "(make test does; it downloads it from the npm registry)", SARIF_VALIDATOR);
   char report[PATH_MAX];
   snprintf(report, sizeof report, "%s.validation.sarif", path);
   const char *argv[] = {SARIF_VALIDATOR, "validate", path, "--output", report, "--log",
