@@ -35,6 +35,7 @@ static const cli_flag_t cli_flags[] = {
     {"--exitcode", "exitcode", "N", "exit status when anything was reported, 0..255"},
     {"--stack-depth", "stack_depth", "N", "frames kept per stack, 1..64"},
     {"--verbosity", "verbosity", "N", "0 quiet, 1 summary at exit, 2 also detector memory"},
+    {"--halt-on-error", "halt_on_error", "N", "1: a lock misuse report ends the run; 0: go on"},
 };
 #define CLI_NFLAGS (sizeof cli_flags / sizeof cli_flags[0])
 
@@ -49,13 +50,16 @@ static void cli_usage(FILE *out) {
   snprintf(defaults[4], 32, "%d", d.exitcode);
   snprintf(defaults[5], 32, "%u", d.stack_depth);
   snprintf(defaults[6], 32, "%u", d.verbosity);
+  snprintf(defaults[7], 32, "%u", d.halt_on_error);
   fprintf(out,
           "usage: lockgraph [options] -- program [args...]\n"
           "\n"
           "Runs the program with liblockgraph.so preloaded: reports lock-order cycles (potential\n"
           "deadlocks), deadlocks that happen (ended by a watchdog instead of hanging) and\n"
-          "self-deadlocks, each as soon as it is found. When anything was reported the run exits\n"
-          "with the exit code below, else with the program's own status.\n"
+          "self-deadlocks, each as soon as it is found, and lock misuse (bad unlocks, destroyed\n"
+          "or uninitialized locks, condition variable misuse) without ending the run. When\n"
+          "anything was reported the run exits with the exit code below, else with the\n"
+          "program's own status.\n"
           "\n"
           "options (LOCKGRAPH_OPTIONS key in brackets; default after the text):\n");
   for (size_t i = 0; i < CLI_NFLAGS; i++) {

@@ -17,6 +17,8 @@
  *   exitcode=N          exit status when anything was reported, 0..255 [66]
  *   stack_depth=N       frames kept per stack, 1..64 [16]
  *   verbosity=N         0 quiet, 1 summary at exit, 2 also the detector's memory, 0..2 [1]
+ *   halt_on_error=N     1: a lock misuse report (misuse.h) ends the run with the exit code,
+ *                       as a deadlock does; 0: the run goes on, 0..1 [0]
  *
  * Suppressions: one per line, `<type>:<glob>`; '#' starts a comment; blank lines are
  * ignored. The type names the kind of report it hides (lg_supp_types: `deadlock` for lock-order
@@ -40,6 +42,7 @@ typedef struct lg_options {
   int exitcode;
   unsigned stack_depth;
   unsigned verbosity;
+  unsigned halt_on_error;
 } lg_options_t;
 
 /* Fills *o with the defaults. */

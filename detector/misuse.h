@@ -1,0 +1,88 @@
+/* misuse.h - lock misuse: using a lock wrongly, apart from the order locks are taken in.
+ *
+ * What it checks (each a report kind of its own, lockgraph.h's LG_REPORT_*):
+ *   bad unlock      an unlock by a thread that does not hold the lock: nobody held it, another
+ *                   thread holds it (a default mutex lets that through, an errorcheck or
+ *                   recursive one returns EPERM), one unlock too many on a recursive mutex, an
+ *                   rwlock or spinlock released while not held. The holder, and where it was
+ *                   taken, are in the report; the holder's held set loses the lock (the real
+ *                   call did release it), so no lock-order edge is invented from it later.
+ *   destroy held    pthread_{mutex,rwlock,spin}_destroy of a lock that is locked.
+ *   invalid lock    a lock, trylock, timed lock or unlock of a destroyed lock, or of memory
+ *                   that is not an initialized mutex; the destroy's stack is shown next to the
+ *                   use when it is known.
+ *   init held       pthread_{mutex,rwlock,spin}_init on a lock some thread holds.
+ *   condvar misuse  a wait with a mutex the thread does not hold, with something that is not
+ *                   an initialized mutex, or on a condition variable other threads wait on with
+ *                   another mutex at that moment.
+ * Signalling a condition variable without holding its mutex is legal and common (signal after
+ * unlock saves the woken thread a block on the mutex): it is not reported.
+ *
+ * On which paths (the fast path of a correct program gains no instruction):
+ *   - unlock: only when the held-stack pop did not find the lock on the caller's stack, or
+ *     the real unlock failed;
+ *   - lock, trylock, timed lock: only when the real call failed with EINVAL; rwlocks and
+ *     spinlocks (whose glibc destroy leaves nothing behind) on the slow path of the first
+ *     acquisition after a destroy;
+ *   - init and destroy: a load of the lock's shadow slot (as lg_lock_retire does), of the
+ *     rwlock's or spinlock's own state on destroy, and a few frame-pointer loads and a store in
+ *     a table of recent destroys on a successful destroy;
+ *   - condition waits: a probe of a table of waited condition variables (a per-slot flag)
+ *     before and after the real wait, which blocks anyway.
+ * Cost: scanning the threads' held stacks (under lg_rt.mu) happens only once a misuse is seen.
+ * Memory: fixed tables (4096 recent destroys, 1024 waited condition variables), no growth.
+ *
+ * Every function here is called from a wrapper on a tracked thread (t != NULL), keeps errno,
+ * guards against re-entry itself, and never ends the run unless halt_on_error=1 asks.
+ * A report is made once per kind and call site.
+ */
+#ifndef LG_MISUSE_H
+#define LG_MISUSE_H
+
+#include <stdint.h>
+
+#include "lockgraph.h"
+
+/* After a release: the real call returned rc, and popped says whether the caller's held stack
+ * had the lock (rc == 0 only). Called when rc != 0 or !popped. `op` names the call. */
+void lg_misuse_unlock(lg_thread_t *t, uintptr_t addr, uint8_t kind, int rc, const char *op,
+                      uintptr_t pc);
+
+/* After a lock, trylock or timed lock that returned rc != 0 (only EINVAL says anything). */
+void lg_misuse_lock_failed(lg_thread_t *t, uintptr_t addr, uint8_t kind, int rc, const char *op,
+                           uintptr_t pc);
+
+/* The slow path of an acquisition, before it takes the detector lock: an rwlock or spinlock
+ * destroyed earlier and not initialized since is being used. Cheap when no such destroy is on
+ * record (one load). */
+void lg_misuse_acquire_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uintptr_t pc);
+
+/* init and destroy, around the real call: `before` looks at the lock as the program passed it
+ * (reporting an init or destroy of a held lock) and returns what `after` needs; `after` gets the
+ * real call's result and the instance lg_lock_retire ended (dead, 0 for none), reports a destroy
+ * refused with EBUSY, and remembers (destroy) or forgets (init) the destroy of this address.
+ * fp is the wrapper's frame address (for a cheap stack of the destroy). */
+enum { LG_MISUSE_INIT = 0, LG_MISUSE_DESTROY = 1 };
+int lg_misuse_lifecycle_before(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op);
+void lg_misuse_lifecycle_after(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op, int before,
+                               int rc, uint64_t dead, const char *name, uintptr_t pc,
+                               uintptr_t fp);
+
+/* A condition wait with mutex m not on the caller's held stack: reports it (not held, or not
+ * an initialized mutex). Returns nonzero when glibc will nonetheless release m and take it back
+ * for the caller (a default mutex): the wrapper then records m as held after a wait that
+ * returned 0 or ETIMEDOUT. */
+int lg_misuse_cond_unheld(lg_thread_t *t, uintptr_t cond, uintptr_t m, const char *op,
+                          uintptr_t pc);
+
+/* Around the real wait: notes that the caller waits on cond with m (reports a second mutex on
+ * the same condition variable). enter returns a token for leave. */
+int lg_misuse_cond_enter(lg_thread_t *t, uintptr_t cond, uintptr_t m, const char *op, uintptr_t pc,
+                         uintptr_t cfa, uintptr_t fp);
+void lg_misuse_cond_leave(uintptr_t cond, int token);
+
+/* Drops from t's held stack the locks other threads released for it (t->nforeign != 0). Under
+ * lg_rt.mu, on t's own thread. */
+void lg_misuse_drain_locked(lg_thread_t *t);
+
+#endif
