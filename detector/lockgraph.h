@@ -360,8 +360,6 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
 int lg_held_pop_slow(lg_thread_t *t, uintptr_t addr);
 /* Removes held entry i (below depth), rekeying the entries above it. */
 void lg_held_remove_at(lg_thread_t *t, uint32_t i);
-/* Whether a lock may live at addr (its shadow slot or the overflow map): cheap, no lock. */
-int lg_lock_maybe_known(uintptr_t addr);
 /* The live instance at addr as a slot value (id, ver, kind), 0 when none. Under lg_rt.mu. */
 uint64_t lg_lock_current_locked(uintptr_t addr);
 

@@ -375,14 +375,6 @@ static uint64_t lg_lock_get_locked(uintptr_t addr, uint8_t kind, _Atomic uint64_
   return v;
 }
 
-int lg_lock_maybe_known(uintptr_t addr) {
-  _Atomic uint64_t *region = lg_region_get(addr, 0);
-  return atomic_load_explicit(&lg_overflow_live, memory_order_relaxed) != 0 ||
-         (region != NULL &&
-          atomic_load_explicit(&region[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)],
-                               memory_order_acquire) != 0);
-}
-
 uint64_t lg_lock_current_locked(uintptr_t addr) {
   return lg_lock_find_locked(addr, lg_slot_of(addr, 0));
 }

@@ -255,14 +255,20 @@ typedef struct lg_destroyed {
 
 static lg_destroyed_t lg_destroyed[LG_DESTROYED_SLOTS];
 /* Records of rwlocks and spinlocks: their use after the destroy is only seen by looking here. */
-static _Atomic uint32_t lg_destroyed_unverified;
+_Atomic uint32_t lg_misuse_destroyed_unverified;
+#define lg_destroyed_unverified lg_misuse_destroyed_unverified
 
-static lg_destroyed_t *lg_destroyed_slot(uintptr_t addr) {
+static lg_destroyed_t *lg_destroyed_at(uintptr_t addr) {
   uint64_t x = (uint64_t)addr >> 3;
   x ^= x >> 29;
   x *= 0xbf58476d1ce4e5b9ull;
   x ^= x >> 32;
-  lg_destroyed_t *s = &lg_destroyed[x % LG_DESTROYED_SLOTS];
+  return &lg_destroyed[x % LG_DESTROYED_SLOTS];
+}
+
+/* The slot of addr, its flag taken. */
+static lg_destroyed_t *lg_destroyed_slot(uintptr_t addr) {
+  lg_destroyed_t *s = lg_destroyed_at(addr);
   while (atomic_exchange_explicit(&s->busy, 1, memory_order_acquire))
     __builtin_ia32_pause();
   return s;
@@ -275,7 +281,7 @@ static void lg_destroyed_unlock(lg_destroyed_t *s) {
 static void lg_destroyed_clear(lg_destroyed_t *s) {
   if (s->addr != 0 && s->kind != LG_KIND_MUTEX)
     atomic_fetch_sub_explicit(&lg_destroyed_unverified, 1, memory_order_relaxed);
-  s->addr = 0;
+  __atomic_store_n(&s->addr, 0, __ATOMIC_RELAXED); /* read without the flag by forget */
 }
 
 /* Copies the record of addr into *out (and forgets it when `take`); 0 when there is none. */
@@ -304,7 +310,7 @@ static void lg_destroyed_put(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint6
   uintptr_t first_pc = id ? atomic_load_explicit(&lg_lock_at(id)->first_pc, memory_order_relaxed) : 0;
   lg_destroyed_t *s = lg_destroyed_slot(addr);
   lg_destroyed_clear(s);
-  s->addr = addr;
+  __atomic_store_n(&s->addr, addr, __ATOMIC_RELAXED);
   s->kind = kind;
   s->id = id;
   s->ver = ver;
@@ -317,6 +323,8 @@ static void lg_destroyed_put(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint6
 }
 
 static void lg_destroyed_forget(uintptr_t addr) {
+  if (__atomic_load_n(&lg_destroyed_at(addr)->addr, __ATOMIC_RELAXED) != addr)
+    return; /* the usual init: of memory whose destroy is not on record */
   lg_destroyed_t *s = lg_destroyed_slot(addr);
   if (s->addr == addr)
     lg_destroyed_clear(s);
@@ -457,9 +465,8 @@ void lg_misuse_lock_failed(lg_thread_t *t, uintptr_t addr, uint8_t kind, int rc,
   errno = saved_errno;
 }
 
-void lg_misuse_acquire_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uintptr_t pc) {
-  if (LG_LIKELY(atomic_load_explicit(&lg_destroyed_unverified, memory_order_relaxed) == 0) ||
-      kind == LG_KIND_MUTEX)
+void lg_misuse_acquire_destroyed(lg_thread_t *t, uintptr_t addr, uint8_t kind, uintptr_t pc) {
+  if (kind == LG_KIND_MUTEX)
     return;
   lg_destroyed_t rec;
   if (!lg_destroyed_get(addr, 1, &rec))
@@ -542,20 +549,9 @@ static void lg_misuse_report_held(lg_thread_t *t, uintptr_t addr, uint8_t kind, 
 
 int lg_misuse_lifecycle_before(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op) {
   (void)t;
-  if (op == LG_MISUSE_DESTROY)
-    return lg_misuse_glibc_locked(addr, kind);
-  /* init: only a lock the detector knows can be held by a thread it knows. */
-  if (!lg_lock_maybe_known(addr))
-    return 0;
-  int was = lg_guard_enter(t);
-  lg_rt_lock();
-  uint64_t v = lg_lock_current_locked(addr);
-  lg_holder_t holder = {0};
-  if (v != 0)
-    lg_holders_find_locked(addr, v, NULL, &holder);
-  lg_rt_unlock();
-  lg_guard_leave(t, was);
-  return v != 0 && holder.th != NULL;
+  /* A mutex's destroy answers EBUSY; an init is judged after the call by the instance it
+   * ended (only a lock the detector knows can be held by a thread it knows). */
+  return op == LG_MISUSE_DESTROY && kind != LG_KIND_MUTEX && lg_misuse_glibc_locked(addr, kind);
 }
 
 void lg_misuse_lifecycle_after(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op, int before,
@@ -563,7 +559,7 @@ void lg_misuse_lifecycle_after(lg_thread_t *t, uintptr_t addr, uint8_t kind, int
                                uintptr_t fp) {
   int was = lg_guard_enter(t);
   if (op == LG_MISUSE_INIT) {
-    if (before)
+    if (dead != 0) /* a live lock initialized again: reported if some thread holds it */
       lg_misuse_report_held(t, addr, kind, op, name, rc, 0, dead, pc);
     if (rc == 0)
       lg_destroyed_forget(addr);

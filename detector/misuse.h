@@ -24,9 +24,10 @@
  *   - lock, trylock, timed lock: only when the real call failed with EINVAL; rwlocks and
  *     spinlocks (whose glibc destroy leaves nothing behind) on the slow path of the first
  *     acquisition after a destroy;
- *   - init and destroy: a load of the lock's shadow slot (as lg_lock_retire does), of the
- *     rwlock's or spinlock's own state on destroy, and a few frame-pointer loads and a store in
- *     a table of recent destroys on a successful destroy;
+ *   - init and destroy: on destroy, a load of an rwlock's or spinlock's own state, and after a
+ *     successful one a few frame-pointer loads and a store in a table of recent destroys; on
+ *     init, a load of that table's slot; the held stacks are scanned only when an init ended
+ *     a live lock (an init without a destroy before it);
  *   - condition waits: a probe of a table of waited condition variables (a per-slot flag)
  *     before and after the real wait, which blocks anyway.
  * Cost: scanning the threads' held stacks (under lg_rt.mu) happens only once a misuse is seen.
@@ -53,15 +54,22 @@ void lg_misuse_lock_failed(lg_thread_t *t, uintptr_t addr, uint8_t kind, int rc,
                            uintptr_t pc);
 
 /* The slow path of an acquisition, before it takes the detector lock: an rwlock or spinlock
- * destroyed earlier and not initialized since is being used. Cheap when no such destroy is on
- * record (one load). */
-void lg_misuse_acquire_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uintptr_t pc);
+ * destroyed earlier and not initialized since is being used. One load when no such destroy is
+ * on record. */
+extern _Atomic uint32_t lg_misuse_destroyed_unverified;
+void lg_misuse_acquire_destroyed(lg_thread_t *t, uintptr_t addr, uint8_t kind, uintptr_t pc);
+static inline void lg_misuse_acquire_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind,
+                                          uintptr_t pc) {
+  if (LG_UNLIKELY(atomic_load_explicit(&lg_misuse_destroyed_unverified, memory_order_relaxed) != 0))
+    lg_misuse_acquire_destroyed(t, addr, kind, pc);
+}
 
 /* init and destroy, around the real call: `before` looks at the lock as the program passed it
- * (reporting an init or destroy of a held lock) and returns what `after` needs; `after` gets the
- * real call's result and the instance lg_lock_retire ended (dead, 0 for none), reports a destroy
- * refused with EBUSY, and remembers (destroy) or forgets (init) the destroy of this address.
- * fp is the wrapper's frame address (for a cheap stack of the destroy). */
+ * (is an rwlock or spinlock about to be destroyed locked?) and returns what `after` needs;
+ * `after` gets the real call's result and the instance lg_lock_retire ended (dead, 0 for none),
+ * reports an init or destroy of a held lock (a destroy refused with EBUSY, an init that ended a
+ * live instance some thread holds), and remembers (destroy) or forgets (init) the destroy of
+ * this address. fp is the wrapper's frame address (for a cheap stack of the destroy). */
 enum { LG_MISUSE_INIT = 0, LG_MISUSE_DESTROY = 1 };
 int lg_misuse_lifecycle_before(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op);
 void lg_misuse_lifecycle_after(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op, int before,
