@@ -251,7 +251,7 @@ LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
 /* Before the wait: the mutex is released. Returns nonzero when it was a tracked held lock. */
 static int lg_cond_release(lg_thread_t *t, pthread_mutex_t *m) {
   for (uint32_t i = t->depth; i-- > 0;) {
-    if (t->held[i].addr == (uintptr_t)m) {
+    if (t->held[i].addr == (uintptr_t)m && t->held[i].kind == LG_KIND_MUTEX) {
       lg_held_pop(t, (uintptr_t)m);
       return 1;
     }

@@ -564,7 +564,10 @@ void lg_misuse_lifecycle_after(lg_thread_t *t, uintptr_t addr, uint8_t kind, int
     if (rc == 0)
       lg_destroyed_forget(addr);
   } else {
-    if (before || (rc == EBUSY && kind == LG_KIND_MUTEX))
+    /* EBUSY with the lock word free is no held lock: glibc's count of users went wrong with an
+     * earlier unlock of an unlocked mutex, which was reported then. */
+    if (before || (rc == EBUSY && kind == LG_KIND_MUTEX &&
+                   ((const pthread_mutex_t *)addr)->__data.__lock != 0))
       lg_misuse_report_held(t, addr, kind, op, name, rc, 1, dead, pc);
     if (rc == 0)
       lg_destroyed_put(t, addr, kind, dead, pc, fp);
@@ -588,6 +591,22 @@ int lg_misuse_cond_unheld(lg_thread_t *t, uintptr_t cond, uintptr_t m, const cha
   if (!lg_misuse_first_time_locked(LG_REPORT_CONDVAR, pc))
     goto done;
   uint64_t v = lg_lock_current_locked(m);
+  uint8_t vkind = (uint8_t)((v >> 56) & 0xf);
+  if (v != 0 && vkind != LG_KIND_MUTEX) {
+    /* An rwlock or spinlock handed over as the mutex: glibc reads it as one. */
+    retake = 0;
+    r = lg_misuse_report_new(LG_REPORT_CONDVAR, m, (uint32_t)v, (uint32_t)(v >> 32) & LG_VER_MASK,
+                             vkind, atomic_load_explicit(&lg_lock_at((uint32_t)v)->first_pc,
+                                                         memory_order_relaxed));
+    if (r == NULL)
+      goto done;
+    snprintf(r->message, sizeof r->message,
+             "%s on condition variable 0x%lx by T%u with %s {L0}, which is not a mutex", op,
+             (unsigned long)cond, t->tid, lg_kind_word(vkind));
+    lg_report_add_section(r, here, "waited by T%u at", t->tid);
+    here = NULL;
+    goto done;
+  }
   if (!lg_mutex_kind_valid(raw)) {
     r = lg_misuse_report_new(LG_REPORT_CONDVAR, m, known ? rec.id : 0, known ? rec.ver : 0,
                              LG_KIND_MUTEX, known ? rec.first_pc : 0);

@@ -318,6 +318,14 @@ Test(lockgraph_misuse, cond_wait_with_a_destroyed_mutex, .timeout = 60)
   check_misuse(&e);
 }
 
+Test(lockgraph_misuse, cond_wait_with_an_rwlock_for_a_mutex, .timeout = 60)
+{
+  misuse_expect_t e = {"misuse_condvar", "rwlock", "condvar-misuse", "condition variable misuse",
+                       "condvar misuse", {"with rwlock RW", "which is not a mutex"},
+                       {{"waited by T1 at", "main", "wait_rwlock"}}};
+  check_misuse(&e);
+}
+
 Test(lockgraph_misuse, one_condvar_waited_with_two_mutexes, .timeout = 60)
 {
   misuse_expect_t e = {"misuse_condvar", "two_mutexes", "condvar-misuse",

@@ -5,6 +5,8 @@
  *                releases it anyway and hands it to main when the wait ends;
  *   other        main waits with an errorcheck mutex a worker holds: EPERM at once;
  *   destroyed    main waits with a mutex it destroyed: EINVAL;
+ *   rwlock       main waits with an rwlock it holds, passed as the mutex (glibc reads it as one;
+ *                the rwlock is not used again);
  *   two_mutexes  a worker waits on C with M1; main then waits (100 ms timeout) on C with M2.
  *                main knows the worker waits once it gets M1: the wait released it.
  * The timeouts are the program's own waits running out (the shapes need a wait that ends),
@@ -24,6 +26,7 @@ static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t lock_m1 = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t lock_m2 = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t lock_ec;
+static pthread_rwlock_t lock_rw = PTHREAD_RWLOCK_INITIALIZER;
 static int ready, done_flag, locked_pipe[2], go_pipe[2];
 
 static struct timespec soon(void)
@@ -92,6 +95,9 @@ int main(int argc, char **argv)
   } else if (strcmp(mode, "destroyed") == 0) {
     pthread_mutex_destroy(&lock_m2); /* LINE:destroy */
     rc = pthread_cond_timedwait(&cond, &lock_m2, &ts); /* LINE:wait_destroyed */
+  } else if (strcmp(mode, "rwlock") == 0) {
+    pthread_rwlock_wrlock(&lock_rw);
+    rc = pthread_cond_timedwait(&cond, (pthread_mutex_t *)&lock_rw, &ts); /* LINE:wait_rwlock */
   } else {
     pthread_create(&t, NULL, first_waiter, NULL);
     for (;;) { /* ready is set under M1 before the worker's wait releases it */

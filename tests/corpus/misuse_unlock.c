@@ -1,7 +1,9 @@
 /* misuse_unlock - unlocks of a lock the calling thread does not hold, one shape per argument.
  *
  * Checks (the argument picks one; each is a bad unlock the real call lets through or refuses):
- *   not_locked    a default mutex locked, unlocked, and unlocked again by main;
+ *   not_locked    a default mutex locked, unlocked, and unlocked again by main, then destroyed
+ *                 (glibc refuses the destroy with EBUSY: its count of users went wrong with
+ *                 the extra unlock; that is no second misuse);
  *   other_thread  a default mutex locked by main and unlocked by a worker (glibc lets it go:
  *                 the mutex used as a binary semaphore, undefined by POSIX);
  *   errorcheck    an errorcheck mutex locked by main, unlocked by a worker: EPERM;
@@ -63,6 +65,7 @@ int main(int argc, char **argv)
     pthread_mutex_lock(&lock_m); /* LINE:not_locked_lock */
     pthread_mutex_unlock(&lock_m);
     rc = pthread_mutex_unlock(&lock_m); /* LINE:not_locked_unlock */
+    pthread_mutex_destroy(&lock_m);
   } else if (strcmp(mode, "other_thread") == 0) {
     init_mutex(PTHREAD_MUTEX_DEFAULT);
     pthread_mutex_lock(&lock_m); /* LINE:other_lock */
