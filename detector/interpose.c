@@ -183,23 +183,20 @@ static inline lg_thread_t *lg_enter(void) {
   } while (0)
 
 /* init and destroy: the instance at this address ends (a new one starts at first use). The
- * misuse checks look at the lock before the real call (is it held?) and after (EBUSY, and the
- * destroy to remember or forget). */
-#define LG_LIFECYCLE(lockp, kind, op, realcall)                                             \
-  do {                                                                                    \
-    lg_thread_t *t_ = lg_enter();                                                         \
-    int before_ = t_ != NULL ? lg_misuse_lifecycle_before(t_, (uintptr_t)(lockp), (kind), \
-                                                          (op))                           \
-                             : 0;                                                         \
-    int rc_ = (realcall);                                                                 \
-    if (t_ != NULL) {                                                                     \
-      int errno_ = errno;                                                                 \
-      uint64_t dead_ = rc_ == 0 ? lg_lock_retire((uintptr_t)(lockp)) : 0;                 \
-      lg_misuse_lifecycle_after(t_, (uintptr_t)(lockp), (kind), (op), before_, rc_, dead_, \
-                                __func__, LG_CALLER_PC, LG_SELF_FP);                      \
-      errno = errno_;                                                                     \
-    }                                                                                     \
-    return rc_;                                                                           \
+ * misuse checks look at the outcome (held while destroyed or initialized again, and the destroy
+ * to remember or forget). */
+#define LG_LIFECYCLE(lockp, kind, op, realcall)                                           \
+  do {                                                                                  \
+    int rc_ = (realcall);                                                               \
+    lg_thread_t *t_ = lg_enter();                                                       \
+    if (t_ != NULL) {                                                                   \
+      int errno_ = errno;                                                               \
+      uint64_t dead_ = rc_ == 0 ? lg_lock_retire((uintptr_t)(lockp)) : 0;               \
+      lg_misuse_lifecycle(t_, (uintptr_t)(lockp), (kind), (op), rc_, dead_, __func__,   \
+                          LG_CALLER_PC, LG_SELF_FP);                                    \
+      errno = errno_;                                                                   \
+    }                                                                                   \
+    return rc_;                                                                         \
   } while (0)
 
 /* ---- mutexes ---- */

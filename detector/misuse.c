@@ -547,16 +547,8 @@ static void lg_misuse_report_held(lg_thread_t *t, uintptr_t addr, uint8_t kind, 
   lg_misuse_emit(r);
 }
 
-int lg_misuse_lifecycle_before(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op) {
-  (void)t;
-  /* A mutex's destroy answers EBUSY; an init is judged after the call by the instance it
-   * ended (only a lock the detector knows can be held by a thread it knows). */
-  return op == LG_MISUSE_DESTROY && kind != LG_KIND_MUTEX && lg_misuse_glibc_locked(addr, kind);
-}
-
-void lg_misuse_lifecycle_after(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op, int before,
-                               int rc, uint64_t dead, const char *name, uintptr_t pc,
-                               uintptr_t fp) {
+void lg_misuse_lifecycle(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op, int rc,
+                         uint64_t dead, const char *name, uintptr_t pc, uintptr_t fp) {
   int was = lg_guard_enter(t);
   if (op == LG_MISUSE_INIT) {
     if (dead != 0) /* a live lock initialized again: reported if some thread holds it */
@@ -565,9 +557,13 @@ void lg_misuse_lifecycle_after(lg_thread_t *t, uintptr_t addr, uint8_t kind, int
       lg_destroyed_forget(addr);
   } else {
     /* EBUSY with the lock word free is no held lock: glibc's count of users went wrong with an
-     * earlier unlock of an unlocked mutex, which was reported then. */
-    if (before || (rc == EBUSY && kind == LG_KIND_MUTEX &&
-                   ((const pthread_mutex_t *)addr)->__data.__lock != 0))
+     * earlier unlock of an unlocked mutex, which was reported then. An rwlock's or spinlock's
+     * memory is read only when it held a live lock (glibc's destroy does not touch it, nor
+     * would it fault on a pointer the program got wrong). */
+    int locked = kind == LG_KIND_MUTEX
+                     ? rc == EBUSY && ((const pthread_mutex_t *)addr)->__data.__lock != 0
+                     : rc == 0 && dead != 0 && lg_misuse_glibc_locked(addr, kind);
+    if (locked)
       lg_misuse_report_held(t, addr, kind, op, name, rc, 1, dead, pc);
     if (rc == 0)
       lg_destroyed_put(t, addr, kind, dead, pc, fp);
@@ -765,4 +761,10 @@ void lg_misuse_cond_leave(uintptr_t cond, int token) {
   if (s->cond == cond && s->waiters > 0)
     s->waiters--;
   lg_cv_unlock(s);
+}
+
+void lg_misuse_after_fork_child(void) {
+  for (size_t i = 0; i < LG_DESTROYED_SLOTS; i++)
+    atomic_store_explicit(&lg_destroyed[i].busy, 0, memory_order_relaxed);
+  memset(lg_cv, 0, sizeof lg_cv);
 }

@@ -24,10 +24,11 @@
  *   - lock, trylock, timed lock: only when the real call failed with EINVAL; rwlocks and
  *     spinlocks (whose glibc destroy leaves nothing behind) on the slow path of the first
  *     acquisition after a destroy;
- *   - init and destroy: on destroy, a load of an rwlock's or spinlock's own state, and after a
- *     successful one a few frame-pointer loads and a store in a table of recent destroys; on
- *     init, a load of that table's slot; the held stacks are scanned only when an init ended
- *     a live lock (an init without a destroy before it);
+ *   - init and destroy, after the real call: on a successful destroy a few frame-pointer loads
+ *     and a store in a table of recent destroys (and, for an rwlock or spinlock that held a
+ *     live lock, a load of its state); on init, a load of that table's slot; the held stacks
+ *     are scanned only when a destroy met a locked lock or an init ended a live one (an init
+ *     without a destroy before it);
  *   - condition waits: a probe of a table of waited condition variables (a per-slot flag)
  *     before and after the real wait, which blocks anyway.
  * Cost: scanning the threads' held stacks (under lg_rt.mu) happens only once a misuse is seen.
@@ -64,17 +65,15 @@ static inline void lg_misuse_acquire_slow(lg_thread_t *t, uintptr_t addr, uint8_
     lg_misuse_acquire_destroyed(t, addr, kind, pc);
 }
 
-/* init and destroy, around the real call: `before` looks at the lock as the program passed it
- * (is an rwlock or spinlock about to be destroyed locked?) and returns what `after` needs;
- * `after` gets the real call's result and the instance lg_lock_retire ended (dead, 0 for none),
- * reports an init or destroy of a held lock (a destroy refused with EBUSY, an init that ended a
- * live instance some thread holds), and remembers (destroy) or forgets (init) the destroy of
- * this address. fp is the wrapper's frame address (for a cheap stack of the destroy). */
+/* init and destroy, after the real call: gets its result and the instance lg_lock_retire ended
+ * (dead, 0 for none), reports an init or destroy of a held lock (a mutex destroy refused with
+ * EBUSY; an rwlock or spinlock destroyed while its glibc state says locked, which glibc's
+ * destroy leaves as it was; an init that ended a live instance some thread holds), and
+ * remembers (destroy) or forgets (init) the destroy of this address. fp is the wrapper's frame
+ * address (for a cheap stack of the destroy). */
 enum { LG_MISUSE_INIT = 0, LG_MISUSE_DESTROY = 1 };
-int lg_misuse_lifecycle_before(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op);
-void lg_misuse_lifecycle_after(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op, int before,
-                               int rc, uint64_t dead, const char *name, uintptr_t pc,
-                               uintptr_t fp);
+void lg_misuse_lifecycle(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op, int rc,
+                         uint64_t dead, const char *name, uintptr_t pc, uintptr_t fp);
 
 /* A condition wait with mutex m not on the caller's held stack: reports it (not held, or not
  * an initialized mutex). Returns nonzero when glibc will nonetheless release m and take it back
@@ -92,5 +91,9 @@ void lg_misuse_cond_leave(uintptr_t cond, int token);
 /* Drops from t's held stack the locks other threads released for it (t->nforeign != 0). Under
  * lg_rt.mu, on t's own thread. */
 void lg_misuse_drain_locked(lg_thread_t *t);
+
+/* Fork child: the tables' slot flags may have been taken by threads that do not exist here,
+ * and their waits on condition variables are gone. */
+void lg_misuse_after_fork_child(void);
 
 #endif

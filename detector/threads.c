@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "lockgraph.h"
+#include "misuse.h"
 #include "mem.h"
 
 __thread lg_thread_t *lg_tls_self __attribute__((tls_model("initial-exec")));
@@ -509,6 +510,7 @@ static void lg_fork_child(void) {
   lg_rt.fork_child = 1;
   lg_reports_after_fork_child();
   lg_watchdog_after_fork_child();
+  lg_misuse_after_fork_child();
   if (self) {
     self->ktid = (pid_t)syscall(SYS_gettid);
     self->pth = pthread_self();
