@@ -167,19 +167,25 @@ static inline lg_thread_t *lg_enter(void) {
  * lock; the held stack is the calling thread's own and can be popped after. A thread with no
  * state yet holds nothing tracked, so none is created here. A release of a lock the thread
  * does not hold (not on its held stack, or refused by the real call) is a misuse. */
-#define LG_RELEASE(field, lockp, kind)                                                 \
-  do {                                                                                 \
-    int rc_ = LG_CALL_REAL(field, (lockp));                                            \
-    lg_thread_t *t_ = lg_tls_self;                                                     \
-    if (LG_LIKELY(t_ != NULL && !t_->passthrough)) {                                   \
-      if (LG_LIKELY(rc_ == 0)) {                                                       \
-        if (LG_UNLIKELY(!lg_held_pop(t_, (uintptr_t)(lockp))))                         \
-          lg_misuse_unlock(t_, (uintptr_t)(lockp), (kind), 0, __func__, LG_CALLER_PC); \
-      } else {                                                                         \
-        lg_misuse_unlock(t_, (uintptr_t)(lockp), (kind), rc_, __func__, LG_CALLER_PC); \
-      }                                                                                \
-    }                                                                                  \
-    return rc_;                                                                        \
+#define LG_RELEASE(field, lockp, kind)                                                    \
+  do {                                                                                    \
+    int rc_ = LG_CALL_REAL(field, (lockp));                                               \
+    lg_thread_t *t_ = lg_tls_self;                                                        \
+    if (LG_LIKELY(rc_ == 0)) {                                                            \
+      if (LG_LIKELY(t_ != NULL && !t_->passthrough)) {                                    \
+        uint32_t d_ = t_->depth;                                                          \
+        /* The top entry: the fast path. Anything else (deeper, or absent) is one call    \
+         * that needs nothing back. */                                                    \
+        if (LG_LIKELY(d_ != 0 && t_->held[d_ - 1].addr == (uintptr_t)(lockp)))            \
+          t_->depth = d_ - 1;                                                             \
+        else                                                                              \
+          lg_misuse_release(t_, (uintptr_t)(lockp), (kind), 0, __func__, LG_CALLER_PC);   \
+      }                                                                                   \
+      return 0;                                                                           \
+    }                                                                                     \
+    if (t_ != NULL && !t_->passthrough)                                                   \
+      lg_misuse_release(t_, (uintptr_t)(lockp), (kind), rc_, __func__, LG_CALLER_PC);     \
+    return rc_;                                                                           \
   } while (0)
 
 /* init and destroy: the instance at this address ends (a new one starts at first use). The

@@ -333,6 +333,13 @@ static void lg_destroyed_forget(uintptr_t addr) {
 
 /* ---- bad unlocks ---- */
 
+void lg_misuse_release(lg_thread_t *t, uintptr_t addr, uint8_t kind, int rc, const char *op,
+                       uintptr_t pc) {
+  if (rc == 0 && lg_held_pop_slow(t, addr))
+    return; /* an out-of-order release */
+  lg_misuse_unlock(t, addr, kind, rc, op, pc);
+}
+
 void lg_misuse_unlock(lg_thread_t *t, uintptr_t addr, uint8_t kind, int rc, const char *op,
                       uintptr_t pc) {
   if (rc == EINVAL && kind == LG_KIND_MUTEX) {

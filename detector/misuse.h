@@ -45,8 +45,12 @@
 
 #include "lockgraph.h"
 
-/* After a release: the real call returned rc, and popped says whether the caller's held stack
- * had the lock (rc == 0 only). Called when rc != 0 or !popped. `op` names the call. */
+/* After a release that was not of the top of the caller's held stack, or that failed (the real
+ * call returned rc): pops the lock from deeper in the stack, or reports the unlock of a lock
+ * the caller does not hold. `op` names the call. */
+void lg_misuse_release(lg_thread_t *t, uintptr_t addr, uint8_t kind, int rc, const char *op,
+                       uintptr_t pc);
+/* The report of such an unlock (rc: the real call's result). */
 void lg_misuse_unlock(lg_thread_t *t, uintptr_t addr, uint8_t kind, int rc, const char *op,
                       uintptr_t pc);
 
