@@ -174,10 +174,12 @@ static void lg_holders_find_locked(uintptr_t addr, uint64_t v, const lg_thread_t
   for (lg_thread_t *u = lg_rt.threads; u != NULL; u = u->next) {
     if (u == skip || u->exited)
       continue;
-    uint32_t d = *(volatile uint32_t *)&u->depth;
+    /* The cap first: an array is stored before its cap, so this cap never exceeds it. */
+    uint32_t cap = *(volatile uint32_t *)&u->cap;
     const lg_held_t *held = *(lg_held_t *const volatile *)&u->held;
-    if (d > *(volatile uint32_t *)&u->cap)
-      continue;
+    uint32_t d = *(volatile uint32_t *)&u->depth;
+    if (d > cap)
+      d = cap;
     for (uint32_t k = 0; k < d; k++) {
       if (!lg_entry_is(&held[k], addr, v))
         continue;
@@ -202,8 +204,9 @@ static int lg_last_taken_locked(uintptr_t addr, uint64_t v, const lg_thread_t *s
     for (lg_thread_t *u = lg_rt.threads; u != NULL; u = u->next) {
       if ((pass == 0) != (u == self))
         continue;
-      uint32_t d = *(volatile uint32_t *)&u->depth, cap = *(volatile uint32_t *)&u->cap;
+      uint32_t cap = *(volatile uint32_t *)&u->cap; /* before the array: see above */
       const lg_held_t *held = *(lg_held_t *const volatile *)&u->held;
+      uint32_t d = *(volatile uint32_t *)&u->depth;
       for (uint32_t k = d; k < cap && k < d + LG_LAST_WINDOW; k++)
         if (lg_entry_is(&held[k], addr, v)) {
           out->th = u;

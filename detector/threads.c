@@ -177,6 +177,7 @@ int lg_thread_held_grow(lg_thread_t *t) {
   t->retired[t->nretired] = t->held;
   t->retired_caps[t->nretired++] = t->cap;
   t->held = n;
+  atomic_signal_fence(memory_order_release); /* a reader that sees the new cap sees the new array */
   t->cap = ncap;
   return 0;
 }
