@@ -131,7 +131,10 @@ typedef struct lg_lock_aux {
   lg_edge_vec_t out, in; /* edges, for removal on destroy */
 } lg_lock_aux_t;
 
-enum { LG_NODE_ORPHAN = 1 }; /* fork child: held by a thread that does not exist here */
+enum {
+  LG_NODE_ORPHAN = 1, /* fork child: held by a thread that does not exist here */
+  LG_NODE_HANDOFF = 2 /* a mutex another thread than its locker has unlocked (misuse.c) */
+};
 
 /* ---- per-thread state (threads.c) ---- */
 

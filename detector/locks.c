@@ -1069,6 +1069,14 @@ retry:
       lg_rt_unlock();
       goto retry;
     }
+    if (outcome == 2 && kind == LG_KIND_MUTEX &&
+        (atomic_load_explicit(&n->flags, memory_order_relaxed) & LG_NODE_HANDOFF)) {
+      /* A mutex the program hands off between threads (a bad unlock, reported): its locker
+       * may be waiting for the next hand-off, not forever. The watchdog ends a wait that
+       * never ends. Nothing is remembered, so the next relock is judged again. */
+      lg_rt_unlock();
+      goto out;
+    }
     if (outcome == 0) {
       lg_chain_remember(t, id, n, a->key);
       lg_rt_unlock();

@@ -223,6 +223,9 @@ static int lg_last_taken_locked(uintptr_t addr, uint64_t v, const lg_thread_t *s
 /* The holder's held stack loses the lock the real call released: at its next slow path, so
  * its own thread does it (held stacks are written by their owner only). */
 static void lg_foreign_release_locked(lg_thread_t *u, const lg_held_t *h) {
+  lg_lock_t *node = lg_lock_at(h->id);
+  if (h->kind == LG_KIND_MUTEX && atomic_load_explicit(&node->ver, memory_order_relaxed) == h->ver)
+    atomic_fetch_or_explicit(&node->flags, LG_NODE_HANDOFF, memory_order_relaxed);
   uint32_t n = atomic_load_explicit(&u->nforeign, memory_order_relaxed);
   if (n == LG_FOREIGN_MAX)
     return; /* the entry stays: at worst the old behaviour, an order from a lock not held */
@@ -354,63 +357,61 @@ void lg_misuse_unlock(lg_thread_t *t, uintptr_t addr, uint8_t kind, int rc, cons
   int saved_errno = errno;
   int was = lg_guard_enter(t);
   int raw = kind == LG_KIND_MUTEX ? lg_mutex_kind_raw(addr) : 0;
-  lg_stack_t *here = lg_misuse_stack_here();
-  lg_report_t *r = NULL;
 
+  /* Who holds it, and the held-set fix-up, on every such unlock; the report once per site. */
   lg_rt_lock();
-  if (!lg_misuse_first_time_locked(LG_REPORT_BAD_UNLOCK, pc))
-    goto done;
   uint64_t v = lg_lock_current_locked(addr);
   lg_holder_t holder, last;
   lg_holders_find_locked(addr, v, t, &holder);
   int have_last = holder.th == NULL && lg_last_taken_locked(addr, v, t, &last);
-  lg_lock_t *n = v ? lg_lock_at((uint32_t)v) : NULL;
-  r = lg_misuse_report_new(LG_REPORT_BAD_UNLOCK, addr, (uint32_t)v,
-                           (uint32_t)(v >> 32) & LG_VER_MASK, kind,
-                           n ? atomic_load_explicit(&n->first_pc, memory_order_relaxed) : 0);
-  if (r == NULL)
-    goto done;
-  char lock[96];
-  lg_misuse_lockref(lock, sizeof lock,
-                    r, kind == LG_KIND_MUTEX ? lg_mutex_type_word(raw) : lg_kind_word(kind), addr);
-  char *msg = r->message;
-  size_t cap = sizeof r->message;
-  const char *returned = rc == EPERM ? "; the call returned EPERM" : "";
-  if (holder.th != NULL) {
-    const char *mode = kind == LG_KIND_RWLOCK
-                           ? (holder.h.mode == LG_MODE_READ ? " for reading" : " for writing")
-                           : "";
-    const char *why = rc == EPERM ? returned
-                      : kind == LG_KIND_MUTEX
-                          ? "; glibc lets it go all the same, POSIX leaves it undefined"
-                          : "; the call released it all the same";
-    snprintf(msg, cap, "%s unlocked by T%u, which does not hold it: T%u holds it%s%s", lock,
-             t->tid, holder.tid, mode, why);
-    if (rc == 0)
-      lg_foreign_release_locked(holder.th, &holder.h);
-  } else if (kind == LG_KIND_MUTEX && (raw & 3) == PTHREAD_MUTEX_RECURSIVE && have_last &&
-             last.th == t) {
-    snprintf(msg, cap, "%s unlocked once more than it was locked by T%u%s", lock, t->tid,
-             returned);
-  } else if (kind == LG_KIND_RWLOCK) {
-    snprintf(msg, cap, "%s unlocked by T%u, which holds it neither for reading nor for writing%s",
-             lock, t->tid, returned);
-  } else {
-    snprintf(msg, cap, "%s unlocked by T%u, but it was not locked%s", lock, t->tid, returned);
-  }
-  lg_report_add_section(r, here, "unlocked by T%u at", t->tid);
-  here = NULL;
-  if (holder.th != NULL)
-    lg_report_add_section(r, lg_misuse_stack_of_held(&holder.h), "%s locked by T%u at",
-                          r->nlocks ? "{L0}" : "it", holder.tid);
-  else if (have_last)
-    lg_report_add_section(r, lg_misuse_stack_of_held(&last.h),
-                          "%s last locked by T%u (and released since) at",
-                          r->nlocks ? "{L0}" : "it", last.tid);
-done:
+  if (rc == 0 && holder.th != NULL)
+    lg_foreign_release_locked(holder.th, &holder.h);
+  uintptr_t first_pc =
+      v ? atomic_load_explicit(&lg_lock_at((uint32_t)v)->first_pc, memory_order_relaxed) : 0;
+  int first = lg_misuse_first_time_locked(LG_REPORT_BAD_UNLOCK, pc);
   lg_rt_unlock();
-  if (here != NULL)
-    lg_stack_free(here);
+
+  lg_report_t *r = NULL;
+  if (first)
+    r = lg_misuse_report_new(LG_REPORT_BAD_UNLOCK, addr, (uint32_t)v,
+                             (uint32_t)(v >> 32) & LG_VER_MASK, kind, first_pc);
+  if (r != NULL) {
+    char lock[96];
+    lg_misuse_lockref(lock, sizeof lock, r,
+                      kind == LG_KIND_MUTEX ? lg_mutex_type_word(raw) : lg_kind_word(kind), addr);
+    char *msg = r->message;
+    size_t cap = sizeof r->message;
+    const char *returned = rc == EPERM ? "; the call returned EPERM" : "";
+    if (holder.th != NULL) {
+      const char *mode = kind == LG_KIND_RWLOCK
+                             ? (holder.h.mode == LG_MODE_READ ? " for reading" : " for writing")
+                             : "";
+      const char *why = rc == EPERM ? returned
+                        : kind == LG_KIND_MUTEX
+                            ? "; glibc lets it go all the same, POSIX leaves it undefined"
+                            : "; the call released it all the same";
+      snprintf(msg, cap, "%s unlocked by T%u, which does not hold it: T%u holds it%s%s", lock,
+               t->tid, holder.tid, mode, why);
+    } else if (kind == LG_KIND_MUTEX && (raw & 3) == PTHREAD_MUTEX_RECURSIVE && have_last &&
+               last.th == t) {
+      snprintf(msg, cap, "%s unlocked once more than it was locked by T%u%s", lock, t->tid,
+               returned);
+    } else if (kind == LG_KIND_RWLOCK) {
+      snprintf(msg, cap,
+               "%s unlocked by T%u, which holds it neither for reading nor for writing%s", lock,
+               t->tid, returned);
+    } else {
+      snprintf(msg, cap, "%s unlocked by T%u, but it was not locked%s", lock, t->tid, returned);
+    }
+    lg_report_add_section(r, lg_misuse_stack_here(), "unlocked by T%u at", t->tid);
+    if (holder.th != NULL)
+      lg_report_add_section(r, lg_misuse_stack_of_held(&holder.h), "%s locked by T%u at",
+                            r->nlocks ? "{L0}" : "it", holder.tid);
+    else if (have_last)
+      lg_report_add_section(r, lg_misuse_stack_of_held(&last.h),
+                            "%s last locked by T%u (and released since) at",
+                            r->nlocks ? "{L0}" : "it", last.tid);
+  }
   lg_misuse_emit(r);
   lg_guard_leave(t, was);
   errno = saved_errno;
@@ -588,78 +589,71 @@ int lg_misuse_cond_unheld(lg_thread_t *t, uintptr_t cond, uintptr_t m, const cha
   int saved_errno = errno;
   int was = lg_guard_enter(t);
   int raw = lg_mutex_kind_raw(m);
-  int retake = lg_mutex_unchecked(raw);
   lg_destroyed_t rec;
   int known = raw == -1 && lg_destroyed_get(m, 0, &rec);
-  lg_stack_t *here = lg_misuse_stack_here();
-  lg_report_t *r = NULL;
+
+  /* What it is and who holds it, and the held-set fix-up, on every such wait; the report once
+   * per site. */
   lg_rt_lock();
-  if (!lg_misuse_first_time_locked(LG_REPORT_CONDVAR, pc))
-    goto done;
   uint64_t v = lg_lock_current_locked(m);
   uint8_t vkind = (uint8_t)((v >> 56) & 0xf);
-  if (v != 0 && vkind != LG_KIND_MUTEX) {
-    /* An rwlock or spinlock handed over as the mutex: glibc reads it as one. */
-    retake = 0;
+  int not_mutex = v != 0 && vkind != LG_KIND_MUTEX; /* an rwlock or spinlock passed as one */
+  int valid = !not_mutex && lg_mutex_kind_valid(raw);
+  int retake = valid && lg_mutex_unchecked(raw);
+  lg_holder_t holder = {0};
+  if (valid)
+    lg_holders_find_locked(m, v, t, &holder);
+  if (retake && holder.th != NULL) /* glibc's wait releases it: the holder does not hold it */
+    lg_foreign_release_locked(holder.th, &holder.h);
+  uintptr_t first_pc =
+      v ? atomic_load_explicit(&lg_lock_at((uint32_t)v)->first_pc, memory_order_relaxed) : 0;
+  int first = lg_misuse_first_time_locked(LG_REPORT_CONDVAR, pc);
+  lg_rt_unlock();
+
+  lg_report_t *r = NULL;
+  if (first && not_mutex) {
     r = lg_misuse_report_new(LG_REPORT_CONDVAR, m, (uint32_t)v, (uint32_t)(v >> 32) & LG_VER_MASK,
-                             vkind, atomic_load_explicit(&lg_lock_at((uint32_t)v)->first_pc,
-                                                         memory_order_relaxed));
-    if (r == NULL)
-      goto done;
-    snprintf(r->message, sizeof r->message,
-             "%s on condition variable 0x%lx by T%u with %s {L0}, which is not a mutex", op,
-             (unsigned long)cond, t->tid, lg_kind_word(vkind));
-    lg_report_add_section(r, here, "waited by T%u at", t->tid);
-    here = NULL;
-    goto done;
-  }
-  if (!lg_mutex_kind_valid(raw)) {
+                             vkind, first_pc);
+    if (r != NULL) {
+      snprintf(r->message, sizeof r->message,
+               "%s on condition variable 0x%lx by T%u with %s {L0}, which is not a mutex", op,
+               (unsigned long)cond, t->tid, lg_kind_word(vkind));
+      lg_report_add_section(r, lg_misuse_stack_here(), "waited by T%u at", t->tid);
+    }
+  } else if (first && !valid) {
     r = lg_misuse_report_new(LG_REPORT_CONDVAR, m, known ? rec.id : 0, known ? rec.ver : 0,
                              LG_KIND_MUTEX, known ? rec.first_pc : 0);
-    if (r == NULL)
-      goto done;
-    char lock[96];
-    lg_misuse_lockref(lock, sizeof lock, r, "mutex", m);
-    snprintf(r->message, sizeof r->message,
-             "%s on condition variable 0x%lx by T%u with %s, which is not an initialized mutex%s",
-             op, (unsigned long)cond, t->tid, lock,
-             known ? " (destroyed)" : raw == -1 ? " (destroyed, or never initialized)" : "");
-    lg_report_add_section(r, here, "waited by T%u at", t->tid);
-    here = NULL;
-    if (known)
-      lg_report_add_section(r, lg_misuse_stack_of_pcs(rec.pcs, 1 + LG_HELD_UP),
-                            "%s destroyed by T%u at", r->nlocks ? "{L0}" : "it", rec.tid);
-    goto done;
+    if (r != NULL) {
+      char lock[96];
+      lg_misuse_lockref(lock, sizeof lock, r, "mutex", m);
+      snprintf(r->message, sizeof r->message,
+               "%s on condition variable 0x%lx by T%u with %s, which is not an initialized mutex%s",
+               op, (unsigned long)cond, t->tid, lock,
+               known ? " (destroyed)" : raw == -1 ? " (destroyed, or never initialized)" : "");
+      lg_report_add_section(r, lg_misuse_stack_here(), "waited by T%u at", t->tid);
+      if (known)
+        lg_report_add_section(r, lg_misuse_stack_of_pcs(rec.pcs, 1 + LG_HELD_UP),
+                              "%s destroyed by T%u at", r->nlocks ? "{L0}" : "it", rec.tid);
+    }
+  } else if (first) {
+    r = lg_misuse_report_new(LG_REPORT_CONDVAR, m, (uint32_t)v, (uint32_t)(v >> 32) & LG_VER_MASK,
+                             LG_KIND_MUTEX, first_pc);
+    if (r != NULL) {
+      char lock[96], who[48] = "";
+      lg_misuse_lockref(lock, sizeof lock, r, lg_mutex_type_word(raw), m);
+      if (holder.th != NULL)
+        snprintf(who, sizeof who, ": T%u does", holder.tid);
+      snprintf(r->message, sizeof r->message,
+               "%s on condition variable 0x%lx by T%u with %s, which T%u does not hold%s%s", op,
+               (unsigned long)cond, t->tid, lock, t->tid, who,
+               retake ? "; glibc releases it all the same and gives it to the waiter"
+                      : "; the call returns EPERM");
+      lg_report_add_section(r, lg_misuse_stack_here(), "waited by T%u at", t->tid);
+      if (holder.th != NULL)
+        lg_report_add_section(r, lg_misuse_stack_of_held(&holder.h), "%s locked by T%u at",
+                              r->nlocks ? "{L0}" : "it", holder.tid);
+    }
   }
-  lg_holder_t holder;
-  lg_holders_find_locked(m, v, t, &holder);
-  lg_lock_t *n = v ? lg_lock_at((uint32_t)v) : NULL;
-  r = lg_misuse_report_new(LG_REPORT_CONDVAR, m, (uint32_t)v, (uint32_t)(v >> 32) & LG_VER_MASK,
-                           LG_KIND_MUTEX,
-                           n ? atomic_load_explicit(&n->first_pc, memory_order_relaxed) : 0);
-  if (r == NULL)
-    goto done;
-  char lock[96], who[48] = "";
-  lg_misuse_lockref(lock, sizeof lock, r, lg_mutex_type_word(raw), m);
-  if (holder.th != NULL)
-    snprintf(who, sizeof who, ": T%u does", holder.tid);
-  snprintf(r->message, sizeof r->message,
-           "%s on condition variable 0x%lx by T%u with %s, which T%u does not hold%s%s", op,
-           (unsigned long)cond, t->tid, lock, t->tid, who,
-           retake ? "; glibc releases it all the same and gives it to the waiter"
-                  : "; the call returns EPERM");
-  lg_report_add_section(r, here, "waited by T%u at", t->tid);
-  here = NULL;
-  if (holder.th != NULL) {
-    lg_report_add_section(r, lg_misuse_stack_of_held(&holder.h), "%s locked by T%u at",
-                          r->nlocks ? "{L0}" : "it", holder.tid);
-    if (retake)
-      lg_foreign_release_locked(holder.th, &holder.h);
-  }
-done:
-  lg_rt_unlock();
-  if (here != NULL)
-    lg_stack_free(here);
   lg_misuse_emit(r);
   lg_guard_leave(t, was);
   errno = saved_errno;
