@@ -12,8 +12,10 @@
  *   uninit_mutex   memory that never held a mutex (a pattern of 0xa5) locked: EINVAL.
  * Expected verdict: one report, "destroy of a locked lock" naming the destroy at
  * LINE:destroy and the holder's lock at LINE:lock, or "use of an invalid lock" naming the use
- * at LINE:use and the destroy at LINE:destroy; the program runs to its end; exit 66.
+ * at LINE:use and the destroy at LINE:destroy; errno as the program left it around the
+ * reported lock_mutex ("errno kept"); the program runs to its end; exit 66.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,12 +53,15 @@ int main(int argc, char **argv)
     pthread_mutex_lock(&lock_m);
     pthread_mutex_unlock(&lock_m);
     pthread_mutex_destroy(&lock_m); /* LINE:destroy_m */
+    errno = EILSEQ; /* the detector's report must not change it */
     if (mode[0] == 'l')
       rc = pthread_mutex_lock(&lock_m); /* LINE:use_lock */
     else if (mode[0] == 't')
       rc = pthread_mutex_trylock(&lock_m); /* LINE:use_trylock */
     else
       rc = pthread_mutex_unlock(&lock_m); /* LINE:use_unlock */
+    if (errno == EILSEQ)
+      printf("misuse_destroy: errno kept\n");
   } else if (strcmp(mode, "lock_rwlock") == 0) {
     pthread_rwlock_destroy(&lock_rw); /* LINE:destroy_rw */
     rc = pthread_rwlock_wrlock(&lock_rw); /* LINE:use_rwlock */

@@ -11,8 +11,10 @@
  *   rwlock        an rwlock read-locked by main and unlocked by a worker, then unlocked by main;
  *   spin          a spinlock unlocked by main without being locked.
  * Expected verdict: one bad-unlock report, naming the unlock at LINE:<arg>_unlock and where
- * the lock was taken (LINE:<arg>_lock) and by whom; the program runs to its end; exit 66.
+ * the lock was taken (LINE:<arg>_lock) and by whom; errno as the program left it around the
+ * reported unlock ("errno kept"); the program runs to its end; exit 66.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,7 +66,10 @@ int main(int argc, char **argv)
     init_mutex(PTHREAD_MUTEX_DEFAULT);
     pthread_mutex_lock(&lock_m); /* LINE:not_locked_lock */
     pthread_mutex_unlock(&lock_m);
+    errno = EILSEQ; /* the detector's report must not change it */
     rc = pthread_mutex_unlock(&lock_m); /* LINE:not_locked_unlock */
+    if (errno == EILSEQ)
+      printf("misuse_unlock: errno kept\n");
     pthread_mutex_destroy(&lock_m);
   } else if (strcmp(mode, "other_thread") == 0) {
     init_mutex(PTHREAD_MUTEX_DEFAULT);
