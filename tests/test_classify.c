@@ -151,6 +151,14 @@ static const fixture_case_t fixture_cases[] = {
    "missing-binary", HARNESS_TOOL_ERROR,
    .line = "valgrind: /checkout/build/hazards/native/buggy/no_such_program: "
            "No such file or directory"},
+  /* With --trace-children=yes an exec'd child reports under its own pid, with its own ERROR
+   * SUMMARY ("1 errors") before the parent's ("0 errors"): the child's errors count. */
+  {"helgrind_counts_the_errors_of_a_traced_child", HARNESS_DET_HELGRIND, "misbehave",
+   "child-error", HARNESS_CAUGHT, .prefix = "Thread #1 unlocked an invalid lock at 0x",
+   .suffix = "(tests/fixtures/src/misbehave.c:29)"},
+  {"drd_counts_the_errors_of_a_traced_child", HARNESS_DET_DRD, "misbehave", "child-error",
+   HARNESS_CAUGHT,
+   .line = "The object at address 0x10c080 is not a mutex. (tests/fixtures/src/misbehave.c:29)"},
   /* The report decides, not --error-exitcode: the same errors with exit 0 are still caught. */
   {"valgrind_errors_with_a_clean_exit_still_count", HARNESS_DET_HELGRIND, "lost_update",
    "lost_update-buggy", HARNESS_CAUGHT, .forced = 1, .code = 0},
@@ -196,6 +204,10 @@ static const fixture_case_t fixture_cases[] = {
    .line = "peak memory grows with input: 12 MiB at x1 -> 55 MiB at x4"},
   {"budget_flat_memory_is_clean", HARNESS_DET_BUDGET, "lost_update", "lost_update-fixed",
    HARNESS_CLEAN, .prefix = "peak memory ", .infix = " MiB at x1, "},
+  /* For budget, the runner's timeout is a blown wall-time budget: a catch, not a hang. */
+  {"budget_run_ended_by_the_timeout_is_over_the_wall_time_budget", HARNESS_DET_BUDGET,
+   "misbehave", "hang", HARNESS_CAUGHT,
+   .line = "run 1 (-x 1) did not end within 2 s: over the wall-time budget of 1.5 s"},
 };
 
 #define FIXTURE_CASES (sizeof fixture_cases / sizeof fixture_cases[0])
