@@ -204,6 +204,13 @@ static const fixture_case_t fixture_cases[] = {
    .line = "peak memory grows with input: 12 MiB at x1 -> 55 MiB at x4"},
   {"budget_flat_memory_is_clean", HARNESS_DET_BUDGET, "lost_update", "lost_update-fixed",
    HARNESS_CLEAN, .prefix = "peak memory ", .infix = " MiB at x1, "},
+  /* A hang the program bounds with its own 2 s alarm: exit 1 after 2 s, over the budget; the
+   * runner did not go on to -x 4, and one run is enough for the verdict. */
+  {"budget_catches_a_run_over_the_wall_time_budget", HARNESS_DET_BUDGET, "missing_sentinel",
+   "missing_sentinel-buggy", HARNESS_CAUGHT,
+   .line = "run 1 (-x 1) took 2.00 s: over the wall-time budget of 1.5 s"},
+  {"budget_fast_runs_are_within_the_wall_time_budget", HARNESS_DET_BUDGET, "missing_sentinel",
+   "missing_sentinel-fixed", HARNESS_CLEAN, .suffix = " MiB at x4; 0.00 s, 0.00 s"},
   /* For budget, the runner's timeout is a blown wall-time budget: a catch, not a hang. */
   {"budget_run_ended_by_the_timeout_is_over_the_wall_time_budget", HARNESS_DET_BUDGET,
    "misbehave", "hang", HARNESS_CAUGHT,
