@@ -159,6 +159,10 @@ static const fixture_case_t fixture_cases[] = {
   {"drd_counts_the_errors_of_a_traced_child", HARNESS_DET_DRD, "misbehave", "child-error",
    HARNESS_CAUGHT,
    .line = "The object at address 0x10c080 is not a mutex. (tests/fixtures/src/misbehave.c:29)"},
+  /* A forked child ended by its own alarm prints "Process terminating with default action of
+   * signal 14" under its pid; the program itself exits 1: not a crash, and no error. */
+  {"valgrind_child_ended_by_a_signal_is_not_a_crash", HARNESS_DET_HELGRIND, "fork_with_locks",
+   "fork_with_locks-buggy", HARNESS_CLEAN, .line = "ERROR SUMMARY: 0 errors"},
   /* The report decides, not --error-exitcode: the same errors with exit 0 are still caught. */
   {"valgrind_errors_with_a_clean_exit_still_count", HARNESS_DET_HELGRIND, "lost_update",
    "lost_update-buggy", HARNESS_CAUGHT, .forced = 1, .code = 0},
@@ -197,6 +201,11 @@ static const fixture_case_t fixture_cases[] = {
    .suffix = "(buggy/lock_order_deadlock.c:56)"},
   {"lockgraph_without_locks_is_clean", HARNESS_DET_LOCKGRAPH, "lost_update", "lost_update-buggy",
    .verdict = HARNESS_CLEAN},
+  /* The forked child's report: the child ends at once (exit 66), the parent then exits 1. */
+  {"lockgraph_reports_a_fork_child_waiting_for_a_lock_held_at_fork", HARNESS_DET_LOCKGRAPH,
+   "fork_with_locks", "fork_with_locks-buggy", HARNESS_CAUGHT,
+   .prefix = "lockgraph: deadlock (it happened): thread T1 waits for M1, which a thread that",
+   .suffix = "(buggy/fork_with_locks.c:52)"},
 
   /* budget */
   {"budget_catches_memory_growing_with_input", HARNESS_DET_BUDGET, "unbounded_submit",
