@@ -159,6 +159,13 @@ static const fixture_case_t fixture_cases[] = {
   {"drd_counts_the_errors_of_a_traced_child", HARNESS_DET_DRD, "misbehave", "child-error",
    HARNESS_CAUGHT,
    .line = "The object at address 0x10c080 is not a mutex. (tests/fixtures/src/misbehave.c:29)"},
+  /* A thread that ends holding a lock: pthread_cancel in write() inside a critical section. */
+  {"helgrind_reports_a_thread_exiting_with_a_lock_held", HARNESS_DET_HELGRIND, "no_cancellation",
+   "no_cancellation-buggy", HARNESS_CAUGHT,
+   .line = "Thread #2: Exiting thread still holds 1 lock"},
+  {"drd_reports_a_mutex_still_locked_at_thread_exit", HARNESS_DET_DRD, "no_cancellation",
+   "no_cancellation-buggy", HARNESS_CAUGHT, .prefix = "Mutex still locked at thread exit: mutex 0x",
+   .suffix = "(buggy/no_cancellation.c:86)"},
   /* A forked child ended by its own alarm prints "Process terminating with default action of
    * signal 14" under its pid; the program itself exits 1: not a crash, and no error. */
   {"valgrind_child_ended_by_a_signal_is_not_a_crash", HARNESS_DET_HELGRIND, "fork_with_locks",
