@@ -7,9 +7,9 @@
  * comes while nobody waits and is lost; the consumer then waits for a wakeup that already
  * happened (line 62, marked BUG), forever. A condition variable has no memory: only the
  * predicate does, and it must be checked under the mutex, in a loop. Every thread then
- * sits in an untimed wait (the consumer in pthread_cond_wait, main in pthread_join, the producer in sem_wait);
- * the program bounds that with alarm(2), whose handler prints the HAZARD line after 2 s and
- * exits 1. --hang leaves the alarm off: a real hang.
+ * sits in an untimed wait (the consumer in pthread_cond_wait, main in pthread_join, the
+ * producer in sem_wait); the program bounds that with alarm(2), whose handler prints the
+ * HAZARD line after 2 s and exits 1. --hang leaves the alarm off: a real hang.
  *
  * The fix (fixed/) is the predicate loop under the mutex (lines 61-62, marked FIX): "while
  * nothing is ready: wait", checked with the mutex held, so a delivery either happened before
