@@ -159,6 +159,11 @@ static const fixture_case_t fixture_cases[] = {
   {"drd_counts_the_errors_of_a_traced_child", HARNESS_DET_DRD, "misbehave", "child-error",
    HARNESS_CAUGHT,
    .line = "The object at address 0x10c080 is not a mutex. (tests/fixtures/src/misbehave.c:29)"},
+  /* DRD with --exclusive-threshold=250: a lock held across 400 ms of slow I/O. The header
+   * comes after DRD's "Acquired at:" stack; its location is the late unlock. */
+  {"drd_reports_a_lock_held_longer_than_the_threshold", HARNESS_DET_DRD, "lock_held_io",
+   "lock_held_io-buggy", HARNESS_CAUGHT, .prefix = "Lock on mutex 0x",
+   .infix = " ms (threshold: 250 ms).", .suffix = "(buggy/lock_held_io.c:63)"},
   /* A thread that ends holding a lock: pthread_cancel in write() inside a critical section. */
   {"helgrind_reports_a_thread_exiting_with_a_lock_held", HARNESS_DET_HELGRIND, "no_cancellation",
    "no_cancellation-buggy", HARNESS_CAUGHT,
