@@ -1,8 +1,8 @@
 /* no_cancellation - a worker with no stop signal, shut down by killing it (lesson section 22).
  *
  * The worker streams records to the output, one write(2) per record under out_lock so that
- * records never interleave (line 42). Its loop has no stop signal (line 39, marked BUG), so
- * main shuts it down the only way left: pthread_cancel (line 84, marked BUG), as if a
+ * records never interleave (line 43). Its loop has no stop signal (line 40, marked BUG), so
+ * main shuts it down the only way left: pthread_cancel (line 82, marked BUG), as if a
  * thread could be stopped safely from outside. The worker acts on the cancel at its one
  * cancellation point, write(), inside the critical section: it dies holding out_lock, and
  * whoever takes out_lock next (main, to close the output) waits forever. The oracle looks
@@ -10,15 +10,16 @@
  * would, and really hangs. (With -t 2 or more, the workers that did not die wait for
  * out_lock forever, so the joins hang: alarm(2) bounds them at 2 s.)
  *
- * The fix (fixed/) is the lesson's cooperative stop: a stop flag under out_lock (line 35),
- * checked once per unit of work (lines 43-44) and set by main instead of the cancel (lines
- * 86-88): "while not stop_event.is_set(): do_one_unit_of_work()". Each worker finishes its
+ * The fix (fixed/) is the lesson's cooperative stop: a stop flag under out_lock (line 36),
+ * checked once per unit of work (lines 44-45) and set by main instead of the cancel (lines
+ * 84-86): "while not stop_event.is_set(): do_one_unit_of_work()". Each worker finishes its
  * record, releases out_lock and returns; main joins it.
  *
  * Oracle: the records were written, every worker joined, and out_lock free afterwards.
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +30,8 @@
 #define HANG_BOUND_S 2 /* far longer than any shutdown takes; over the harness's wall budget */
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER; /* guards the output */
-static pthread_cond_t enough = PTHREAD_COND_INITIALIZER;
 static long written, wanted; /* records written; how many main waits for */
+static sem_t enough;         /* posted when `wanted` records are written */
 static int out_fd;
 
 static void *worker(void *arg)
@@ -41,8 +42,8 @@ static void *worker(void *arg)
     pthread_mutex_lock(&out_lock);
     if (write(out_fd, rec, (size_t)len) != len) /* a cancellation point, inside the lock */
       break;
-    if (++written >= wanted)
-      pthread_cond_signal(&enough);
+    if (++written == wanted)
+      sem_post(&enough);
     pthread_mutex_unlock(&out_lock);
   }
   pthread_mutex_unlock(&out_lock);
@@ -67,6 +68,8 @@ int main(int argc, char **argv)
   wanted = a.size;
   out_fd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* the output file */
   long started = 0;
+  if (sem_init(&enough, 0, 0) != 0)
+    out_fd = -1;
   while (workers && out_fd >= 0 && started < a.threads &&
          pthread_create(&workers[started], NULL, worker, NULL) == 0)
     started++;
@@ -74,14 +77,11 @@ int main(int argc, char **argv)
     fprintf(stderr, "no_cancellation: cannot start %ld workers\n", a.threads);
     return 2;
   }
-  pthread_mutex_lock(&out_lock);
-  while (written < wanted)
-    pthread_cond_wait(&enough, &out_lock);
-  pthread_mutex_unlock(&out_lock);
-  if (!a.hang)
-    alarm(HANG_BOUND_S);
+  while (sem_wait(&enough) != 0) continue;
   for (long t = 0; t < a.threads; t++)
     pthread_cancel(workers[t]); /* BUG: no stop signal to send, so kill the workers */
+  if (!a.hang)
+    alarm(HANG_BOUND_S);
   for (long t = 0; t < a.threads; t++)
     pthread_join(workers[t], NULL);
   alarm(0);
