@@ -304,7 +304,9 @@ Test(classify, compiler_fatal_error_is_a_tool_error)
 Test(classify, every_fixed_program_is_clean_under_every_detector)
 {
   static const char *const slugs[] = {"check_then_set", "lock_order_deadlock", "lost_update",
-                                      "swallowed_error", "unbounded_submit"};
+                                      "swallowed_error", "unbounded_submit", "lock_held_io",
+                                      "missing_timeout", "no_cancellation", "missing_sentinel",
+                                      "lost_wakeup", "fork_with_locks"};
   for (size_t s = 0; s < sizeof slugs / sizeof slugs[0]; s++) {
     for (int d = 0; d < HARNESS_DET_COUNT; d++) {
       char name[128];
