@@ -1,21 +1,23 @@
 /* sleep_sync - a test that waits for its workers with a sleep (lesson section 31).
  *
  * The test starts workers that each score n cases and publish how many they scored and the
- * total (lines 47-48), sleeps 100 ms (line 73, marked BUG) and then checks what they
- * published: the lesson's "time.sleep(0.1); assert something". Nothing orders the workers'
- * writes before the test's reads; the sleep only makes it likely that they are done. On an
- * idle machine they always are and the test passes. That is the trap: a loaded CI runner, a
- * slower machine or a larger input fails it, now and then. The default run passes (exit 0),
- * so the oracle misses it, as a test suite would for months; ask for more work than 100 ms
- * allows (-n 1000000000) and the same program fails.
+ * total (lines 49-50), sleeps (line 75, marked BUG) and then checks what they published: the
+ * lesson's "time.sleep(0.1); assert something". Nothing orders the workers' writes before the
+ * test's reads; the sleep only makes it likely that they are done. Usually they are and the
+ * test passes. That is the trap: a loaded CI runner, a slower machine or a larger input fails
+ * it, now and then. With the lesson's 100 ms this program failed about 1 run in 100 on a busy
+ * 2-core machine: a flaky test, which is the hazard, but the matrix needs a stable verdict, so
+ * it sleeps a whole second and its default run passes (exit 0): the oracle misses it, as a
+ * test suite would for months. On one core with more work than a second allows
+ * (taskset -c 0 ... -t 4 -n 1000000000) the same program fails.
  *
  * The race is there on every run whatever the timing, and the race detectors see it every
  * time: TSan reports it with "As if synchronized via sleep", Helgrind and DRD report the
  * conflicting accesses.
  *
- * The fix (fixed/, lines 73-74): the test waits for the workers themselves (pthread_join) before
- * it looks, instead of sleeping: section 31's "use event/queue synchronization". It cannot be
- * too short, and it takes as long as the work, not a guessed 100 ms.
+ * The fix (fixed/, lines 75-76): the test waits for the workers themselves (pthread_join)
+ * before it looks, instead of sleeping: section 31's "use event/queue synchronization". It
+ * cannot be too short, and it takes as long as the work, not a guessed second.
  *
  * Oracle: every worker's published count and total, as the test saw them, must be n and the
  * total computed again after the join; anything else is a HAZARD (exit 1).
@@ -70,7 +72,7 @@ int main(int argc, char **argv)
       fprintf(stderr, "sleep_sync: cannot create worker %ld\n", t);
       return 2;
     }
-  usleep(100000); /* BUG: a sleep is not a wait: nothing says the workers are done */
+  sleep(1); /* BUG: a sleep is not a wait: nothing says the workers are done */
   for (long t = 0; t < a.threads; t++) /* the test's assertion */
     if (wrong < 0 && (workers[t].scored != cases || workers[t].total != expected)) {
       wrong = t;
