@@ -2,15 +2,15 @@
  *
  * Every worker logs "worker=W case_id=N event=case_processed" for each of its cases, one
  * field at a time: log_case() writes each field with its own write(2) as soon as it is
- * formatted (line 60, marked BUG), as a logger does that writes a prefix, then the message,
+ * formatted (line 55, marked BUG), as a logger does that writes a prefix, then the message,
  * then the newline. All workers share one log file. One write(2) lands whole; a line made of
  * three does not: another worker's field lands in the middle of it and the line is torn.
  *
- * The workers format their fields in turns (a ring of semaphores, lines 57 and 63): the
+ * The workers format their fields in turns (a ring of semaphores, lines 52 and 58): the
  * scheduler's worst case, made certain, so lines tear on every run instead of now and then.
  * No lock is held around a write, so nothing here is "I/O under a lock".
  *
- * The fix (fixed/, lines 63-64): build the whole line in a buffer and write it with one
+ * The fix (fixed/, lines 58-59): build the whole line in a buffer and write it with one
  * write(2): one write per line. The turns stay; the lines no longer tear.
  *
  * Oracle: read the log back after the joins: threads * n lines, each one whole record; a torn
@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +28,6 @@
 #include "hz_args.h"
 
 #define FIELDS 3
-
-typedef struct worker {
-  pthread_t thread;
-  long id;
-  int error;
-} worker_t;
 
 static sem_t *turn;  /* turn[i]: worker i may format its next field */
 static long workers_n, cases;
@@ -65,21 +60,21 @@ static int log_case(long me, long case_id)
   return rc;
 }
 
+/* Logs this worker's cases; returns non-NULL when a write failed. */
 static void *worker_run(void *arg)
 {
-  worker_t *w = arg;
+  intptr_t failed = 0;
 
   for (long c = 0; c < cases; c++)
-    if (log_case(w->id, c) != 0)
-      w->error = 1;
-  return NULL;
+    failed |= log_case((long)(intptr_t)arg, c) != 0;
+  return (void *)failed;
 }
 
 int main(int argc, char **argv)
 {
   const hz_args_spec_t spec = {"cases each worker logs", 50, 4, false};
   hz_args_t a;
-  worker_t *workers;
+  pthread_t *workers;
   FILE *log;
   char line[256];
   long whole = 0, torn = 0;
@@ -97,16 +92,14 @@ int main(int argc, char **argv)
   log_fd = fileno(log);
   for (long t = 0; t < a.threads; t++)
     sem_init(&turn[t], 0, t == 0);
-  for (long t = 0; t < a.threads; t++) {
-    workers[t].id = t;
-    if (pthread_create(&workers[t].thread, NULL, worker_run, &workers[t]) != 0) {
+  for (long t = 0; t < a.threads; t++)
+    if (pthread_create(&workers[t], NULL, worker_run, (void *)(intptr_t)t) != 0) {
       fprintf(stderr, "interleaved_log: cannot create worker %ld\n", t);
       return 2;
     }
-  }
   for (long t = 0; t < a.threads; t++) {
-    pthread_join(workers[t].thread, NULL);
-    if (workers[t].error) {
+    void *failed;
+    if (pthread_join(workers[t], &failed) != 0 || failed) {
       fprintf(stderr, "interleaved_log: worker %ld could not write the log\n", t);
       return 2;
     }
