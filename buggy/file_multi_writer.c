@@ -127,9 +127,13 @@ int main(int argc, char **argv)
   char text[1 << 16];
 
   hz_args_parse_or_exit(&a, argc, argv, &spec);
-  if (a.threads > 64 || a.size > 1000 / a.threads || !mkdtemp(dir) || pipe(up) != 0) {
-    fprintf(stderr, "file_multi_writer: cannot set up %ld writers of %ld records (at most "
-            "64 writers, 1000 records in all)\n", a.threads, a.size);
+  if (a.threads > 64 || a.size > 1000 / a.threads) {
+    fprintf(stderr, "file_multi_writer: %ld writers of %ld records is too many (at most 64 "
+            "writers and 1000 records in all)\n", a.threads, a.size);
+    return 2;
+  }
+  if (!mkdtemp(dir) || pipe(up) != 0) {
+    perror("file_multi_writer: cannot make a directory under /tmp and a pipe");
     return 2;
   }
   want = a.size * a.threads;
