@@ -127,6 +127,8 @@ typedef struct lg_lock {
 typedef struct lg_lock_aux {
   uint32_t stamp;        /* dedup marker */
   uint32_t free_next;    /* free list link while the id is unused */
+  uint32_t mark, dist;   /* cycle search: reached marker and distance to the search's target */
+  uint32_t onpath;       /* cycle search: on the current path */
   lg_edge_vec_t out, in; /* edges, for removal on destroy */
 } lg_lock_aux_t;
 
@@ -284,6 +286,9 @@ void lg_lock_report_errcheck(lg_thread_t *t, uintptr_t addr, uint32_t id, uint32
                              uintptr_t pc, uintptr_t cfa);
 size_t lg_locks_count(void);
 size_t lg_edges_count(void);
+/* Cycles found reportable whose set of locks (by address) an earlier report already names:
+ * folded into it, counted here for the summary. Read without the lock by the summary. */
+size_t lg_cycles_duplicate_count(void);
 /* Fork child: marks locks held by other threads as orphaned. Under lg_rt.mu. */
 void lg_locks_mark_orphan(uint32_t id, uint32_t ver);
 uint64_t lg_seed_of(const lg_segment_t *seg);
