@@ -2,6 +2,7 @@
  *
  * The runtime is split by concern:
  *   interpose.c  the exported pthread wrappers and the real symbols behind them
+ *   c11.c        the exported C11 <threads.h> wrappers (mtx_*, cnd_*, thrd_*), same paths
  *   locks.c      lock identity (shadow table, node records), held stacks, the fast path and the
  *                slow path (edges, gate sets, happens-before lists, cycles)
  *   threads.c    per-thread state, create/join/exit/detach, fork
@@ -25,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <threads.h>
 #include <time.h>
 
 #include "graph.h"
@@ -76,6 +78,15 @@ typedef struct lg_real {
   void (*exit)(void *) __attribute__((noreturn));
   int (*sig_action)(int, const struct sigaction *, struct sigaction *);
   void (*(*sig_signal)(int, void (*)(int)))(int);
+  /* C11 <threads.h> (c11.c): glibc implements these by internal calls, past our pthread ones. */
+  int (*mtx_init)(mtx_t *, int);
+  void (*mtx_destroy)(mtx_t *);
+  int (*mtx_lock)(mtx_t *);
+  int (*mtx_trylock)(mtx_t *);
+  int (*mtx_timedlock)(mtx_t *__restrict, const struct timespec *__restrict);
+  int (*mtx_unlock)(mtx_t *);
+  int (*cnd_wait)(cnd_t *, mtx_t *);
+  int (*cnd_timedwait)(cnd_t *__restrict, mtx_t *__restrict, const struct timespec *__restrict);
 } lg_real_t;
 
 extern lg_real_t lg_real;

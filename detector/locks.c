@@ -1027,7 +1027,8 @@ static lg_stack_t *lg_stack_of_held(const lg_held_t *h, uintptr_t cfa, const lg_
      * beyond it are the current ones that were already there (stack pointer beyond it). */
     int j = 0;
     for (; j < LG_HELD_UP && h->up[j] != 0 && k < (int)lg_rt.opt.stack_depth; j++)
-      pcs[k++] = h->up[j];
+      if (h->up[j] < lg_rt.self_lo || h->up[j] >= lg_rt.self_hi) /* not our own frames (the C11 start adapter) */
+        pcs[k++] = h->up[j];
     if (j == LG_HELD_UP) {
       int at = -1;
       for (int i = 0; i < n; i++)

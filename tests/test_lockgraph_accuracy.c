@@ -176,3 +176,34 @@ Test(lockgraph_accuracy, hundred_thousand_sequential_threads_are_ordered, .timeo
 {
   check_sequential_threads("100000");
 }
+
+/* ------------------------------------------------------------------------------------------
+ * C11 <threads.h>: the same rules as the pthread twins.
+ */
+
+Test(lockgraph_accuracy, c11_mtx_inversion_is_caught, .timeout = 60)
+{
+  run_request_t rq = {.program = "c11_inversion"};
+  run_result_t r;
+
+  check_ab_ba_inversion("c11_inversion", "c11_inversion.c", "worker_ab", "worker_ba", "mutex", 0);
+  /* thrd_join reads back each thread's int result, as without the detector. */
+  run_corpus(&rq, &r);
+  expect_out_line(&r, "c11_inversion: results 7 9");
+  run_cleanup(&r);
+}
+
+Test(lockgraph_accuracy, c11_clean_program_is_silent_and_its_locks_are_seen, .timeout = 60)
+{
+  run_request_t rq = {.program = "c11_clean"};
+  run_result_t r;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  expect_clean(&r, "c11_clean");
+  summary_parse(r.err, &s);
+  /* Silent because the rules hold, not because the C11 calls went unseen. */
+  cr_expect_eq(s.locks, 6, "summary: %u locks, expected the program's 6 mtx_t", s.locks);
+  cr_expect_eq(s.threads, 2, "summary: %u threads, expected main and the thrd_create one", s.threads);
+  run_cleanup(&r);
+}
