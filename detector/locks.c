@@ -641,7 +641,7 @@ static int lg_seg_dead(const lg_segment_t *seg) {
   if (seg == NULL)
     return 0;
   for (const lg_thread_t *t = lg_rt.threads; t != NULL; t = t->next)
-    if (!t->exited && t->seg != seg && !lg_hb_before(seg, t->seg))
+    if (!t->exited && !lg_hb_before(seg, t->seg)) /* its own segment included */
       return 0;
   return 1;
 }
@@ -757,16 +757,18 @@ static int lg_cycle_judge(lg_judge_t *j, lg_edge_t *const *e, uint32_t k, const 
 }
 
 /* A report list built under the lock, emitted after it is dropped. */
+#define LG_REPORT_LIST_MAX 32
+
 typedef struct lg_report_list {
-  lg_report_t *r[16];
+  lg_report_t *r[LG_REPORT_LIST_MAX];
   uint32_t n;
 } lg_report_list_t;
 
 static void lg_report_list_add(lg_report_list_t *l, lg_report_t *r) {
-  if (l->n < sizeof(l->r) / sizeof(l->r[0]))
+  if (l->n < LG_REPORT_LIST_MAX)
     l->r[l->n++] = r;
   else
-    lg_report_free(r); /* one slow path closing more than 16 cycles: the rest wait for later */
+    lg_report_free(r);
 }
 
 static int lg_sigset_has(const lg_sigset_t *s, uint64_t sig) {
@@ -854,8 +856,8 @@ static lg_report_t *lg_cycle_report(lg_edge_t *const *e, const lg_occ_t *const *
 static void lg_cycle_consider(lg_edge_t *const *e, uint32_t k, const lg_occ_t *x,
                               lg_report_list_t *out) {
   uint64_t inst = lg_cycle_sig_instances(e, k);
-  if (lg_sigset_has(&lg_judged, inst))
-    return;
+  if (lg_sigset_has(&lg_judged, inst) || out->n == LG_REPORT_LIST_MAX)
+    return; /* (a full list: left unjudged, so a later occurrence finds it again) */
   lg_judge_t j;
   if (!lg_cycle_judge(&j, e, k, x))
     return;

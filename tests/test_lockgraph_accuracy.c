@@ -6,9 +6,12 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lg_corpus.h"
 
@@ -206,4 +209,479 @@ Test(lockgraph_accuracy, c11_clean_program_is_silent_and_its_locks_are_seen, .ti
   cr_expect_eq(s.locks, 6, "summary: %u locks, expected the program's 6 mtx_t", s.locks);
   cr_expect_eq(s.threads, 2, "summary: %u threads, expected main and the thrd_create one", s.threads);
   run_cleanup(&r);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The three bookkeeping shapes: a ring behind an order set aside, occurrences judged apart,
+ * read-after-read per arc.
+ */
+
+Test(lockgraph_accuracy, ring_through_an_order_set_aside_is_found, .timeout = 60)
+{
+  const size_t lens[] = {3};
+  run_result_t r;
+  report_set_t set;
+
+  run_distinct_cycles("ring_behind_set_aside_order", 1, lens, &r, &set);
+  reports_free(&set);
+  run_cleanup(&r);
+}
+
+Test(lockgraph_accuracy, each_occurrence_is_judged_with_its_own_gates_and_timing, .timeout = 60)
+{
+  check_clean("occurrences_judged_apart", NULL);
+}
+
+Test(lockgraph_accuracy, read_request_against_read_hold_does_not_close_a_cycle, .timeout = 60)
+{
+  check_clean("rwlock_read_waits_for_no_reader", NULL);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The end-to-end randomized test: random lock programs (tests/corpus/lockprog.c runs them)
+ * judged by a brute-force model of the rules docs/lockgraph.md states, against what the real
+ * detector reports.
+ *
+ * The model: every acquisition by lock, timed lock or rdlock/wrlock of lock L while holding H
+ * is, for each h in H, an occurrence of the order h -> L, with h's mode, L's mode, the other
+ * locks held (and their modes) and the thread's happens-before clock (vector clocks cut at
+ * create and join). Trylocks add no order into the lock they take. A cycle of locks L0 ->
+ * L1 -> ... -> L0 is a potential deadlock when one occurrence per order can be chosen so that:
+ * no read request meets a read hold at a lock of the cycle; no two occurrences hold a common
+ * lock (held ends included) unless both hold it for reading; no two are ordered by create and
+ * join. The verdict is the set of lock sets with such a cycle, which must equal the set of
+ * lock sets the detector reported.
+ */
+
+#define RP_LOCKS 6
+#define RP_THREADS 6
+#define RP_OPS 48
+#define RP_OCC 4096
+
+typedef struct rp_rng {
+  unsigned long long s;
+} rp_rng_t;
+
+static unsigned rp_next(rp_rng_t *r, unsigned n)
+{
+  r->s = r->s * 6364136223846793005ull + 1442695040888963407ull;
+  return (unsigned)((r->s >> 33) % n);
+}
+
+typedef struct rp_occ {
+  int from, to;
+  char from_mode, to_mode; /* 'w' exclusive, 'r' read */
+  unsigned held;           /* other locks held */
+  unsigned held_read;      /* of those, held for reading */
+  int tid;
+  unsigned vc[RP_THREADS + 1];
+} rp_occ_t;
+
+typedef struct rp_model {
+  int nlocks;
+  char kinds[RP_LOCKS + 1];
+  unsigned vc[RP_THREADS + 1][RP_THREADS + 1];
+  rp_occ_t occ[RP_OCC];
+  int nocc;
+} rp_model_t;
+
+static char rp_held_mode(char m)
+{
+  return m == 'r' || m == 'u' ? 'r' : 'w';
+}
+
+/* Runs one actor's operations through the model. */
+static void rp_model_ops(rp_model_t *m, int tid, const char *ops)
+{
+  int held[RP_LOCKS], nheld = 0;
+  char mode[RP_LOCKS];
+  const char *p = ops;
+  while (*p) {
+    while (*p == ' ')
+      p++;
+    if (!*p)
+      break;
+    char op = *p++;
+    int i = (int)strtol(p, (char **)&p, 10);
+    if (op == '-') {
+      for (int k = 0; k < nheld; k++)
+        if (held[k] == i) {
+          memmove(&held[k], &held[k + 1], (size_t)(nheld - k - 1) * sizeof held[0]);
+          memmove(&mode[k], &mode[k + 1], (size_t)(nheld - k - 1));
+          nheld--;
+          break;
+        }
+      continue;
+    }
+    char md = *p++;
+    if (md != 't' && md != 'u') {
+      for (int k = 0; k < nheld; k++) {
+        cr_assert_lt(m->nocc, RP_OCC);
+        rp_occ_t *o = &m->occ[m->nocc++];
+        o->from = held[k];
+        o->to = i;
+        o->from_mode = mode[k];
+        o->to_mode = rp_held_mode(md);
+        o->held = o->held_read = 0;
+        for (int j = 0; j < nheld; j++) {
+          if (j == k)
+            continue;
+          o->held |= 1u << held[j];
+          if (mode[j] == 'r')
+            o->held_read |= 1u << held[j];
+        }
+        o->tid = tid;
+        memcpy(o->vc, m->vc[tid], sizeof o->vc);
+      }
+    }
+    held[nheld] = i;
+    mode[nheld] = rp_held_mode(md);
+    nheld++;
+  }
+}
+
+/* a happens before b: b's clock knows a's segment (and they are not the same segment). */
+static int rp_before(const rp_occ_t *a, const rp_occ_t *b)
+{
+  if (a->tid == b->tid && a->vc[a->tid] == b->vc[b->tid])
+    return 0;
+  return b->vc[a->tid] >= a->vc[a->tid];
+}
+
+static int rp_compatible(const rp_occ_t *a, const rp_occ_t *b)
+{
+  unsigned ha = a->held | 1u << a->from, hb = b->held | 1u << b->from;
+  unsigned ra = a->held_read | (a->from_mode == 'r' ? 1u << a->from : 0);
+  unsigned rb = b->held_read | (b->from_mode == 'r' ? 1u << b->from : 0);
+  unsigned common = ha & hb;
+  if (common & ~(ra & rb))
+    return 0;
+  return !rp_before(a, b) && !rp_before(b, a);
+}
+
+static int rp_pick(const rp_model_t *m, const int *cyc, int k, int i, const rp_occ_t **pick)
+{
+  if (i == k)
+    return !(pick[k - 1]->to_mode == 'r' && pick[0]->from_mode == 'r');
+  for (int c = 0; c < m->nocc; c++) {
+    const rp_occ_t *o = &m->occ[c];
+    if (o->from != cyc[i] || o->to != cyc[(i + 1) % k])
+      continue;
+    if (i > 0 && pick[i - 1]->to_mode == 'r' && o->from_mode == 'r')
+      continue;
+    int ok = 1;
+    for (int p = 0; p < i && ok; p++)
+      ok = rp_compatible(pick[p], o);
+    if (!ok)
+      continue;
+    pick[i] = o;
+    if (rp_pick(m, cyc, k, i + 1, pick))
+      return 1;
+  }
+  return 0;
+}
+
+static int rp_has_edge(const rp_model_t *m, int a, int b)
+{
+  for (int c = 0; c < m->nocc; c++)
+    if (m->occ[c].from == a && m->occ[c].to == b)
+      return 1;
+  return 0;
+}
+
+/* Every simple cycle whose smallest lock is cyc[0]; reportable lock sets go into *sets. */
+static void rp_cycles(const rp_model_t *m, int *cyc, int k, unsigned *sets)
+{
+  int last = cyc[k - 1];
+  if (k >= 2 && rp_has_edge(m, last, cyc[0])) {
+    const rp_occ_t *pick[RP_LOCKS];
+    unsigned mask = 0;
+    for (int i = 0; i < k; i++)
+      mask |= 1u << cyc[i];
+    if (!(sets[mask / 32] & (1u << (mask % 32))) && rp_pick(m, cyc, k, 0, pick))
+      sets[mask / 32] |= 1u << (mask % 32);
+  }
+  for (int n = cyc[0] + 1; n < m->nlocks; n++) {
+    int used = 0;
+    for (int i = 0; i < k && !used; i++)
+      used = cyc[i] == n;
+    if (used || !rp_has_edge(m, last, n))
+      continue;
+    cyc[k] = n;
+    rp_cycles(m, cyc, k + 1, sets);
+  }
+}
+
+/* The model's verdict for a description: the bit of every reportable lock set. */
+static void rp_model_verdict(const char *desc, unsigned sets[1u << RP_LOCKS >> 5])
+{
+  static rp_model_t m;
+  memset(&m, 0, sizeof m);
+  memset(sets, 0, (1u << RP_LOCKS >> 5) * sizeof sets[0]);
+  char *copy = strdup(desc), *save = NULL;
+  const char *thread_ops[RP_THREADS + 1] = {0};
+  for (int t = 0; t <= RP_THREADS; t++)
+    m.vc[t][t] = 0;
+  m.vc[0][0] = 1; /* main is thread 0 here */
+  for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    if (strncmp(line, "locks ", 6) == 0) {
+      m.nlocks = (int)strlen(line + 6);
+      memcpy(m.kinds, line + 6, (size_t)m.nlocks);
+    } else if (strncmp(line, "thread ", 7) == 0) {
+      int t = atoi(line + 7);
+      thread_ops[t] = strchr(line + 7, ' ') + 1;
+    } else if (strncmp(line, "main ", 5) == 0) {
+      rp_model_ops(&m, 0, line + 5);
+    } else if (strncmp(line, "create ", 7) == 0) {
+      int t = atoi(line + 7);
+      memcpy(m.vc[t], m.vc[0], sizeof m.vc[t]);
+      m.vc[t][t] = 1;
+      m.vc[0][0]++;
+      rp_model_ops(&m, t, thread_ops[t]);
+    } else if (strncmp(line, "join ", 5) == 0) {
+      int t = atoi(line + 5);
+      for (int x = 0; x <= RP_THREADS; x++)
+        if (m.vc[t][x] > m.vc[0][x])
+          m.vc[0][x] = m.vc[t][x];
+      m.vc[0][0]++;
+    }
+  }
+  int cyc[RP_LOCKS];
+  for (int s = 0; s < m.nlocks; s++) {
+    cyc[0] = s;
+    rp_cycles(&m, cyc, 1, sets);
+  }
+  free(copy);
+}
+
+/* One actor's operations: random acquisitions (no lock twice) and releases, all released at
+ * the end. */
+static void rp_gen_ops(rp_rng_t *g, const char *kinds, int nlocks, char *out, size_t cap)
+{
+  int held[RP_LOCKS], nheld = 0, steps = 2 + (int)rp_next(g, 7);
+  size_t n = 0;
+  out[0] = '\0';
+  for (int s = 0; s < steps; s++) {
+    int acquire = nheld == 0 || (nheld < 4 && nheld < nlocks && rp_next(g, 3) != 0);
+    if (acquire) {
+      int i;
+      int taken;
+      do {
+        i = (int)rp_next(g, (unsigned)nlocks);
+        taken = 0;
+        for (int k = 0; k < nheld; k++)
+          taken |= held[k] == i;
+      } while (taken);
+      const char *modes = kinds[i] == 'm' ? "wwwwwttd" : kinds[i] == 'r' ? "wwrrrtud" : "wwwt";
+      char md = modes[rp_next(g, (unsigned)strlen(modes))];
+      n += (size_t)snprintf(out + n, cap - n, "+%d%c ", i, md);
+      held[nheld++] = i;
+    } else {
+      int k = (int)rp_next(g, (unsigned)nheld); /* any order, not only the last taken */
+      n += (size_t)snprintf(out + n, cap - n, "-%d ", held[k]);
+      held[k] = held[--nheld];
+    }
+  }
+  while (nheld > 0)
+    n += (size_t)snprintf(out + n, cap - n, "-%d ", held[--nheld]);
+}
+
+/* A random description: locks, threads with their operations, and main's script of its own
+ * operations, creates and joins (every thread joined by the end, some late). */
+static void rp_generate(unsigned long long seed, char *desc, size_t cap)
+{
+  rp_rng_t g = {seed * 0x9E3779B97F4A7C15ull + 1};
+  char kinds[RP_LOCKS + 1], ops[RP_OPS * 8];
+  int nlocks = 2 + (int)rp_next(&g, RP_LOCKS - 1);
+  int rw = rp_next(&g, 2); /* half the programs use rwlocks */
+  for (int i = 0; i < nlocks; i++) {
+    unsigned x = rp_next(&g, 10);
+    kinds[i] = rw && x < 4 ? 'r' : x == 9 ? 's' : 'm';
+  }
+  kinds[nlocks] = '\0';
+  int nthreads = 1 + (int)rp_next(&g, RP_THREADS - 1);
+  size_t n = (size_t)snprintf(desc, cap, "locks %s\n", kinds);
+  for (int t = 1; t <= nthreads; t++) {
+    rp_gen_ops(&g, kinds, nlocks, ops, sizeof ops);
+    n += (size_t)snprintf(desc + n, cap - n, "thread %d %s\n", t, ops);
+  }
+  int created = 0, joined[RP_THREADS + 1] = {0};
+  while (created < nthreads || rp_next(&g, 3) == 0) {
+    unsigned what = rp_next(&g, 4);
+    if (what == 0) {
+      rp_gen_ops(&g, kinds, nlocks, ops, sizeof ops);
+      n += (size_t)snprintf(desc + n, cap - n, "main %s\n", ops);
+    } else if (what == 1 && created > 0) {
+      int t = 1 + (int)rp_next(&g, (unsigned)created);
+      if (!joined[t]) {
+        joined[t] = 1;
+        n += (size_t)snprintf(desc + n, cap - n, "join %d\n", t);
+      }
+    } else if (created < nthreads) {
+      n += (size_t)snprintf(desc + n, cap - n, "create %d\n", ++created);
+    } else {
+      break;
+    }
+  }
+  for (int t = 1; t <= nthreads; t++)
+    if (!joined[t])
+      n += (size_t)snprintf(desc + n, cap - n, "join %d\n", t);
+  if (rp_next(&g, 2) == 0) {
+    rp_gen_ops(&g, kinds, nlocks, ops, sizeof ops);
+    n += (size_t)snprintf(desc + n, cap - n, "main %s\n", ops);
+  }
+}
+
+/* Runs a description under the real detector; returns 0 on agreement with the model, else
+ * writes what disagreed into why. */
+static int rp_check(const char *desc, char *why, size_t cap)
+{
+  char path[] = "/tmp/lockprog-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  FILE *f = fdopen(fd, "w");
+  fputs(desc, f);
+  fclose(f);
+  const char *const args[] = {path, NULL};
+  run_request_t rq = {.program = "lockprog", .args = args};
+  run_result_t r;
+  run_corpus(&rq, &r);
+  unlink(path);
+
+  unsigned want[1u << RP_LOCKS >> 5], got[1u << RP_LOCKS >> 5];
+  rp_model_verdict(desc, want);
+  memset(got, 0, sizeof got);
+  int bad = 0;
+  why[0] = '\0';
+  char *done = text_find_line(r.out, "lockprog: done", "");
+  if (done == NULL) {
+    snprintf(why, cap, "the program did not finish (status %d): %s", r.status, r.err);
+    bad = 1;
+  }
+  free(done);
+  long long addr[RP_LOCKS];
+  int nlocks = 0;
+  for (const char *p = r.out; (p = strstr(p, "lockprog: lock ")) != NULL; p++) {
+    int i;
+    void *a;
+    if (sscanf(p, "lockprog: lock %d %p", &i, &a) == 2 && i >= 0 && i < RP_LOCKS) {
+      addr[i] = (long long)(uintptr_t)a;
+      if (i + 1 > nlocks)
+        nlocks = i + 1;
+    }
+  }
+  report_set_t set;
+  reports_load(r.json, &set);
+  for (size_t i = 0; i < set.count && !bad; i++) {
+    const json_t *rep = &set.objects[i];
+    if (json_str_is(json_get(rep, "type"), "summary"))
+      continue;
+    if (!json_str_is(json_get(rep, "type"), "potential-deadlock")) {
+      snprintf(why, cap, "a report of type %s", json_str(json_get(rep, "type")));
+      bad = 1;
+      break;
+    }
+    const json_t *locks = json_get(rep, "locks");
+    unsigned mask = 0;
+    for (size_t j = 0; j < json_len(locks); j++) {
+      long long a = json_int(json_get(json_at(locks, j), "addr"));
+      for (int k = 0; k < nlocks; k++)
+        if (addr[k] == a)
+          mask |= 1u << k;
+    }
+    if (got[mask / 32] & (1u << (mask % 32))) {
+      snprintf(why, cap, "lock set 0x%x reported twice", mask);
+      bad = 1;
+    }
+    got[mask / 32] |= 1u << (mask % 32);
+  }
+  for (unsigned mask = 0; mask < (1u << RP_LOCKS) && !bad; mask++) {
+    int w = (want[mask / 32] >> (mask % 32)) & 1, g = (got[mask / 32] >> (mask % 32)) & 1;
+    if (w != g) {
+      snprintf(why, cap, "lock set 0x%x: the model says %s, the detector %s", mask,
+               w ? "potential deadlock" : "no cycle", g ? "reported it" : "did not");
+      bad = 1;
+    }
+  }
+  reports_free(&set);
+  run_cleanup(&r);
+  return bad;
+}
+
+#define RP_CASES_DIR LG_SOURCE_DIR "/tests/corpus/lockprog_cases"
+
+/* Runs `count` random programs from `first`; keeps every disagreement as a case file. */
+static void rp_run(unsigned long long first, unsigned count)
+{
+  char desc[16384], why[1024];
+  unsigned disagreements = 0, with_cycles = 0;
+  for (unsigned long long seed = first; seed < first + count; seed++) {
+    rp_generate(seed, desc, sizeof desc);
+    unsigned want[1u << RP_LOCKS >> 5];
+    rp_model_verdict(desc, want);
+    int any = 0;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+      any |= want[i] != 0;
+    with_cycles += any;
+    if (rp_check(desc, why, sizeof why) == 0)
+      continue;
+    disagreements++;
+    char path[512];
+    snprintf(path, sizeof path, "%s/seed-%llu.lp", RP_CASES_DIR, seed);
+    FILE *f = fopen(path, "w");
+    if (f != NULL) {
+      fprintf(f, "# found by the randomized test (seed %llu): %s\n%s", seed, why, desc);
+      fclose(f);
+    }
+    cr_expect_fail("seed %llu: %s (kept as %s)\n%s", seed, why, path, desc);
+  }
+  cr_log_info("randomized lock programs: %u run from seed %llu, %u with a potential deadlock "
+              "in the model, %u disagreements",
+              count, first, with_cycles, disagreements);
+  fprintf(stderr, "randomized lock programs: %u run from seed %llu, %u with a potential deadlock "
+                  "in the model, %u disagreements\n",
+          count, first, with_cycles, disagreements);
+}
+
+/* A fixed seed set every run; LOCKGRAPH_RANDOM_SEED=<first>[:<count>] runs others. */
+Test(lockgraph_accuracy, random_lock_programs_agree_with_the_model, .timeout = 1800)
+{
+  unsigned long long first = 1;
+  unsigned count = 300;
+  const char *env = getenv("LOCKGRAPH_RANDOM_SEED");
+  if (env != NULL && *env) {
+    char *end;
+    first = strtoull(env, &end, 10);
+    if (*end == ':')
+      count = (unsigned)strtoul(end + 1, NULL, 10);
+  }
+  rp_run(first, count);
+}
+
+/* Every disagreement the randomized test ever found, kept as a case file: each must agree now. */
+Test(lockgraph_accuracy, kept_random_cases_agree_with_the_model, .timeout = 600)
+{
+  DIR *d = opendir(RP_CASES_DIR);
+  cr_assert_not_null(d, "cannot open %s", RP_CASES_DIR);
+  struct dirent *de;
+  unsigned cases = 0, bad = 0;
+  char why[1024];
+  while ((de = readdir(d)) != NULL) {
+    size_t len = strlen(de->d_name);
+    if (len < 4 || strcmp(de->d_name + len - 3, ".lp") != 0)
+      continue;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", RP_CASES_DIR, de->d_name);
+    char *desc = file_read_all(path);
+    cr_assert_not_null(desc, "cannot read %s", path);
+    cases++;
+    if (rp_check(desc, why, sizeof why) != 0) {
+      bad++;
+      cr_expect_fail("%s: %s", de->d_name, why);
+    }
+    free(desc);
+  }
+  closedir(d);
+  cr_expect_gt(cases, 0, "no kept cases in %s", RP_CASES_DIR);
+  fprintf(stderr, "kept random cases: %u run, %u disagreements\n", cases, bad);
 }
