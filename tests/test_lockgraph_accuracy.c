@@ -559,6 +559,12 @@ static int rp_check(const char *desc, char *why, size_t cap)
     bad = 1;
   }
   free(done);
+  char *summary = text_find_line(r.err, "lockgraph: summary:", "");
+  if (summary == NULL && !bad) {
+    snprintf(why, cap, "no summary line: the detector did not run (status %d): %s", r.status, r.err);
+    bad = 1;
+  }
+  free(summary);
   long long addr[RP_LOCKS];
   int nlocks = 0;
   for (const char *p = r.out; (p = strstr(p, "lockprog: lock ")) != NULL; p++) {
@@ -684,4 +690,71 @@ Test(lockgraph_accuracy, kept_random_cases_agree_with_the_model, .timeout = 600)
   closedir(d);
   cr_expect_gt(cases, 0, "no kept cases in %s", RP_CASES_DIR);
   fprintf(stderr, "kept random cases: %u run, %u disagreements\n", cases, bad);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Readable C++ and stable names.
+ */
+
+Test(lockgraph_accuracy, cxx_frames_are_demangled_without_libstdcxx, .timeout = 60)
+{
+  run_request_t rq = {.program = "cxx_mangled_frames"};
+  run_result_t r;
+  report_set_t set;
+
+  run_corpus(&rq, &r);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d; stderr:\n%s", r.status, r.err);
+  cr_expect_eq(text_count_lines(r.err, "      #0 ledger::move_funds(int) ", ""), 2,
+               "frames of move_funds are not demangled; stderr:\n%s", r.err);
+  cr_expect_eq(text_count_lines(r.err, "      #0 ledger::Account::audit(long) ", ""), 2,
+               "frames of Account::audit are not demangled; stderr:\n%s", r.err);
+  cr_expect_null(strstr(r.err, "_ZN6ledger"), "a mangled name is printed; stderr:\n%s", r.err);
+  reports_load(r.json, &set);
+  const json_t *rep = reports_first(&set, "potential-deadlock");
+  cr_assert_not_null(rep, "no potential-deadlock report");
+  const json_t *frame = json_at(json_get(json_at(json_get(rep, "edges"), 0), "held_stack"), 0);
+  cr_expect(json_str_is(json_get(frame, "function"), "ledger::move_funds(int)") ||
+                json_str_is(json_get(frame, "function"), "ledger::Account::audit(long)"),
+            "JSON frame function '%s'", json_str(json_get(frame, "function")));
+  reports_free(&set);
+  run_cleanup(&r);
+}
+
+Test(lockgraph_accuracy, a_lock_keeps_its_name_across_reports, .timeout = 60)
+{
+  run_request_t rq = {.program = "shortest_cycle"};
+  run_result_t r;
+  report_set_t set;
+  char names[64][16];
+  long long addrs[64];
+  size_t n = 0, shared = 0;
+
+  run_corpus(&rq, &r);
+  reports_load(r.json, &set);
+  cr_assert_eq(reports_count(&set, "potential-deadlock"), 2);
+  for (size_t i = 0; i < set.count; i++) {
+    const json_t *locks = json_get(&set.objects[i], "locks");
+    for (size_t j = 0; j < json_len(locks); j++) {
+      const char *name = json_str(json_get(json_at(locks, j), "name"));
+      long long a = json_int(json_get(json_at(locks, j), "addr"));
+      int seen = 0;
+      for (size_t k = 0; k < n; k++) {
+        if (addrs[k] == a) {
+          seen = 1;
+          shared++;
+          cr_expect_str_eq(names[k], name, "lock %llx is %s in one report and %s in another",
+                           a, names[k], name);
+        } else {
+          cr_expect_str_neq(names[k], name, "%s names two locks", name);
+        }
+      }
+      if (!seen && n < 64) {
+        snprintf(names[n], sizeof names[n], "%s", name);
+        addrs[n++] = a;
+      }
+    }
+  }
+  cr_expect_eq(shared, 2, "the two reports share %zu locks, expected 2", shared);
+  reports_free(&set);
+  run_cleanup(&r);
 }
