@@ -28,7 +28,7 @@
 #include "lockgraph.h"
 #include "mem.h"
 
-#define LG_GATE_MAX 6     /* other held locks kept per occurrence; beyond that fewer gates are seen */
+#define LG_GATE_MAX 4     /* other held locks kept per occurrence; beyond that fewer gates are seen */
 #define LG_HELD_READ (1ull << 63) /* in an occurrence's held set: that lock is held for reading */
 #define LG_OCC_GC_MIN 8   /* occurrences an edge keeps before it looks for dead ones */
 #define LG_SEARCH_BUDGET 200000 /* edge visits per cycle search; past that, warn and stop */
@@ -53,8 +53,9 @@ struct lg_edge {
   uint64_t seq;    /* creation order: a report starts at its oldest edge */
   uint8_t refused; /* the graph refused it (it closed a cycle): cycles may run through it */
   uint32_t nocc, capocc, gc_at;
-  lg_occ_t *occ;
+  lg_occ_t *occ;          /* occ_inline, or a growing array */
   lg_stack_t *held, *acq; /* interned, of the first occurrence */
+  lg_occ_t occ_inline[1]; /* most orders are taken one way only: no allocation for them */
 };
 
 lg_lock_t *_Atomic lg_lock_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
@@ -536,9 +537,11 @@ static void lg_edge_vec_drop(lg_edge_vec_t *v, lg_edge_t *e) {
   }
 }
 
-static void lg_occ_release(lg_occ_t *o) {
-  lg_stack_unref(o->hstack);
-  lg_stack_unref(o->astack);
+static inline void lg_occ_release(lg_occ_t *o) {
+  if (o->hstack != NULL)
+    lg_stack_unref(o->hstack);
+  if (o->astack != NULL)
+    lg_stack_unref(o->astack);
 }
 
 static void lg_edge_remove(lg_edge_t *e) {
@@ -549,7 +552,8 @@ static void lg_edge_remove(lg_edge_t *e) {
   lg_stack_unref(e->acq);
   for (uint32_t i = 0; i < e->nocc; i++)
     lg_occ_release(&e->occ[i]);
-  lg_mem_free(e->occ, e->capocc * sizeof(e->occ[0]));
+  if (e->occ != e->occ_inline)
+    lg_mem_free(e->occ, e->capocc * sizeof(e->occ[0]));
   if (e->refused)
     lg_refused_live--;
   lg_mem_free(e, sizeof(*e));
@@ -576,6 +580,8 @@ static lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
   e->to = to;
   e->seq = ++lg_edge_seq;
   e->gc_at = LG_OCC_GC_MIN;
+  e->occ = e->occ_inline;
+  e->capocc = 1;
   uint64_t key = lg_edge_key(from, to);
   size_t mask = lg_edges_cap - 1, i = lg_edge_home(key, mask);
   while (lg_edges[i].e != NULL)
@@ -592,7 +598,8 @@ static lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
 /* The occurrence of h -> (the lock being taken) on thread t: the other locks held, sorted. */
 static void lg_occ_of(const lg_thread_t *t, const lg_held_t *h, uint32_t id, uint8_t mode,
                       lg_occ_t *o) {
-  memset(o, 0, sizeof(*o));
+  o->hstack = o->astack = NULL; /* held[] beyond nheld is never read */
+  o->nheld = 0;
   o->seg = t->seg;
   o->tid = t->tid;
   o->from_mode = h->mode;
@@ -665,8 +672,15 @@ static lg_occ_t *lg_edge_add_occ(lg_edge_t *e, const lg_occ_t *o) {
   if (e->nocc >= e->gc_at)
     lg_edge_gc(e);
   if (e->nocc == e->capocc) {
-    uint32_t ncap = e->capocc ? e->capocc * 2 : 2;
-    lg_occ_t *p = lg_mem_realloc(e->occ, e->capocc * sizeof(*p), ncap * sizeof(*p));
+    uint32_t ncap = e->capocc * 2;
+    lg_occ_t *p;
+    if (e->occ == e->occ_inline) {
+      p = lg_mem_alloc(ncap * sizeof(*p));
+      if (p != NULL)
+        memcpy(p, e->occ, e->nocc * sizeof(*p));
+    } else {
+      p = lg_mem_realloc(e->occ, e->capocc * sizeof(*p), ncap * sizeof(*p));
+    }
     if (p == NULL)
       return NULL;
     e->occ = p;
@@ -1320,7 +1334,7 @@ retry:
     } else if (lg_edge_has_occ(e, &o)) {
       continue;
     }
-    if (nframes > 0) {
+    if (nframes > 0 && !fresh) { /* a first occurrence shows the edge's own stacks */
       o.hstack = lg_stack_of_held(h, cfa, frames, nframes, 1);
       o.astack = lg_edge_stack_of_frames(frames, nframes);
     }
