@@ -13,10 +13,15 @@
  *
  * The slow path runs for anything the fast path (lockgraph.h) has not seen: a new lock, a new
  * chain of held locks, a new hb segment. Under the detector lock it adds an edge from every
- * held lock to the new one, keeps per edge the intersection of the other held locks (gates),
- * the hb segments it was taken in and whether it was ever more than read-after-read, asks the
- * graph for a cycle, and reports it unless a gate, hb order, or read-only edges explain it.
- * Such cycles stay pending and are re-examined whenever one of their edges changes.
+ * held lock to the new one and records on each edge this occurrence (hb segment, modes, the
+ * other locks held) unless the edge has it already. A new occurrence can close cycles only
+ * once the graph has refused some edge (before that it is acyclic); then every simple cycle
+ * through its edge is searched over all edges, refused ones included, and judged with this
+ * occurrence fixed and one occurrence chosen per other edge: a potential deadlock when the
+ * choice can be in progress at once (no read request against a read hold, no lock held by two
+ * of them unless both read it, no two ordered by create/join). Every combination is judged
+ * when its last occurrence arrives, so nothing needs re-examining later. A reportable cycle
+ * is reported once per set of locks; cycles over locks already reported are counted.
  */
 #define _GNU_SOURCE
 #include <errno.h>
