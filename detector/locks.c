@@ -106,10 +106,35 @@ typedef struct lg_sigset {
 } lg_sigset_t;
 static lg_sigset_t lg_judged, lg_reported;
 static size_t lg_duplicates;
-static size_t lg_refused_live; /* edges the graph refused and still alive */
 
 static int lg_warned_ids, lg_warned_mem, lg_warned_search;
 static uint32_t lg_search_stamp;
+
+static lg_edge_t **lg_refused;  /* edges the graph refused, still alive: cycles run through them */
+static size_t lg_refused_live, lg_refused_cap;
+
+static void lg_refused_add(lg_edge_t *e) {
+  if (lg_refused_live == lg_refused_cap) {
+    size_t ncap = lg_refused_cap ? lg_refused_cap * 2 : 16;
+    lg_edge_t **p = lg_mem_realloc(lg_refused, lg_refused_cap * sizeof(*p), ncap * sizeof(*p));
+    if (p == NULL) { /* cycles through this edge will not be searched */
+      lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are not checked");
+      return;
+    }
+    lg_refused = p;
+    lg_refused_cap = ncap;
+  }
+  e->refused = 1;
+  lg_refused[lg_refused_live++] = e;
+}
+
+static void lg_refused_drop(lg_edge_t *e) {
+  for (size_t i = 0; i < lg_refused_live; i++)
+    if (lg_refused[i] == e) {
+      lg_refused[i] = lg_refused[--lg_refused_live];
+      return;
+    }
+}
 
 /* Interned edge stacks: a loop that creates many edges from one line shares one stack. */
 #define LG_INTERN_BUCKETS 4096
@@ -560,7 +585,7 @@ static void lg_edge_remove(lg_edge_t *e) {
   if (e->occ != e->occ_inline)
     lg_mem_free(e->occ, e->capocc * sizeof(e->occ[0]));
   if (e->refused)
-    lg_refused_live--;
+    lg_refused_drop(e);
   lg_mem_free(e, sizeof(*e));
   lg_edge_records--;
 }
@@ -910,7 +935,15 @@ static int lg_search_push(size_t n, uint32_t v) {
   return 0;
 }
 
-static int lg_reach_mark(uint32_t start, uint32_t target, uint32_t stamp, uint64_t *steps) {
+/* A lock's place in the graph's order of accepted edges (any sign); INT64_MIN for a lock the
+ * graph does not hold (an edge it could not take): never pruned on its account. */
+static int64_t lg_order_of(uint32_t id) {
+  int64_t o = lg_graph_order(lg_rt.graph, id);
+  return o != 0 ? o : INT64_MIN;
+}
+
+static int lg_reach_mark(uint32_t start, uint32_t target, uint32_t stamp, int64_t bound,
+                         uint64_t *steps) {
   size_t n = 0;
   int found = 0;
   lg_aux_at(start)->mark = stamp;
@@ -925,7 +958,7 @@ static int lg_reach_mark(uint32_t start, uint32_t target, uint32_t stamp, uint64
       if (w == target)
         found = 1;
       lg_lock_aux_t *wx = lg_aux_at(w);
-      if (wx->mark == stamp)
+      if (wx->mark == stamp || lg_order_of(w) > bound)
         continue;
       wx->mark = stamp;
       if (lg_search_push(n++, w) != 0)
@@ -935,14 +968,45 @@ static int lg_reach_mark(uint32_t start, uint32_t target, uint32_t stamp, uint64
   return found;
 }
 
+/* Whether a path to ~> from can exist, from the graph's order alone; *bound gets the highest
+ * place a lock on such a path can have (INT64_MAX when some lock has no place).
+ * Accepted edges go up the order, so a path to ~> from either is all accepted (then `to` is
+ * placed below `from`) or takes a refused edge: it climbs from `to` to the tail of its first
+ * one, and from the head of its last one up to `from`. From a lock placed above `from` and
+ * every refused tail, a path could only climb further. O(refused edges). */
+static int lg_cycle_possible(uint32_t from, uint32_t to, int64_t *bound) {
+  int64_t tails = INT64_MIN, heads = INT64_MAX;
+  int known = 1; /* every lock involved has a place (the graph took all its edges) */
+  *bound = INT64_MAX;
+  for (size_t i = 0; i < lg_refused_live && known; i++) {
+    int64_t t = lg_graph_order(lg_rt.graph, lg_refused[i]->from);
+    int64_t h = lg_graph_order(lg_rt.graph, lg_refused[i]->to);
+    known = t != 0 && h != 0;
+    if (t > tails)
+      tails = t;
+    if (h < heads)
+      heads = h;
+  }
+  int64_t ord_from = lg_graph_order(lg_rt.graph, from), ord_to = lg_graph_order(lg_rt.graph, to);
+  if (!known || ord_from == 0 || ord_to == 0)
+    return 1;
+  if (!(ord_to < ord_from) && !(ord_to <= tails && heads <= ord_from))
+    return 0;
+  *bound = ord_from > tails ? ord_from : tails;
+  return 1;
+}
+
 /* Every simple cycle through the edge `closing` taken as occurrence x: every simple path
  * closing->to ~> closing->from over all edges (refused ones included: an order set aside
  * because its first cycle was explained must not hide another cycle through it). */
 static void lg_cycles_through(lg_edge_t *closing, const lg_occ_t *x, lg_report_list_t *out) {
   uint32_t from = closing->from, to = closing->to;
   uint64_t steps = 0;
+  int64_t bound;
+  if (!lg_cycle_possible(from, to, &bound))
+    return;
   uint32_t stamp = ++lg_search_stamp;
-  if (!lg_reach_mark(to, from, stamp, &steps))
+  if (!lg_reach_mark(to, from, stamp, bound, &steps))
     return;
   /* Distances to `from` over the marked locks only, breadth first backwards. */
   uint32_t dstamp = ++lg_search_stamp;
@@ -1300,9 +1364,10 @@ retry:
       if (e == NULL) {
         need = 1;
       } else if (lg_refused_live > 0) {
+        int64_t bound;
         lg_occ_t o;
         lg_occ_of(t, h, id, mode, &o);
-        need = !lg_edge_has_occ(e, &o);
+        need = !lg_edge_has_occ(e, &o) && lg_cycle_possible(h->id, id, &bound);
       }
     }
     if (need) {
@@ -1353,8 +1418,7 @@ retry:
     if (fresh) {
       int rc = lg_graph_add_edge(lg_rt.graph, h->id, id, NULL, 0, NULL);
       if (rc == LG_GRAPH_CYCLE) {
-        e->refused = 1;
-        lg_refused_live++;
+        lg_refused_add(e);
         cycle = 1;
       } else if (rc < 0) {
         lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are not checked");
