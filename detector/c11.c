@@ -64,6 +64,26 @@ static int lg_c11_result(int err) {
 
 /* ---- mutexes ---- */
 
+/* The real calls run with the thread in passthrough: a glibc that implements them through the
+ * exported pthread functions (before 2.34, in libpthread) must not have them tracked twice. */
+static int lg_c11_call_timed(lg_thread_t *t, mtx_t *m, const struct timespec *ts) {
+  if (t == NULL)
+    return lg_real.mtx_timedlock(m, ts);
+  t->passthrough = 1;
+  int rc = lg_real.mtx_timedlock(m, ts);
+  t->passthrough = 0;
+  return rc;
+}
+
+static int lg_c11_call_try(lg_thread_t *t, mtx_t *m) {
+  if (t == NULL)
+    return lg_real.mtx_trylock(m);
+  t->passthrough = 1;
+  int rc = lg_real.mtx_trylock(m);
+  t->passthrough = 0;
+  return rc;
+}
+
 LG_EXPORT int mtx_init(mtx_t *m, int type) {
   lg_thread_t *t = lg_c11_enter();
   int rc = lg_real.mtx_init(m, type);
@@ -111,7 +131,7 @@ LG_EXPORT int mtx_lock(mtx_t *m) {
 LG_EXPORT int mtx_timedlock(mtx_t *__restrict m, const struct timespec *__restrict ts) {
   lg_thread_t *t = lg_c11_enter();
   uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
-  int rc = lg_real.mtx_timedlock(m, ts);
+  int rc = lg_c11_call_timed(t, m, ts);
   lg_acq_t a;
   if (rc == thrd_success && t != NULL &&
       lg_acquire_check(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TIMED, pc, cfa, &a) !=
@@ -123,7 +143,7 @@ LG_EXPORT int mtx_timedlock(mtx_t *__restrict m, const struct timespec *__restri
 LG_EXPORT int mtx_trylock(mtx_t *m) {
   lg_thread_t *t = lg_c11_enter();
   uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
-  int rc = lg_real.mtx_trylock(m);
+  int rc = lg_c11_call_try(t, m);
   lg_acq_t a;
   if (rc == thrd_success && t != NULL &&
       lg_acquire_check(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TRY, pc, cfa, &a) !=
@@ -135,12 +155,14 @@ LG_EXPORT int mtx_trylock(mtx_t *m) {
 LG_EXPORT int mtx_unlock(mtx_t *m) {
   if (LG_UNLIKELY(lg_real.mtx_unlock == NULL))
     lg_real_resolve();
+  lg_thread_t *t = lg_tls_self;
+  if (t == NULL || t->passthrough)
+    return lg_real.mtx_unlock(m);
+  t->passthrough = 1;
   int rc = lg_real.mtx_unlock(m);
-  if (rc == thrd_success) {
-    lg_thread_t *t = lg_tls_self;
-    if (t != NULL && !t->passthrough)
-      lg_held_pop(t, (uintptr_t)m);
-  }
+  t->passthrough = 0;
+  if (rc == thrd_success)
+    lg_held_pop(t, (uintptr_t)m);
   return rc;
 }
 
@@ -170,7 +192,9 @@ LG_EXPORT int cnd_wait(cnd_t *c, mtx_t *m) {
     return lg_real.cnd_wait(c, m);
   uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
   int was_held = lg_c11_release(t, m);
+  t->passthrough = 1;
   int rc = lg_real.cnd_wait(c, m);
+  t->passthrough = 0;
   if (was_held) /* glibc holds the mutex again on every return */
     lg_c11_retake(t, m, pc, cfa, LG_C11_FP);
   return rc;
@@ -183,7 +207,9 @@ LG_EXPORT int cnd_timedwait(cnd_t *__restrict c, mtx_t *__restrict m,
     return lg_real.cnd_timedwait(c, m, ts);
   uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
   int was_held = lg_c11_release(t, m);
+  t->passthrough = 1;
   int rc = lg_real.cnd_timedwait(c, m, ts);
+  t->passthrough = 0;
   if (was_held)
     lg_c11_retake(t, m, pc, cfa, LG_C11_FP);
   return rc;

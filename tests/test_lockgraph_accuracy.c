@@ -758,3 +758,42 @@ Test(lockgraph_accuracy, a_lock_keeps_its_name_across_reports, .timeout = 60)
   reports_free(&set);
   run_cleanup(&r);
 }
+
+/* New instances of the same locks are the same finding, counted, never dropped silently. */
+Test(lockgraph_accuracy, repeated_cycles_over_the_same_locks_are_counted_as_duplicates, .timeout = 60)
+{
+  const size_t lens[] = {2};
+  run_result_t r;
+  report_set_t set;
+
+  run_distinct_cycles("reinit_same_inversion", 1, lens, &r, &set);
+  cr_expect_eq(text_count_lines(r.err, "  duplicates: 2 more lock-order cycles over locks an earlier report names", ""), 1,
+               "no duplicates line for the two later rounds; stderr:\n%s", r.err);
+  const json_t *summary = reports_first(&set, "summary");
+  cr_assert_not_null(summary);
+  cr_expect_eq(json_int(json_get(summary, "duplicate_cycles")), 2, "JSON summary: duplicate_cycles %lld",
+               json_int(json_get(summary, "duplicate_cycles")));
+  reports_free(&set);
+  run_cleanup(&r);
+}
+
+/* A C11 deadlock that happens is ended by the watchdog like a pthread one. */
+Test(lockgraph_accuracy, c11_real_deadlock_is_ended_by_the_watchdog, .timeout = 30)
+{
+  const char *src = "c11_real_deadlock.c";
+  run_request_t rq = {.program = "c11_real_deadlock", .timeout_s = 20};
+  run_result_t r;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d; stderr:\n%s", r.status, r.err);
+  cr_expect_null(strstr(r.out, "c11_real_deadlock: done"), "the deadlocked threads finished");
+  char *line = text_find_line(r.err, "lockgraph: deadlock (it happened): 2 threads blocked in a cycle (report ", "");
+  cr_expect_not_null(line, "no 'deadlock (it happened)' line; stderr:\n%s", r.err);
+  free(line);
+  expect_text_frame(r.err, "worker_ab", src, corpus_marker_line(src, "ab_second"));
+  expect_text_frame(r.err, "worker_ba", src, corpus_marker_line(src, "ba_second"));
+  cr_expect_geq(summary_parse(r.err, &s), 1, "no summary line");
+  cr_expect_eq(s.deadlocks, 1);
+  run_cleanup(&r);
+}
