@@ -33,6 +33,7 @@ has_header_lib() { # has_header_lib <header> <lib flags...>
 need make            command -v make
 need cmake           command -v cmake
 need gcc             command -v gcc
+need g++             command -v g++   # C++ corpus programs; libsupc++.a's demangler for the library
 need pkg-config      command -v pkg-config
 need libtsan2        links gcc -fsanitize=thread
 need clang           command -v clang
