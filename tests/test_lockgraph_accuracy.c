@@ -249,8 +249,11 @@ Test(lockgraph_accuracy, read_request_against_read_hold_does_not_close_a_cycle, 
  * L1 -> ... -> L0 is a potential deadlock when one occurrence per order can be chosen so that:
  * no read request meets a read hold at a lock of the cycle; no two occurrences hold a common
  * lock (held ends included) unless both hold it for reading; no two are ordered by create and
- * join. The verdict is the set of lock sets with such a cycle, which must equal the set of
- * lock sets the detector reported.
+ * join. A destroyed lock's orders go with it (its memory holds a new lock), so a cycle's
+ * occurrences must all come while every lock of it lives. The verdict is the set of lock
+ * sets (by address) with such a cycle, which must equal the set the detector reported, and
+ * the number of further sets of lock instances over an address set already reported, which
+ * must equal the summary's duplicate count.
  */
 
 #define RP_LOCKS 6
@@ -268,11 +271,17 @@ static unsigned rp_next(rp_rng_t *r, unsigned n)
   return (unsigned)((r->s >> 33) % n);
 }
 
+/* Locks are destroyed and initialized again ("reinit"): each life of a lock is an instance,
+ * a node of the model numbered lock * RP_LIVES + life. */
+#define RP_LIVES 4
+#define RP_NODES (RP_LOCKS * RP_LIVES)
+
 typedef struct rp_occ {
-  int from, to;
+  int from, to;            /* nodes */
   char from_mode, to_mode; /* 'w' exclusive, 'r' read */
-  unsigned held;           /* other locks held */
+  unsigned held;           /* other nodes held */
   unsigned held_read;      /* of those, held for reading */
+  unsigned seq;            /* when (one clock with the reinits) */
   int tid;
   unsigned vc[RP_THREADS + 1];
 } rp_occ_t;
@@ -280,14 +289,31 @@ typedef struct rp_occ {
 typedef struct rp_model {
   int nlocks;
   char kinds[RP_LOCKS + 1];
+  int life[RP_LOCKS];
+  unsigned ended[RP_NODES]; /* when the instance was destroyed; 0 while it lives */
+  unsigned clock;
   unsigned vc[RP_THREADS + 1][RP_THREADS + 1];
   rp_occ_t occ[RP_OCC];
   int nocc;
+  unsigned inst_sets[256]; /* reportable cycles by their set of instances */
+  int ninst;
 } rp_model_t;
+
+/* The model's verdict: the bit of every reportable set of locks (by address), and how many
+ * reportable sets of instances repeat a set of locks (the summary's duplicates). */
+typedef struct rp_verdict {
+  unsigned sets[1u << RP_LOCKS >> 5];
+  unsigned duplicates;
+} rp_verdict_t;
 
 static char rp_held_mode(char m)
 {
   return m == 'r' || m == 'u' ? 'r' : 'w';
+}
+
+static int rp_node(const rp_model_t *m, int lock)
+{
+  return lock * RP_LIVES + m->life[lock];
 }
 
 /* Runs one actor's operations through the model. */
@@ -318,18 +344,19 @@ static void rp_model_ops(rp_model_t *m, int tid, const char *ops)
       for (int k = 0; k < nheld; k++) {
         cr_assert_lt(m->nocc, RP_OCC);
         rp_occ_t *o = &m->occ[m->nocc++];
-        o->from = held[k];
-        o->to = i;
+        o->from = rp_node(m, held[k]);
+        o->to = rp_node(m, i);
         o->from_mode = mode[k];
         o->to_mode = rp_held_mode(md);
         o->held = o->held_read = 0;
         for (int j = 0; j < nheld; j++) {
           if (j == k)
             continue;
-          o->held |= 1u << held[j];
+          o->held |= 1u << rp_node(m, held[j]);
           if (mode[j] == 'r')
-            o->held_read |= 1u << held[j];
+            o->held_read |= 1u << rp_node(m, held[j]);
         }
+        o->seq = ++m->clock;
         o->tid = tid;
         memcpy(o->vc, m->vc[tid], sizeof o->vc);
       }
@@ -359,13 +386,16 @@ static int rp_compatible(const rp_occ_t *a, const rp_occ_t *b)
   return !rp_before(a, b) && !rp_before(b, a);
 }
 
-static int rp_pick(const rp_model_t *m, const int *cyc, int k, int i, const rp_occ_t **pick)
+/* One occurrence per order of the cycle, all taken while every instance of the cycle lived
+ * (a destroyed lock's orders are gone: `until` is the first end of one of them). */
+static int rp_pick(const rp_model_t *m, const int *cyc, int k, int i, unsigned until,
+                   const rp_occ_t **pick)
 {
   if (i == k)
     return !(pick[k - 1]->to_mode == 'r' && pick[0]->from_mode == 'r');
   for (int c = 0; c < m->nocc; c++) {
     const rp_occ_t *o = &m->occ[c];
-    if (o->from != cyc[i] || o->to != cyc[(i + 1) % k])
+    if (o->from != cyc[i] || o->to != cyc[(i + 1) % k] || o->seq >= until)
       continue;
     if (i > 0 && pick[i - 1]->to_mode == 'r' && o->from_mode == 'r')
       continue;
@@ -375,7 +405,7 @@ static int rp_pick(const rp_model_t *m, const int *cyc, int k, int i, const rp_o
     if (!ok)
       continue;
     pick[i] = o;
-    if (rp_pick(m, cyc, k, i + 1, pick))
+    if (rp_pick(m, cyc, k, i + 1, until, pick))
       return 1;
   }
   return 0;
@@ -389,39 +419,42 @@ static int rp_has_edge(const rp_model_t *m, int a, int b)
   return 0;
 }
 
-/* Every simple cycle whose smallest lock is cyc[0]; reportable lock sets go into *sets. */
-static void rp_cycles(const rp_model_t *m, int *cyc, int k, unsigned *sets)
+/* Every simple cycle of instances (of distinct locks) whose smallest node is cyc[0]. */
+static void rp_cycles(rp_model_t *m, int *cyc, int k)
 {
   int last = cyc[k - 1];
   if (k >= 2 && rp_has_edge(m, last, cyc[0])) {
     const rp_occ_t *pick[RP_LOCKS];
-    unsigned mask = 0;
-    for (int i = 0; i < k; i++)
-      mask |= 1u << cyc[i];
-    if (!(sets[mask / 32] & (1u << (mask % 32))) && rp_pick(m, cyc, k, 0, pick))
-      sets[mask / 32] |= 1u << (mask % 32);
+    unsigned inst = 0, until = UINT32_MAX;
+    for (int i = 0; i < k; i++) {
+      inst |= 1u << cyc[i];
+      if (m->ended[cyc[i]] != 0 && m->ended[cyc[i]] < until)
+        until = m->ended[cyc[i]];
+    }
+    int known = 0;
+    for (int i = 0; i < m->ninst && !known; i++)
+      known = m->inst_sets[i] == inst;
+    if (!known && m->ninst < 256 && rp_pick(m, cyc, k, 0, until, pick))
+      m->inst_sets[m->ninst++] = inst;
   }
-  for (int n = cyc[0] + 1; n < m->nlocks; n++) {
+  for (int n = cyc[0] + 1; n < m->nlocks * RP_LIVES; n++) {
     int used = 0;
     for (int i = 0; i < k && !used; i++)
-      used = cyc[i] == n;
+      used = cyc[i] / RP_LIVES == n / RP_LIVES;
     if (used || !rp_has_edge(m, last, n))
       continue;
     cyc[k] = n;
-    rp_cycles(m, cyc, k + 1, sets);
+    rp_cycles(m, cyc, k + 1);
   }
 }
 
-/* The model's verdict for a description: the bit of every reportable lock set. */
-static void rp_model_verdict(const char *desc, unsigned sets[1u << RP_LOCKS >> 5])
+static void rp_model_verdict(const char *desc, rp_verdict_t *v)
 {
   static rp_model_t m;
   memset(&m, 0, sizeof m);
-  memset(sets, 0, (1u << RP_LOCKS >> 5) * sizeof sets[0]);
+  memset(v, 0, sizeof *v);
   char *copy = strdup(desc), *save = NULL;
   const char *thread_ops[RP_THREADS + 1] = {0};
-  for (int t = 0; t <= RP_THREADS; t++)
-    m.vc[t][t] = 0;
   m.vc[0][0] = 1; /* main is thread 0 here */
   for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     if (strncmp(line, "locks ", 6) == 0) {
@@ -444,12 +477,25 @@ static void rp_model_verdict(const char *desc, unsigned sets[1u << RP_LOCKS >> 5
         if (m.vc[t][x] > m.vc[0][x])
           m.vc[0][x] = m.vc[t][x];
       m.vc[0][0]++;
+    } else if (strncmp(line, "reinit ", 7) == 0) {
+      int i = atoi(line + 7);
+      m.ended[rp_node(&m, i)] = ++m.clock;
+      m.life[i]++;
     }
   }
   int cyc[RP_LOCKS];
-  for (int s = 0; s < m.nlocks; s++) {
+  for (int s = 0; s < m.nlocks * RP_LIVES; s++) {
     cyc[0] = s;
-    rp_cycles(&m, cyc, 1, sets);
+    rp_cycles(&m, cyc, 1);
+  }
+  for (int i = 0; i < m.ninst; i++) {
+    unsigned locks = 0;
+    for (int n = 0; n < RP_NODES; n++)
+      if (m.inst_sets[i] & (1u << n))
+        locks |= 1u << (n / RP_LIVES);
+    if (v->sets[locks / 32] & (1u << (locks % 32)))
+      v->duplicates++;
+    v->sets[locks / 32] |= 1u << (locks % 32);
   }
   free(copy);
 }
@@ -505,9 +551,17 @@ static void rp_generate(unsigned long long seed, char *desc, size_t cap)
     rp_gen_ops(&g, kinds, nlocks, ops, sizeof ops);
     n += (size_t)snprintf(desc + n, cap - n, "thread %d %s\n", t, ops);
   }
-  int created = 0, joined[RP_THREADS + 1] = {0};
+  int created = 0, joined[RP_THREADS + 1] = {0}, lives[RP_LOCKS] = {0};
+  int reinit = rp_next(&g, 3) == 0; /* a third of the programs destroy and reinit locks */
   while (created < nthreads || rp_next(&g, 3) == 0) {
     unsigned what = rp_next(&g, 4);
+    if (reinit && rp_next(&g, 3) == 0) {
+      int i = (int)rp_next(&g, (unsigned)nlocks);
+      if (lives[i] + 1 < RP_LIVES) {
+        lives[i]++;
+        n += (size_t)snprintf(desc + n, cap - n, "reinit %d\n", i);
+      }
+    }
     if (what == 0) {
       rp_gen_ops(&g, kinds, nlocks, ops, sizeof ops);
       n += (size_t)snprintf(desc + n, cap - n, "main %s\n", ops);
@@ -548,8 +602,9 @@ static int rp_check(const char *desc, char *why, size_t cap)
   run_corpus(&rq, &r);
   unlink(path);
 
-  unsigned want[1u << RP_LOCKS >> 5], got[1u << RP_LOCKS >> 5];
-  rp_model_verdict(desc, want);
+  rp_verdict_t verdict;
+  unsigned *want = verdict.sets, got[1u << RP_LOCKS >> 5];
+  rp_model_verdict(desc, &verdict);
   memset(got, 0, sizeof got);
   int bad = 0;
   why[0] = '\0';
@@ -580,8 +635,14 @@ static int rp_check(const char *desc, char *why, size_t cap)
   reports_load(r.json, &set);
   for (size_t i = 0; i < set.count && !bad; i++) {
     const json_t *rep = &set.objects[i];
-    if (json_str_is(json_get(rep, "type"), "summary"))
+    if (json_str_is(json_get(rep, "type"), "summary")) {
+      long long d = json_int(json_get(rep, "duplicate_cycles"));
+      if (d != (long long)verdict.duplicates) {
+        snprintf(why, cap, "%lld duplicate cycles, the model says %u", d, verdict.duplicates);
+        bad = 1;
+      }
       continue;
+    }
     if (!json_str_is(json_get(rep, "type"), "potential-deadlock")) {
       snprintf(why, cap, "a report of type %s", json_str(json_get(rep, "type")));
       bad = 1;
@@ -620,14 +681,16 @@ static int rp_check(const char *desc, char *why, size_t cap)
 static void rp_run(unsigned long long first, unsigned count)
 {
   char desc[16384], why[1024];
-  unsigned disagreements = 0, with_cycles = 0;
+  unsigned disagreements = 0, with_cycles = 0, with_reinit = 0, with_duplicates = 0;
   for (unsigned long long seed = first; seed < first + count; seed++) {
     rp_generate(seed, desc, sizeof desc);
-    unsigned want[1u << RP_LOCKS >> 5];
-    rp_model_verdict(desc, want);
+    rp_verdict_t verdict;
+    rp_model_verdict(desc, &verdict);
     int any = 0;
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-      any |= want[i] != 0;
+    for (size_t i = 0; i < sizeof verdict.sets / sizeof verdict.sets[0]; i++)
+      any |= verdict.sets[i] != 0;
+    with_reinit += strstr(desc, "\nreinit ") != NULL;
+    with_duplicates += verdict.duplicates > 0;
     with_cycles += any;
     if (rp_check(desc, why, sizeof why) == 0)
       continue;
@@ -641,12 +704,10 @@ static void rp_run(unsigned long long first, unsigned count)
     }
     cr_expect_fail("seed %llu: %s (kept as %s)\n%s", seed, why, path, desc);
   }
-  cr_log_info("randomized lock programs: %u run from seed %llu, %u with a potential deadlock "
-              "in the model, %u disagreements",
-              count, first, with_cycles, disagreements);
   fprintf(stderr, "randomized lock programs: %u run from seed %llu, %u with a potential deadlock "
-                  "in the model, %u disagreements\n",
-          count, first, with_cycles, disagreements);
+                  "in the model, %u destroying and reinitializing locks, %u with duplicate cycles, "
+                  "%u disagreements\n",
+          count, first, with_cycles, with_reinit, with_duplicates, disagreements);
 }
 
 /* A fixed seed set every run; LOCKGRAPH_RANDOM_SEED=<first>[:<count>] runs others. */

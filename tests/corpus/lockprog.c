@@ -14,6 +14,8 @@
  *                        operations: one thread runs at a time, so nothing ever blocks and
  *                        every trylock succeeds
  *   join <t>             main joins thread t
+ *   reinit <i>           main destroys lock i and initializes it again (a new lock at the
+ *                        same address); nobody holds it then
  * Operations, separated by spaces: +<i><m> acquires lock i, -<i> releases it. Modes m: w
  * blocking exclusive (mutex lock, spin lock, wrlock), r rdlock, t trylock (mutex, spin) or
  * trywrlock, u tryrdlock, d timedlock (mutex) or timedwrlock. Every actor releases what it
@@ -194,6 +196,19 @@ int main(int argc, char **argv)
         fail("pthread_create", strerror(rc));
       while (sem_wait(&ran) != 0)
         ;
+    } else if (strcmp(line, "reinit") == 0) {
+      int i = atoi(arg);
+      if (i < 0 || i >= nlocks)
+        fail("bad lock number", arg);
+      int rc = locks[i].kind == 'm'   ? pthread_mutex_destroy(&locks[i].mu)
+               : locks[i].kind == 'r' ? pthread_rwlock_destroy(&locks[i].rw)
+                                      : pthread_spin_destroy(&locks[i].spin);
+      if (rc == 0)
+        rc = locks[i].kind == 'm'   ? pthread_mutex_init(&locks[i].mu, NULL)
+             : locks[i].kind == 'r' ? pthread_rwlock_init(&locks[i].rw, NULL)
+                                    : pthread_spin_init(&locks[i].spin, PTHREAD_PROCESS_PRIVATE);
+      if (rc != 0)
+        fail("reinit failed", strerror(rc));
     } else if (strcmp(line, "join") == 0) {
       int rc = pthread_join(threads[thread_index(arg)], NULL);
       if (rc != 0)
