@@ -762,25 +762,42 @@ typedef struct lg_judge {
   uint64_t steps;
 } lg_judge_t;
 
-/* Chooses o[i..k-1] given o[0..i-1]; nonzero when a whole choice was found. */
-static int lg_judge_from(lg_judge_t *j, uint32_t i) {
-  if (i == j->k)
-    return !(j->pick[i - 1]->to_mode == LG_MODE_READ && j->pick[0]->from_mode == LG_MODE_READ);
-  const lg_edge_t *e = j->e[i];
-  for (uint32_t c = 0; c < e->nocc; c++) {
-    const lg_occ_t *o = &e->occ[c];
-    if (++j->steps > LG_SEARCH_BUDGET)
-      return 0;
-    if (j->pick[i - 1]->to_mode == LG_MODE_READ && o->from_mode == LG_MODE_READ)
+/* Chooses o[1..k-1] given o[0], backtracking without recursion (the slow path runs on the
+ * program's stack); nonzero when a whole choice was found. */
+static int lg_judge_search(lg_judge_t *j) {
+  uint32_t next[LG_STACK_MAX]; /* per position, the next candidate occurrence to try */
+  uint32_t i = 1;
+  next[1] = 0;
+  while (i > 0) {
+    if (i == j->k) {
+      if (!(j->pick[i - 1]->to_mode == LG_MODE_READ && j->pick[0]->from_mode == LG_MODE_READ))
+        return 1;
+      i--; /* the closing arc does not wait: try the next choice before it */
       continue;
-    int ok = 1;
-    for (uint32_t p = 0; p < i && ok; p++)
-      ok = lg_occ_compatible(j->e[p], j->pick[p], e, o);
-    if (!ok)
-      continue;
-    j->pick[i] = o;
-    if (lg_judge_from(j, i + 1))
-      return 1;
+    }
+    const lg_edge_t *e = j->e[i];
+    int advanced = 0;
+    while (next[i] < e->nocc) {
+      const lg_occ_t *o = &e->occ[next[i]++];
+      if (++j->steps > LG_SEARCH_BUDGET)
+        return 0;
+      if (j->pick[i - 1]->to_mode == LG_MODE_READ && o->from_mode == LG_MODE_READ)
+        continue;
+      int ok = 1;
+      for (uint32_t p = 0; p < i && ok; p++)
+        ok = lg_occ_compatible(j->e[p], j->pick[p], e, o);
+      if (!ok)
+        continue;
+      j->pick[i] = o;
+      advanced = 1;
+      break;
+    }
+    if (advanced) {
+      if (++i < j->k)
+        next[i] = 0;
+    } else {
+      i--;
+    }
   }
   return 0;
 }
@@ -792,7 +809,7 @@ static int lg_cycle_judge(lg_judge_t *j, lg_edge_t *const *e, uint32_t k, const 
   j->k = k;
   j->steps = 0;
   j->pick[0] = x;
-  int found = lg_judge_from(j, 1);
+  int found = lg_judge_search(j);
   if (!found && j->steps > LG_SEARCH_BUDGET)
     lg_warn_once(&lg_warned_search,
                  "a lock-order cycle has too many ways to be taken to judge them all; some "
