@@ -282,10 +282,47 @@ static const char *lg_intern(const char *s) {
   return p;
 }
 
-/* C++ names read better demangled; libstdc++ may not be loaded, so look it up. */
+/* C++ names read better demangled. GCC's demangler is linked in (libsupc++.a): its callback
+ * entry point allocates nothing on the heap (its working space is on the stack, proportional
+ * to the name, hence the length limit), so it does not depend on the program loading
+ * libstdc++ nor call the program's malloc. Without it, libstdc++'s __cxa_demangle is used if
+ * the program happens to have it loaded. */
+#define LG_DEMANGLE_MAX 1024 /* longer names stay mangled: the stack cost grows with the name */
+
+typedef struct lg_demangle_buf {
+  char s[4096];
+  size_t n;
+  int overflow;
+} lg_demangle_buf_t;
+
+static void lg_demangle_append(const char *piece, size_t len, void *opaque) {
+  lg_demangle_buf_t *b = opaque;
+  if (b->n + len >= sizeof b->s) {
+    b->overflow = 1;
+    return;
+  }
+  memcpy(b->s + b->n, piece, len);
+  b->n += len;
+  b->s[b->n] = '\0';
+}
+
+#ifdef LG_HAVE_SUPCXX_DEMANGLER
+int __gcclibcxx_demangle_callback(const char *mangled,
+                                  void (*callback)(const char *, size_t, void *), void *opaque);
+#endif
+
 static const char *lg_demangled(const char *name) {
-  if (name == NULL || strncmp(name, "_Z", 2) != 0)
+  if (name == NULL || strncmp(name, "_Z", 2) != 0 || strlen(name) > LG_DEMANGLE_MAX)
     return lg_intern(name);
+#ifdef LG_HAVE_SUPCXX_DEMANGLER
+  lg_demangle_buf_t b;
+  b.n = 0;
+  b.overflow = 0;
+  b.s[0] = '\0';
+  if (__gcclibcxx_demangle_callback(name, lg_demangle_append, &b) == 0 && !b.overflow && b.n > 0)
+    return lg_intern(b.s);
+  return lg_intern(name);
+#else
   typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
   demangle_fn fn = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
   if (fn == NULL)
@@ -295,6 +332,7 @@ static const char *lg_demangled(const char *name) {
   const char *r = lg_intern(status == 0 && d ? d : name);
   free(d);
   return r;
+#endif
 }
 
 static const char *lg_die_name(Dwarf_Die *die) {
