@@ -81,6 +81,27 @@ void lg_real_resolve(void) {
   LG_RESOLVE(exit, "pthread_exit");
   LG_RESOLVE(sig_action, "sigaction");
   LG_RESOLVE(sig_signal, "signal");
+  LG_RESOLVE(sem_wait, "sem_wait");
+  LG_RESOLVE(sem_timedwait, "sem_timedwait");
+  LG_RESOLVE(sem_clockwait, "sem_clockwait");
+  LG_RESOLVE(read, "read");
+  LG_RESOLVE(write, "write");
+  LG_RESOLVE(recv, "recv");
+  LG_RESOLVE(send, "send");
+  LG_RESOLVE(accept, "accept");
+  LG_RESOLVE(connect, "connect");
+  LG_RESOLVE(poll, "poll");
+  LG_RESOLVE(select, "select");
+  LG_RESOLVE(epoll_wait, "epoll_wait");
+  LG_RESOLVE(nanosleep, "nanosleep");
+  LG_RESOLVE(sleep, "sleep");
+  LG_RESOLVE(usleep, "usleep");
+  LG_RESOLVE(waitpid, "waitpid");
+  LG_RESOLVE(fsync, "fsync");
+  LG_RESOLVE(pipe, "pipe");
+  LG_RESOLVE(pipe2, "pipe2");
+  LG_RESOLVE(socketpair, "socketpair");
+  LG_RESOLVE(close, "close");
 #undef LG_RESOLVE
   lg_real = r;
   atomic_store_explicit(&lg_real_state, 2, memory_order_release);
@@ -148,8 +169,11 @@ static inline lg_thread_t *lg_enter(void) {
   do {                                                                                     \
     uintptr_t pc_ = LG_CALLER_PC, cfa_ = LG_CALLER_CFA;                                    \
     int rc_ = (realcall);                                                                   \
-    if (rc_ != 0 && rc_ != EOWNERDEAD) /* EOWNERDEAD: acquired from a dead owner */         \
+    if (rc_ != 0 && rc_ != EOWNERDEAD) { /* EOWNERDEAD: acquired from a dead owner */       \
+      if (LG_UNLIKELY(atomic_load_explicit(&lg_abandoned_any, memory_order_relaxed)))       \
+        lg_abandoned_try_failed((t), (uintptr_t)(lockp), (kind), (mode));                   \
       return rc_;                                                                           \
+    }                                                                                       \
     lg_acq_t a_;                                                                            \
     if (lg_acquire_check((t), (uintptr_t)(lockp), (kind), (mode), (acq), pc_, cfa_, &a_) !=  \
         LG_PRE_UNTRACKED)                                                                   \
@@ -251,13 +275,23 @@ static void lg_cond_retake(lg_thread_t *t, pthread_mutex_t *m, uintptr_t pc, uin
   errno = errno_;
 }
 
+/* The wait itself, published for the watchdog (waits.h); a process-shared condition variable
+ * (bit 0 of glibc's __wrefs) may be signalled by another process. */
+#define LG_COND_BLOCK(t, c, m, timed, pc, cfa, fp, realcall)                                  \
+  ({                                                                                         \
+    lg_wait_enter((t), LG_WAIT_COND, LG_CALL_NONE, (timed), ((c)->__data.__wrefs & 1) != 0,    \
+                  (uintptr_t)(c), (uintptr_t)(m), (pc), (cfa), (fp));                        \
+    LG_WAIT_SCOPE(t);                                                                        \
+    (realcall);                                                                              \
+  })
+
 LG_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) {
   lg_thread_t *t = lg_enter();
   if (LG_UNLIKELY(t == NULL))
     return LG_CALL_REAL(cond_wait, c, m);
   uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
   int was_held = lg_cond_release(t, m);
-  int rc = lg_real.cond_wait(c, m);
+  int rc = LG_COND_BLOCK(t, c, m, 0, pc, cfa, LG_SELF_FP, lg_real.cond_wait(c, m));
   if (was_held) /* held again on every return, errors included: glibc checks before unlocking */
     lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
   return rc;
@@ -270,7 +304,7 @@ LG_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
     return LG_CALL_REAL(cond_timedwait, c, m, ts);
   uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
   int was_held = lg_cond_release(t, m);
-  int rc = lg_real.cond_timedwait(c, m, ts);
+  int rc = LG_COND_BLOCK(t, c, m, 1, pc, cfa, LG_SELF_FP, lg_real.cond_timedwait(c, m, ts));
   if (was_held) /* held again on every return: ETIMEDOUT, and EINVAL found before unlocking */
     lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
   return rc;
@@ -285,7 +319,7 @@ LG_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
     return lg_real.cond_clockwait(c, m, clk, ts);
   uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
   int was_held = lg_cond_release(t, m);
-  int rc = lg_real.cond_clockwait(c, m, clk, ts);
+  int rc = LG_COND_BLOCK(t, c, m, 1, pc, cfa, LG_SELF_FP, lg_real.cond_clockwait(c, m, clk, ts));
   if (was_held) /* held again on every return: ETIMEDOUT, and EINVAL found before unlocking */
     lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
   return rc;

@@ -8,6 +8,12 @@
  *   stack.c      capturing stacks (libunwind) and symbolizing them (libdwfl)
  *   report.c     report text and JSON, suppressions, the exit summary, ending the run
  *   watchdog.c   finding deadlocks that really happened
+ *   waits.c      the wait-for model beyond locks: the semaphore and blocking system call
+ *                wrappers, what each thread is blocked in (waits.h), pipes the process made
+ *   hang.c       hangs that are not lock cycles (joins, no progress) and stalls (a lock held
+ *                across a blocking call while others wait), found from the watchdog
+ *   abandoned.c  locks whose holder no longer exists: held by a thread at fork (in the child),
+ *                or by a thread that exited holding them
  *   runtime.c    options, output files, the constructor and destructor
  *
  * Locking: one detector mutex (lg_rt.mu, a REAL pthread mutex) serializes every slow path,
@@ -30,6 +36,7 @@
 #include "graph.h"
 #include "hb.h"
 #include "options.h"
+#include "waits.h"
 
 #define LG_VERSION "0.1.0"
 #define LG_EXPORT __attribute__((visibility("default")))
@@ -76,6 +83,28 @@ typedef struct lg_real {
   void (*exit)(void *) __attribute__((noreturn));
   int (*sig_action)(int, const struct sigaction *, struct sigaction *);
   void (*(*sig_signal)(int, void (*)(int)))(int);
+  /* waits.c: what a thread can block in besides locks. */
+  int (*sem_wait)(void *);
+  int (*sem_timedwait)(void *, const struct timespec *);
+  int (*sem_clockwait)(void *, clockid_t, const struct timespec *);
+  ssize_t (*read)(int, void *, size_t);
+  ssize_t (*write)(int, const void *, size_t);
+  ssize_t (*recv)(int, void *, size_t, int);
+  ssize_t (*send)(int, const void *, size_t, int);
+  int (*accept)(int, void *, void *);
+  int (*connect)(int, const void *, unsigned);
+  int (*poll)(void *, unsigned long, int);
+  int (*select)(int, void *, void *, void *, void *);
+  int (*epoll_wait)(int, void *, int, int);
+  int (*nanosleep)(const struct timespec *, struct timespec *);
+  unsigned (*sleep)(unsigned);
+  int (*usleep)(unsigned);
+  pid_t (*waitpid)(pid_t, int *, int);
+  int (*fsync)(int);
+  int (*pipe)(int *);
+  int (*pipe2)(int *, int);
+  int (*socketpair)(int, int, int, int *);
+  int (*close)(int);
 } lg_real_t;
 
 extern lg_real_t lg_real;
@@ -185,8 +214,10 @@ struct lg_thread {
   uint32_t cache_mask, cache_used;
 
   /* Published for the watchdog: odd wait_seq = blocked in a real acquisition, of the lock
-   * in the entry prepared one above the top of the held stack (lg_held_fill). */
+   * in the entry prepared one above the top of the held stack (lg_held_fill), or, when
+   * wait.what is not LG_WAIT_LOCK, in the wait wait describes (waits.h). */
   _Atomic uint64_t wait_seq;
+  lg_wait_t wait;
 
   /* Under lg_rt.mu. */
   lg_tid_t tid;
@@ -450,6 +481,81 @@ LG_INLINE void lg_wait_end(lg_thread_t *t) {
   atomic_store_explicit(&t->wait_seq, s + 1, memory_order_release);
 }
 
+/* ---- waits.c: waits other than lock acquisitions (the contract is in waits.h) ---- */
+
+/* Records the callers of a wait's call site (frame-pointer walk), for a stall report. */
+void lg_wait_walk(lg_thread_t *t, lg_wait_t *w, uintptr_t cfa, uintptr_t wrapper_fp);
+
+/* Publishes a wait and marks the thread passthrough until it ends (a signal handler's lock
+ * calls meanwhile are not tracked, as during a blocking acquisition). */
+LG_INLINE void lg_wait_enter(lg_thread_t *t, uint8_t what, uint8_t call, uint8_t timed,
+                             uint8_t outside, uintptr_t obj, uintptr_t obj2, uintptr_t pc,
+                             uintptr_t cfa, uintptr_t wrapper_fp) {
+  lg_wait_t *w = &t->wait;
+  w->what = what;
+  w->call = call;
+  w->timed = timed;
+  w->outside = outside;
+  w->obj = obj;
+  w->obj2 = obj2;
+  w->pc = pc;
+  if (LG_UNLIKELY(t->depth != 0))
+    lg_wait_walk(t, w, cfa, wrapper_fp);
+  else
+    w->up[0] = 0;
+  t->passthrough = 1;
+  lg_wait_begin(t);
+}
+
+/* Ends the wait lg_wait_enter published. Runs as a cleanup (LG_WAIT_SCOPE), so a thread
+ * cancelled inside the real call still ends it before the program's cleanup handlers run. */
+LG_INLINE void lg_wait_leave(lg_thread_t **tp) {
+  lg_thread_t *t = *tp;
+  if (t == NULL)
+    return;
+  lg_wait_end(t);
+  t->wait.what = LG_WAIT_LOCK;
+  t->passthrough = 0;
+}
+
+/* Declares the scope of a wait of the tracked thread t: lg_wait_leave runs when the scope
+ * ends, by return or by the forced unwind of a cancellation (the library is built with
+ * -fexceptions for that). */
+#define LG_WAIT_SCOPE(t) lg_thread_t *lg_wait_scope_ __attribute__((cleanup(lg_wait_leave))) = (t)
+
+/* The fork hooks: pipes made before a fork may have a writer in the other process. */
+void lg_waits_after_fork(void);
+
+/* ---- hang.c ---- */
+
+/* One look for hangs (ending the run) and stalls, from the watchdog, after lg_wd_scan has
+ * timed every wait. Not under lg_rt.mu. */
+void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns);
+
+/* ---- abandoned.c ---- */
+
+typedef struct lg_report lg_report_t; /* report.c, below */
+typedef struct lg_stack lg_stack_t;   /* stack.c, below */
+
+enum { LG_ABANDON_FORK = 1, LG_ABANDON_EXIT = 2 };
+/* Fork child, under lg_rt.mu: holder's entry h names a lock it held at the fork. */
+void lg_abandoned_note_fork(const lg_thread_t *holder, const lg_held_t *h);
+/* A thread ends: reports each lock it still holds (where it was taken) and marks it, so a
+ * later blocking acquisition is reported instead of hanging. Not under lg_rt.mu. */
+void lg_abandoned_thread_exit(lg_thread_t *t);
+/* The slow path meets a blocking acquisition of a lock marked orphan (under lg_rt.mu; takes
+ * over acq, the acquisition's stack): the report that ends the run when the call would block
+ * forever, else NULL (a stale mark is cleared). */
+lg_report_t *lg_abandoned_blocking(lg_thread_t *t, uint32_t id, uint32_t ver, uint8_t mode,
+                                   lg_stack_t *acq);
+/* Nonzero once any lock is abandoned: only then do failed try/timed acquisitions look. */
+extern _Atomic int lg_abandoned_any;
+/* A trylock or timed acquisition failed; reported once per lock when it was held at fork by
+ * a thread that does not exist in this child. */
+void lg_abandoned_try_failed(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode);
+/* locks.c: the orphan mark of a lock whose holder turned out to be gone no longer. */
+void lg_locks_clear_orphan(uint32_t id, uint32_t ver);
+
 /* ---- stack.c ---- */
 
 typedef struct lg_stack {
@@ -495,7 +601,11 @@ enum {
   LG_REPORT_POTENTIAL = 1,
   LG_REPORT_DEADLOCK = 2,
   LG_REPORT_SELF = 3,
-  LG_REPORT_FORK = 4,
+  LG_REPORT_FORK = 4,      /* a lock held at fork by a thread the child does not have */
+  LG_REPORT_HANG = 5,      /* no thread can go on, and no lock cycle explains it */
+  LG_REPORT_STALL = 6,     /* a lock held across a blocking call while another thread waits */
+  LG_REPORT_LEAK = 7,      /* a thread ended holding a lock */
+  LG_REPORT_ABANDONED = 8, /* a thread blocks for a lock whose holder exited: it happened */
   LG_REPORT_KINDS
 };
 
@@ -575,5 +685,7 @@ void lg_write_all(int fd, const char *buf, size_t len);
 
 void lg_watchdog_start(void);
 void lg_watchdog_after_fork_child(void);
+/* Asks each thread, by a signal, for its own stack (t->stack, stack_ready); waits a little. */
+void lg_watchdog_collect_stacks(lg_thread_t **ts, uint32_t n);
 
 #endif

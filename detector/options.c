@@ -45,9 +45,11 @@ static const opt_key_t opt_keys[] = {
     {"stack_depth", OPT_NUMBER, "a frame count, 1..64", OPT_FIELD(stack_depth), 1, 64},
     {"verbosity", OPT_NUMBER, "0 (quiet), 1 (summary at exit) or 2 (also counts)",
      OPT_FIELD(verbosity), 0, 2},
+    {"stall_ms", OPT_NUMBER, "a number of milliseconds, 0 to disable (max 86400000)",
+     OPT_FIELD(stall_ms), 0, 86400000},
 };
 #define OPT_NKEYS (sizeof opt_keys / sizeof opt_keys[0])
-#define OPT_KEY_LIST "json, log, watchdog_ms, suppressions, exitcode, stack_depth, verbosity"
+#define OPT_KEY_LIST "json, log, watchdog_ms, suppressions, exitcode, stack_depth, verbosity, stall_ms"
 
 void lg_options_defaults(lg_options_t *o) {
   memset(o, 0, sizeof *o);
@@ -55,6 +57,7 @@ void lg_options_defaults(lg_options_t *o) {
   o->exitcode = 66;
   o->stack_depth = 16;
   o->verbosity = 1;
+  o->stall_ms = 100;
 }
 
 /* Appends to err whatever fits; err stays terminated. */
@@ -238,9 +241,13 @@ static void supp_line_trim(const char **b, const char **e) {
  * is matched by the one type its report names (report.c's table of kinds). */
 const char *const lg_supp_types[] = {
     "deadlock", /* lock-order cycles, deadlocks that happened, self-deadlocks */
+    "hang",     /* no thread can go on (joins, condition variables, semaphores, pipes) */
+    "stall",    /* a lock held across a blocking call while another thread waits for it */
+    "exit",     /* a thread ended holding a lock */
+    "fork",     /* a forked child needs a lock another thread held at the fork */
     NULL,
 };
-#define SUPP_TYPE_LIST "deadlock"
+#define SUPP_TYPE_LIST "deadlock, hang, stall, exit, fork"
 
 /* The type index of line [b, e) ("type:glob"), with *glob set past the colon and blanks;
  * -1 when the line does not start with a known type and a colon. */

@@ -17,11 +17,13 @@
  *   exitcode=N          exit status when anything was reported, 0..255 [66]
  *   stack_depth=N       frames kept per stack, 1..64 [16]
  *   verbosity=N         0 quiet, 1 summary at exit, 2 also the detector's memory, 0..2 [1]
+ *   stall_ms=N          report a lock held across a blocking call once another thread has
+ *                       waited N ms for it, 0..86400000; 0 = off [100]
  *
  * Suppressions: one per line, `<type>:<glob>`; '#' starts a comment; blank lines are
  * ignored. The type names the kind of report it hides (lg_supp_types: `deadlock` for lock-order
- * cycles, deadlocks that happened and self-deadlocks; each further kind of report has a type of
- * its own). The glob (fnmatch, '*' and '?') is matched against every frame of every stack of a
+ * cycles, deadlocks that happened and self-deadlocks; `hang`, `stall`, `exit` (a lock held at
+ * thread exit) and `fork` for the others). The glob (fnmatch, '*' and '?') is matched against every frame of every stack of a
  * report of that type: the function name, and the source file (full path or base name). Any
  * match hides the report.
  */
@@ -40,6 +42,7 @@ typedef struct lg_options {
   int exitcode;
   unsigned stack_depth;
   unsigned verbosity;
+  unsigned stall_ms;
 } lg_options_t;
 
 /* Fills *o with the defaults. */
