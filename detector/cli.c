@@ -30,11 +30,12 @@ typedef struct cli_flag {
 static const cli_flag_t cli_flags[] = {
     {"--json", "json", "FILE", "also write reports as JSON Lines to FILE (truncated first)"},
     {"--log", "log", "FILE", "write text reports to FILE instead of stderr (truncated first)"},
-    {"--watchdog", "watchdog_ms", "MS", "end a real deadlock once threads waited MS ms; 0 = off"},
+    {"--watchdog", "watchdog_ms", "MS", "end a real deadlock or hang once threads waited MS ms; 0 = off"},
     {"--suppressions", "suppressions", "FILE", "hide reports matching '<type>:<glob>' lines"},
     {"--exitcode", "exitcode", "N", "exit status when anything was reported, 0..255"},
     {"--stack-depth", "stack_depth", "N", "frames kept per stack, 1..64"},
     {"--verbosity", "verbosity", "N", "0 quiet, 1 summary at exit, 2 also detector memory"},
+    {"--stall", "stall_ms", "MS", "report a lock held across a blocking call once another thread waited MS ms for it; 0 = off"},
 };
 #define CLI_NFLAGS (sizeof cli_flags / sizeof cli_flags[0])
 
@@ -49,6 +50,7 @@ static void cli_usage(FILE *out) {
   snprintf(defaults[4], 32, "%d", d.exitcode);
   snprintf(defaults[5], 32, "%u", d.stack_depth);
   snprintf(defaults[6], 32, "%u", d.verbosity);
+  snprintf(defaults[7], 32, "%u", d.stall_ms);
   fprintf(out,
           "usage: lockgraph [options] -- program [args...]\n"
           "\n"
@@ -56,6 +58,12 @@ static void cli_usage(FILE *out) {
           "deadlocks), deadlocks that happen (ended by a watchdog instead of hanging) and\n"
           "self-deadlocks, each as soon as it is found. When anything was reported the run exits\n"
           "with the exit code below, else with the program's own status.\n"
+          "Also: hangs with no lock cycle (a join in a cycle with locks; every thread blocked in\n"
+          "a wait only another of its threads could end: condition variables, semaphores, joins,\n"
+          "pipes), ended like a deadlock; stalls (a lock held across a blocking call such as\n"
+          "sleep or I/O while another thread waits for it); locks held at thread exit; and, in a\n"
+          "forked child, locks another thread held at the fork.\n"
+          "Suppression types: deadlock, hang, stall, exit, fork.\n"
           "\n"
           "options (LOCKGRAPH_OPTIONS key in brackets; default after the text):\n");
   for (size_t i = 0; i < CLI_NFLAGS; i++) {
