@@ -180,8 +180,9 @@ static void lg_h_describe(lg_report_t *r, const lg_hthread_t *c, uint32_t i, cha
 }
 
 /* A cycle among stuck threads through lock and join edges, with at least one join; its
- * indices in cyc; returns the length (0: none). Iterative DFS. */
-static uint32_t lg_h_cycle(lg_hthread_t *c, uint32_t n, uint32_t *cyc) {
+ * indices in cyc; returns the length (0: none). *locks_only is set when a cycle of lock waits
+ * alone was met (the watchdog's deadlock report will speak of it). Iterative DFS. */
+static uint32_t lg_h_cycle(lg_hthread_t *c, uint32_t n, uint32_t *cyc, int *locks_only) {
   uint8_t *color = lg_mem_alloc(n);
   uint32_t *stack = lg_mem_alloc(n * sizeof(uint32_t));
   uint32_t *next = lg_mem_alloc(n * sizeof(uint32_t));
@@ -210,9 +211,11 @@ static uint32_t lg_h_cycle(lg_hthread_t *c, uint32_t n, uint32_t *cyc) {
           int joins = 0;
           for (uint32_t q = from - 1; q < sp; q++)
             joins |= c[stack[q]].w.what == LG_WAIT_JOIN;
-          if (joins) /* a lock-only cycle is the deadlock report's */
+          if (joins)
             for (uint32_t q = from - 1; q < sp; q++)
               cyc[len++] = stack[q];
+          else
+            *locks_only = 1; /* the deadlock report's */
         } else if (color[w] == 0) {
           color[w] = 1;
           next[w] = 0;
@@ -325,10 +328,27 @@ static lg_report_t *lg_h_hang(lg_hthread_t *c, uint32_t nc, const uint32_t *idx,
 
 void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
   uint64_t now = lg_now_ns();
+  uint64_t need = limit_ns && stall_ns ? (limit_ns < stall_ns ? limit_ns : stall_ns)
+                                       : (limit_ns ? limit_ns : stall_ns);
   lg_rt_lock();
-  uint32_t cap = 0, n = 0;
-  for (lg_thread_t *t = lg_rt.threads; t != NULL; t = t->next)
+  /* First a cheap pass: time every wait, and stop here unless one is old enough to matter
+   * (most scans of a healthy program end here, without allocating). */
+  uint32_t cap = 0, n = 0, old = 0;
+  for (lg_thread_t *t = lg_rt.threads; t != NULL; t = t->next) {
     cap++;
+    uint64_t seq = atomic_load_explicit(&t->wait_seq, memory_order_acquire);
+    if (!(seq & 1) || t->exited)
+      continue;
+    if (t->wd_seen_seq != seq) {
+      t->wd_seen_seq = seq;
+      t->wd_seen_ns = now;
+    }
+    old += now - t->wd_seen_ns >= need;
+  }
+  if (old == 0) {
+    lg_rt_unlock();
+    return;
+  }
   lg_hthread_t *c = cap ? lg_mem_alloc(cap * sizeof(*c)) : NULL;
   if (c == NULL) {
     lg_rt_unlock();
@@ -378,10 +398,7 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
     if (!x->stuck || !x->internal)
       all_stuck = 0;
   }
-  /* Who holds what a lock waiter wants; whom a joiner joins. Only for waits old enough to
-   * matter: most scans find nothing and stop here. */
-  uint64_t need = limit_ns && stall_ns ? (limit_ns < stall_ns ? limit_ns : stall_ns)
-                                       : (limit_ns ? limit_ns : stall_ns);
+  /* Who holds what a lock waiter wants; whom a joiner joins: only for waits old enough. */
   for (uint32_t i = 0; i < n; i++) {
     lg_hthread_t *x = &c[i];
     if (!(x->seq & 1) || now - x->since_ns < need)
@@ -421,12 +438,13 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
   uint64_t seqs[LG_STACK_MAX];
   if (limit_ns != 0 && n > 0 && !atomic_load(&lg_rt.ending)) {
     uint32_t *cyc = lg_mem_alloc(n * sizeof(uint32_t));
-    uint32_t len = cyc ? lg_h_cycle(c, n, cyc) : 0;
+    int locks_only = 0;
+    uint32_t len = cyc ? lg_h_cycle(c, n, cyc, &locks_only) : 0;
     if (len >= 2) {
       for (uint32_t k = 0; k < len && nidx < LG_HANG_SHOWN; k++)
         idx[nidx++] = cyc[k];
       hang = lg_h_hang(c, n, idx, nidx, 1, now);
-    } else if (all_stuck) {
+    } else if (all_stuck && !locks_only) {
       for (uint32_t k = 0; k < n && nidx < LG_STACK_MAX; k++)
         idx[nidx++] = k;
       hang = lg_h_hang(c, n, idx, nidx, 0, now);

@@ -283,15 +283,20 @@ static void *lg_watchdog_main(void *arg) {
   /* The shorter of the two limits sets the pace: a wait is timed to a quarter of it. */
   unsigned base = ms && st ? (ms < st ? ms : st) : (ms ? ms : st);
   unsigned period = base / 4 ? base / 4 : 1;
-  uint64_t limit = (uint64_t)ms * 1000000ull;
+  uint64_t limit = (uint64_t)ms * 1000000ull, cycle_every = limit / 4, last_cycle = 0;
   for (;;) {
     lg_wd_sleep_ms(period);
     if (!lg_wd_program_alive())
       break;
     if (atomic_load(&lg_rt.ending))
       continue;
-    if (ms != 0)
+    /* The lock-cycle search keeps its own pace (a quarter of watchdog_ms), however short
+     * stall_ms makes the period. */
+    uint64_t now = lg_now_ns();
+    if (ms != 0 && now - last_cycle >= cycle_every) {
+      last_cycle = now;
       lg_wd_scan(limit);
+    }
     lg_hang_scan(limit, (uint64_t)st * 1000000ull);
   }
   /* A thread the program creates later (one we never saw) starts a new watchdog. */
