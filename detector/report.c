@@ -4,7 +4,8 @@
  * written after it is dropped, under the report lock, so symbolizing never runs while the
  * program could be waiting for the detector. Each report is written the moment it is found,
  * with write(2) on a file descriptor, one write per report and per JSON line: an abort, a kill
- * or a hang later loses nothing.
+ * or a hang later loses nothing. The work of writing a report runs on a stack of the detector's
+ * own (see "the report stack"), never on the program's thread stack, which may be small.
  *
  * Locks are named by kind and order of first mention in a printed report (M1, M2, RW1, S1),
  * threads by creation order (T1 is main). Every text line starts with "lockgraph:" or is
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "lockgraph.h"
@@ -228,14 +231,50 @@ typedef struct lg_frames {
   int n;
 } lg_frames_t;
 
+/* Whether a frame belongs to the C++ runtime's lock wrappers (std::mutex::lock,
+ * std::lock_guard, std::unique_lock, condition_variable::wait, __gthread_*, ...). They are
+ * compiled into the program from the library's headers, inlined or not depending on the
+ * compiler and the -O level, so neither the module nor the frame count tells them apart: their
+ * header files and their namespaces do. */
+static int lg_frame_is_cxx_runtime(const lg_symbol_t *f) {
+  const char *file = f->file, *fn = f->function;
+  if (file != NULL && (strstr(file, "/include/c++/") != NULL || strstr(file, "/bits/gthr") != NULL))
+    return 1;
+  if (fn == NULL)
+    return 0;
+  if (strncmp(fn, "__gthread_", 10) == 0 || strncmp(fn, "_ZNSt", 5) == 0 ||
+      strncmp(fn, "_ZSt", 4) == 0 || strncmp(fn, "_ZN9__gnu_cxx", 13) == 0 ||
+      (strncmp(fn, "_ZL", 3) == 0 && strstr(fn, "__gthread_") != NULL))
+    return 1;
+  /* A demangled name: the qualified name starts after the return type ("void std::lock<...>(")
+   * at template depth 0, before the parameter list. */
+  const char *name = fn;
+  int depth = 0;
+  for (const char *p = fn; *p && !(*p == '(' && depth == 0); p++) {
+    if (*p == '<')
+      depth++;
+    else if (*p == '>')
+      depth--;
+    else if (*p == ' ' && depth == 0)
+      name = p + 1;
+  }
+  return strncmp(name, "std::", 5) == 0 || strncmp(name, "__gnu_cxx::", 11) == 0;
+}
+
+/* Symbolized frames of a stack, starting at the program's own frame: the leading frames of the
+ * C++ runtime's lock wrappers are dropped (all of them only if nothing else is left). */
 static void lg_frames_of(const lg_stack_t *s, lg_frames_t *out) {
   out->n = 0;
   if (s == NULL)
     return;
+  int leading = 1;
   for (uint32_t i = 0; i < s->n && out->n < LG_STACK_MAX * 2; i++) {
     lg_symbol_t sym[8];
     int k = lg_symbolize(s->pc[i], sym, 8);
     for (int j = 0; j < k && out->n < LG_STACK_MAX * 2; j++) {
+      if (leading && lg_frame_is_cxx_runtime(&sym[j]) && !(i + 1 == s->n && j + 1 == k && out->n == 0))
+        continue;
+      leading = 0;
       out->pc[out->n] = s->pc[i];
       out->f[out->n++] = sym[j];
     }
@@ -286,14 +325,34 @@ static void lg_json_stack(lg_buf_t *b, const lg_stack_t *s) {
   lg_buf_printf(b, "]");
 }
 
-/* "first locked at worker_a buggy/x.c:41" */
-static void lg_text_site(lg_buf_t *b, uintptr_t pc) {
+/* The first frame of s below the C++ runtime's lock wrappers; 0 when there is none. */
+static int lg_program_frame(const lg_stack_t *s, lg_symbol_t *out, uintptr_t *pc) {
+  for (uint32_t i = 0; s != NULL && i < s->n; i++) {
+    lg_symbol_t sym[8];
+    int k = lg_symbolize(s->pc[i], sym, 8);
+    for (int j = 0; j < k; j++) {
+      if (!lg_frame_is_cxx_runtime(&sym[j])) {
+        *out = sym[j];
+        *pc = s->pc[i];
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
+/* "first locked at worker_a buggy/x.c:41". When that place is inside the C++ runtime's lock
+ * wrappers (a return address is all the first acquisition kept), the program's own frame of
+ * `alt`, a stack of this report that acquires the lock, is shown instead. */
+static void lg_text_site(lg_buf_t *b, uintptr_t pc, const lg_stack_t *alt) {
   if (pc == 0) {
     lg_buf_printf(b, "an unknown place");
     return;
   }
   lg_symbol_t sym[8];
   lg_symbolize(pc, sym, 8);
+  if (lg_frame_is_cxx_runtime(&sym[0]))
+    lg_program_frame(alt, &sym[0], &pc);
   char cwd[LG_PATH_MAX];
   const char *file = lg_path_display(sym[0].file, cwd, sizeof cwd);
   if (sym[0].function)
@@ -348,7 +407,12 @@ static void lg_text_locks(lg_buf_t *b, const lg_report_t *r, const lg_lockname_t
   for (uint32_t i = 0; i < r->nlocks; i++) {
     lg_buf_printf(b, "  %s = %s 0x%lx, first locked at ", nm[i].s, lg_kind_word(r->locks[i].kind),
                   (unsigned long)r->locks[i].addr);
-    lg_text_site(b, r->locks[i].first_pc);
+    const lg_stack_t *alt = NULL;
+    for (uint32_t e = 0; e < r->nedges && alt == NULL; e++)
+      alt = r->edges[e].from == i ? r->edges[e].held : r->edges[e].to == i ? r->edges[e].acq : NULL;
+    if (alt == NULL && i == 0)
+      alt = r->held_stack ? r->held_stack : r->acq_stack;
+    lg_text_site(b, r->locks[i].first_pc, alt);
     lg_buf_printf(b, "\n");
   }
 }
@@ -704,9 +768,15 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
     return 0; /* a forked child that found nothing stays quiet */
   unsigned threads = lg_rt.nthreads_total;
   size_t ns = lg_suppressions_count(lg_rt.supp);
-  lg_sbuf_t w;
+  /* Static, not on the stack: the summary may be written from a signal handler on a thread
+   * with little stack left, and only the one claimer ever writes it. */
+  static lg_sbuf_t w;
   w.n = 0;
-  w.fd = lg_rt.opt.verbosity >= 1 ? lg_rt.log_fd : -1;
+  /* At the default verbosity a clean run says nothing, as TSan: a process tree run through
+   * lockgraph (a script, its shell, its tools) would print one line per process. */
+  unsigned v = lg_rt.opt.verbosity;
+  int say = v >= 2 || (v == 1 && (total > 0 || lg_count_suppressed > 0 || sig != 0));
+  w.fd = say ? lg_rt.log_fd : -1;
   if (sig != 0) {
     lg_sbuf_str(&w, "lockgraph: the program was terminated by ");
     lg_sbuf_str(&w, lg_signal_name(sig));
@@ -743,7 +813,7 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
     lg_sbuf_str(&w, ": ");
     lg_sbuf_count(&w, lg_suppressions_hits(lg_rt.supp, i), " hit", "\n");
   }
-  if (lg_rt.opt.verbosity >= 2) {
+  if (v >= 3) {
     lg_sbuf_str(&w, "  detector memory: ");
     lg_sbuf_uint(&w, lg_mem_mapped_bytes());
     lg_sbuf_str(&w, " bytes mapped\n");
@@ -827,11 +897,58 @@ static void lg_end_run_locked(void) {
   _exit(lg_rt.opt.exitcode);
 }
 
-void lg_report_emit(lg_report_t *r) {
-  lg_thread_t *self = lg_tls_self;
-  int was = self ? lg_guard_enter(self) : 0;
-  int saved_errno = errno;
-  lg_real.mutex_lock(&lg_rt.report_mu);
+/* ---- the report stack ----
+ *
+ * Symbolizing (libdw's line tables and DWARF scopes) and formatting take far more stack than
+ * a program's thread may have: servers and runtimes make threads of 16 to 128 KiB, and a report
+ * written on one of them overflowed it. So the work of a report runs on a stack of the
+ * detector's own, switched to on the reporting thread itself: nothing changes hands, a report
+ * that ends the run still _exits from here, and the report is written before the program's
+ * thread goes on (an abort right after loses nothing). One stack serves every thread because it
+ * is only used under report_mu. It is mapped on first use, with a guard page below it, and only
+ * the pages touched are ever backed; a fork child inherits it with the rest of the memory. */
+
+#define LG_REPORT_STACK_SIZE (8u << 20)
+
+static char *lg_report_stack;                 /* under report_mu; MAP_FAILED: could not map */
+static ucontext_t lg_report_ctx, lg_report_back; /* under report_mu */
+static void (*lg_report_job)(lg_report_t *);
+static lg_report_t *lg_report_job_arg;
+
+static void lg_report_stack_entry(void) {
+  lg_report_job(lg_report_job_arg);
+}
+
+/* Runs job(r) on the report stack (on the current one when that stack cannot be had). With
+ * report_mu held. */
+static void lg_on_report_stack(void (*job)(lg_report_t *), lg_report_t *r) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  if (lg_report_stack == NULL) {
+    void *p = mmap(NULL, LG_REPORT_STACK_SIZE + page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (p != MAP_FAILED && mprotect(p, page, PROT_NONE) != 0) {
+      munmap(p, LG_REPORT_STACK_SIZE + page);
+      p = MAP_FAILED;
+    }
+    lg_report_stack = p;
+  }
+  if (lg_report_stack == MAP_FAILED || getcontext(&lg_report_ctx) != 0) {
+    job(r);
+    return;
+  }
+  lg_report_ctx.uc_stack.ss_sp = lg_report_stack + page;
+  lg_report_ctx.uc_stack.ss_size = LG_REPORT_STACK_SIZE;
+  lg_report_ctx.uc_link = &lg_report_back; /* where the job returns to */
+  lg_report_job = job;
+  lg_report_job_arg = r;
+  makecontext(&lg_report_ctx, lg_report_stack_entry, 0);
+  if (swapcontext(&lg_report_back, &lg_report_ctx) != 0)
+    job(r);
+}
+
+/* Symbolizes, filters, formats and writes one report, then frees it; ends the run if the
+ * report says so. On the report stack, with report_mu held. */
+static void lg_report_write_locked(lg_report_t *r) {
   int ends = r->ends_run || r->type == LG_REPORT_DEADLOCK;
   if (lg_report_suppressed(r)) {
     lg_count_suppressed++;
@@ -861,7 +978,20 @@ void lg_report_emit(lg_report_t *r) {
   lg_report_free(r);
   if (ends)
     lg_end_run_locked();
+}
+
+void lg_report_emit(lg_report_t *r) {
+  lg_thread_t *self = lg_tls_self;
+  int was = self ? lg_guard_enter(self) : 0;
+  int saved_errno = errno;
+  /* write(2) is a cancellation point: a cancel there would unwind across the stack switch
+   * with report_mu held. */
+  int cancel;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+  lg_real.mutex_lock(&lg_rt.report_mu);
+  lg_on_report_stack(lg_report_write_locked, r);
   lg_real.mutex_unlock(&lg_rt.report_mu);
+  pthread_setcancelstate(cancel, NULL);
   errno = saved_errno;
   if (self)
     lg_guard_leave(self, was);

@@ -821,16 +821,12 @@ int frame_matches(const json_t *frame, const char *function, int exact, const ch
   return exact ? strcmp(fn, function) == 0 : strstr(fn, function) != NULL;
 }
 
-/* Whether a stack has the frame: only frame #0 for C (the detector hides its own frames),
- * any frame for C++ (libstdc++'s std::mutex and lock_guard frames come first). */
+/* Whether frame #0 of a stack is the given one: the detector hides its own frames and the C++
+ * runtime's lock wrappers (std::mutex::lock, lock_guard, __gthread_*), so a report starts at the
+ * program's line. C++ names are matched as a part ("worker_ab" in "worker_ab()"). */
 int stack_has(const json_t *stack, const char *function, int cxx, const char *source, int line)
 {
-  size_t n = cxx ? json_len(stack) : (json_len(stack) > 0 ? 1 : 0);
-
-  for (size_t i = 0; i < n; i++)
-    if (frame_matches(json_at(stack, i), function, !cxx, source, line))
-      return 1;
-  return 0;
+  return json_len(stack) > 0 && frame_matches(json_at(stack, 0), function, !cxx, source, line);
 }
 
 /* The frame to show in a failure message: #0, or for C++ the first frame in the program's
@@ -988,8 +984,12 @@ void expect_clean(const run_result_t *r, const char *program)
                r->status, r->err);
   expect_out_line(r, done);
   expect_no_report_line(r);
-  cr_expect_geq(summary_parse(r->err, &s), 1, "no summary line; stderr:\n%s", r->err);
-  cr_expect_eq(s.reports, 0, "summary counts %u reports", s.reports);
+  /* A clean run prints its text summary only when asked (--verbosity 2, by the tests that
+   * read counts from it); the JSON summary object is always there. */
+  if (text_count_lines(r->err, "lockgraph: summary:", "") > 0) {
+    summary_parse(r->err, &s);
+    cr_expect_eq(s.reports, 0, "summary counts %u reports", s.reports);
+  }
   reports_load(r->json, &set);
   cr_expect_eq(reports_count_findings(&set), 0, "the JSON report has %zu findings",
                reports_count_findings(&set));
@@ -1005,7 +1005,8 @@ void expect_potential_deadlock(const run_result_t *r, const char *program, size_
   summary_t s;
 
   snprintf(want, sizeof(want), "lockgraph: potential deadlock: lock-order cycle of %zu locks (report 1)", n);
-  snprintf(done, sizeof(done), "%s: done", program);
+  /* A program built by another compiler is <name>.<compiler>; it still prints "<name>: done". */
+  snprintf(done, sizeof(done), "%.*s: done", (int)strcspn(program, "."), program);
   cr_expect_eq(r->status, REPORT_EXITCODE, "exit status %d, expected %d", r->status, REPORT_EXITCODE);
   expect_out_line(r, done);
   expect_first_report_line(r, want);

@@ -25,6 +25,9 @@
  * The corpus, one test per program.
  */
 
+/* A clean run prints no text summary by default: the tests that read counts from it ask. */
+static const char *const verbose_summary[] = {"--verbosity", "2", NULL};
+
 Test(lockgraph, two_thread_inversion_reports_both_stacks_of_both_edges, .timeout = 60)
 {
   const char *src = "two_thread_inversion.c";
@@ -301,7 +304,7 @@ Test(lockgraph, real_deadlock_is_reported_by_the_watchdog, .timeout = 20)
 
 Test(lockgraph, fork_with_lock_held_child_does_not_hang, .timeout = 60)
 {
-  run_request_t rq = {.program = "fork_with_lock_held"};
+  run_request_t rq = {.program = "fork_with_lock_held", .cli_flags = verbose_summary};
   run_result_t r;
   summary_t s;
 
@@ -321,7 +324,7 @@ Test(lockgraph, fork_with_lock_held_child_does_not_hang, .timeout = 60)
 
 Test(lockgraph, exit_with_lock_held_prints_summary, .timeout = 60)
 {
-  run_request_t rq = {.program = "exit_with_lock_held"};
+  run_request_t rq = {.program = "exit_with_lock_held", .cli_flags = verbose_summary};
   run_result_t r;
 
   run_corpus(&rq, &r);
@@ -332,11 +335,12 @@ Test(lockgraph, exit_with_lock_held_prints_summary, .timeout = 60)
 
 Test(lockgraph, main_pthread_exit_ends_with_its_last_thread, .timeout = 60)
 {
-  run_request_t rq = {.program = "main_pthread_exit", .timeout_s = 20};
+  run_request_t rq = {.program = "main_pthread_exit", .cli_flags = verbose_summary, .timeout_s = 20};
   run_result_t r;
 
   run_corpus(&rq, &r);
   expect_clean(&r, rq.program);
+  cr_expect_eq(text_count_lines(r.err, "lockgraph: summary:", ""), 1, "the summary is printed at the end");
   cr_expect_lt(r.seconds, 10.0, "took %.1f s: something kept the process alive", r.seconds);
   run_cleanup(&r);
 }
@@ -405,7 +409,7 @@ Test(lockgraph, suppressed_inversion_is_counted_not_reported, .timeout = 60)
 static unsigned check_clean_at_scale(const char *program, const char *prefix, const char *needle,
                                      const char *format, summary_t *s)
 {
-  run_request_t rq = {.program = program, .timeout_s = 120};
+  run_request_t rq = {.program = program, .cli_flags = verbose_summary, .timeout_s = 120};
   run_result_t r;
   char *line;
   unsigned value = 0;
@@ -455,9 +459,50 @@ Test(lockgraph, deep_nesting_completes_clean, .timeout = 150)
                depth * (depth - 1) / 2);
 }
 
+/* std::mutex through lock_guard: the stacks and the lock legend start at the workers' lines, not
+ * in libstdc++'s wrappers, whichever compiler built the program and whatever it inlined. */
+static void check_cxx_inversion(const char *program)
+{
+  run_result_t r;
+
+  check_ab_ba_inversion(program, "cxx_std_mutex.cpp", "worker_ab", "worker_ba", "mutex", 1);
+  run_corpus(&(run_request_t){.program = program}, &r);
+  for (int i = 0; i < 2; i++) {
+    char where[128];
+    snprintf(where, sizeof(where), "cxx_std_mutex.cpp:%d",
+             corpus_marker_line("cxx_std_mutex.cpp", i == 0 ? "ab_first" : "ab_second"));
+    char *legend = text_find_line(r.err, "  M", where);
+    cr_expect(legend != NULL && strstr(legend, ", first locked at worker_ab() ") != NULL,
+              "no lock legend 'first locked at worker_ab() ...%s':\n%s", where, r.err);
+    free(legend);
+  }
+  cr_expect_eq(text_count_lines(r.err, "", "__gthread"), 0, "a libstdc++ wrapper frame shows:\n%s",
+               r.err);
+  run_cleanup(&r);
+}
+
 Test(lockgraph, cxx_std_mutex_inversion_is_caught, .timeout = 60)
 {
-  check_ab_ba_inversion("cxx_std_mutex", "cxx_std_mutex.cpp", "worker_ab", "worker_ba", "mutex", 1);
+  check_cxx_inversion("cxx_std_mutex");
+}
+
+Test(lockgraph, cxx_std_mutex_by_gxx_starts_at_the_program_line, .timeout = 60)
+{
+  check_cxx_inversion("cxx_std_mutex.gxx");
+}
+
+Test(lockgraph, cxx_std_mutex_by_clangxx_starts_at_the_program_line, .timeout = 60)
+{
+  check_cxx_inversion("cxx_std_mutex.clangxx");
+}
+
+/* clang emits no .debug_aranges: the lines still come from the program's compile units. */
+Test(lockgraph, c_program_by_clang_has_file_and_line, .timeout = 60)
+{
+  edge_expect_t expect[2];
+
+  ab_ba_expect(expect, "worker_ab", "worker_ba");
+  check_inversion("two_thread_inversion.clang", "two_thread_inversion.c", 2, "mutex", expect, 0);
 }
 
 Test(lockgraph, bad_option_stops_before_the_program, .timeout = 60)
@@ -508,7 +553,7 @@ Test(lockgraph, child_reads_its_handle_sees_it_set, .timeout = 60)
 
 Test(lockgraph, mutex_handoff_is_not_a_relock, .timeout = 60)
 {
-  run_request_t rq = {.program = "mutex_handoff", .timeout_s = 20};
+  run_request_t rq = {.program = "mutex_handoff", .cli_flags = verbose_summary, .timeout_s = 20};
   run_result_t r;
   summary_t s;
 
@@ -524,7 +569,8 @@ Test(lockgraph, mutex_handoff_is_not_a_relock, .timeout = 60)
 
 Test(lockgraph, signal_handler_locks_while_blocked_is_not_a_relock, .timeout = 60)
 {
-  run_request_t rq = {.program = "signal_handler_locks_while_blocked", .timeout_s = 30};
+  run_request_t rq = {.program = "signal_handler_locks_while_blocked", .cli_flags = verbose_summary,
+                      .timeout_s = 30};
   run_result_t r;
   summary_t s;
 
