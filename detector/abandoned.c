@@ -39,6 +39,10 @@ typedef struct lg_abandoned {
   uint8_t kind;
   uint8_t try_reported;
   uintptr_t pc, up[LG_HELD_UP];
+  /* Fork: where the holder was at the fork, when it was blocked in a published wait (the call
+   * site and its callers as the wait recorded them); at_pc 0 when it was running. */
+  const char *at_what;
+  uintptr_t at_pc, at_up[LG_WAIT_UP];
 } lg_abandoned_t;
 
 static lg_abandoned_t *lg_ab;
@@ -125,8 +129,46 @@ static int lg_still_held_by(const lg_abandoned_t *a, uintptr_t addr) {
   return 1;
 }
 
+/* What a blocked thread was blocked in, for "blocked in sem_wait". */
+static const char *lg_wait_name(const lg_wait_t *w) {
+  switch (w->what) {
+  case LG_WAIT_LOCK: return "a lock acquisition";
+  case LG_WAIT_COND: return "pthread_cond_wait";
+  case LG_WAIT_SEM: return "sem_wait";
+  case LG_WAIT_JOIN: return "pthread_join";
+  default: return lg_call_name(w->call);
+  }
+}
+
 void lg_abandoned_note_fork(const lg_thread_t *holder, const lg_held_t *h) {
-  lg_ab_note(holder, h, LG_ABANDON_FORK);
+  lg_abandoned_t *a = lg_ab_note(holder, h, LG_ABANDON_FORK);
+  /* The holder is frozen in the child as it was at the fork: if it was blocked in a wait, its
+   * record says where. */
+  uint64_t seq = atomic_load_explicit(&holder->wait_seq, memory_order_relaxed);
+  if (a == NULL || a->at_pc != 0 || !(seq & 1))
+    return;
+  const lg_wait_t *w = &holder->wait;
+  a->at_what = lg_wait_name(w);
+  if (w->what == LG_WAIT_LOCK) {
+    if (holder->depth >= holder->cap)
+      return;
+    const lg_held_t *next = &holder->held[holder->depth];
+    a->at_pc = next->pc;
+    for (int k = 0; k < LG_HELD_UP && k < LG_WAIT_UP; k++)
+      a->at_up[k] = next->up[k];
+  } else {
+    a->at_pc = w->pc;
+    memcpy(a->at_up, w->up, sizeof a->at_up);
+  }
+}
+
+static lg_stack_t *lg_ab_at_stack(const lg_abandoned_t *a) {
+  uintptr_t pcs[1 + LG_WAIT_UP];
+  uint32_t n = 0;
+  pcs[n++] = a->at_pc;
+  for (int k = 0; k < LG_WAIT_UP && a->at_up[k] != 0; k++)
+    pcs[n++] = a->at_up[k];
+  return lg_stack_new(pcs, n);
 }
 
 void lg_abandoned_thread_exit(lg_thread_t *t) {
@@ -204,6 +246,9 @@ lg_report_t *lg_abandoned_blocking(lg_thread_t *t, uint32_t id, uint32_t ver, ui
     if (a != NULL)
       lg_report_add_section(r, lg_ab_stack(a), "{L%u} taken by thread T%u (before the fork) at",
                             li, a->tid);
+    if (a != NULL && a->at_pc != 0)
+      lg_report_add_section(r, lg_ab_at_stack(a), "thread T%u at the fork, blocked in %s, at",
+                            a->tid, a->at_what);
   } else {
     snprintf(r->message, sizeof r->message,
              "thread T%u waits for {L%u}, held by thread T%u, which exited without releasing it",
@@ -257,6 +302,9 @@ void lg_abandoned_try_failed(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8
            "the fork and does not exist here, so it never will succeed", li, copy.tid);
   lg_report_add_section(r, lg_ab_stack(&copy), "{L%u} taken by thread T%u (before the fork) at",
                         li, copy.tid);
+  if (copy.at_pc != 0)
+    lg_report_add_section(r, lg_ab_at_stack(&copy), "thread T%u at the fork, blocked in %s, at",
+                          copy.tid, copy.at_what);
   lg_report_add_section(r, lg_stack_new(pcs, np), "thread T%u tries {L%u} at", t->tid, li);
   lg_report_emit(r);
 out:

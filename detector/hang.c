@@ -157,10 +157,16 @@ static void lg_h_describe(lg_report_t *r, const lg_hthread_t *c, uint32_t i, cha
       snprintf(buf, cap, "thread T%u waits for {L%u}%s", x->t->tid, li, holding);
     break;
   }
-  case LG_WAIT_COND:
-    snprintf(buf, cap, "thread T%u waits on condition variable 0x%lx (mutex 0x%lx)%s", x->t->tid,
-             (unsigned long)w->obj, (unsigned long)w->obj2, holding);
+  case LG_WAIT_COND: {
+    uint32_t mid, mver;
+    if (lg_lock_lookup(w->obj2, &mid, &mver))
+      snprintf(buf, cap, "thread T%u waits on condition variable 0x%lx with {L%u}%s", x->t->tid,
+               (unsigned long)w->obj, lg_h_lock(r, mid, mver), holding);
+    else
+      snprintf(buf, cap, "thread T%u waits on condition variable 0x%lx (mutex 0x%lx)%s",
+               x->t->tid, (unsigned long)w->obj, (unsigned long)w->obj2, holding);
     break;
+  }
   case LG_WAIT_SEM:
     snprintf(buf, cap, "thread T%u waits on semaphore 0x%lx%s", x->t->tid, (unsigned long)w->obj,
              holding);

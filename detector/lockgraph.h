@@ -559,6 +559,8 @@ extern _Atomic int lg_abandoned_any;
 void lg_abandoned_try_failed(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode);
 /* locks.c: the orphan mark of a lock whose holder turned out to be gone no longer. */
 void lg_locks_clear_orphan(uint32_t id, uint32_t ver);
+/* locks.c, under lg_rt.mu: the lock instance at addr, for naming it in a report; 0 if unknown. */
+int lg_lock_lookup(uintptr_t addr, uint32_t *id, uint32_t *ver);
 
 /* ---- stack.c ---- */
 

@@ -408,6 +408,15 @@ void lg_locks_mark_orphan(uint32_t id, uint32_t ver) {
     atomic_fetch_or_explicit(slot, LG_SLOT_ORPHAN, memory_order_relaxed);
 }
 
+int lg_lock_lookup(uintptr_t addr, uint32_t *id, uint32_t *ver) {
+  uint64_t v = lg_lock_find_locked(addr, lg_slot_of(addr, 0));
+  if (v == 0)
+    return 0;
+  *id = (uint32_t)v;
+  *ver = (uint32_t)(v >> 32) & LG_VER_MASK;
+  return 1;
+}
+
 void lg_locks_clear_orphan(uint32_t id, uint32_t ver) {
   lg_lock_t *n = lg_lock_at(id);
   if (atomic_load_explicit(&n->ver, memory_order_relaxed) != ver)

@@ -317,6 +317,8 @@ Test(waits, forked_child_needing_a_lock_held_at_fork_is_reported_with_the_holder
     const json_t *rep = only_report(&r, &set, "fork");
     snprintf(label, sizeof label, "%s taken by thread T2 (before the fork)", cases[i].lock);
     expect_section(rep, label, "holder", src, cases[i].holder_marker);
+    expect_section(rep, "thread T2 at the fork, blocked in pthread_cond_wait", "holder", src,
+                   "holder_blocked");
     expect_section(rep, "thread T1 ", "child", src, cases[i].child_marker);
     reports_free(&set);
     run_cleanup(&r);

@@ -1,7 +1,9 @@
 /* fork_child_needs_lock - fork while another thread holds a lock, and the child needs it.
  *
  * A holder thread takes `cache` (LINE:holder_takes; for rdlock and wrlock modes the rwlock
- * `table` for reading, LINE:holder_reads) and keeps it while main forks. In the child:
+ * `table` for reading, LINE:holder_reads) and keeps it while main forks; at the fork it is
+ * blocked in pthread_cond_wait (LINE:holder_blocked): main forks holding `gate`, which it can
+ * only have taken once the holder's wait released it. In the child:
  *   lock       pthread_mutex_lock(&cache) (LINE:child_locks): would block forever
  *   trylock    pthread_mutex_trylock(&cache) in a retry loop (LINE:child_trylocks): fails
  *              every time; the child gives up after 20 tries
@@ -11,8 +13,8 @@
  *   rdlock     pthread_rwlock_rdlock(&table): readers do not exclude readers; it succeeds
  *   exec       the child execs `true` without touching any lock
  * The parent waits for the child, prints its exit status, then releases the holder.
- * Expected verdict: lock, trylock, timedlock, wrlock: a fork report from the child, with the
- * holder's stack at the fork and the child's call; the child exits 66 (lock and wrlock are
+ * Expected verdict: lock, trylock, timedlock, wrlock: a fork report from the child, with where
+ * the holder took the lock, where it was blocked at the fork, and the child's call; the child exits 66 (lock and wrlock are
  * ended at once); the parent reports nothing, "done", exit 0. rdlock, exec: no report at all,
  * child exit status 0.
  */
@@ -28,7 +30,10 @@
 
 static pthread_mutex_t cache = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t table = PTHREAD_RWLOCK_INITIALIZER;
-static sem_t holding, release;
+static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t go = PTHREAD_COND_INITIALIZER;
+static sem_t holding;
+static int released;
 static const char *mode;
 
 static void *holder(void *arg)
@@ -38,8 +43,11 @@ static void *holder(void *arg)
     pthread_rwlock_rdlock(&table); /* LINE:holder_reads */
   else
     pthread_mutex_lock(&cache); /* LINE:holder_takes */
+  pthread_mutex_lock(&gate);
   sem_post(&holding);
-  sem_wait(&release);
+  while (!released)
+    pthread_cond_wait(&go, &gate); /* LINE:holder_blocked */
+  pthread_mutex_unlock(&gate);
   if (mode[0] == 'r' || mode[0] == 'w')
     pthread_rwlock_unlock(&table);
   else
@@ -49,6 +57,7 @@ static void *holder(void *arg)
 
 static int child(void)
 {
+  pthread_mutex_unlock(&gate); /* this thread's own, taken before the fork */
   if (strcmp(mode, "lock") == 0) {
     pthread_mutex_lock(&cache); /* LINE:child_locks */
     return 0;
@@ -91,9 +100,9 @@ int main(int argc, char **argv)
   mode = argc > 1 ? argv[1] : "lock";
   setvbuf(stdout, NULL, _IOLBF, 0);
   sem_init(&holding, 0, 0);
-  sem_init(&release, 0, 0);
   pthread_create(&t, NULL, holder, NULL);
   sem_wait(&holding);
+  pthread_mutex_lock(&gate); /* the holder is inside its wait now */
   pid_t pid = fork();
   if (pid == 0)
     exit(child());
@@ -101,7 +110,9 @@ int main(int argc, char **argv)
     return 1;
   printf("fork_child_needs_lock: child exit status %d\n",
          WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-  sem_post(&release);
+  released = 1;
+  pthread_cond_signal(&go);
+  pthread_mutex_unlock(&gate);
   pthread_join(t, NULL);
   printf("fork_child_needs_lock: done\n");
   return 0;
