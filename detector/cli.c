@@ -30,7 +30,8 @@ typedef struct cli_flag {
 static const cli_flag_t cli_flags[] = {
     {"--json", "json", "FILE", "also write reports as JSON Lines to FILE (truncated first)"},
     {"--log", "log", "FILE", "write text reports to FILE instead of stderr (truncated first)"},
-    {"--watchdog", "watchdog_ms", "MS", "end a real deadlock or hang once threads waited MS ms; 0 = off"},
+    {"--watchdog", "watchdog_ms", "MS",
+     "end a real deadlock or hang once threads waited MS ms; 0 = off"},
     {"--suppressions", "suppressions", "FILE", "hide reports matching '<type>:<glob>' lines"},
     {"--exitcode", "exitcode", "N", "exit status when anything was reported, 0..255"},
     {"--stack-depth", "stack_depth", "N", "frames kept per stack, 1..64"},

@@ -50,7 +50,8 @@ static const opt_key_t opt_keys[] = {
      OPT_FIELD(stall_ms), 0, 86400000},
 };
 #define OPT_NKEYS (sizeof opt_keys / sizeof opt_keys[0])
-#define OPT_KEY_LIST "json, log, watchdog_ms, suppressions, exitcode, stack_depth, verbosity, stall_ms"
+#define OPT_KEY_LIST \
+  "json, log, watchdog_ms, suppressions, exitcode, stack_depth, verbosity, stall_ms"
 
 void lg_options_defaults(lg_options_t *o) {
   memset(o, 0, sizeof *o);

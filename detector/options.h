@@ -26,9 +26,9 @@
  * Suppressions: one per line, `<type>:<glob>`; '#' starts a comment; blank lines are
  * ignored. The type names the kind of report it hides (lg_supp_types: `deadlock` for lock-order
  * cycles, deadlocks that happened and self-deadlocks; `hang`, `stall`, `exit` (a lock held at
- * thread exit) and `fork` for the others). The glob (fnmatch, '*' and '?') is matched against every frame of every stack of a
- * report of that type: the function name, and the source file (full path or base name). Any
- * match hides the report.
+ * thread exit) and `fork` for the others). The glob (fnmatch, '*' and '?') is matched against
+ * every frame of every stack of a report of that type: the function name, and the source file
+ * (full path or base name). Any match hides the report.
  */
 #ifndef LG_OPTIONS_H
 #define LG_OPTIONS_H

@@ -220,12 +220,13 @@ Test(waits, lock_held_across_a_blocking_call_while_another_waits_is_a_stall, .ti
                        r.err);
     free(line);
     cr_expect_geq(summary_parse(r.err, &s), 1, "no summary line");
+    /* sleep stalls twice from the same two lines: one report. */
     cr_expect_eq(summary_kind(&s, "stall"), 1, "%s: reported once per call-site pair",
                  cases[i].mode);
     const json_t *rep = only_report(&r, &set, "stall");
-    expect_section(rep, "M1 taken by thread", "holder", src, "holder_takes");
+    expect_section(rep, "M1 taken by thread", "hold_once", src, "holder_takes");
     snprintf(want, sizeof want, "blocks in %s holding M1", cases[i].call);
-    expect_section(rep, want, "holder", src, cases[i].marker);
+    expect_section(rep, want, "hold_once", src, cases[i].marker);
     expect_section(rep, "thread T1 waits for M1", "main", src, "main_waits");
     reports_free(&set);
     run_cleanup(&r);
@@ -262,7 +263,8 @@ Test(waits, stall_suppression_hides_only_stalls, .timeout = 60)
 
   run_init(&r);
   snprintf(path, sizeof path, "%s/lg.supp", r.dir);
-  file_write_all(path, "# sleeping under the log lock is known\nstall:holder\ndeadlock:holder\n");
+  file_write_all(path,
+                 "# sleeping under the log lock is known\nstall:hold_once\ndeadlock:hold_once\n");
   run_request_t rq = {.program = "stall_lock_across_call", .args = (const char *[]){"sleep", NULL},
                       .cli_flags = flags, .timeout_s = 30};
   run_program(&rq, &r);
@@ -270,7 +272,7 @@ Test(waits, stall_suppression_hides_only_stalls, .timeout = 60)
   expect_no_report_line(&r);
   cr_expect_geq(summary_parse(r.err, &s), 1, "no summary line");
   cr_expect_eq(s.suppressed, 1, "%u suppressed", s.suppressed);
-  char *hit = text_find_line(r.err, "  suppression stall:holder: 1 hit", "");
+  char *hit = text_find_line(r.err, "  suppression stall:hold_once: 1 hit", "");
   cr_expect_not_null(hit, "the stall suppression has no hit; stderr:\n%s", r.err);
   free(hit);
   run_cleanup(&r);

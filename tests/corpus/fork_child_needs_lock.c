@@ -14,9 +14,9 @@
  *   exec       the child execs `true` without touching any lock
  * The parent waits for the child, prints its exit status, then releases the holder.
  * Expected verdict: lock, trylock, timedlock, wrlock: a fork report from the child, with where
- * the holder took the lock, where it was blocked at the fork, and the child's call; the child exits 66 (lock and wrlock are
- * ended at once); the parent reports nothing, "done", exit 0. rdlock, exec: no report at all,
- * child exit status 0.
+ * the holder took the lock, where it was blocked at the fork, and the child's call; the child
+ * exits 66 (lock and wrlock are ended at once); the parent reports nothing, "done", exit 0.
+ * rdlock, exec: no report at all, child exit status 0.
  */
 #include <errno.h>
 #include <pthread.h>

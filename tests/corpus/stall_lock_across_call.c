@@ -2,7 +2,8 @@
  *
  *   stall_lock_across_call sleep    the holder takes `log_mu` (LINE:holder_takes) and sleeps
  *                                   one second holding it (LINE:holder_sleeps); main wants
- *                                   `log_mu` meanwhile (LINE:main_waits)
+ *                                   `log_mu` meanwhile (LINE:main_waits); twice, from the same
+ *                                   lines
  *   stall_lock_across_call read     the same, but the holder reads a pipe under the lock
  *                                   (LINE:holder_reads) that a third thread writes a second
  *                                   later
@@ -10,8 +11,9 @@
  *                                   lock, and nobody else ever wants it: no contention
  *   stall_lock_across_call compute  main waits for `log_mu` while the holder computes (no
  *                                   blocking call) for a while
- * Expected verdict: sleep and read: one stall report naming the lock, the holder's blocking
- * call, where the lock was taken and main's wait; the run goes on to "done"; exit 66.
+ * Expected verdict: sleep and read: one stall report (one per pair of call sites) naming the
+ * lock, the holder's blocking call, where the lock was taken and main's wait; the run goes on
+ * to "done"; exit 66.
  * lone and compute: no report; "done"; exit 0.
  */
 #include <pthread.h>
@@ -42,11 +44,16 @@ static void *late_writer(void *arg)
   return NULL;
 }
 
-static void *holder(void *arg)
+static int rounds(void)
+{
+  return strcmp(mode, "sleep") == 0 ? 2 : 1;
+}
+
+/* One turn of the holder: take the lock, let main want it, block (or compute) holding it. */
+static void hold_once(void)
 {
   char c;
 
-  (void)arg;
   pthread_mutex_lock(&log_mu); /* LINE:holder_takes */
   sem_post(&holding);
   if (strcmp(mode, "sleep") == 0) {
@@ -64,6 +71,13 @@ static void *holder(void *arg)
     } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < 600);
   }
   pthread_mutex_unlock(&log_mu);
+}
+
+static void *holder(void *arg)
+{
+  (void)arg;
+  for (int i = 0; i < rounds(); i++)
+    hold_once();
   return NULL;
 }
 
@@ -93,9 +107,11 @@ int main(int argc, char **argv)
   if (strcmp(mode, "read") == 0)
     pthread_create(&w, NULL, late_writer, NULL);
   pthread_create(&t, NULL, holder, NULL);
-  sem_wait(&holding);
-  pthread_mutex_lock(&log_mu); /* LINE:main_waits */
-  pthread_mutex_unlock(&log_mu);
+  for (int i = 0; i < rounds(); i++) {
+    sem_wait(&holding);
+    pthread_mutex_lock(&log_mu); /* LINE:main_waits */
+    pthread_mutex_unlock(&log_mu);
+  }
   pthread_join(t, NULL);
   if (strcmp(mode, "read") == 0)
     pthread_join(w, NULL);
