@@ -420,6 +420,12 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
     }
   }
 
+  /* A lock nobody here holds is held by someone we cannot see (another process sharing it, a
+   * thread we do not know): its waiter may well go on. */
+  for (uint32_t i = 0; i < n; i++)
+    if ((c[i].seq & 1) && c[i].w.what == LG_WAIT_LOCK && c[i].nholders == 0)
+      all_stuck = 0;
+
   lg_report_t *stall = NULL;
   if (stall_ns != 0) {
     for (uint32_t i = 0; i < n && stall == NULL; i++) {
