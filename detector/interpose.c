@@ -85,6 +85,9 @@ void lg_real_resolve(void) {
   LG_RESOLVE(sem_timedwait, "sem_timedwait");
   LG_RESOLVE(sem_clockwait, "sem_clockwait");
   LG_RESOLVE(read, "read");
+  LG_RESOLVE(read_chk, "__read_chk");
+  LG_RESOLVE(recv_chk, "__recv_chk");
+  LG_RESOLVE(poll_chk, "__poll_chk");
   LG_RESOLVE(write, "write");
   LG_RESOLVE(recv, "recv");
   LG_RESOLVE(send, "send");

@@ -88,6 +88,9 @@ typedef struct lg_real {
   int (*sem_timedwait)(void *, const struct timespec *);
   int (*sem_clockwait)(void *, clockid_t, const struct timespec *);
   ssize_t (*read)(int, void *, size_t);
+  ssize_t (*read_chk)(int, void *, size_t, size_t);
+  ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
+  int (*poll_chk)(void *, unsigned long, int, unsigned long);
   ssize_t (*write)(int, const void *, size_t);
   ssize_t (*recv)(int, void *, size_t, int);
   ssize_t (*send)(int, const void *, size_t, int);

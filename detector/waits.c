@@ -9,6 +9,9 @@
  * call, the bump back. A thread that is not tracked (unknown, exited, inside the detector or
  * already inside a wait) goes straight to the real function.
  *
+ * The fortified forms a program built with _FORTIFY_SOURCE calls instead (__read_chk,
+ * __recv_chk, __poll_chk) are the same waits.
+ *
  * pipe, pipe2 and socketpair are wrapped only to note which file descriptors are the two ends
  * of something this process made: a read on one of them can only be ended by a thread of
  * this process, until the process forks (the child may hold the other end) or closes it.
@@ -193,6 +196,23 @@ LG_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
 LG_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
   LG_WAIT_CALL(LG_WAIT_CALL, LG_CALL_SEND, 0, 0, fd, 0,
                LG_REAL_W(send, "send")(fd, buf, n, flags));
+}
+
+/* What read, recv and poll become in a program built with _FORTIFY_SOURCE and optimization
+ * (the buffer's size is checked by libc): the same waits. */
+LG_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen) {
+  __typeof__(lg_real.read_chk) real = LG_REAL_W(read_chk, "__read_chk");
+  LG_WAIT_CALL(LG_WAIT_CALL, LG_CALL_READ, 0, 0, fd, 0, real(fd, buf, n, buflen));
+}
+
+LG_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags) {
+  __typeof__(lg_real.recv_chk) real = LG_REAL_W(recv_chk, "__recv_chk");
+  LG_WAIT_CALL(LG_WAIT_CALL, LG_CALL_RECV, 0, 0, fd, 0, real(fd, buf, n, buflen, flags));
+}
+
+LG_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen) {
+  __typeof__(lg_real.poll_chk) real = LG_REAL_W(poll_chk, "__poll_chk");
+  LG_WAIT_CALL(LG_WAIT_CALL, LG_CALL_POLL, timeout >= 0, 1, -1, 0, real(fds, n, timeout, fdslen));
 }
 
 /* A listening socket is ended by a client: always the outside. */
