@@ -240,6 +240,76 @@ out:
   return len;
 }
 
+/* Who holds what each old lock waiter wants, and whom each old joiner joins. The wanted locks
+ * go in a small hash table first, so the held stacks are walked once: linear in the locks
+ * held and the waiters, however many threads wait (a pool of thousands blocked on one lock
+ * costs no more than a few). Under lg_rt.mu. */
+typedef struct lg_hwant {
+  uint64_t key; /* ver << 32 | id, 0: empty */
+  uint32_t n;
+  uint32_t who[LG_HANG_HOLDERS];
+  uint8_t mode[LG_HANG_HOLDERS];
+} lg_hwant_t;
+
+static void lg_h_link(lg_hthread_t *c, uint32_t n, uint64_t now, uint64_t need) {
+  uint32_t nw = 0;
+  for (uint32_t i = 0; i < n; i++)
+    nw += (c[i].seq & 1) && c[i].w.what == LG_WAIT_LOCK && now - c[i].since_ns >= need;
+  uint32_t cap = 16;
+  while (cap < nw * 2)
+    cap *= 2;
+  lg_hwant_t *tab = nw ? lg_mem_alloc(cap * sizeof(*tab)) : NULL;
+  if (tab != NULL) {
+    for (uint32_t i = 0; i < n; i++) {
+      lg_hthread_t *x = &c[i];
+      if (!(x->seq & 1) || x->w.what != LG_WAIT_LOCK || now - x->since_ns < need)
+        continue;
+      uint64_t key = (uint64_t)x->ver << 32 | x->id | 1ull << 63;
+      uint32_t k = (uint32_t)(key * 0x9e3779b97f4a7c15ull >> 40) & (cap - 1);
+      while (tab[k].key != 0 && tab[k].key != key)
+        k = (k + 1) & (cap - 1);
+      tab[k].key = key;
+    }
+    for (uint32_t j = 0; j < n; j++) {
+      lg_held_t *h;
+      uint32_t d = lg_h_depth(c[j].t, &h);
+      for (uint32_t q = 0; q < d; q++) {
+        uint64_t key = (uint64_t)h[q].ver << 32 | h[q].id | 1ull << 63;
+        uint32_t k = (uint32_t)(key * 0x9e3779b97f4a7c15ull >> 40) & (cap - 1);
+        while (tab[k].key != 0 && tab[k].key != key)
+          k = (k + 1) & (cap - 1);
+        if (tab[k].key == key && tab[k].n < LG_HANG_HOLDERS &&
+            (tab[k].n == 0 || tab[k].who[tab[k].n - 1] != j)) {
+          tab[k].who[tab[k].n] = j;
+          tab[k].mode[tab[k].n++] = h[q].mode;
+        }
+      }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      lg_hthread_t *x = &c[i];
+      if (!(x->seq & 1) || x->w.what != LG_WAIT_LOCK || now - x->since_ns < need)
+        continue;
+      uint64_t key = (uint64_t)x->ver << 32 | x->id | 1ull << 63;
+      uint32_t k = (uint32_t)(key * 0x9e3779b97f4a7c15ull >> 40) & (cap - 1);
+      while (tab[k].key != key)
+        k = (k + 1) & (cap - 1);
+      for (uint32_t q = 0; q < tab[k].n; q++)
+        if (tab[k].who[q] != i && (x->mode == LG_MODE_WRITE || tab[k].mode[q] == LG_MODE_WRITE))
+          x->holders[x->nholders++] = tab[k].who[q];
+    }
+    lg_mem_free(tab, cap * sizeof(*tab));
+  }
+  /* Joins: by pthread_t. Few threads join at once; each looks through the list. */
+  for (uint32_t i = 0; i < n; i++) {
+    lg_hthread_t *x = &c[i];
+    if (!(x->seq & 1) || x->w.what != LG_WAIT_JOIN || now - x->since_ns < need)
+      continue;
+    for (uint32_t j = 0; j < n && x->joins < 0; j++)
+      if (j != i && c[j].t->pth == (pthread_t)x->w.obj)
+        x->joins = (int)j;
+  }
+}
+
 /* Under lg_rt.mu: the stall report for waiter i and holder j, or NULL when the pair of call
  * sites was reported before. */
 static lg_report_t *lg_h_stall(const lg_hthread_t *c, uint32_t i, uint32_t j, uint64_t now) {
@@ -277,6 +347,7 @@ static lg_report_t *lg_h_stall(const lg_hthread_t *c, uint32_t i, uint32_t j, ui
  * chains that explain it. */
 static lg_report_t *lg_h_hang(lg_hthread_t *c, uint32_t nc, const uint32_t *idx, uint32_t n,
                               int cycle, uint64_t now) {
+  uint32_t total = cycle ? n : nc; /* threads in the hang; idx lists the first n of them */
   lg_report_t *r = lg_report_new(LG_REPORT_HANG);
   if (r == NULL)
     return NULL;
@@ -303,9 +374,10 @@ static lg_report_t *lg_h_hang(lg_hthread_t *c, uint32_t nc, const uint32_t *idx,
     lg_h_describe(r, c, idx[k], line, sizeof line);
     lg_report_add_section(r, NULL, "%s", line); /* its stack is filled in after the scan */
   }
-  if (n > LG_HANG_SHOWN)
-    lg_report_add_section(r, NULL, "... and %u more threads, blocked too", n - LG_HANG_SHOWN);
-  /* The chains: a thread waits for a lock whose holder is in a wait of another kind. */
+  if (total > LG_HANG_SHOWN)
+    lg_report_add_section(r, NULL, "... and %u more threads, blocked too", total - LG_HANG_SHOWN);
+  /* The chains: threads wait for a lock whose holder is in a wait of another kind. One line
+   * per holder and lock, however many wait for it. */
   uint32_t chains = 0;
   for (uint32_t k = 0; k < n && chains < 3; k++) {
     const lg_hthread_t *x = &c[idx[k]];
@@ -314,16 +386,32 @@ static lg_report_t *lg_h_hang(lg_hthread_t *c, uint32_t nc, const uint32_t *idx,
     const lg_hthread_t *y = &c[x->holders[0]];
     if (y->w.what == LG_WAIT_LOCK)
       continue;
+    int seen = 0;
+    uint32_t more = 0;
+    for (uint32_t q = 0; q < nc; q++) { /* every thread waiting for it behind this holder */
+      const lg_hthread_t *o = &c[q];
+      if (o == x || !(o->seq & 1) || o->w.what != LG_WAIT_LOCK || o->nholders == 0 ||
+          o->id != x->id || o->ver != x->ver || o->holders[0] != x->holders[0])
+        continue;
+      more++;
+      for (uint32_t p = 0; p < k && !seen; p++)
+        seen = idx[p] == q; /* its line was written already */
+    }
+    if (seen)
+      continue;
+    char others[48] = "";
+    if (more > 0)
+      snprintf(others, sizeof others, " (and %u more)", more);
     uint32_t li = lg_h_lock(r, x->id, x->ver);
     if (y->w.what == LG_WAIT_COND)
       lg_report_add_section(r, NULL, "chain: thread T%u waits on condition variable 0x%lx while "
-                            "holding {L%u}; thread T%u, which would have to signal it (no other "
+                            "holding {L%u}; thread T%u%s, which would have to signal it (no other "
                             "thread runs), waits for {L%u}", y->t->tid, (unsigned long)y->w.obj,
-                            li, x->t->tid, li);
+                            li, x->t->tid, others, li);
     else
       lg_report_add_section(r, NULL, "chain: thread T%u blocks in %s while holding {L%u}; thread "
-                            "T%u waits for {L%u}", y->t->tid, lg_h_block_name(&y->w), li,
-                            x->t->tid, li);
+                            "T%u%s waits for {L%u}", y->t->tid, lg_h_block_name(&y->w), li,
+                            x->t->tid, others, li);
     chains++;
   }
   lg_report_add_section(r, NULL, "-> %s", cycle ? "none of them can ever go on"
@@ -404,21 +492,7 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
     if (!x->stuck || !x->internal)
       all_stuck = 0;
   }
-  /* Who holds what a lock waiter wants; whom a joiner joins: only for waits old enough. */
-  for (uint32_t i = 0; i < n; i++) {
-    lg_hthread_t *x = &c[i];
-    if (!(x->seq & 1) || now - x->since_ns < need)
-      continue;
-    for (uint32_t j = 0; j < n; j++) {
-      if (j == i)
-        continue;
-      if (x->w.what == LG_WAIT_LOCK && x->nholders < LG_HANG_HOLDERS &&
-          lg_h_holds(c[j].t, x->id, x->ver, x->mode, NULL))
-        x->holders[x->nholders++] = j;
-      if (x->w.what == LG_WAIT_JOIN && c[j].t->pth == (pthread_t)x->w.obj)
-        x->joins = (int)j;
-    }
-  }
+  lg_h_link(c, n, now, need);
 
   /* A lock nobody here holds is held by someone we cannot see (another process sharing it, a
    * thread we do not know): its waiter may well go on. */
@@ -457,8 +531,14 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
         idx[nidx++] = cyc[k];
       hang = lg_h_hang(c, n, idx, nidx, 1, now);
     } else if (all_stuck && !locks_only) {
+      /* Threads in waits of other kinds first: with many threads queued on one lock, the one
+       * that holds it while it waits is the one to see. */
       for (uint32_t k = 0; k < n && nidx < LG_STACK_MAX; k++)
-        idx[nidx++] = k;
+        if (c[k].w.what != LG_WAIT_LOCK)
+          idx[nidx++] = k;
+      for (uint32_t k = 0; k < n && nidx < LG_STACK_MAX; k++)
+        if (c[k].w.what == LG_WAIT_LOCK)
+          idx[nidx++] = k;
       hang = lg_h_hang(c, n, idx, nidx, 0, now);
     }
     lg_mem_free(cyc, n * sizeof(uint32_t));
