@@ -4,8 +4,10 @@
  * library uses, so both paths accept and refuse the same things with the same words. Report
  * paths are checked (and truncated: one run, one report file) before the program starts; an
  * error is one `lockgraph:` line and exit status 2, and the program is not run. The library is
- * found next to this executable (../lib/liblockgraph.so), prepended to LD_PRELOAD, and the
- * program replaces this process (execvp), so its exit status is the run's.
+ * found relative to this executable, never by an absolute path fixed at build time, so an
+ * installed tree still works after it is moved: <bin>/../lib/lockgraph/liblockgraph.so in an
+ * installed tree, <bin>/../lib/liblockgraph.so in the build tree. It is prepended to
+ * LD_PRELOAD, and the program replaces this process (execvp), so its exit status is the run's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +39,7 @@ static const cli_flag_t cli_flags[] = {
     {"--stack-depth", "stack_depth", "N", "frames kept per stack, 1..64"},
     {"--verbosity", "verbosity", "N",
      "exit summary: 0 never, 1 after reports, 2 always, 3 also memory"},
+    {"--sarif", "sarif", "FILE", "also write reports as a SARIF 2.1.0 log to FILE, at the end"},
     {"--stall", "stall_ms", "MS",
      "report a lock held across a blocking call once another thread waited MS ms for it; 0 = off"},
 };
@@ -53,7 +56,8 @@ static void cli_usage(FILE *out) {
   snprintf(defaults[4], 32, "%d", d.exitcode);
   snprintf(defaults[5], 32, "%u", d.stack_depth);
   snprintf(defaults[6], 32, "%u", d.verbosity);
-  snprintf(defaults[7], 32, "%u", d.stall_ms);
+  snprintf(defaults[7], 32, "none");
+  snprintf(defaults[8], 32, "%u", d.stall_ms);
   fprintf(out,
           "usage: lockgraph [options] -- program [args...]\n"
           "\n"
@@ -107,20 +111,29 @@ static void cli_check_writable(const char *path) {
   close(fd);
 }
 
-/* liblockgraph.so next to us: <dir of this executable>/../lib/liblockgraph.so */
+/* liblockgraph.so relative to this executable: the installed layout first, then the build tree's.
+ * On failure `out` holds the first place looked at, for the error message. */
 static int cli_find_library(char *out, size_t cap) {
+  static const char *const rel[] = {"../lib/lockgraph/liblockgraph.so", "../lib/liblockgraph.so"};
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0)
+  if (n <= 0) {
+    snprintf(out, cap, "/proc/self/exe: %s", strerror(errno));
     return -1;
+  }
   self[n] = '\0';
   char *dir = dirname(self);
-  snprintf(out, cap, "%s/../lib/liblockgraph.so", dir);
-  char resolved[PATH_MAX];
-  if (realpath(out, resolved) == NULL)
-    return -1;
-  snprintf(out, cap, "%s", resolved);
-  return access(out, R_OK) == 0 ? 0 : -1;
+  for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+    char candidate[PATH_MAX], resolved[PATH_MAX];
+    snprintf(candidate, sizeof candidate, "%s/%s", dir, rel[i]);
+    if (i == 0)
+      snprintf(out, cap, "%s", candidate);
+    if (realpath(candidate, resolved) != NULL && access(resolved, R_OK) == 0) {
+      snprintf(out, cap, "%s", resolved);
+      return 0;
+    }
+  }
+  return -1;
 }
 
 int main(int argc, char **argv) {
@@ -186,10 +199,13 @@ int main(int argc, char **argv) {
     cli_check_writable(o.json_path);
   if (o.log_path[0])
     cli_check_writable(o.log_path);
+  if (o.sarif_path[0])
+    cli_check_writable(o.sarif_path);
 
   char lib[PATH_MAX];
   if (cli_find_library(lib, sizeof lib) != 0)
-    cli_fail("cannot find liblockgraph.so next to this program (%s)%s", lib, "");
+    cli_fail("cannot find liblockgraph.so next to this program (looked at %s and ../lib/); "
+             "reinstall lockgraph%s", lib, "");
   const char *old = getenv("LD_PRELOAD");
   static char preload[PATH_MAX + 8192];
   if (old && *old)

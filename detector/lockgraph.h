@@ -693,6 +693,9 @@ int lg_reports_total(void);
 void lg_reports_after_fork_child(void);
 /* Writes all of buf to fd (retries partial writes and EINTR). */
 void lg_write_all(int fd, const char *buf, size_t len);
+/* sarif=: writes the SARIF log of every JSON report so far (runtime.c), from the summary;
+ * async-signal-safe, and a no-op in a forked child or without sarif=. */
+void lg_sarif_write_at_end(void);
 
 /* ---- watchdog.c ---- */
 

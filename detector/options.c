@@ -46,12 +46,13 @@ static const opt_key_t opt_keys[] = {
     {"verbosity", OPT_NUMBER,
      "0 (quiet), 1 (summary when anything was reported), 2 (summary always) or 3 (also memory)",
      OPT_FIELD(verbosity), 0, 3},
+    {"sarif", OPT_PATH, "a file path for a SARIF 2.1.0 log", OPT_FIELD(sarif_path), 0, 0},
     {"stall_ms", OPT_NUMBER, "a number of milliseconds, 0 to disable (max 86400000)",
      OPT_FIELD(stall_ms), 0, 86400000},
 };
 #define OPT_NKEYS (sizeof opt_keys / sizeof opt_keys[0])
 #define OPT_KEY_LIST \
-  "json, log, watchdog_ms, suppressions, exitcode, stack_depth, verbosity, stall_ms"
+  "json, log, watchdog_ms, suppressions, exitcode, stack_depth, verbosity, sarif, stall_ms"
 
 void lg_options_defaults(lg_options_t *o) {
   memset(o, 0, sizeof *o);

@@ -20,6 +20,8 @@
  *                       or suppressed or a fatal signal ended the run (a clean run prints
  *                       nothing, as TSan); 2 always; 3 also the detector's memory. The JSON
  *                       summary object is written whatever the verbosity.
+ *   sarif=FILE          every report as a SARIF 2.1.0 result, written at the end of the run
+ *                       (sarif.h) [none]
  *   stall_ms=N          report a lock held across a blocking call once another thread has
  *                       waited N ms for it, 0..86400000; 0 = off [100]
  *
@@ -45,6 +47,7 @@ typedef struct lg_options {
   int exitcode;
   unsigned stack_depth;
   unsigned verbosity;
+  char sarif_path[LG_PATH_MAX];  /* "" = no SARIF */
   unsigned stall_ms;
 } lg_options_t;
 

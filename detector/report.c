@@ -862,6 +862,7 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
   }
   lg_sbuf_str(&w, "]}\n");
   lg_sbuf_flush(&w);
+  lg_sarif_write_at_end();
   return total;
 }
 

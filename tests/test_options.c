@@ -149,7 +149,7 @@ Test(options, unknown_key_is_named_with_the_key_list) {
   expect_rejected("jsn=x", "'jsn'", "keys: json, log, watchdog_ms, suppressions, exitcode, "
                                     "stack_depth, verbosity");
   cr_expect_str_eq(err, "LOCKGRAPH_OPTIONS: unknown key 'jsn' (keys: json, log, watchdog_ms, "
-                        "suppressions, exitcode, stack_depth, verbosity, stall_ms)");
+                        "suppressions, exitcode, stack_depth, verbosity, sarif, stall_ms)");
   expect_rejected_rows("unknown_key_is_named_with_the_key_list");
 }
 
