@@ -478,9 +478,25 @@ LG_INLINE void lg_held_pop(lg_thread_t *t, uintptr_t addr) {
 /* "Waiting since now", for the watchdog; cleared when the real call returns. What for is
  * the entry lg_held_fill prepared above the top (the watchdog reads it while wait_seq stays
  * the same odd value), so only a thread whose entry was prepared may publish a wait. */
+/* The next odd value (a new wait) and the next even one (no wait), whatever the parity of the
+ * current one: a wait of waits.c that a cancellation cut short leaves its odd value behind
+ * (see lg_wait_leave), and the next wait or end must still say the right thing. The waits of
+ * waits.c use these; a lock acquisition, on the fast path, the cheaper forms below. */
+LG_INLINE uint64_t lg_wait_seq_odd(uint64_t s) {
+  return s + 1 + (s & 1);
+}
+
+LG_INLINE uint64_t lg_wait_seq_even(uint64_t s) {
+  return s + 2 - (s & 1);
+}
+
+/* On the acquisition's fast path, as cheap as a plain increment: s | 1 is s + 1 for the usual
+ * even s, and keeps a cut-short wait's odd value odd (the watchdog then times this wait from
+ * that one: early, never late); s + 1 then ends it even. */
 LG_INLINE void lg_wait_begin(lg_thread_t *t) {
   uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
-  atomic_store_explicit(&t->wait_seq, s + 1, memory_order_release);
+  t->wait.what = 0; /* a lock acquisition (LG_WAIT_LOCK), whatever a cut-short wait left */
+  atomic_store_explicit(&t->wait_seq, s | 1, memory_order_release);
 }
 
 LG_INLINE void lg_wait_end(lg_thread_t *t) {
@@ -493,8 +509,9 @@ LG_INLINE void lg_wait_end(lg_thread_t *t) {
 /* Records the callers of a wait's call site (frame-pointer walk), for a stall report. */
 void lg_wait_walk(lg_thread_t *t, lg_wait_t *w, uintptr_t cfa, uintptr_t wrapper_fp);
 
-/* Publishes a wait and marks the thread passthrough until it ends (a signal handler's lock
- * calls meanwhile are not tracked, as during a blocking acquisition). */
+/* Publishes a wait. The thread stays tracked meanwhile (no passthrough): a cancellation in
+ * the real call may skip lg_wait_leave (see there), and the program's cleanup handlers that run
+ * next must be tracked. */
 LG_INLINE void lg_wait_enter(lg_thread_t *t, uint8_t what, uint8_t call, uint8_t timed,
                              uint8_t outside, uintptr_t obj, uintptr_t obj2, uintptr_t pc,
                              uintptr_t cfa, uintptr_t wrapper_fp) {
@@ -510,24 +527,26 @@ LG_INLINE void lg_wait_enter(lg_thread_t *t, uint8_t what, uint8_t call, uint8_t
     lg_wait_walk(t, w, cfa, wrapper_fp);
   else
     w->up[0] = 0;
-  t->passthrough = 1;
-  lg_wait_begin(t);
+  uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
+  atomic_store_explicit(&t->wait_seq, lg_wait_seq_odd(s), memory_order_release);
 }
 
-/* Ends the wait lg_wait_enter published. Runs as a cleanup (LG_WAIT_SCOPE), so a thread
- * cancelled inside the real call still ends it before the program's cleanup handlers run. */
+/* Ends the wait lg_wait_enter published. Runs as a cleanup (LG_WAIT_SCOPE): on a return, and
+ * on a cancellation's unwind when the program's cleanup handlers are exception-based (C++, C
+ * built with -fexceptions). A C program's setjmp-based handlers are entered by a longjmp that
+ * skips it: the wait then stays published, stale, until the thread's next blocking lock
+ * (lg_wait_begin rewrites it) or its exit (the exit hook clears it). */
 LG_INLINE void lg_wait_leave(lg_thread_t **tp) {
   lg_thread_t *t = *tp;
   if (t == NULL)
     return;
-  lg_wait_end(t);
+  uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
+  atomic_store_explicit(&t->wait_seq, lg_wait_seq_even(s), memory_order_release);
   t->wait.what = LG_WAIT_LOCK;
-  t->passthrough = 0;
 }
 
 /* Declares the scope of a wait of the tracked thread t: lg_wait_leave runs when the scope
- * ends, by return or by the forced unwind of a cancellation (the library is built with
- * -fexceptions for that). */
+ * ends (the library is built with -fexceptions so that an exception-based unwind runs it). */
 #define LG_WAIT_SCOPE(t) lg_thread_t *lg_wait_scope_ __attribute__((cleanup(lg_wait_leave))) = (t)
 
 /* The fork hooks: pipes made before a fork may have a writer in the other process. */

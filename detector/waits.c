@@ -3,11 +3,12 @@
  *
  * Every wrapper is transparent: the real function is called with the same arguments, its
  * result is returned as it came and errno is left as it set it (nothing here writes errno). A
- * cancellation point stays one: the real call is the cancellation point, and the wait ends
- * in a cleanup that runs on the cancellation's unwind as on a return. The fast path, on a
+ * cancellation point stays one: the real call is the cancellation point, and the thread stays
+ * tracked through it, so the program's cleanup handlers are seen (lockgraph.h, lg_wait_leave,
+ * says what a cancellation leaves behind). The fast path, on a
  * tracked thread, is: the TLS load, a few stores describing the wait, the wait_seq bump, the
- * call, the bump back. A thread that is not tracked (unknown, exited, inside the detector or
- * already inside a wait) goes straight to the real function.
+ * call, the bump back. A thread that is not tracked (unknown, exited, inside the detector)
+ * goes straight to the real function.
  *
  * The fortified forms a program built with _FORTIFY_SOURCE calls instead (__read_chk,
  * __recv_chk, __poll_chk) are the same waits.

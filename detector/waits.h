@@ -9,7 +9,9 @@
  * wait is described here. Only the owner writes; nothing is allocated, nothing locked, errno
  * untouched: entering and leaving a wait costs a handful of stores, and the frame-pointer walk
  * that gives the wait a stack runs only while the thread holds a lock (what a stall report
- * needs).
+ * needs). The thread stays tracked during the wait. A cancellation inside the real call may
+ * leave the wait published (lockgraph.h, lg_wait_leave) until the thread's next blocking lock
+ * or its exit.
  *
  * Whether a wait can end is decided by the reader, not the wrapper:
  *   - timed: the call carries a deadline (sleeps, timed waits, poll with a timeout, fsync):

@@ -397,12 +397,36 @@ Test(waits, wrapped_blocking_calls_return_what_libc_returns_and_stay_cancellatio
   run_mode("wait_wrappers_transparent", NULL, NULL, &r);
   expect_out_line(&r, "wait_wrappers_transparent: all calls as libc");
   expect_out_line(&r, "wait_wrappers_transparent: cancelled: 2");
-  /* The cancelled threads' cleanup handlers released their locks: the one report is the hang
-   * the program ends in on purpose, seen through the read wrapper. */
+  /* The cancelled threads' cleanup handlers released `mu` (no lock held at exit) and were
+   * tracked: each handler's order against main's is a potential deadlock. Then the hang the
+   * program ends in on purpose, seen through the read wrapper. */
   expect_ended_by_watchdog(&r, "wait_wrappers_transparent");
   cr_expect_geq(summary_parse(r.err, &s), 1, "no summary line");
-  cr_expect_eq(s.reports, 1, "%u reports; stderr:\n%s", s.reports, r.err);
+  cr_expect_eq(s.potential, 2, "%u potential deadlocks; stderr:\n%s", s.potential, r.err);
+  cr_expect_eq(summary_kind(&s, "lock leak"), 0, "a cancelled thread's unlock was lost");
+  cr_expect_eq(s.reports, 3, "%u reports; stderr:\n%s", s.reports, r.err);
   const json_t *rep = only_report(&r, &set, "hang");
+  /* Each cleanup handler's edge, at its lines: the one cancelled in read, the one in
+   * pthread_cond_wait. */
+  static const char *const handlers[2][3] = {
+      {"reader_cleanup", "cleanup_first", "cleanup_second"},
+      {"waiter_cleanup", "waiter_cleanup_first", "waiter_cleanup_second"},
+  };
+  const char *src = "wait_wrappers_transparent.c";
+  for (int h = 0; h < 2; h++) {
+    int first = corpus_marker_line(src, handlers[h][1]);
+    int second = corpus_marker_line(src, handlers[h][2]);
+    size_t found = 0;
+    for (size_t i = 0; i < set.count; i++) {
+      const json_t *edges = json_get(&set.objects[i], "edges");
+      for (size_t e = 0; e < json_len(edges); e++) {
+        const json_t *edge = json_at(edges, e);
+        found += stack_has(json_get(edge, "held_stack"), handlers[h][0], 0, src, first) &&
+                 stack_has(json_get(edge, "acquire_stack"), handlers[h][0], 0, src, second);
+      }
+    }
+    cr_expect_eq(found, 1, "%s: %zu edges from the cleanup handler", handlers[h][0], found);
+  }
   expect_section(rep, "blocks in read(fd ", "last_reader", "wait_wrappers_transparent.c",
                  "last_read");
   reports_free(&set);

@@ -8,12 +8,17 @@
  * without children (ECHILD), fsync of a bad fd (EBADF), sem_timedwait past its deadline
  * (ETIMEDOUT); errno is set to a marker before each call and must be the call's own after it.
  * Then cancellation points: a thread holding `mu` is cancelled in read (and another in
- * pthread_cond_wait); its cleanup handler releases `mu`. The threads must end cancelled, the
- * handler's unlock must count (no "lock held at thread exit"), and main must get `mu`.
+ * pthread_cond_wait); its cleanup handler releases `mu`, then takes two locks in one order
+ * (LINE:cleanup_first and LINE:cleanup_second; LINE:waiter_cleanup_first and _second), which
+ * main took in the other order while the thread was blocked. The threads must end cancelled, the
+ * handler's unlock must count (no "lock held at thread exit"), main must get `mu`, and the
+ * handler's locks must be seen: tracking goes on after a cancellation inside a wrapped call,
+ * so each pair of locks is a potential deadlock.
  * Last, the wrappers must really be in the path: main joins a thread that reads the pipe
  * nobody writes (LINE:last_read), and that hang must be reported.
- * Expected verdict: "all calls as libc" and "cancelled: 2" printed; then one report, a hang
- * ("no progress") naming the last read; exit 66.
+ * Expected verdict: "all calls as libc" and "cancelled: 2" printed; two potential deadlocks
+ * (the handlers' orders against main's), then a hang ("no progress") naming the last read;
+ * exit 66.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,10 +55,46 @@ static void check(const char *what, long rc, long want_rc, int want_errno)
 
 #define MARK() (errno = 12345)
 
-static void unlock_mu(void *arg)
+/* Two pairs of locks, one per cancelled thread: [0] for the reader, [1] for the waiter. */
+static pthread_mutex_t pair[2][2] = {{PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER},
+                                     {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER}};
+
+/* The cleanup handlers: one per thread, so that each order is a finding of its own (a cycle
+ * through the same lines is reported once). */
+static void reader_cleanup(void *arg)
 {
   (void)arg;
   pthread_mutex_unlock(&mu);
+  pthread_mutex_lock(&pair[0][0]); /* LINE:cleanup_first */
+  pthread_mutex_lock(&pair[0][1]); /* LINE:cleanup_second */
+  pthread_mutex_unlock(&pair[0][1]);
+  pthread_mutex_unlock(&pair[0][0]);
+}
+
+static void waiter_cleanup(void *arg)
+{
+  (void)arg;
+  pthread_mutex_unlock(&mu);
+  pthread_mutex_lock(&pair[1][0]); /* LINE:waiter_cleanup_first */
+  pthread_mutex_lock(&pair[1][1]); /* LINE:waiter_cleanup_second */
+  pthread_mutex_unlock(&pair[1][1]);
+  pthread_mutex_unlock(&pair[1][0]);
+}
+
+/* Main's order of pair i, the reverse of the handler's. */
+static void main_order(int i)
+{
+  if (i == 0) {
+    pthread_mutex_lock(&pair[0][1]);
+    pthread_mutex_lock(&pair[0][0]);
+    pthread_mutex_unlock(&pair[0][0]);
+    pthread_mutex_unlock(&pair[0][1]);
+  } else {
+    pthread_mutex_lock(&pair[1][1]);
+    pthread_mutex_lock(&pair[1][0]);
+    pthread_mutex_unlock(&pair[1][0]);
+    pthread_mutex_unlock(&pair[1][1]);
+  }
 }
 
 static void unlock_cv_mu(void *arg)
@@ -68,7 +109,7 @@ static void *reader(void *arg)
 
   (void)arg;
   pthread_mutex_lock(&mu);
-  pthread_cleanup_push(unlock_mu, NULL);
+  pthread_cleanup_push(reader_cleanup, NULL);
   sem_post(&holding);
   for (;;)
     if (read(blocking_fds[0], &c, 1) < 0)
@@ -91,7 +132,7 @@ static void *cond_waiter(void *arg)
 {
   (void)arg;
   pthread_mutex_lock(&mu);
-  pthread_cleanup_push(unlock_mu, NULL);
+  pthread_cleanup_push(waiter_cleanup, NULL);
   pthread_mutex_lock(&cv_mu);
   pthread_cleanup_push(unlock_cv_mu, NULL);
   sem_post(&holding);
@@ -149,6 +190,7 @@ int main(void)
   for (int i = 0; i < 2; i++) {
     pthread_create(&t, NULL, fns[i], NULL);
     sem_wait(&holding);
+    main_order(i);
     pthread_cancel(t);
     pthread_join(t, &ret);
     cancelled += ret == PTHREAD_CANCELED;
