@@ -167,7 +167,7 @@ Test(waits, every_thread_blocked_with_nobody_to_wake_it_is_a_hang, .timeout = 12
 
 Test(waits, threads_that_wait_while_another_can_still_wake_them_stay_silent, .timeout = 120)
 {
-  static const char *const modes[] = {"consumer", "pool", "server"};
+  static const char *const modes[] = {"consumer", "pool", "server", "slow"};
 
   /* Every wait in these runs lasts several watchdog periods. */
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {

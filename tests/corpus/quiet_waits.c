@@ -8,6 +8,10 @@
  *   quiet_waits server    a server thread blocks in accept on a loopback socket, two idle
  *                         workers in pthread_cond_wait, main in pthread_join; a client process
  *                         (forked) connects later, and everything ends
+ *   quiet_waits slow      a thread waits on a condition variable while holding `table`, and
+ *                         main waits for `table`; a third thread, still working, signals the
+ *                         condition later: slow, not hung (and a condition wait is not a
+ *                         blocking call that makes a stall)
  * Run with watchdog_ms well below the waits. Every wait here lasts longer than watchdog_ms,
  * with locks held nowhere during it; in each case some thread can still end the waits (the
  * producer, main after its sleep, a client from outside the process).
@@ -16,6 +20,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -81,6 +86,30 @@ static void stop_all(void)
   pthread_mutex_unlock(&mu);
 }
 
+static pthread_mutex_t table = PTHREAD_MUTEX_INITIALIZER;
+static sem_t held;
+
+static void *table_holder(void *arg)
+{
+  (void)arg;
+  pthread_mutex_lock(&table);
+  pthread_mutex_lock(&mu);
+  sem_post(&held);
+  while (!stop)
+    pthread_cond_wait(&changed, &mu);
+  pthread_mutex_unlock(&mu);
+  pthread_mutex_unlock(&table);
+  return NULL;
+}
+
+static void *late_signaller(void *arg)
+{
+  (void)arg;
+  pause_ms(900); /* still working */
+  stop_all();
+  return NULL;
+}
+
 static int listener;
 
 static void *server(void *arg)
@@ -113,6 +142,15 @@ int main(int argc, char **argv)
     pause_ms(900);
     stop_all();
     for (int i = 0; i < 3; i++)
+      pthread_join(t[i], NULL);
+  } else if (strcmp(mode, "slow") == 0) {
+    sem_init(&held, 0, 0);
+    pthread_create(&t[0], NULL, table_holder, NULL);
+    sem_wait(&held);
+    pthread_create(&t[1], NULL, late_signaller, NULL);
+    pthread_mutex_lock(&table); /* waits until the holder is signalled */
+    pthread_mutex_unlock(&table);
+    for (int i = 0; i < 2; i++)
       pthread_join(t[i], NULL);
   } else {
     struct sockaddr_in a;
