@@ -40,6 +40,7 @@ static const cli_flag_t cli_flags[] = {
     {"--verbosity", "verbosity", "N",
      "exit summary: 0 never, 1 after reports, 2 always, 3 also memory"},
     {"--sarif", "sarif", "FILE", "also write reports as a SARIF 2.1.0 log to FILE, at the end"},
+    {"--halt-on-error", "halt_on_error", "N", "1: a lock misuse report ends the run; 0: go on"},
     {"--stall", "stall_ms", "MS",
      "report a lock held across a blocking call once another thread waited MS ms for it; 0 = off"},
 };
@@ -57,21 +58,24 @@ static void cli_usage(FILE *out) {
   snprintf(defaults[5], 32, "%u", d.stack_depth);
   snprintf(defaults[6], 32, "%u", d.verbosity);
   snprintf(defaults[7], 32, "none");
-  snprintf(defaults[8], 32, "%u", d.stall_ms);
+  snprintf(defaults[8], 32, "%u", d.halt_on_error);
+  snprintf(defaults[9], 32, "%u", d.stall_ms);
   fprintf(out,
           "usage: lockgraph [options] -- program [args...]\n"
           "\n"
           "Runs the program with liblockgraph.so preloaded: reports lock-order cycles (potential\n"
           "deadlocks), deadlocks that happen (ended by a watchdog instead of hanging) and\n"
-          "self-deadlocks, each as soon as it is found. When anything was reported the run exits\n"
-          "with the exit code below, else with the program's own status. A run with nothing\n"
-          "to report prints nothing (--verbosity 2: a summary line always).\n"
+          "self-deadlocks, each as soon as it is found, and lock misuse (bad unlocks, destroyed\n"
+          "or uninitialized locks, condition variable misuse) without ending the run. When\n"
+          "anything was reported the run exits with the exit code below, else with the\n"
+          "program's own status. A run with nothing to report prints nothing\n"
+          "(--verbosity 2: a summary line always).\n"
           "Also: hangs with no lock cycle (a join in a cycle with locks; every thread blocked in\n"
           "a wait only another of its threads could end: condition variables, semaphores, joins,\n"
           "pipes), ended like a deadlock; stalls (a lock held across a blocking call such as\n"
           "sleep or I/O while another thread waits for it); locks held at thread exit; and, in a\n"
           "forked child, locks another thread held at the fork.\n"
-          "Suppression types: deadlock, hang, stall, exit, fork.\n"
+          "Their suppression types: hang, stall, exit, fork.\n"
           "\n"
           "options (LOCKGRAPH_OPTIONS key in brackets; default after the text):\n");
   for (size_t i = 0; i < CLI_NFLAGS; i++) {

@@ -22,13 +22,16 @@
  *                       summary object is written whatever the verbosity.
  *   sarif=FILE          every report as a SARIF 2.1.0 result, written at the end of the run
  *                       (sarif.h) [none]
+ *   halt_on_error=N     1: a lock misuse report (misuse.h) ends the run with the exit code,
+ *                       as a deadlock does; 0: the run goes on, 0..1 [0]
  *   stall_ms=N          report a lock held across a blocking call once another thread has
  *                       waited N ms for it, 0..86400000; 0 = off [100]
  *
  * Suppressions: one per line, `<type>:<glob>`; '#' starts a comment; blank lines are
  * ignored. The type names the kind of report it hides (lg_supp_types: `deadlock` for lock-order
- * cycles, deadlocks that happened and self-deadlocks; `hang`, `stall`, `exit` (a lock held at
- * thread exit) and `fork` for the others). The glob (fnmatch, '*' and '?') is matched against
+ * cycles, deadlocks that happened and self-deadlocks; each further kind of report has a type of
+ * its own: the lock misuse kinds', and `hang`, `stall`, `exit` (a lock held at thread exit) and
+ * `fork`). The glob (fnmatch, '*' and '?') is matched against
  * every frame of every stack of a report of that type: the function name, and the source file
  * (full path or base name). Any match hides the report.
  */
@@ -48,6 +51,7 @@ typedef struct lg_options {
   unsigned stack_depth;
   unsigned verbosity;
   char sarif_path[LG_PATH_MAX];  /* "" = no SARIF */
+  unsigned halt_on_error;
   unsigned stall_ms;
 } lg_options_t;
 
