@@ -36,6 +36,11 @@
 #define LG_BUILD_DIR "build"
 #endif
 
+/* DRD's --exclusive-threshold: a mutex or writer lock held longer than this many ms is an
+ * error (a lock held across slow I/O). The fixed programs' longest holds under DRD stay under
+ * 20 ms even on a loaded 2-core machine; a lock held across slow I/O is held for far longer. */
+#define DRD_EXCLUSIVE_THRESHOLD_MS "250"
+
 /* Timeouts per step, in seconds. */
 #define TIMEOUT_NATIVE 30
 #define TIMEOUT_TSAN 60
@@ -231,6 +236,11 @@ static int run_prepare(harness_run_t *r, const char *build, const char *out, con
     rc |= harness_run_arg(r, 0, "valgrind");
     rc |= harness_run_arg(r, 0, d == HARNESS_DET_HELGRIND ? "--tool=helgrind" : "--tool=drd");
     rc |= harness_run_arg(r, 0, "--error-exitcode=66");
+    /* Programs that fork and exec: the tool follows the exec'd children too (a forked child
+     * is always followed, and reports under its own pid with its own ERROR SUMMARY). */
+    rc |= harness_run_arg(r, 0, "--trace-children=yes");
+    if (d == HARNESS_DET_DRD)
+      rc |= harness_run_arg(r, 0, "--exclusive-threshold=" DRD_EXCLUSIVE_THRESHOLD_MS);
     /* Full source paths in stacks, so reports point at buggy/<slug>.c:N, not <slug>.c:N. */
     rc |= harness_run_arg(r, 0, "--fullpath-after=");
     rc |= harness_run_arg(r, 0, prog);
@@ -249,6 +259,8 @@ static int run_prepare(harness_run_t *r, const char *build, const char *out, con
     break;
   case HARNESS_DET_BUDGET:
     r->timeout_s = TIMEOUT_NATIVE;
+    /* A run over its wall-time budget at -x 1 is already a catch: no -x 4 run after it. */
+    r->wall_limit_s = HARNESS_BUDGET_WALL_S;
     for (int step = 0; step < 2; step++) {
       rc |= harness_run_arg(r, step, prog);
       rc |= harness_run_arg(r, step, "-x");
