@@ -348,7 +348,7 @@ Test(waits, forked_child_that_reads_or_execs_stays_silent, .timeout = 60)
 
 Test(waits, thread_ending_with_a_lock_is_reported_and_its_next_waiter_does_not_hang, .timeout = 60)
 {
-  static const char *const modes[] = {"return", "exit"};
+  static const char *const modes[] = {"return", "exit", "cancel"};
   const char *src = "exit_holding_lock.c";
 
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
