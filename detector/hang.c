@@ -91,11 +91,12 @@ static int lg_h_internal(const lg_hthread_t *x) {
   case LG_WAIT_LOCK:
     return 1;
   case LG_WAIT_COND:
-  case LG_WAIT_SEM:
   case LG_WAIT_JOIN:
     return !w->timed && !w->outside;
-  case LG_WAIT_CALL:
-    return !w->timed && !w->outside &&
+  case LG_WAIT_SEM: /* sem_post is async-signal-safe: a handler may end it */
+    return !w->timed && !w->outside && !lg_waits_signal_can_wake();
+  case LG_WAIT_CALL: /* so is write(): the self-pipe trick */
+    return !w->timed && !w->outside && !lg_waits_signal_can_wake() &&
            (w->call == LG_CALL_READ || w->call == LG_CALL_WRITE || w->call == LG_CALL_RECV ||
             w->call == LG_CALL_SEND) &&
            lg_fd_is_internal((int)w->obj);

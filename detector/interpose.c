@@ -514,6 +514,8 @@ LG_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
   }
   int ours = lg_signal_is_ours(sig);
   int rc = real(sig, act, old);
+  if (rc == 0 && act != NULL)
+    lg_waits_note_handler(sig, act->sa_handler);
   if (rc == 0 && ours) {
     if (old != NULL) {
       old->sa_handler = SIG_DFL;
@@ -534,6 +536,8 @@ LG_EXPORT void (*signal(int sig, void (*handler)(int)))(int) {
   }
   int ours = lg_signal_is_ours(sig);
   void (*prev)(int) = real(sig, handler);
+  if (prev != SIG_ERR)
+    lg_waits_note_handler(sig, handler);
   if (prev != SIG_ERR && ours) {
     lg_signal_forget(sig);
     prev = SIG_DFL;

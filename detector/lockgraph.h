@@ -574,6 +574,13 @@ LG_INLINE void lg_wait_leave(lg_thread_t **tp) {
 
 /* The fork hooks: pipes made before a fork may have a writer in the other process. */
 void lg_waits_after_fork(void);
+/* The program set the disposition of sig (sigaction, signal): noted for
+ * lg_waits_signal_can_wake. Async-signal-safe. */
+void lg_waits_note_handler(int sig, void (*handler)(int));
+/* Whether a signal another process sends to ask for something (TERM, INT, HUP, QUIT, USR1,
+ * USR2) has a handler of the program's: such a handler may post a semaphore or write to a
+ * pipe (both async-signal-safe), so waits on those can be ended from outside. */
+int lg_waits_signal_can_wake(void);
 
 /* ---- hang.c ---- */
 

@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
@@ -148,6 +149,30 @@ LG_EXPORT int close(int fd) {
   if (fd >= 0 && fd < LG_FD_MAX)
     atomic_store_explicit(&lg_fd_gen[fd], 0, memory_order_relaxed);
   return LG_REAL_W(close, "close")(fd);
+}
+
+/* ---- signal handlers that may end a wait ---- */
+
+/* Signals other processes send to ask a program for something: a handler of the program's
+ * for one of them is how a daemon is told to stop or reload, often by sem_post or a write to
+ * a pipe of its own (the self-pipe trick). SIGALRM is not among them: it is the program's own
+ * timer, and a program that waits for its own alarm set a deadline on itself. */
+static const int lg_wake_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+static _Atomic uint32_t lg_wake_handlers; /* bit i: lg_wake_signals[i] has a program handler */
+
+void lg_waits_note_handler(int sig, void (*handler)(int)) {
+  for (unsigned i = 0; i < sizeof lg_wake_signals / sizeof lg_wake_signals[0]; i++) {
+    if (lg_wake_signals[i] != sig)
+      continue;
+    if (handler == SIG_DFL || handler == SIG_IGN)
+      atomic_fetch_and_explicit(&lg_wake_handlers, ~(1u << i), memory_order_relaxed);
+    else
+      atomic_fetch_or_explicit(&lg_wake_handlers, 1u << i, memory_order_relaxed);
+  }
+}
+
+int lg_waits_signal_can_wake(void) {
+  return atomic_load_explicit(&lg_wake_handlers, memory_order_relaxed) != 0;
 }
 
 /* ---- semaphores ---- */

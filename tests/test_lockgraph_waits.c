@@ -167,7 +167,7 @@ Test(waits, every_thread_blocked_with_nobody_to_wake_it_is_a_hang, .timeout = 12
 
 Test(waits, threads_that_wait_while_another_can_still_wake_them_stay_silent, .timeout = 120)
 {
-  static const char *const modes[] = {"consumer", "pool", "server", "slow"};
+  static const char *const modes[] = {"consumer", "pool", "server", "slow", "daemon"};
 
   /* Every wait in these runs lasts several watchdog periods. */
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
@@ -187,6 +187,9 @@ Test(waits, threads_that_wait_while_another_can_still_wake_them_stay_silent, .ti
   run_cleanup(&r);
   run_mode("quiet_waits", "server", "watchdog_ms=200", &r);
   expect_out_line(&r, "quiet_waits: client exit status 0");
+  run_cleanup(&r);
+  run_mode("quiet_waits", "daemon", "watchdog_ms=200", &r);
+  expect_out_line(&r, "quiet_waits: stopped by SIGTERM");
   run_cleanup(&r);
 }
 

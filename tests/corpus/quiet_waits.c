@@ -8,6 +8,10 @@
  *   quiet_waits server    a server thread blocks in accept on a loopback socket, two idle
  *                         workers in pthread_cond_wait, main in pthread_join; a client process
  *                         (forked) connects later, and everything ends
+ *   quiet_waits daemon    two idle workers in pthread_cond_wait, main in sem_wait for a
+ *                         shutdown that its SIGTERM handler posts; another process (forked)
+ *                         sends the SIGTERM later: every thread of the program waits, and yet
+ *                         the outside ends it
  *   quiet_waits slow      a thread waits on a condition variable while holding `table`, and
  *                         main waits for `table`; a third thread, still working, signals the
  *                         condition later: slow, not hung (and a condition wait is not a
@@ -21,6 +25,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -110,6 +115,14 @@ static void *late_signaller(void *arg)
   return NULL;
 }
 
+static sem_t shutdown_sem;
+
+static void on_term(int sig)
+{
+  (void)sig;
+  sem_post(&shutdown_sem); /* async-signal-safe */
+}
+
 static int listener;
 
 static void *server(void *arg)
@@ -143,6 +156,29 @@ int main(int argc, char **argv)
     stop_all();
     for (int i = 0; i < 3; i++)
       pthread_join(t[i], NULL);
+  } else if (strcmp(mode, "daemon") == 0) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigemptyset(&sa.sa_mask);
+    sem_init(&shutdown_sem, 0, 0);
+    if (sigaction(SIGTERM, &sa, NULL) != 0)
+      return 1;
+    for (int i = 0; i < 2; i++)
+      pthread_create(&t[i], NULL, idler, NULL);
+    pid_t parent = getpid(), pid = fork();
+    if (pid == 0) {
+      pause_ms(900); /* an operator stopping the daemon, later */
+      _exit(kill(parent, SIGTERM) == 0 ? 0 : 1);
+    }
+    while (sem_wait(&shutdown_sem) != 0) /* EINTR when the signal comes */
+      ;
+    stop_all();
+    for (int i = 0; i < 2; i++)
+      pthread_join(t[i], NULL);
+    int status = 1;
+    waitpid(pid, &status, 0);
+    printf("quiet_waits: stopped by SIGTERM\n");
   } else if (strcmp(mode, "slow") == 0) {
     sem_init(&held, 0, 0);
     pthread_create(&t[0], NULL, table_holder, NULL);
