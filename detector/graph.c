@@ -212,6 +212,10 @@ static int graph_node_live(const lg_graph_t *g, uint32_t n) {
   return n < g->nodes_cap && g->nodes[n].ord != 0;
 }
 
+int64_t lg_graph_order(const lg_graph_t *g, lg_node_t n) {
+  return graph_node_live(g, n) ? g->nodes[n].ord : 0;
+}
+
 static graph_vec_t *graph_out_vec(lg_graph_t *g, uint32_t n, int refused) {
   return refused ? &g->nodes[n].refused->out : &g->nodes[n].out;
 }

@@ -60,6 +60,12 @@ void lg_graph_remove_node(lg_graph_t *g, lg_node_t n);
 size_t lg_graph_find_path(const lg_graph_t *g, lg_node_t from, lg_node_t to,
                           lg_node_t *path, size_t path_cap);
 
+/* The node's place in the current topological order of the accepted edges (every accepted
+ * edge goes from a smaller value to a larger one), 0 when it is not a node. Valid until the
+ * next add_edge or remove_node. Lets a caller bound a search: from a node placed above every
+ * tail of a refused edge, only accepted edges lead on, always upwards. */
+int64_t lg_graph_order(const lg_graph_t *g, lg_node_t n);
+
 /* Nodes that appeared in an add_edge and were not removed since. */
 size_t lg_graph_node_count(const lg_graph_t *g);
 /* Edges as lg_graph_has_edge sees them: accepted plus refused. */

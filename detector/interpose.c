@@ -82,6 +82,14 @@ void lg_real_resolve(void) {
   LG_RESOLVE(exit, "pthread_exit");
   LG_RESOLVE(sig_action, "sigaction");
   LG_RESOLVE(sig_signal, "signal");
+  LG_RESOLVE(mtx_init, "mtx_init");
+  LG_RESOLVE(mtx_destroy, "mtx_destroy");
+  LG_RESOLVE(mtx_lock, "mtx_lock");
+  LG_RESOLVE(mtx_trylock, "mtx_trylock");
+  LG_RESOLVE(mtx_timedlock, "mtx_timedlock");
+  LG_RESOLVE(mtx_unlock, "mtx_unlock");
+  LG_RESOLVE(cnd_wait, "cnd_wait");
+  LG_RESOLVE(cnd_timedwait, "cnd_timedwait");
   LG_RESOLVE(sem_wait, "sem_wait");
   LG_RESOLVE(sem_timedwait, "sem_timedwait");
   LG_RESOLVE(sem_clockwait, "sem_clockwait");

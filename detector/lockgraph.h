@@ -2,6 +2,7 @@
  *
  * The runtime is split by concern:
  *   interpose.c  the exported pthread wrappers and the real symbols behind them
+ *   c11.c        the exported C11 <threads.h> wrappers (mtx_*, cnd_*, thrd_*), same paths
  *   locks.c      lock identity (shadow table, node records), held stacks, the fast path and the
  *                slow path (edges, gate sets, happens-before lists, cycles)
  *   threads.c    per-thread state, create/join/exit/detach, fork
@@ -32,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <threads.h>
 #include <time.h>
 
 #include "graph.h"
@@ -84,6 +86,15 @@ typedef struct lg_real {
   void (*exit)(void *) __attribute__((noreturn));
   int (*sig_action)(int, const struct sigaction *, struct sigaction *);
   void (*(*sig_signal)(int, void (*)(int)))(int);
+  /* C11 <threads.h> (c11.c): glibc implements these by internal calls, past our pthread ones. */
+  int (*mtx_init)(mtx_t *, int);
+  void (*mtx_destroy)(mtx_t *);
+  int (*mtx_lock)(mtx_t *);
+  int (*mtx_trylock)(mtx_t *);
+  int (*mtx_timedlock)(mtx_t *__restrict, const struct timespec *__restrict);
+  int (*mtx_unlock)(mtx_t *);
+  int (*cnd_wait)(cnd_t *, mtx_t *);
+  int (*cnd_timedwait)(cnd_t *__restrict, mtx_t *__restrict, const struct timespec *__restrict);
   /* waits.c: what a thread can block in besides locks. */
   int (*sem_wait)(void *);
   int (*sem_timedwait)(void *, const struct timespec *);
@@ -160,6 +171,8 @@ typedef struct lg_lock {
 typedef struct lg_lock_aux {
   uint32_t stamp;        /* dedup marker */
   uint32_t free_next;    /* free list link while the id is unused */
+  uint32_t mark, dist;   /* cycle search: reached marker and distance to the search's target */
+  uint32_t onpath;       /* cycle search: on the current path */
   lg_edge_vec_t out, in; /* edges, for removal on destroy */
 } lg_lock_aux_t;
 
@@ -337,6 +350,9 @@ void lg_lock_report_errcheck(lg_thread_t *t, uintptr_t addr, uint32_t id, uint32
                              uintptr_t pc, uintptr_t cfa);
 size_t lg_locks_count(void);
 size_t lg_edges_count(void);
+/* Cycles found reportable whose set of locks (by address) an earlier report already names:
+ * folded into it, counted here for the summary. Read without the lock by the summary. */
+size_t lg_cycles_duplicate_count(void);
 /* Fork child: marks locks held by other threads as orphaned. Under lg_rt.mu. */
 void lg_locks_mark_orphan(uint32_t id, uint32_t ver);
 uint64_t lg_seed_of(const lg_segment_t *seg);

@@ -13,10 +13,15 @@
  *
  * The slow path runs for anything the fast path (lockgraph.h) has not seen: a new lock, a new
  * chain of held locks, a new hb segment. Under the detector lock it adds an edge from every
- * held lock to the new one, keeps per edge the intersection of the other held locks (gates),
- * the hb segments it was taken in and whether it was ever more than read-after-read, asks the
- * graph for a cycle, and reports it unless a gate, hb order, or read-only edges explain it.
- * Such cycles stay pending and are re-examined whenever one of their edges changes.
+ * held lock to the new one and records on each edge this occurrence (hb segment, modes, the
+ * other locks held) unless the edge has it already. A new occurrence can close cycles only
+ * once the graph has refused some edge (before that it is acyclic); then every simple cycle
+ * through its edge is searched over all edges, refused ones included, and judged with this
+ * occurrence fixed and one occurrence chosen per other edge: a potential deadlock when the
+ * choice can be in progress at once (no read request against a read hold, no lock held by two
+ * of them unless both read it, no two ordered by create/join). Every combination is judged
+ * when its last occurrence arrives, so nothing needs re-examining later. A reportable cycle
+ * is reported once per set of locks; cycles over locks already reported are counted.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,34 +34,35 @@
 #include "mem.h"
 #include "misuse.h"
 
-#define LG_GATE_MAX 4
-#define LG_SEG_MAX 32    /* segments kept per edge; past that no order is claimed */
-#define LG_SEG_INLINE 2
+#define LG_GATE_MAX 4     /* other held locks kept per occurrence; beyond that fewer gates are seen */
+#define LG_HELD_READ (1ull << 63) /* in an occurrence's held set: that lock is held for reading */
+#define LG_OCC_GC_MIN 8   /* occurrences an edge keeps before it looks for dead ones */
+#define LG_SEARCH_BUDGET 200000 /* edge visits per cycle search; past that, warn and stop */
 #define LG_CHUNK_LOCKS (1u << LG_NODE_CHUNK_SHIFT)
 #define LG_TOP_BITS 15 /* address bits 32..46 */
 #define LG_MID_BITS (32 - LG_REGION_SHIFT)
 
+/* One way an order A -> B was taken: what the rules judge. Two acquisitions of B under A are
+ * the same occurrence when they were made in the same hb segment, in the same modes, with the
+ * same other locks held in the same modes. A cycle is judged on one occurrence per edge, so
+ * a gate or a create/join order that explains one occurrence never covers another. */
+typedef struct lg_occ {
+  lg_segment_t *seg;
+  lg_tid_t tid;
+  uint8_t from_mode, to_mode, nheld;
+  uint64_t held[LG_GATE_MAX];   /* other locks held (ver << 32 | id, | LG_HELD_READ), sorted */
+  lg_stack_t *hstack, *astack; /* interned; NULL when not captured (the edge's are shown) */
+} lg_occ_t;
+
 struct lg_edge {
   uint32_t from, to;
-  uint64_t seq; /* creation order: a report starts at its oldest edge */
-  lg_tid_t tid;
-  uint8_t from_mode, to_mode;
-  uint8_t strong;       /* some occurrence was not read-after-read on rwlocks */
-  uint8_t ngate;        /* gate set: other locks held at EVERY occurrence (bounded) */
-  uint8_t seg_overflow; /* too many segments to prove any order */
-  uint32_t nseg;
-  uint32_t pending_refs;
-  uint32_t capseg;
-  uint64_t gate[LG_GATE_MAX];
-  lg_segment_t **segs; /* seg_inline, or a growing array */
-  lg_segment_t *seg_inline[LG_SEG_INLINE];
-  lg_stack_t *held, *acq; /* interned */
+  uint64_t seq;    /* creation order: a report starts at its oldest edge */
+  uint8_t refused; /* the graph refused it (it closed a cycle): cycles may run through it */
+  uint32_t nocc, capocc, gc_at;
+  lg_occ_t *occ;          /* occ_inline, or a growing array */
+  lg_stack_t *held, *acq; /* interned, of the first occurrence */
+  lg_occ_t occ_inline[1]; /* most orders are taken one way only: no allocation for them */
 };
-
-typedef struct lg_pending {
-  uint32_t k;
-  lg_edge_t *e[];
-} lg_pending_t;
 
 lg_lock_t *_Atomic lg_lock_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
 _Atomic uint64_t *_Atomic lg_hot_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
@@ -91,13 +97,45 @@ static lg_addr_slot_t *lg_overflow; /* locks that share a granule with another l
 static size_t lg_overflow_cap, lg_overflow_used;
 static _Atomic size_t lg_overflow_live; /* entries ever put there (read without the lock) */
 
-static lg_pending_t **lg_pending;
-static size_t lg_npending, lg_cap_pending;
+/* Cycles already judged reportable, by the set of their lock instances (id, ver), and the
+ * reported ones by the set of their lock addresses: a distinct cycle is a distinct set of
+ * locks, and new instances of the same locks (a mutex destroyed and initialized again) are
+ * the same finding, counted as a duplicate. Both are order-free sums of mixed keys. */
+typedef struct lg_sigset {
+  uint64_t *v;
+  size_t n, cap;
+} lg_sigset_t;
+static lg_sigset_t lg_judged, lg_reported;
+static size_t lg_duplicates;
 
-static uint64_t *lg_signatures; /* reported cycles, by the code locations of their edges */
-static size_t lg_nsig, lg_cap_sig;
+static int lg_warned_ids, lg_warned_mem, lg_warned_search;
+static uint32_t lg_search_stamp;
 
-static int lg_warned_ids, lg_warned_mem, lg_warned_long;
+static lg_edge_t **lg_refused;  /* edges the graph refused, still alive: cycles run through them */
+static size_t lg_refused_live, lg_refused_cap;
+
+static void lg_refused_add(lg_edge_t *e) {
+  if (lg_refused_live == lg_refused_cap) {
+    size_t ncap = lg_refused_cap ? lg_refused_cap * 2 : 16;
+    lg_edge_t **p = lg_mem_realloc(lg_refused, lg_refused_cap * sizeof(*p), ncap * sizeof(*p));
+    if (p == NULL) { /* cycles through this edge will not be searched */
+      lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are not checked");
+      return;
+    }
+    lg_refused = p;
+    lg_refused_cap = ncap;
+  }
+  e->refused = 1;
+  lg_refused[lg_refused_live++] = e;
+}
+
+static void lg_refused_drop(lg_edge_t *e) {
+  for (size_t i = 0; i < lg_refused_live; i++)
+    if (lg_refused[i] == e) {
+      lg_refused[i] = lg_refused[--lg_refused_live];
+      return;
+    }
+}
 
 /* Interned edge stacks: a loop that creates many edges from one line shares one stack. */
 #define LG_INTERN_BUCKETS 4096
@@ -437,6 +475,10 @@ size_t lg_locks_count(void) {
   return lg_lock_instances;
 }
 
+size_t lg_cycles_duplicate_count(void) {
+  return lg_duplicates;
+}
+
 size_t lg_edges_count(void) {
   return (size_t)lg_edge_seq; /* every edge ever learned, also those of destroyed locks */
 }
@@ -550,33 +592,25 @@ static void lg_edge_vec_drop(lg_edge_vec_t *v, lg_edge_t *e) {
   }
 }
 
-static void lg_pending_drop_at(size_t i) {
-  lg_pending_t *p = lg_pending[i];
-  for (uint32_t j = 0; j < p->k; j++)
-    p->e[j]->pending_refs--;
-  lg_mem_free(p, sizeof(*p) + p->k * sizeof(p->e[0]));
-  lg_pending[i] = lg_pending[--lg_npending];
+static inline void lg_occ_release(lg_occ_t *o) {
+  if (o->hstack != NULL)
+    lg_stack_unref(o->hstack);
+  if (o->astack != NULL)
+    lg_stack_unref(o->astack);
 }
 
 static void lg_edge_remove(lg_edge_t *e) {
-  if (e->pending_refs) {
-    for (size_t i = 0; i < lg_npending;) {
-      int has = 0;
-      for (uint32_t j = 0; j < lg_pending[i]->k; j++)
-        has |= lg_pending[i]->e[j] == e;
-      if (has)
-        lg_pending_drop_at(i);
-      else
-        i++;
-    }
-  }
   lg_edge_vec_drop(&lg_aux_at(e->from)->out, e);
   lg_edge_vec_drop(&lg_aux_at(e->to)->in, e);
   lg_edge_table_erase(lg_edge_key(e->from, e->to));
   lg_stack_unref(e->held);
   lg_stack_unref(e->acq);
-  if (e->segs != e->seg_inline)
-    lg_mem_free(e->segs, e->capseg * sizeof(e->segs[0]));
+  for (uint32_t i = 0; i < e->nocc; i++)
+    lg_occ_release(&e->occ[i]);
+  if (e->occ != e->occ_inline)
+    lg_mem_free(e->occ, e->capocc * sizeof(e->occ[0]));
+  if (e->refused)
+    lg_refused_drop(e);
   lg_mem_free(e, sizeof(*e));
   lg_edge_records--;
 }
@@ -587,6 +621,7 @@ static lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
   lg_edge_t *e = lg_mem_alloc(sizeof(*e));
   if (e == NULL)
     return NULL;
+  memset(e, 0, sizeof(*e));
   if (lg_edge_vec_push(&lg_aux_at(from)->out, e) != 0) {
     lg_mem_free(e, sizeof(*e));
     return NULL;
@@ -599,8 +634,9 @@ static lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
   e->from = from;
   e->to = to;
   e->seq = ++lg_edge_seq;
-  e->segs = e->seg_inline;
-  e->capseg = LG_SEG_INLINE;
+  e->gc_at = LG_OCC_GC_MIN;
+  e->occ = e->occ_inline;
+  e->capocc = 1;
   uint64_t key = lg_edge_key(from, to);
   size_t mask = lg_edges_cap - 1, i = lg_edge_home(key, mask);
   while (lg_edges[i].e != NULL)
@@ -612,132 +648,260 @@ static lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
   return e;
 }
 
-/* Folds one more occurrence into the edge; returns nonzero when anything the cycle filters
- * look at changed. */
-static int lg_edge_observe(lg_edge_t *e, const uint64_t *others, uint32_t nothers, int strong,
-                           lg_segment_t *seg) {
-  int changed = 0;
-  if (strong && !e->strong) {
-    e->strong = 1;
-    changed = 1;
-  }
-  uint8_t k = 0;
-  for (uint8_t i = 0; i < e->ngate; i++) {
-    int keep = 0;
-    for (uint32_t j = 0; j < nothers && !keep; j++)
-      keep = e->gate[i] == others[j];
-    if (keep)
-      e->gate[k++] = e->gate[i];
-  }
-  if (k != e->ngate) {
-    e->ngate = k;
-    changed = 1;
-  }
-  if (!e->seg_overflow && seg != NULL) {
-    int seen = 0;
-    for (uint32_t i = e->nseg; i-- > 0 && !seen;)
-      seen = e->segs[i] == seg;
-    if (!seen) {
-      if (e->nseg == e->capseg && e->capseg < LG_SEG_MAX) {
-        uint32_t ncap = e->capseg * 2;
-        lg_segment_t **p = lg_mem_alloc(ncap * sizeof(*p));
-        if (p != NULL) {
-          memcpy(p, e->segs, e->nseg * sizeof(*p));
-          if (e->segs != e->seg_inline)
-            lg_mem_free(e->segs, e->capseg * sizeof(*p));
-          e->segs = p;
-          e->capseg = ncap;
-        }
+/* ---- occurrences ---- */
+
+/* The occurrence of h -> (the lock being taken) on thread t: the other locks held, sorted. */
+static void lg_occ_of(const lg_thread_t *t, const lg_held_t *h, uint32_t id, uint8_t mode,
+                      lg_occ_t *o) {
+  o->hstack = o->astack = NULL; /* held[] beyond nheld is never read */
+  o->nheld = 0;
+  o->seg = t->seg;
+  o->tid = t->tid;
+  o->from_mode = h->mode;
+  o->to_mode = mode;
+  for (uint32_t j = 0; j < t->depth && o->nheld < LG_GATE_MAX; j++) {
+    const lg_held_t *x = &t->held[j];
+    if (x->id == h->id || x->id == id)
+      continue;
+    uint64_t g = (uint64_t)x->ver << 32 | x->id;
+    int dup = 0;
+    for (uint32_t k = 0; k < o->nheld && !dup; k++)
+      if ((o->held[k] & ~LG_HELD_READ) == g) {
+        dup = 1;
+        if (x->mode == LG_MODE_WRITE) /* held both ways (a recursive retake): exclusive */
+          o->held[k] = g;
       }
-      if (e->nseg < e->capseg)
-        e->segs[e->nseg++] = seg;
-      else
-        e->seg_overflow = 1;
-      changed = 1;
-    }
+    if (!dup)
+      o->held[o->nheld++] = g | (x->mode == LG_MODE_READ ? LG_HELD_READ : 0);
   }
-  return changed;
+  for (uint32_t a = 1; a < o->nheld; a++) /* insertion sort: at most LG_GATE_MAX */
+    for (uint32_t b = a; b > 0 && o->held[b - 1] > o->held[b]; b--) {
+      uint64_t x = o->held[b];
+      o->held[b] = o->held[b - 1];
+      o->held[b - 1] = x;
+    }
 }
 
-/* ---- cycles ---- */
+static int lg_occ_same(const lg_occ_t *a, const lg_occ_t *b) {
+  return a->seg == b->seg && a->tid == b->tid && a->from_mode == b->from_mode &&
+         a->to_mode == b->to_mode && a->nheld == b->nheld &&
+         memcmp(a->held, b->held, a->nheld * sizeof(a->held[0])) == 0;
+}
 
-enum { LG_VERDICT_REPORT = 0, LG_VERDICT_READ_ONLY, LG_VERDICT_GATED, LG_VERDICT_ORDERED };
+static int lg_edge_has_occ(const lg_edge_t *e, const lg_occ_t *o) {
+  for (uint32_t i = e->nocc; i-- > 0;)
+    if (lg_occ_same(&e->occ[i], o))
+      return 1;
+  return 0;
+}
 
-/* Every occurrence of a happens before every occurrence of b. */
-static int lg_edges_ordered(const lg_edge_t *a, const lg_edge_t *b) {
-  if (a->seg_overflow || b->seg_overflow || a->nseg == 0 || b->nseg == 0)
+/* Nonzero when every live thread's current segment comes after seg: no occurrence made from
+ * now on can run alongside one made in seg (threads created later start from a live thread's
+ * knowledge), and every combination with the occurrences seen so far was judged when the last
+ * of them came. Such an occurrence can never be part of a new finding. */
+static int lg_seg_dead(const lg_segment_t *seg) {
+  if (seg == NULL)
     return 0;
-  for (uint32_t i = 0; i < a->nseg; i++)
-    for (uint32_t j = 0; j < b->nseg; j++)
-      if (a->segs[i] == b->segs[j] || !lg_hb_before(a->segs[i], b->segs[j]))
-        return 0;
+  for (const lg_thread_t *t = lg_rt.threads; t != NULL; t = t->next)
+    if (!t->exited && !lg_hb_before(seg, t->seg)) /* its own segment included */
+      return 0;
   return 1;
 }
 
-static int lg_cycle_verdict(lg_edge_t *const *e, uint32_t k) {
-  int strong = 0;
-  for (uint32_t i = 0; i < k; i++)
-    strong |= e[i]->strong;
-  if (!strong)
-    return LG_VERDICT_READ_ONLY;
-  for (uint8_t g = 0; g < e[0]->ngate; g++) {
-    int common = 1;
-    for (uint32_t i = 1; i < k && common; i++) {
-      int has = 0;
-      for (uint8_t j = 0; j < e[i]->ngate && !has; j++)
-        has = e[i]->gate[j] == e[0]->gate[g];
-      common = has;
+/* Drops the occurrences no future finding can use; called when the list doubled. */
+static void lg_edge_gc(lg_edge_t *e) {
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < e->nocc; i++) {
+    if (i + 1 < e->nocc && lg_seg_dead(e->occ[i].seg)) { /* the newest one stays */
+      lg_occ_release(&e->occ[i]);
+      continue;
     }
-    if (common)
-      return LG_VERDICT_GATED;
+    e->occ[k++] = e->occ[i];
   }
-  for (uint32_t i = 0; i < k; i++)
-    for (uint32_t j = 0; j < k; j++)
-      if (i != j && lg_edges_ordered(e[i], e[j]))
-        return LG_VERDICT_ORDERED;
-  return LG_VERDICT_REPORT;
+  e->nocc = k;
+  e->gc_at = k * 2 > LG_OCC_GC_MIN ? k * 2 : LG_OCC_GC_MIN;
+}
+
+/* Adds an occurrence (taking over its stacks); the new entry, or NULL without memory. */
+static lg_occ_t *lg_edge_add_occ(lg_edge_t *e, const lg_occ_t *o) {
+  if (e->nocc >= e->gc_at)
+    lg_edge_gc(e);
+  if (e->nocc == e->capocc) {
+    uint32_t ncap = e->capocc * 2;
+    lg_occ_t *p;
+    if (e->occ == e->occ_inline) {
+      p = lg_mem_alloc(ncap * sizeof(*p));
+      if (p != NULL)
+        memcpy(p, e->occ, e->nocc * sizeof(*p));
+    } else {
+      p = lg_mem_realloc(e->occ, e->capocc * sizeof(*p), ncap * sizeof(*p));
+    }
+    if (p == NULL)
+      return NULL;
+    e->occ = p;
+    e->capocc = ncap;
+  }
+  e->occ[e->nocc] = *o;
+  return &e->occ[e->nocc++];
+}
+
+/* ---- judging a cycle ----
+ *
+ * A cycle L0 -> L1 -> ... -> L(k-1) -> L0 of edges e[i] (Li -> Li+1) is a potential deadlock
+ * when one occurrence o[i] of each edge can be chosen such that all of them could be in
+ * progress at once, each thread holding Li and waiting for Li+1:
+ *  - waits: o[i] requests Li+1 and o[i+1] holds it; a read request does not wait for a read
+ *    hold (glibc's default rwlocks prefer readers), so not both may be reads;
+ *  - no gate: no two of them hold one lock (the held end of an edge included) unless both
+ *    hold it for reading;
+ *  - timing: no two of them are ordered by create/join (their segments are concurrent).
+ */
+
+static uint64_t lg_lock_ref(uint32_t id) {
+  return (uint64_t)atomic_load_explicit(&lg_lock_at(id)->ver, memory_order_relaxed) << 32 | id;
+}
+
+/* Nonzero when occurrences a (of edge ea) and b (of eb) can be in progress together. */
+static int lg_occ_compatible(const lg_edge_t *ea, const lg_occ_t *a, const lg_edge_t *eb,
+                             const lg_occ_t *b) {
+  uint64_t ha[LG_GATE_MAX + 1], hb[LG_GATE_MAX + 1];
+  uint32_t na = a->nheld, nb = b->nheld;
+  memcpy(ha, a->held, na * sizeof(ha[0]));
+  memcpy(hb, b->held, nb * sizeof(hb[0]));
+  ha[na++] = lg_lock_ref(ea->from) | (a->from_mode == LG_MODE_READ ? LG_HELD_READ : 0);
+  hb[nb++] = lg_lock_ref(eb->from) | (b->from_mode == LG_MODE_READ ? LG_HELD_READ : 0);
+  for (uint32_t i = 0; i < na; i++)
+    for (uint32_t j = 0; j < nb; j++)
+      if ((ha[i] & ~LG_HELD_READ) == (hb[j] & ~LG_HELD_READ) &&
+          !((ha[i] & hb[j]) & LG_HELD_READ))
+        return 0; /* a gate: both hold it, one of them exclusively */
+  if (lg_hb_before(a->seg, b->seg) || lg_hb_before(b->seg, a->seg))
+    return 0;
+  return 1;
+}
+
+typedef struct lg_judge {
+  lg_edge_t *const *e;
+  uint32_t k;
+  const lg_occ_t *pick[LG_STACK_MAX];
+  uint64_t steps;
+} lg_judge_t;
+
+/* Chooses o[1..k-1] given o[0], backtracking without recursion (the slow path runs on the
+ * program's stack); nonzero when a whole choice was found. */
+static int lg_judge_search(lg_judge_t *j) {
+  uint32_t next[LG_STACK_MAX]; /* per position, the next candidate occurrence to try */
+  uint32_t i = 1;
+  next[1] = 0;
+  while (i > 0) {
+    if (i == j->k) {
+      if (!(j->pick[i - 1]->to_mode == LG_MODE_READ && j->pick[0]->from_mode == LG_MODE_READ))
+        return 1;
+      i--; /* the closing arc does not wait: try the next choice before it */
+      continue;
+    }
+    const lg_edge_t *e = j->e[i];
+    int advanced = 0;
+    while (next[i] < e->nocc) {
+      const lg_occ_t *o = &e->occ[next[i]++];
+      if (++j->steps > LG_SEARCH_BUDGET)
+        return 0;
+      if (j->pick[i - 1]->to_mode == LG_MODE_READ && o->from_mode == LG_MODE_READ)
+        continue;
+      int ok = 1;
+      for (uint32_t p = 0; p < i && ok; p++)
+        ok = lg_occ_compatible(j->e[p], j->pick[p], e, o);
+      if (!ok)
+        continue;
+      j->pick[i] = o;
+      advanced = 1;
+      break;
+    }
+    if (advanced) {
+      if (++i < j->k)
+        next[i] = 0;
+    } else {
+      i--;
+    }
+  }
+  return 0;
+}
+
+/* Nonzero when the cycle e[0..k-1] is a potential deadlock with e[0]'s occurrence x; the
+ * chosen occurrences are left in j->pick. */
+static int lg_cycle_judge(lg_judge_t *j, lg_edge_t *const *e, uint32_t k, const lg_occ_t *x) {
+  j->e = e;
+  j->k = k;
+  j->steps = 0;
+  j->pick[0] = x;
+  int found = lg_judge_search(j);
+  if (!found && j->steps > LG_SEARCH_BUDGET)
+    lg_warn_once(&lg_warned_search,
+                 "a lock-order cycle has too many ways to be taken to judge them all; some "
+                 "potential deadlocks may go unreported");
+  return found;
 }
 
 /* A report list built under the lock, emitted after it is dropped. */
+#define LG_REPORT_LIST_MAX 32
+
 typedef struct lg_report_list {
-  lg_report_t *r[16];
+  lg_report_t *r[LG_REPORT_LIST_MAX];
   uint32_t n;
 } lg_report_list_t;
 
 static void lg_report_list_add(lg_report_list_t *l, lg_report_t *r) {
-  if (l->n < sizeof(l->r) / sizeof(l->r[0]))
+  if (l->n < LG_REPORT_LIST_MAX)
     l->r[l->n++] = r;
   else
-    lg_report_free(r); /* one slow path closing more than 16 cycles: the rest wait for later */
+    lg_report_free(r);
 }
 
-/* The report of a cycle, starting at its oldest edge; NULL when the same code locations were
- * reported before (a cycle of new instances of the same locks is not a new finding). */
-static lg_report_t *lg_cycle_report(lg_edge_t *const *e, uint32_t k) {
+static int lg_sigset_has(const lg_sigset_t *s, uint64_t sig) {
+  for (size_t i = 0; i < s->n; i++)
+    if (s->v[i] == sig)
+      return 1;
+  return 0;
+}
+
+static void lg_sigset_add(lg_sigset_t *s, uint64_t sig) {
+  if (s->n == s->cap) {
+    size_t ncap = s->cap ? s->cap * 2 : 16;
+    uint64_t *p = lg_mem_realloc(s->v, s->cap * sizeof(*p), ncap * sizeof(*p));
+    if (p == NULL)
+      return;
+    s->v = p;
+    s->cap = ncap;
+  }
+  s->v[s->n++] = sig;
+}
+
+static uint64_t lg_cycle_sig_instances(lg_edge_t *const *e, uint32_t k) {
+  uint64_t sig = 0;
+  for (uint32_t i = 0; i < k; i++) {
+    uint64_t r = lg_lock_ref(e[i]->from);
+    sig += lg_chain_mix(k, (uint32_t)r, (uint32_t)(r >> 32), 1);
+  }
+  return sig;
+}
+
+static uint64_t lg_cycle_sig_addresses(lg_edge_t *const *e, uint32_t k) {
+  uint64_t sig = 0;
+  for (uint32_t i = 0; i < k; i++) {
+    const lg_lock_t *n = lg_lock_at(e[i]->from);
+    uintptr_t a = atomic_load_explicit(&n->addr, memory_order_relaxed);
+    sig += lg_chain_mix(k, (uint32_t)a, (uint32_t)((uint64_t)a >> 32), n->kind);
+  }
+  return sig;
+}
+
+/* The report of a cycle judged a potential deadlock on the occurrences pick[], starting at
+ * its oldest edge. */
+static lg_report_t *lg_cycle_report(lg_edge_t *const *e, const lg_occ_t *const *pick, uint32_t k) {
   uint32_t first = 0;
   for (uint32_t i = 1; i < k; i++)
     if (e[i]->seq < e[first]->seq)
       first = i;
-  uint64_t sig = 0;
-  for (uint32_t i = 0; i < k; i++) {
-    uint64_t h = (e[i]->held && e[i]->held->n ? e[i]->held->pc[0] : e[i]->from) * 31 +
-                 (e[i]->acq && e[i]->acq->n ? e[i]->acq->pc[0] : e[i]->to);
-    sig += lg_chain_mix(h, k, 0, 0); /* order-free sum: rotation does not matter */
-  }
-  for (size_t i = 0; i < lg_nsig; i++)
-    if (lg_signatures[i] == sig)
-      return NULL;
-  if (lg_nsig == lg_cap_sig) {
-    size_t ncap = lg_cap_sig ? lg_cap_sig * 2 : 16;
-    uint64_t *p = lg_mem_realloc(lg_signatures, lg_cap_sig * sizeof(*p), ncap * sizeof(*p));
-    if (p != NULL) {
-      lg_signatures = p;
-      lg_cap_sig = ncap;
-    }
-  }
-  if (lg_nsig < lg_cap_sig)
-    lg_signatures[lg_nsig++] = sig;
-
   lg_report_t *r = lg_report_new(LG_REPORT_POTENTIAL);
   if (r == NULL)
     return NULL;
@@ -755,15 +919,17 @@ static lg_report_t *lg_cycle_report(lg_edge_t *const *e, uint32_t k) {
   }
   for (uint32_t i = 0; i < k; i++) {
     const lg_edge_t *x = e[(first + i) % k];
+    const lg_occ_t *o = pick[(first + i) % k];
     r->cycle[i] = i;
     lg_redge_t *re = &r->edges[i];
     re->from = i;
     re->to = (i + 1) % k;
-    re->tid = x->tid;
-    re->from_mode = x->from_mode;
-    re->to_mode = x->to_mode;
-    re->held = lg_stack_dup(x->held);
-    re->acq = lg_stack_dup(x->acq);
+    re->tid = o->tid;
+    re->from_mode = o->from_mode;
+    re->to_mode = o->to_mode;
+    int own = o->hstack != NULL && o->astack != NULL;
+    re->held = lg_stack_dup(own ? o->hstack : x->held);
+    re->acq = lg_stack_dup(own ? o->astack : x->acq);
   }
   r->cycle[k] = 0;
   r->ncycle = k + 1;
@@ -771,68 +937,188 @@ static lg_report_t *lg_cycle_report(lg_edge_t *const *e, uint32_t k) {
   return r;
 }
 
-/* A cycle found by the graph or re-examined: report it, or keep it pending. */
-static void lg_cycle_consider(lg_edge_t *const *e, uint32_t k, lg_report_list_t *out) {
-  if (lg_cycle_verdict(e, k) == LG_VERDICT_REPORT) {
-    lg_report_t *r = lg_cycle_report(e, k);
-    if (r != NULL)
-      lg_report_list_add(out, r);
+/* A cycle through the occurrence x of e[0]: judge it unless its locks were judged before,
+ * then report it, or count it as a duplicate of an earlier report over the same locks. */
+static void lg_cycle_consider(lg_edge_t *const *e, uint32_t k, const lg_occ_t *x,
+                              lg_report_list_t *out) {
+  uint64_t inst = lg_cycle_sig_instances(e, k);
+  if (lg_sigset_has(&lg_judged, inst) || out->n == LG_REPORT_LIST_MAX)
+    return; /* (a full list: left unjudged, so a later occurrence finds it again) */
+  lg_judge_t j;
+  if (!lg_cycle_judge(&j, e, k, x))
+    return;
+  lg_sigset_add(&lg_judged, inst);
+  uint64_t addrs = lg_cycle_sig_addresses(e, k);
+  if (lg_sigset_has(&lg_reported, addrs)) {
+    lg_duplicates++;
     return;
   }
-  if (lg_npending == lg_cap_pending) {
-    size_t ncap = lg_cap_pending ? lg_cap_pending * 2 : 16;
-    lg_pending_t **p = lg_mem_realloc(lg_pending, lg_cap_pending * sizeof(*p), ncap * sizeof(*p));
-    if (p == NULL)
-      return;
-    lg_pending = p;
-    lg_cap_pending = ncap;
-  }
-  lg_pending_t *p = lg_mem_alloc(sizeof(*p) + k * sizeof(p->e[0]));
-  if (p == NULL)
-    return;
-  p->k = k;
-  for (uint32_t i = 0; i < k; i++) {
-    p->e[i] = e[i];
-    e[i]->pending_refs++;
-  }
-  lg_pending[lg_npending++] = p;
+  lg_sigset_add(&lg_reported, addrs);
+  lg_report_t *r = lg_cycle_report(e, j.pick, k);
+  if (r != NULL)
+    lg_report_list_add(out, r);
 }
 
-/* An edge of some pending cycles changed: any of them may now be a deadlock. */
-static void lg_pending_recheck(const lg_edge_t *changed, lg_report_list_t *out) {
-  for (size_t i = 0; i < lg_npending;) {
-    lg_pending_t *p = lg_pending[i];
-    int has = 0;
-    for (uint32_t j = 0; j < p->k && !has; j++)
-      has = p->e[j] == changed;
-    if (has && lg_cycle_verdict(p->e, p->k) == LG_VERDICT_REPORT) {
-      lg_report_t *r = lg_cycle_report(p->e, p->k);
-      if (r != NULL)
-        lg_report_list_add(out, r);
-      lg_pending_drop_at(i);
+/* Marks (with `stamp`) the locks reachable from `start` over every edge, refused ones
+ * included; nonzero when `target` is among them. Counts its work in *steps. */
+static uint32_t *lg_search_stack;
+static size_t lg_search_cap;
+
+static int lg_search_push(size_t n, uint32_t v) {
+  if (n == lg_search_cap) {
+    size_t ncap = lg_search_cap ? lg_search_cap * 2 : 256;
+    uint32_t *p = lg_mem_realloc(lg_search_stack, lg_search_cap * sizeof(*p), ncap * sizeof(*p));
+    if (p == NULL)
+      return -ENOMEM;
+    lg_search_stack = p;
+    lg_search_cap = ncap;
+  }
+  lg_search_stack[n] = v;
+  return 0;
+}
+
+/* A lock's place in the graph's order of accepted edges (any sign); INT64_MIN for a lock the
+ * graph does not hold (an edge it could not take): never pruned on its account. */
+static int64_t lg_order_of(uint32_t id) {
+  int64_t o = lg_graph_order(lg_rt.graph, id);
+  return o != 0 ? o : INT64_MIN;
+}
+
+static int lg_reach_mark(uint32_t start, uint32_t target, uint32_t stamp, int64_t bound,
+                         uint64_t *steps) {
+  size_t n = 0;
+  int found = 0;
+  lg_aux_at(start)->mark = stamp;
+  if (lg_search_push(n++, start) != 0)
+    return 1; /* cannot tell: let the enumeration decide */
+  while (n > 0 && *steps <= LG_SEARCH_BUDGET) {
+    uint32_t v = lg_search_stack[--n];
+    const lg_lock_aux_t *x = lg_aux_at(v);
+    for (uint32_t i = 0; i < x->out.n; i++) {
+      uint32_t w = x->out.v[i]->to;
+      (*steps)++;
+      if (w == target)
+        found = 1;
+      lg_lock_aux_t *wx = lg_aux_at(w);
+      if (wx->mark == stamp || lg_order_of(w) > bound)
+        continue;
+      wx->mark = stamp;
+      if (lg_search_push(n++, w) != 0)
+        return 1;
+    }
+  }
+  return found;
+}
+
+/* Whether a path to ~> from can exist, from the graph's order alone; *bound gets the highest
+ * place a lock on such a path can have (INT64_MAX when some lock has no place).
+ * Accepted edges go up the order, so a path to ~> from either is all accepted (then `to` is
+ * placed below `from`) or takes a refused edge: it climbs from `to` to the tail of its first
+ * one, and from the head of its last one up to `from`. From a lock placed above `from` and
+ * every refused tail, a path could only climb further. O(refused edges). */
+static int lg_cycle_possible(uint32_t from, uint32_t to, int64_t *bound) {
+  int64_t tails = INT64_MIN, heads = INT64_MAX;
+  int known = 1; /* every lock involved has a place (the graph took all its edges) */
+  *bound = INT64_MAX;
+  for (size_t i = 0; i < lg_refused_live && known; i++) {
+    int64_t t = lg_graph_order(lg_rt.graph, lg_refused[i]->from);
+    int64_t h = lg_graph_order(lg_rt.graph, lg_refused[i]->to);
+    known = t != 0 && h != 0;
+    if (t > tails)
+      tails = t;
+    if (h < heads)
+      heads = h;
+  }
+  int64_t ord_from = lg_graph_order(lg_rt.graph, from), ord_to = lg_graph_order(lg_rt.graph, to);
+  if (!known || ord_from == 0 || ord_to == 0)
+    return 1;
+  if (!(ord_to < ord_from) && !(ord_to <= tails && heads <= ord_from))
+    return 0;
+  *bound = ord_from > tails ? ord_from : tails;
+  return 1;
+}
+
+/* Every simple cycle through the edge `closing` taken as occurrence x: every simple path
+ * closing->to ~> closing->from over all edges (refused ones included: an order set aside
+ * because its first cycle was explained must not hide another cycle through it). */
+static void lg_cycles_through(lg_edge_t *closing, const lg_occ_t *x, lg_report_list_t *out) {
+  uint32_t from = closing->from, to = closing->to;
+  uint64_t steps = 0;
+  int64_t bound;
+  if (!lg_cycle_possible(from, to, &bound))
+    return;
+  uint32_t stamp = ++lg_search_stamp;
+  if (!lg_reach_mark(to, from, stamp, bound, &steps))
+    return;
+  /* Distances to `from` over the marked locks only, breadth first backwards. */
+  uint32_t dstamp = ++lg_search_stamp;
+  size_t head = 0, tail = 0;
+  lg_aux_at(from)->mark = dstamp;
+  lg_aux_at(from)->dist = 0;
+  if (lg_search_push(tail++, from) != 0)
+    return;
+  while (head < tail) {
+    uint32_t v = lg_search_stack[head++];
+    const lg_lock_aux_t *vx = lg_aux_at(v);
+    if (vx->dist + 2 >= LG_STACK_MAX)
+      continue;
+    for (uint32_t i = 0; i < vx->in.n; i++) {
+      uint32_t u = vx->in.v[i]->from;
+      lg_lock_aux_t *ux = lg_aux_at(u);
+      if (ux->mark != stamp)
+        continue; /* not reachable from `to`, or already given a distance */
+      ux->mark = dstamp;
+      ux->dist = vx->dist + 1;
+      if (lg_search_push(tail++, u) != 0)
+        return;
+    }
+  }
+  if (lg_aux_at(to)->mark != dstamp)
+    return;
+  /* Depth-first over simple paths, never deeper than a report can show. */
+  lg_edge_t *e[LG_STACK_MAX];
+  uint32_t idx[LG_STACK_MAX], node[LG_STACK_MAX];
+  uint32_t onpath = ++lg_search_stamp, depth = 0;
+  e[0] = closing;
+  node[0] = to;
+  idx[0] = 0;
+  lg_aux_at(to)->onpath = onpath;
+  for (;;) {
+    uint32_t v = node[depth];
+    if (v == from) {
+      lg_cycle_consider(e, depth + 1, x, out);
+      lg_aux_at(v)->onpath = 0;
+      if (depth-- == 0)
+        break;
       continue;
     }
-    i++;
+    const lg_lock_aux_t *vx = lg_aux_at(v);
+    int pushed = 0;
+    while (idx[depth] < vx->out.n) {
+      lg_edge_t *ne = vx->out.v[idx[depth]++];
+      lg_lock_aux_t *wx = lg_aux_at(ne->to);
+      if (++steps > LG_SEARCH_BUDGET) {
+        lg_warn_once(&lg_warned_search,
+                     "the lock-order graph has too many cycles through one order to search them "
+                     "all; some potential deadlocks may go unreported");
+        return;
+      }
+      if (wx->mark != dstamp || wx->onpath == onpath || depth + 2 + wx->dist > LG_STACK_MAX)
+        continue;
+      depth++;
+      e[depth] = ne;
+      node[depth] = ne->to;
+      idx[depth] = 0;
+      wx->onpath = onpath;
+      pushed = 1;
+      break;
+    }
+    if (pushed)
+      continue;
+    lg_aux_at(v)->onpath = 0;
+    if (depth-- == 0)
+      break;
   }
-}
-
-/* The new edge from -> to closed a cycle; path is to -> ... -> from. */
-static void lg_cycle_found(lg_edge_t *closing, const lg_node_t *path, size_t len,
-                           lg_report_list_t *out) {
-  static lg_edge_t *e[LG_STACK_MAX]; /* under lg_rt.mu, and off the program's stack */
-  if (len + 1 > LG_STACK_MAX) {
-    lg_warn_once(&lg_warned_long, "a lock-order cycle of %zu locks is too long to report", len);
-    return;
-  }
-  uint32_t k = 0;
-  e[k++] = closing;
-  for (size_t i = 0; i + 1 < len; i++) {
-    lg_edge_t *x = lg_edge_find(path[i], path[i + 1]);
-    if (x == NULL)
-      return; /* the graph and the edge table disagree: nothing sound to say */
-    e[k++] = x;
-  }
-  lg_cycle_consider(e, k, out);
 }
 
 /* ---- stacks for an edge ---- */
@@ -868,7 +1154,8 @@ static lg_stack_t *lg_stack_of_held(const lg_held_t *h, uintptr_t cfa, const lg_
      * beyond it are the current ones that were already there (stack pointer beyond it). */
     int j = 0;
     for (; j < LG_HELD_UP && h->up[j] != 0 && k < (int)lg_rt.opt.stack_depth; j++)
-      pcs[k++] = h->up[j];
+      if (h->up[j] < lg_rt.self_lo || h->up[j] >= lg_rt.self_hi) /* not our own frames (the C11 start adapter) */
+        pcs[k++] = h->up[j];
     if (j == LG_HELD_UP) {
       int at = -1;
       for (int i = 0; i < n; i++)
@@ -1011,7 +1298,6 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
   lg_report_list_t reports;
   reports.n = 0; /* not the whole array: this runs for every new edge */
   int result = LG_PRE_OK;
-  static lg_node_t path[LG_STACK_MAX]; /* under lg_rt.mu */
 
   /* A lock never seen, taken while others are held, brings new edges for certain: capture
    * their stack now rather than find out under the lock, drop it and come back. */
@@ -1130,16 +1416,27 @@ retry:
     goto out;
   }
 
-  /* Are any of the edges new? Their stacks must be captured outside the lock. */
+  /* Is any edge or any occurrence new? Stacks are captured outside the lock: for a new edge
+   * always, for a new occurrence of a known edge when some cycle may run through it (the
+   * graph has refused an edge), since only then can this occurrence be the one reported. */
   if (nframes < 0) {
     uint32_t stamp = ++lg_stamp;
     int need = 0;
     for (uint32_t i = 0; i < d && !need; i++) {
-      lg_lock_aux_t *hn = lg_aux_at(t->held[i].id);
-      if (t->held[i].id == id || hn->stamp == stamp)
+      const lg_held_t *h = &t->held[i];
+      lg_lock_aux_t *hn = lg_aux_at(h->id);
+      if (h->id == id || hn->stamp == stamp)
         continue;
       hn->stamp = stamp;
-      need = lg_edge_find(t->held[i].id, id) == NULL;
+      const lg_edge_t *e = lg_edge_find(h->id, id);
+      if (e == NULL) {
+        need = 1;
+      } else if (lg_refused_live > 0) {
+        int64_t bound;
+        lg_occ_t o;
+        lg_occ_of(t, h, id, mode, &o);
+        need = !lg_edge_has_occ(e, &o) && lg_cycle_possible(h->id, id, &bound);
+      }
     }
     if (need) {
       lg_rt_unlock();
@@ -1158,79 +1455,58 @@ retry:
     if (atomic_load_explicit(&lg_lock_at(h->id)->ver, memory_order_relaxed) != h->ver)
       continue; /* destroyed while held */
 
-    /* The other locks held at this occurrence: candidates for a gate. */
-    uint64_t others[LG_GATE_MAX];
-    uint32_t nothers = 0;
-    for (uint32_t j = 0; j < d && nothers < LG_GATE_MAX; j++) {
-      const lg_held_t *o = &t->held[j];
-      if (o->id == h->id || o->id == id)
-        continue;
-      uint64_t g = (uint64_t)o->ver << 32 | o->id;
-      int dup = 0;
-      for (uint32_t x = 0; x < nothers && !dup; x++)
-        dup = others[x] == g;
-      if (!dup)
-        others[nothers++] = g;
-    }
-    int strong = !(h->kind == LG_KIND_RWLOCK && kind == LG_KIND_RWLOCK &&
-                   h->mode == LG_MODE_READ && mode == LG_MODE_READ);
-
+    lg_occ_t o;
+    lg_occ_of(t, h, id, mode, &o);
     lg_edge_t *e = lg_edge_find(h->id, id);
-    if (e != NULL && e->pending_refs && nframes < 0) {
-      /* This occurrence may be the one that turns a pending cycle into a report: its stacks
-       * are the ones to show. */
-      lg_rt_unlock();
-      nframes = lg_capture_for(t, pc, cfa, frames);
-      goto retry;
-    }
-    if (e == NULL) {
+    int fresh = e == NULL;
+    if (fresh) {
       e = lg_edge_new(h->id, id);
       if (e == NULL) {
         lg_warn_once(&lg_warned_mem, "out of memory for lock-order edges; some are not tracked");
         continue;
       }
-      e->tid = t->tid;
-      e->from_mode = h->mode;
-      e->to_mode = mode;
-      e->strong = (uint8_t)strong;
-      e->ngate = (uint8_t)nothers;
-      memcpy(e->gate, others, nothers * sizeof(others[0]));
-      if (t->seg != NULL)
-        e->segs[e->nseg++] = t->seg;
       if (nframes > 0) {
         e->held = lg_stack_of_held(h, cfa, frames, nframes, 1);
         e->acq = lg_edge_stack_of_frames(frames, nframes);
       }
-      size_t len = 0;
-      int rc = lg_graph_add_edge(lg_rt.graph, h->id, id, path, LG_STACK_MAX, &len);
-      if (rc == LG_GRAPH_CYCLE)
-        lg_cycle_found(e, path, len, &reports);
-      else if (rc < 0)
-        lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are not checked");
-    } else if (lg_edge_observe(e, others, nothers, strong, t->seg) && e->pending_refs) {
-      if (nframes > 0) {
-        lg_stack_t *held = lg_stack_of_held(h, cfa, frames, nframes, 1);
-        lg_stack_t *taken = lg_edge_stack_of_frames(frames, nframes);
-        if (held != NULL && taken != NULL) {
-          lg_stack_unref(e->held);
-          lg_stack_unref(e->acq);
-          e->held = held;
-          e->acq = taken;
-          e->tid = t->tid;
-          e->from_mode = h->mode;
-          e->to_mode = mode;
-        } else {
-          lg_stack_unref(held);
-          lg_stack_unref(taken);
-        }
-      }
-      lg_pending_recheck(e, &reports);
+    } else if (lg_edge_has_occ(e, &o)) {
+      continue;
     }
+    if (nframes > 0 && !fresh) { /* a first occurrence shows the edge's own stacks */
+      o.hstack = lg_stack_of_held(h, cfa, frames, nframes, 1);
+      o.astack = lg_edge_stack_of_frames(frames, nframes);
+    }
+    lg_occ_t *x = lg_edge_add_occ(e, &o);
+    if (x == NULL) {
+      lg_occ_release(&o);
+      lg_warn_once(&lg_warned_mem, "out of memory for lock-order edges; some are not tracked");
+      continue;
+    }
+    int cycle = 0;
+    if (fresh) {
+      int rc = lg_graph_add_edge(lg_rt.graph, h->id, id, NULL, 0, NULL);
+      if (rc == LG_GRAPH_CYCLE) {
+        lg_refused_add(e);
+        cycle = 1;
+      } else if (rc < 0) {
+        lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are not checked");
+      }
+    }
+    /* Without a refused edge the graph is acyclic: no cycle runs through this order. */
+    if (cycle || lg_refused_live > 0)
+      lg_cycles_through(e, x, &reports);
   }
   lg_chain_remember(t, id, n, a->key);
   lg_rt_unlock();
 
 out:
+  /* Shortest cycle first when one acquisition closed several (stable: found order otherwise). */
+  for (uint32_t i = 1; i < reports.n; i++)
+    for (uint32_t j = i; j > 0 && reports.r[j - 1]->nedges > reports.r[j]->nedges; j--) {
+      lg_report_t *x = reports.r[j];
+      reports.r[j] = reports.r[j - 1];
+      reports.r[j - 1] = x;
+    }
   for (uint32_t i = 0; i < reports.n; i++)
     lg_report_emit(reports.r[i]);
   lg_guard_leave(t, was);

@@ -815,6 +815,12 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
   lg_sbuf_count(&w, locks, " lock", ", ");
   lg_sbuf_count(&w, edges, " edge", ", ");
   lg_sbuf_count(&w, threads, " thread", "\n");
+  size_t dups = lg_cycles_duplicate_count();
+  if (dups > 0) { /* folded into earlier reports, never dropped silently */
+    lg_sbuf_str(&w, "  duplicates: ");
+    lg_sbuf_count(&w, dups, " more lock-order cycle", "");
+    lg_sbuf_str(&w, " over locks an earlier report names (new instances at the same addresses, or another order of the same locks)\n");
+  }
   for (size_t i = 0; i < ns; i++) {
     lg_sbuf_str(&w, "  suppression ");
     lg_sbuf_str(&w, lg_suppressions_type(lg_rt.supp, i));
@@ -845,6 +851,8 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
   }
   lg_sbuf_str(&w, ",\"suppressed\":");
   lg_sbuf_uint(&w, lg_count_suppressed);
+  lg_sbuf_str(&w, ",\"duplicate_cycles\":");
+  lg_sbuf_uint(&w, dups);
   lg_sbuf_str(&w, ",\"locks\":");
   lg_sbuf_uint(&w, locks);
   lg_sbuf_str(&w, ",\"edges\":");

@@ -83,12 +83,24 @@ static int lg_capture_fast_here(lg_frame_pcsp_t *out, int cap) {
 static int lg_capture_after_self_here(uintptr_t *out, int cap) {
   void *all[LG_STACK_MAX + 32];
   int n = unw_backtrace(all, (int)(sizeof all / sizeof all[0]));
-  int last_self = -1;
-  for (int i = 0; i < n; i++)
-    if (lg_pc_is_self((uintptr_t)all[i]))
-      last_self = i;
+  /* Our frames (this walk, the handler), then what the signal interrupted (libc's wait), then
+   * the wrapper that called it: the program's frames start after that second run of ours. Not
+   * after the last frame of ours: a trampoline of ours further out (a C11 thread's start) would
+   * hide the program's frames between. Interrupted outside a wrapper, they start after the
+   * first run. */
+  int i = 0;
+  while (i < n && lg_pc_is_self((uintptr_t)all[i]))
+    i++;
+  int start = i;
+  while (i < n && !lg_pc_is_self((uintptr_t)all[i]))
+    i++;
+  if (i < n) {
+    while (i < n && lg_pc_is_self((uintptr_t)all[i]))
+      i++;
+    start = i;
+  }
   int k = 0;
-  for (int i = last_self + 1; i < n && k < cap; i++)
+  for (i = start; i < n && k < cap; i++)
     out[k++] = (uintptr_t)all[i];
   return k;
 }
@@ -282,10 +294,47 @@ static const char *lg_intern(const char *s) {
   return p;
 }
 
-/* C++ names read better demangled; libstdc++ may not be loaded, so look it up. */
+/* C++ names read better demangled. GCC's demangler is linked in (libsupc++.a): its callback
+ * entry point allocates nothing on the heap (its working space is on the stack, proportional
+ * to the name, hence the length limit), so it does not depend on the program loading
+ * libstdc++ nor call the program's malloc. Without it, libstdc++'s __cxa_demangle is used if
+ * the program happens to have it loaded. */
+#define LG_DEMANGLE_MAX 1024 /* longer names stay mangled: the stack cost grows with the name */
+
+typedef struct lg_demangle_buf {
+  char s[4096];
+  size_t n;
+  int overflow;
+} lg_demangle_buf_t;
+
+static void lg_demangle_append(const char *piece, size_t len, void *opaque) {
+  lg_demangle_buf_t *b = opaque;
+  if (b->n + len >= sizeof b->s) {
+    b->overflow = 1;
+    return;
+  }
+  memcpy(b->s + b->n, piece, len);
+  b->n += len;
+  b->s[b->n] = '\0';
+}
+
+#ifdef LG_HAVE_SUPCXX_DEMANGLER
+int __gcclibcxx_demangle_callback(const char *mangled,
+                                  void (*callback)(const char *, size_t, void *), void *opaque);
+#endif
+
 static const char *lg_demangled(const char *name) {
-  if (name == NULL || strncmp(name, "_Z", 2) != 0)
+  if (name == NULL || strncmp(name, "_Z", 2) != 0 || strlen(name) > LG_DEMANGLE_MAX)
     return lg_intern(name);
+#ifdef LG_HAVE_SUPCXX_DEMANGLER
+  lg_demangle_buf_t b;
+  b.n = 0;
+  b.overflow = 0;
+  b.s[0] = '\0';
+  if (__gcclibcxx_demangle_callback(name, lg_demangle_append, &b) == 0 && !b.overflow && b.n > 0)
+    return lg_intern(b.s);
+  return lg_intern(name);
+#else
   typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
   demangle_fn fn = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
   if (fn == NULL)
@@ -295,6 +344,7 @@ static const char *lg_demangled(const char *name) {
   const char *r = lg_intern(status == 0 && d ? d : name);
   free(d);
   return r;
+#endif
 }
 
 static const char *lg_die_name(Dwarf_Die *die) {

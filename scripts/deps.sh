@@ -39,8 +39,9 @@ has_header_lib() { # has_header_lib <header> <lib flags...>
 need make            command -v make
 need cmake           command -v cmake
 need gcc             command -v gcc
-# The C++ corpus programs are built with g++ and clang++ both; without g++, CMake would take
-# clang++ as the project's C++ compiler and the g++ build would be missing.
+# The C++ corpus programs are built with g++ and clang++ both (without g++, CMake would take
+# clang++ as the project's C++ compiler and the g++ build would be missing); the library links
+# libsupc++.a's demangler.
 need g++             command -v g++
 need pkg-config      command -v pkg-config
 need libtsan2        links gcc -fsanitize=thread

@@ -827,14 +827,19 @@ int frame_matches(const json_t *frame, const char *function, int exact, const ch
  * program's line. C++ names are matched as a part ("worker_ab" in "worker_ab()"). */
 int stack_has(const json_t *stack, const char *function, int cxx, const char *source, int line)
 {
-  return json_len(stack) > 0 && frame_matches(json_at(stack, 0), function, !cxx, source, line);
+  size_t n = (cxx & STACK_ANY_FRAME) ? json_len(stack) : (json_len(stack) > 0 ? 1 : 0);
+
+  for (size_t i = 0; i < n; i++)
+    if (frame_matches(json_at(stack, i), function, !(cxx & STACK_CXX), source, line))
+      return 1;
+  return 0;
 }
 
 /* The frame to show in a failure message: #0, or for C++ the first frame in the program's
  * own source (the frames above it are libstdc++'s). */
 const json_t *stack_top_in(const json_t *stack, const char *source, int cxx)
 {
-  for (size_t i = 0; cxx && i < json_len(stack); i++)
+  for (size_t i = 0; (cxx & STACK_ANY_FRAME) && i < json_len(stack); i++)
     if (file_has_basename(json_str(json_get(json_at(stack, i), "file")), source))
       return json_at(stack, i);
   return json_at(stack, 0);

@@ -166,9 +166,14 @@ int file_has_basename(const char *file, const char *base);
 int frame_matches(const json_t *frame, const char *function, int exact, const char *source,
                          int line);
 
-/* Whether frame #0 of a stack is the given one: the detector hides its own frames and the C++
- * runtime's lock wrappers (std::mutex::lock, lock_guard, __gthread_*), so a report starts at the
- * program's line. C++ names are matched as a part ("worker_ab" in "worker_ab()"). */
+/* How stack_has (and the `cxx` argument of the inversion checks) looks for a frame: by default
+ * frame #0 only, whose function name must be the one given; the detector hides its own frames
+ * and the C++ runtime's lock wrappers (std::mutex::lock, lock_guard, __gthread_*), so a report
+ * starts at the program's line. */
+#define STACK_CXX 1       /* C++: the name is matched as a part ("worker_ab" in "worker_ab()") */
+#define STACK_ANY_FRAME 2 /* any frame (the program's own lock helper is frame #0) */
+
+/* Whether a stack has the frame, as `cxx` (STACK_* flags) says. */
 int stack_has(const json_t *stack, const char *function, int cxx, const char *source, int line);
 
 /* The frame to show in a failure message: #0, or for C++ the first frame in the program's

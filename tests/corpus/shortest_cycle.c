@@ -1,9 +1,11 @@
 /* shortest_cycle - one edge closes a 2-cycle and a 3-cycle at once.
  *
  * Checks: the graph first holds B -> A, B -> C and C -> A; then A -> B arrives, closing both
- * A -> B -> A and A -> B -> C -> A. The report must show the shortest one, once.
- * Expected verdict: exactly one potential deadlock, a cycle of 2 locks made of the edge taken
- * at close_first/close_second and the edge taken at ba_first/ba_second; exit 66.
+ * A -> B -> A and A -> B -> C -> A. Two distinct sets of locks, so two reports, the shortest
+ * first: a cycle of 2 locks made of the edge taken at close_first/close_second and the edge
+ * taken at ba_first/ba_second, then the ring of 3 (three threads running take_pair(B, C),
+ * take_pair(C, A) and the closing pair would deadlock even without the B -> A order).
+ * Expected verdict: two potential deadlocks, the first of 2 locks; exit 66.
  */
 #include <pthread.h>
 #include <stdio.h>

@@ -1,0 +1,263 @@
+/* c11.c - the C11 <threads.h> wrappers: mtx_*, cnd_*, thrd_* follow the rules of their pthread
+ * twins.
+ *
+ * Why a module of its own: glibc implements mtx_lock, cnd_wait, thrd_create and the rest by
+ * calling its internal pthread functions directly, never through the exported symbols, so the
+ * pthread wrappers of interpose.c and threads.c do not see a C11 program at all. These
+ * wrappers put the C11 calls on the same paths:
+ *  - a mtx_t is a pthread mutex in glibc (same layout), so it gets the same identity (shadow
+ *    slot and node), the same held stack, and the same self-deadlock checks (a mtx_plain is a
+ *    default mutex, a mtx_recursive a recursive one);
+ *  - mtx_lock is a blocking acquisition (checked before the real call, published to the
+ *    watchdog), mtx_timedlock a timed one, mtx_trylock a try (no edge into the lock);
+ *  - cnd_wait and cnd_timedwait release the mutex for the wait and retake it after, whatever
+ *    they return;
+ *  - thrd_create, thrd_join and thrd_detach go through the pthread wrappers (happens-before
+ *    at create and join, thread records), with the C11 start routine adapted: its int result
+ *    travels as the thread's pointer result, as glibc does, so thrd_join reads it back.
+ * Contract, as for every wrapper: the result is exactly what glibc's own function returns
+ * (thrd_success, thrd_busy, thrd_timedout, thrd_nomem, thrd_error), errno is left as the real
+ * call left it, and only a successful acquisition is recorded.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <threads.h>
+
+#include "lockgraph.h"
+#include "mem.h"
+
+#define LG_C11_PC ((uintptr_t)__builtin_return_address(0))
+#define LG_C11_CFA ((uintptr_t)__builtin_dwarf_cfa())
+#define LG_C11_FP ((uintptr_t)__builtin_frame_address(0))
+
+/* The tracked state of the calling thread, or NULL to pass straight through (as lg_enter in
+ * interpose.c). */
+static inline lg_thread_t *lg_c11_enter(void) {
+  if (LG_UNLIKELY(lg_real.mtx_lock == NULL))
+    lg_real_resolve();
+  lg_thread_t *t = lg_tls_self;
+  if (LG_LIKELY(t != NULL && !t->passthrough))
+    return t;
+  if (t != NULL)
+    return NULL;
+  t = lg_thread_self();
+  return (t != NULL && !t->passthrough) ? t : NULL;
+}
+
+/* glibc's mapping of a pthread error to a C11 result (thrd_priv.h). */
+static int lg_c11_result(int err) {
+  switch (err) {
+  case 0:
+    return thrd_success;
+  case ENOMEM:
+    return thrd_nomem;
+  case ETIMEDOUT:
+    return thrd_timedout;
+  case EBUSY:
+    return thrd_busy;
+  default:
+    return thrd_error;
+  }
+}
+
+/* ---- mutexes ---- */
+
+/* The real calls run with the thread in passthrough: a glibc that implements them through the
+ * exported pthread functions (before 2.34, in libpthread) must not have them tracked twice. */
+static int lg_c11_call_timed(lg_thread_t *t, mtx_t *m, const struct timespec *ts) {
+  if (t == NULL)
+    return lg_real.mtx_timedlock(m, ts);
+  t->passthrough = 1;
+  int rc = lg_real.mtx_timedlock(m, ts);
+  t->passthrough = 0;
+  return rc;
+}
+
+static int lg_c11_call_try(lg_thread_t *t, mtx_t *m) {
+  if (t == NULL)
+    return lg_real.mtx_trylock(m);
+  t->passthrough = 1;
+  int rc = lg_real.mtx_trylock(m);
+  t->passthrough = 0;
+  return rc;
+}
+
+LG_EXPORT int mtx_init(mtx_t *m, int type) {
+  lg_thread_t *t = lg_c11_enter();
+  int rc = lg_real.mtx_init(m, type);
+  if (rc == thrd_success && t != NULL) {
+    int e = errno;
+    lg_lock_retire((uintptr_t)m); /* the memory holds a new lock from now on */
+    errno = e;
+  }
+  return rc;
+}
+
+LG_EXPORT void mtx_destroy(mtx_t *m) {
+  lg_thread_t *t = lg_c11_enter();
+  lg_real.mtx_destroy(m);
+  if (t != NULL) {
+    int e = errno;
+    lg_lock_retire((uintptr_t)m);
+    errno = e;
+  }
+}
+
+LG_EXPORT int mtx_lock(mtx_t *m) {
+  lg_thread_t *t = lg_c11_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return lg_real.mtx_lock(m);
+  uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA, addr = (uintptr_t)m;
+  lg_acq_t a;
+  int pre = lg_acquire_check(t, addr, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_BLOCKING, pc, cfa, &a);
+  if (pre == LG_PRE_UNTRACKED)
+    return lg_real.mtx_lock(m);
+  int filled = lg_held_fill(t, addr, &a, LG_KIND_MUTEX, LG_MODE_WRITE, pc, cfa, LG_C11_FP) == 0;
+  if (LG_LIKELY(filled))
+    lg_wait_begin(t);
+  t->passthrough = 1; /* a signal handler locking meanwhile must not reuse the entry */
+  int rc = lg_real.mtx_lock(m);
+  t->passthrough = 0;
+  if (LG_LIKELY(filled)) {
+    lg_wait_end(t);
+    if (rc == thrd_success)
+      lg_held_commit(t);
+  }
+  return rc;
+}
+
+LG_EXPORT int mtx_timedlock(mtx_t *__restrict m, const struct timespec *__restrict ts) {
+  lg_thread_t *t = lg_c11_enter();
+  uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
+  int rc = lg_c11_call_timed(t, m, ts);
+  lg_acq_t a;
+  if (rc == thrd_success && t != NULL &&
+      lg_acquire_check(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TIMED, pc, cfa, &a) !=
+          LG_PRE_UNTRACKED)
+    lg_held_push(t, (uintptr_t)m, &a, LG_KIND_MUTEX, LG_MODE_WRITE, pc, cfa, LG_C11_FP);
+  return rc;
+}
+
+LG_EXPORT int mtx_trylock(mtx_t *m) {
+  lg_thread_t *t = lg_c11_enter();
+  uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
+  int rc = lg_c11_call_try(t, m);
+  lg_acq_t a;
+  if (rc == thrd_success && t != NULL &&
+      lg_acquire_check(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TRY, pc, cfa, &a) !=
+          LG_PRE_UNTRACKED)
+    lg_held_push(t, (uintptr_t)m, &a, LG_KIND_MUTEX, LG_MODE_WRITE, pc, cfa, LG_C11_FP);
+  return rc;
+}
+
+LG_EXPORT int mtx_unlock(mtx_t *m) {
+  if (LG_UNLIKELY(lg_real.mtx_unlock == NULL))
+    lg_real_resolve();
+  lg_thread_t *t = lg_tls_self;
+  if (t == NULL || t->passthrough)
+    return lg_real.mtx_unlock(m);
+  t->passthrough = 1;
+  int rc = lg_real.mtx_unlock(m);
+  t->passthrough = 0;
+  if (rc == thrd_success)
+    lg_held_pop(t, (uintptr_t)m);
+  return rc;
+}
+
+/* ---- condition variables: the wait releases the mutex and takes it back ---- */
+
+static int lg_c11_release(lg_thread_t *t, mtx_t *m) {
+  for (uint32_t i = t->depth; i-- > 0;)
+    if (t->held[i].addr == (uintptr_t)m) {
+      lg_held_pop(t, (uintptr_t)m);
+      return 1;
+    }
+  return 0;
+}
+
+static void lg_c11_retake(lg_thread_t *t, mtx_t *m, uintptr_t pc, uintptr_t cfa, uintptr_t fp) {
+  int e = errno;
+  lg_acq_t a;
+  if (lg_acquire_check(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TIMED, pc, cfa, &a) !=
+      LG_PRE_UNTRACKED)
+    lg_held_push(t, (uintptr_t)m, &a, LG_KIND_MUTEX, LG_MODE_WRITE, pc, cfa, fp);
+  errno = e;
+}
+
+LG_EXPORT int cnd_wait(cnd_t *c, mtx_t *m) {
+  lg_thread_t *t = lg_c11_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return lg_real.cnd_wait(c, m);
+  uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
+  int was_held = lg_c11_release(t, m);
+  /* The wait, for the hang rules (waits.h): the same as a pthread condition wait. */
+  lg_wait_enter(t, LG_WAIT_COND, LG_CALL_NONE, 0, 0, (uintptr_t)c, (uintptr_t)m, pc, cfa,
+                LG_C11_FP);
+  t->passthrough = 1;
+  int rc = lg_real.cnd_wait(c, m);
+  t->passthrough = 0;
+  lg_wait_leave(&t);
+  if (was_held) /* glibc holds the mutex again on every return */
+    lg_c11_retake(t, m, pc, cfa, LG_C11_FP);
+  return rc;
+}
+
+LG_EXPORT int cnd_timedwait(cnd_t *__restrict c, mtx_t *__restrict m,
+                            const struct timespec *__restrict ts) {
+  lg_thread_t *t = lg_c11_enter();
+  if (LG_UNLIKELY(t == NULL))
+    return lg_real.cnd_timedwait(c, m, ts);
+  uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
+  int was_held = lg_c11_release(t, m);
+  lg_wait_enter(t, LG_WAIT_COND, LG_CALL_NONE, 1, 0, (uintptr_t)c, (uintptr_t)m, pc, cfa,
+                LG_C11_FP);
+  t->passthrough = 1;
+  int rc = lg_real.cnd_timedwait(c, m, ts);
+  t->passthrough = 0;
+  lg_wait_leave(&t);
+  if (was_held)
+    lg_c11_retake(t, m, pc, cfa, LG_C11_FP);
+  return rc;
+}
+
+/* ---- threads: through the pthread wrappers ---- */
+
+typedef struct lg_c11_start {
+  thrd_start_t fn;
+  void *arg;
+} lg_c11_start_t;
+
+/* The thread's int result becomes its pointer result, as glibc's own C11 threads do. */
+static void *lg_c11_trampoline(void *p) {
+  lg_c11_start_t s = *(lg_c11_start_t *)p;
+  lg_mem_free(p, sizeof(s));
+  return (void *)(uintptr_t)s.fn(s.arg);
+}
+
+LG_EXPORT int thrd_create(thrd_t *thr, thrd_start_t fn, void *arg) {
+  int e = errno;
+  lg_c11_start_t *s = lg_mem_alloc(sizeof(*s));
+  if (s == NULL)
+    return thrd_nomem;
+  s->fn = fn;
+  s->arg = arg;
+  errno = e;
+  int rc = pthread_create((pthread_t *)thr, NULL, lg_c11_trampoline, s);
+  if (rc != 0)
+    lg_mem_free(s, sizeof(*s));
+  return lg_c11_result(rc);
+}
+
+LG_EXPORT int thrd_join(thrd_t thr, int *res) {
+  void *p = NULL;
+  int rc = pthread_join((pthread_t)thr, &p);
+  if (rc == 0 && res != NULL)
+    *res = (int)(uintptr_t)p;
+  return lg_c11_result(rc);
+}
+
+LG_EXPORT int thrd_detach(thrd_t thr) {
+  return lg_c11_result(pthread_detach((pthread_t)thr));
+}
