@@ -163,6 +163,19 @@ Test(waits, every_thread_blocked_with_nobody_to_wake_it_is_a_hang, .timeout = 12
     reports_free(&set);
     run_cleanup(&r);
   }
+
+  /* The same lost wakeup in C11 <threads.h>, whose functions glibc implements past the
+   * pthread ones. */
+  const char *c11 = "hang_c11_lost_wakeup.c";
+  run_result_t r;
+  report_set_t set;
+  run_mode("hang_c11_lost_wakeup", NULL, NULL, &r);
+  expect_ended_by_watchdog(&r, "hang_c11_lost_wakeup");
+  const json_t *rep = only_report(&r, &set, "hang");
+  expect_section(rep, "thread T2 waits on condition variable", "worker", c11, "cnd_wait");
+  expect_section(rep, "thread T1 joins thread T2", "main", c11, "thrd_join");
+  reports_free(&set);
+  run_cleanup(&r);
 }
 
 Test(waits, threads_that_wait_while_another_can_still_wake_them_stay_silent, .timeout = 120)
