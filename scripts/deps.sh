@@ -3,6 +3,7 @@
 #
 #   scripts/deps.sh build   compilers, sanitizer runtimes, Valgrind, Criterion, libunwind, libdw
 #   scripts/deps.sh bench   the above plus the benchmark's timing and plotting tools
+#   (build also installs the real programs the tests run under lockgraph: xz, zstd, pigz, git)
 #
 # Each need is probed for real (a command on PATH, a test compile and link), so a machine that
 # already has everything runs no apt-get at all. As root it installs with apt-get; otherwise it
@@ -43,6 +44,11 @@ need libunwind-dev   has_header_lib libunwind.h -lunwind
 need libdw-dev       has_header_lib elfutils/libdwfl.h -ldw -lelf
 need util-linux      command -v setarch
 need coreutils       command -v timeout
+# Real multithreaded programs nobody here wrote, run under lockgraph by the tests.
+need xz-utils        command -v xz
+need zstd            command -v zstd
+need pigz            command -v pigz
+need git             command -v git
 if [ "$profile" = bench ]; then
   need time          test -x /usr/bin/time
   need hyperfine     command -v hyperfine
