@@ -3,6 +3,7 @@
 #
 #   scripts/deps.sh build   compilers, sanitizer runtimes, Valgrind, Criterion, libunwind, libdw
 #   scripts/deps.sh bench   the above plus the benchmark's timing and plotting tools
+#   scripts/deps.sh fuzz    the build's needs plus clang's libFuzzer runtime (make fuzz)
 #   (build also installs the real programs the tests run under lockgraph: xz, zstd, pigz, git)
 #
 # Each need is probed for real (a command on PATH, a test compile and link), so a machine that
@@ -10,7 +11,7 @@
 # prints the exact command to run and fails.
 set -u
 profile=${1:-build}
-case "$profile" in build|bench) ;; *) echo "deps.sh: unknown profile '$profile' (use: build, bench)" >&2; exit 2 ;; esac
+case "$profile" in build|bench|fuzz) ;; *) echo "deps.sh: unknown profile '$profile' (use: build, bench, fuzz)" >&2; exit 2 ;; esac
 
 missing=()
 need() { # need <package> <probe command...>
@@ -49,6 +50,11 @@ need xz-utils        command -v xz
 need zstd            command -v zstd
 need pigz            command -v pigz
 need git             command -v git
+if [ "$profile" = fuzz ]; then
+  # libFuzzer brings its own main: the probe defines the fuzz entry point instead.
+  printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' >"$probe_dir/f.c"
+  need libclang-rt-dev sh -c "command -v clang && clang '$probe_dir/f.c' -o '$probe_dir/f' -fsanitize=fuzzer,address,undefined"
+fi
 if [ "$profile" = bench ]; then
   need time          test -x /usr/bin/time
   need hyperfine     command -v hyperfine
