@@ -31,7 +31,7 @@ static const cli_flag_t cli_flags[] = {
     {"--json", "json", "FILE", "also write reports as JSON Lines to FILE (truncated first)"},
     {"--log", "log", "FILE", "write text reports to FILE instead of stderr (truncated first)"},
     {"--watchdog", "watchdog_ms", "MS", "end a real deadlock once threads waited MS ms; 0 = off"},
-    {"--suppressions", "suppressions", "FILE", "hide reports matching 'deadlock:<glob>' lines"},
+    {"--suppressions", "suppressions", "FILE", "hide reports matching '<type>:<glob>' lines"},
     {"--exitcode", "exitcode", "N", "exit status when anything was reported, 0..255"},
     {"--stack-depth", "stack_depth", "N", "frames kept per stack, 1..64"},
     {"--verbosity", "verbosity", "N", "0 quiet, 1 summary at exit, 2 also detector memory"},

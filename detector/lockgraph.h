@@ -487,7 +487,17 @@ const char *lg_path_display(const char *file, char *buf, size_t cap);
 
 /* ---- report.c ---- */
 
-enum { LG_REPORT_POTENTIAL = 1, LG_REPORT_DEADLOCK = 2, LG_REPORT_SELF = 3, LG_REPORT_FORK = 4 };
+/* Report kinds. Each has a row in report.c's table of kinds (lg_kinds): its first-line word,
+ * JSON type, suppression type and summary noun. A new kind is added before LG_REPORT_KINDS,
+ * with its row; unless it needs a layout of its own it is written by the generic formatter
+ * from r->message and r->sections. */
+enum {
+  LG_REPORT_POTENTIAL = 1,
+  LG_REPORT_DEADLOCK = 2,
+  LG_REPORT_SELF = 3,
+  LG_REPORT_FORK = 4,
+  LG_REPORT_KINDS
+};
 
 typedef struct lg_rlock {
   uint32_t id, ver;
@@ -512,6 +522,16 @@ typedef struct lg_rthread {
   lg_stack_t *stack;
 } lg_rthread_t;
 
+/* One labelled part of a report of the generic layout. In message and labels, "{L<i>}" is
+ * replaced by the run-wide name of locks[i] (M1, RW2, ...). */
+#define LG_REPORT_SECTIONS 16
+#define LG_REPORT_TEXT 192
+
+typedef struct lg_rsection {
+  char label[LG_REPORT_TEXT]; /* one line, no newline */
+  lg_stack_t *stack;          /* NULL: the label alone */
+} lg_rsection_t;
+
 typedef struct lg_report {
   int type;
   int ends_run;     /* self-deadlock on a lock that would block forever */
@@ -523,9 +543,17 @@ typedef struct lg_report {
   lg_redge_t *edges;
   lg_rthread_t *threads;
   lg_stack_t *held_stack, *acq_stack; /* self-deadlock: where it was first taken, the relock */
+  /* The generic layout: what happened in one line, then the labelled stacks. */
+  char message[LG_REPORT_TEXT * 2];
+  uint32_t nsections;
+  lg_rsection_t sections[LG_REPORT_SECTIONS];
 } lg_report_t;
 
 lg_report_t *lg_report_new(int type);
+/* Adds a labelled section (printf-style label) to a report of the generic layout, taking over
+ * `stack` (which may be NULL). Sections beyond LG_REPORT_SECTIONS are dropped (stack freed). */
+void lg_report_add_section(lg_report_t *r, lg_stack_t *stack, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Index of the lock in r->locks, adding it. */
 uint32_t lg_report_add_lock(lg_report_t *r, uint32_t id, uint32_t ver, uintptr_t addr,
                             uint8_t kind, uintptr_t first_pc);

@@ -199,6 +199,7 @@ int lg_options_parse(lg_options_t *o, const char *spec, char *err, size_t err_ca
 
 typedef struct supp_entry {
   const char *glob; /* into the text block */
+  int type;         /* index into lg_supp_types */
   _Atomic size_t hits;
 } supp_entry_t;
 
@@ -233,8 +234,39 @@ static void supp_line_trim(const char **b, const char **e) {
     (*e)--;
 }
 
-static const char supp_prefix[] = "deadlock:";
-#define SUPP_PREFIX_LEN (sizeof supp_prefix - 1)
+/* The report kinds a suppression can name, as the `type:` before its glob. A kind of report
+ * is matched by the one type its report names (report.c's table of kinds). */
+const char *const lg_supp_types[] = {
+    "deadlock", /* lock-order cycles, deadlocks that happened, self-deadlocks */
+    NULL,
+};
+#define SUPP_TYPE_LIST "deadlock"
+
+/* The type index of line [b, e) ("type:glob"), with *glob set past the colon and blanks;
+ * -1 when the line does not start with a known type and a colon. */
+static int supp_line_type(const char *b, const char *e, const char **glob) {
+  const char *colon = memchr(b, ':', (size_t)(e - b));
+  if (colon == NULL)
+    return -1;
+  for (int t = 0; lg_supp_types[t] != NULL; t++) {
+    size_t n = strlen(lg_supp_types[t]);
+    if ((size_t)(colon - b) == n && memcmp(b, lg_supp_types[t], n) == 0) {
+      const char *g = colon + 1;
+      while (g < e && supp_is_space(*g)) /* "deadlock: foo" reads as meant */
+        g++;
+      *glob = g;
+      return g < e ? t : -1;
+    }
+  }
+  return -1;
+}
+
+int lg_supp_type_index(const char *type) {
+  for (int t = 0; type != NULL && lg_supp_types[t] != NULL; t++)
+    if (strcmp(lg_supp_types[t], type) == 0)
+      return t;
+  return -1;
+}
 
 lg_suppressions_t *lg_suppressions_parse(const char *text, const char *name, char *err,
                                          size_t err_cap) {
@@ -254,16 +286,15 @@ lg_suppressions_t *lg_suppressions_parse(const char *text, const char *name, cha
     supp_line_trim(&b, &e);
     if (b < e) {
       size_t n = (size_t)(e - b);
-      const char *glob = b + SUPP_PREFIX_LEN;
-      if (n <= SUPP_PREFIX_LEN || memcmp(b, supp_prefix, SUPP_PREFIX_LEN) != 0) {
-        opt_err_append(err, err_cap, &len, "%s:%zu: expected 'deadlock:<glob>', got '", name,
-                       line);
+      const char *glob;
+      if (supp_line_type(b, e, &glob) < 0) {
+        opt_err_append(err, err_cap, &len,
+                       "%s:%zu: expected '<type>:<glob>' with a type of " SUPP_TYPE_LIST
+                       ", got '", name, line);
         opt_err_quote(err, err_cap, &len, b, n);
         opt_err_append(err, err_cap, &len, "'");
         return NULL;
       }
-      while (glob < e && supp_is_space(*glob)) /* "deadlock: foo" reads as meant */
-        glob++;
       count++;
       bytes += (size_t)(e - glob) + 1;
     }
@@ -291,9 +322,8 @@ lg_suppressions_t *lg_suppressions_parse(const char *text, const char *name, cha
     const char *b = p, *e = nl ? nl : p + strlen(p);
     supp_line_trim(&b, &e);
     if (b < e) {
-      const char *glob = b + SUPP_PREFIX_LEN;
-      while (glob < e && supp_is_space(*glob))
-        glob++;
+      const char *glob;
+      s->e[k].type = supp_line_type(b, e, &glob);
       memcpy(out, glob, (size_t)(e - glob));
       s->e[k++].glob = out;
       out += e - glob;
@@ -384,11 +414,15 @@ static int supp_glob_matches(const char *glob, const char *text) {
   return text != NULL && fnmatch(glob, text, 0) == 0;
 }
 
-int lg_suppressions_match(lg_suppressions_t *s, const lg_frame_view_t *frames, size_t n) {
+int lg_suppressions_match(lg_suppressions_t *s, const char *type, const lg_frame_view_t *frames,
+                          size_t n) {
   if (s == NULL)
     return -1;
+  int t = lg_supp_type_index(type);
   for (size_t i = 0; i < s->n; i++) {
     const char *glob = s->e[i].glob;
+    if (s->e[i].type != t)
+      continue;
     for (size_t f = 0; f < n; f++) {
       const char *file = frames[f].file;
       const char *base = file ? strrchr(file, '/') : NULL;
@@ -416,4 +450,10 @@ const char *lg_suppressions_pattern(const lg_suppressions_t *s, size_t i) {
   if (s == NULL || i >= s->n)
     return NULL;
   return s->e[i].glob;
+}
+
+const char *lg_suppressions_type(const lg_suppressions_t *s, size_t i) {
+  if (s == NULL || i >= s->n)
+    return NULL;
+  return lg_supp_types[s->e[i].type];
 }

@@ -18,10 +18,12 @@
  *   stack_depth=N       frames kept per stack, 1..64 [16]
  *   verbosity=N         0 quiet, 1 summary at exit, 2 also the detector's memory, 0..2 [1]
  *
- * Suppressions: one per line, `deadlock:<glob>`; '#' starts a comment; blank lines are
- * ignored. The glob (fnmatch, '*' and '?') is matched against every frame of every edge's two
- * stacks: the function name, and the source file (full path or base name). Any match hides
- * the report.
+ * Suppressions: one per line, `<type>:<glob>`; '#' starts a comment; blank lines are
+ * ignored. The type names the kind of report it hides (lg_supp_types: `deadlock` for lock-order
+ * cycles, deadlocks that happened and self-deadlocks; each further kind of report has a type of
+ * its own). The glob (fnmatch, '*' and '?') is matched against every frame of every stack of a
+ * report of that type: the function name, and the source file (full path or base name). Any
+ * match hides the report.
  */
 #ifndef LG_OPTIONS_H
 #define LG_OPTIONS_H
@@ -56,8 +58,13 @@ int lg_options_parse(lg_options_t *o, const char *spec, char *err, size_t err_ca
 
 typedef struct lg_suppressions lg_suppressions_t;
 
+/* The suppression types, NULL-terminated, and the index of one (-1 when unknown). */
+extern const char *const lg_supp_types[];
+int lg_supp_type_index(const char *type);
+
 /* Parses suppression text. Returns NULL and a one-line message naming the line number and
- * what is accepted, e.g. "suppressions.txt:3: expected 'deadlock:<glob>', got 'race:foo'".
+ * what is accepted, e.g. "suppressions.txt:3: expected '<type>:<glob>' with a type of
+ * deadlock, ..., got 'race:foo'".
  * `name` (NULL: "suppressions") prefixes the message. Blanks around the glob are dropped. */
 lg_suppressions_t *lg_suppressions_parse(const char *text, const char *name,
                                          char *err, size_t err_cap);
@@ -72,13 +79,16 @@ typedef struct lg_frame_view {
   const char *file;
 } lg_frame_view_t;
 
-/* Index of the first suppression (in file order) matching any of the frames, or -1. Counts
- * the hit (atomically: concurrent calls are safe once parsing is done). fnmatch without
- * flags, so '*' also crosses '/' in a path glob. */
-int lg_suppressions_match(lg_suppressions_t *s, const lg_frame_view_t *frames, size_t n);
+/* Index of the first suppression (in file order) of the given type matching any of the
+ * frames, or -1. Counts the hit (atomically: concurrent calls are safe once parsing is done).
+ * fnmatch without flags, so '*' also crosses '/' in a path glob. */
+int lg_suppressions_match(lg_suppressions_t *s, const char *type, const lg_frame_view_t *frames,
+                          size_t n);
 size_t lg_suppressions_count(const lg_suppressions_t *s);
 /* How many reports suppression i has hidden so far. */
 size_t lg_suppressions_hits(const lg_suppressions_t *s, size_t i);
 const char *lg_suppressions_pattern(const lg_suppressions_t *s, size_t i);
+/* The type of suppression i ("deadlock", ...). */
+const char *lg_suppressions_type(const lg_suppressions_t *s, size_t i);
 
 #endif

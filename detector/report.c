@@ -22,8 +22,31 @@
 #include "lockgraph.h"
 #include "mem.h"
 
-/* Under lg_rt.report_mu. */
-static unsigned lg_count_potential, lg_count_deadlock, lg_count_self, lg_count_suppressed;
+/* ---- the kinds of report ---- */
+
+typedef struct lg_kind {
+  const char *word;      /* first text line: "lockgraph: <word>: ..." (generic layout) */
+  const char *json_type; /* "type" of the JSON object */
+  const char *supp_type; /* the suppression type that hides it (options.h) */
+  const char *noun;      /* summary noun, singular; plural adds an 's' */
+  const char *json_key;  /* the summary object's count */
+  int counted_as;        /* the kind whose count it adds to (itself, or a twin) */
+  int always;            /* listed in the text summary even when 0 */
+} lg_kind_t;
+
+static const lg_kind_t lg_kinds[LG_REPORT_KINDS] = {
+    [LG_REPORT_POTENTIAL] = {"potential deadlock", "potential-deadlock", "deadlock",
+                             "potential deadlock", "potential_deadlocks", LG_REPORT_POTENTIAL, 1},
+    [LG_REPORT_DEADLOCK] = {"deadlock (it happened)", "deadlock", "deadlock", "deadlock",
+                            "deadlocks", LG_REPORT_DEADLOCK, 1},
+    [LG_REPORT_SELF] = {"self-deadlock", "self-deadlock", "deadlock", "self-deadlock",
+                        "self_deadlocks", LG_REPORT_SELF, 1},
+    [LG_REPORT_FORK] = {"deadlock (it happened)", "deadlock", "deadlock", "deadlock",
+                        "deadlocks", LG_REPORT_DEADLOCK, 1},
+};
+
+/* Under lg_rt.report_mu (read without it by the fatal-signal summary). */
+static unsigned lg_count[LG_REPORT_KINDS], lg_count_suppressed;
 static _Atomic int lg_summary_claimed; /* the summary is written (or being written) */
 
 typedef struct lg_name {
@@ -42,6 +65,19 @@ lg_report_t *lg_report_new(int type) {
   if (r != NULL)
     r->type = type;
   return r;
+}
+
+void lg_report_add_section(lg_report_t *r, lg_stack_t *stack, const char *fmt, ...) {
+  if (r->nsections == LG_REPORT_SECTIONS) {
+    lg_stack_free(stack);
+    return;
+  }
+  lg_rsection_t *sec = &r->sections[r->nsections++];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(sec->label, sizeof sec->label, fmt, ap);
+  va_end(ap);
+  sec->stack = stack;
 }
 
 uint32_t lg_report_add_lock(lg_report_t *r, uint32_t id, uint32_t ver, uintptr_t addr, uint8_t kind,
@@ -75,6 +111,8 @@ void lg_report_free(lg_report_t *r) {
   lg_mem_free(r->threads, r->nthreads * sizeof(lg_rthread_t));
   lg_stack_free(r->held_stack);
   lg_stack_free(r->acq_stack);
+  for (uint32_t i = 0; i < r->nsections; i++)
+    lg_stack_free(r->sections[i].stack);
   lg_mem_free(r, sizeof(*r));
 }
 
@@ -184,14 +222,50 @@ typedef struct lg_frames {
   int n;
 } lg_frames_t;
 
+/* Whether a frame belongs to the C++ runtime's lock wrappers (std::mutex::lock,
+ * std::lock_guard, std::unique_lock, condition_variable::wait, __gthread_*, ...). They are
+ * compiled into the program from the library's headers, inlined or not depending on the
+ * compiler and the -O level, so neither the module nor the frame count tells them apart: their
+ * header files and their namespaces do. */
+static int lg_frame_is_cxx_runtime(const lg_symbol_t *f) {
+  const char *file = f->file, *fn = f->function;
+  if (file != NULL && (strstr(file, "/include/c++/") != NULL || strstr(file, "/bits/gthr") != NULL))
+    return 1;
+  if (fn == NULL)
+    return 0;
+  if (strncmp(fn, "__gthread_", 10) == 0 || strncmp(fn, "_ZNSt", 5) == 0 ||
+      strncmp(fn, "_ZSt", 4) == 0 || strncmp(fn, "_ZN9__gnu_cxx", 13) == 0 ||
+      (strncmp(fn, "_ZL", 3) == 0 && strstr(fn, "__gthread_") != NULL))
+    return 1;
+  /* A demangled name: the qualified name starts after the return type ("void std::lock<...>(")
+   * at template depth 0, before the parameter list. */
+  const char *name = fn;
+  int depth = 0;
+  for (const char *p = fn; *p && !(*p == '(' && depth == 0); p++) {
+    if (*p == '<')
+      depth++;
+    else if (*p == '>')
+      depth--;
+    else if (*p == ' ' && depth == 0)
+      name = p + 1;
+  }
+  return strncmp(name, "std::", 5) == 0 || strncmp(name, "__gnu_cxx::", 11) == 0;
+}
+
+/* Symbolized frames of a stack, starting at the program's own frame: the leading frames of the
+ * C++ runtime's lock wrappers are dropped (all of them only if nothing else is left). */
 static void lg_frames_of(const lg_stack_t *s, lg_frames_t *out) {
   out->n = 0;
   if (s == NULL)
     return;
+  int leading = 1;
   for (uint32_t i = 0; i < s->n && out->n < LG_STACK_MAX * 2; i++) {
     lg_symbol_t sym[8];
     int k = lg_symbolize(s->pc[i], sym, 8);
     for (int j = 0; j < k && out->n < LG_STACK_MAX * 2; j++) {
+      if (leading && lg_frame_is_cxx_runtime(&sym[j]) && !(i + 1 == s->n && j + 1 == k && out->n == 0))
+        continue;
+      leading = 0;
       out->pc[out->n] = s->pc[i];
       out->f[out->n++] = sym[j];
     }
@@ -242,14 +316,34 @@ static void lg_json_stack(lg_buf_t *b, const lg_stack_t *s) {
   lg_buf_printf(b, "]");
 }
 
-/* "first locked at worker_a buggy/x.c:41" */
-static void lg_text_site(lg_buf_t *b, uintptr_t pc) {
+/* The first frame of s below the C++ runtime's lock wrappers; 0 when there is none. */
+static int lg_program_frame(const lg_stack_t *s, lg_symbol_t *out, uintptr_t *pc) {
+  for (uint32_t i = 0; s != NULL && i < s->n; i++) {
+    lg_symbol_t sym[8];
+    int k = lg_symbolize(s->pc[i], sym, 8);
+    for (int j = 0; j < k; j++) {
+      if (!lg_frame_is_cxx_runtime(&sym[j])) {
+        *out = sym[j];
+        *pc = s->pc[i];
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
+/* "first locked at worker_a buggy/x.c:41". When that place is inside the C++ runtime's lock
+ * wrappers (a return address is all the first acquisition kept), the program's own frame of
+ * `alt`, a stack of this report that acquires the lock, is shown instead. */
+static void lg_text_site(lg_buf_t *b, uintptr_t pc, const lg_stack_t *alt) {
   if (pc == 0) {
     lg_buf_printf(b, "an unknown place");
     return;
   }
   lg_symbol_t sym[8];
   lg_symbolize(pc, sym, 8);
+  if (lg_frame_is_cxx_runtime(&sym[0]))
+    lg_program_frame(alt, &sym[0], &pc);
   char cwd[LG_PATH_MAX];
   const char *file = lg_path_display(sym[0].file, cwd, sizeof cwd);
   if (sym[0].function)
@@ -287,7 +381,9 @@ static int lg_report_suppressed(const lg_report_t *r) {
     lg_views_add(views, &n, r->threads[i].stack);
   lg_views_add(views, &n, r->held_stack);
   lg_views_add(views, &n, r->acq_stack);
-  return lg_suppressions_match(lg_rt.supp, views, n) >= 0;
+  for (uint32_t i = 0; i < r->nsections; i++)
+    lg_views_add(views, &n, r->sections[i].stack);
+  return lg_suppressions_match(lg_rt.supp, lg_kinds[r->type].supp_type, views, n) >= 0;
 }
 
 /* ---- formatting ---- */
@@ -302,7 +398,12 @@ static void lg_text_locks(lg_buf_t *b, const lg_report_t *r, const lg_lockname_t
   for (uint32_t i = 0; i < r->nlocks; i++) {
     lg_buf_printf(b, "  %s = %s 0x%lx, first locked at ", nm[i].s, lg_kind_word(r->locks[i].kind),
                   (unsigned long)r->locks[i].addr);
-    lg_text_site(b, r->locks[i].first_pc);
+    const lg_stack_t *alt = NULL;
+    for (uint32_t e = 0; e < r->nedges && alt == NULL; e++)
+      alt = r->edges[e].from == i ? r->edges[e].held : r->edges[e].to == i ? r->edges[e].acq : NULL;
+    if (alt == NULL && i == 0)
+      alt = r->held_stack ? r->held_stack : r->acq_stack;
+    lg_text_site(b, r->locks[i].first_pc, alt);
     lg_buf_printf(b, "\n");
   }
 }
@@ -475,14 +576,77 @@ static void lg_format_deadlock(lg_buf_t *t, lg_buf_t *j, const lg_report_t *r,
   lg_buf_printf(j, "]}\n");
 }
 
+/* `text` with every "{L<i>}" replaced by the name of locks[i]. */
+static void lg_buf_names(lg_buf_t *b, const char *text, const lg_report_t *r,
+                         const lg_lockname_t *nm) {
+  for (const char *p = text; *p;) {
+    char *end;
+    if (p[0] == '{' && p[1] == 'L' && p[2] >= '0' && p[2] <= '9') {
+      unsigned long i = strtoul(p + 2, &end, 10);
+      if (*end == '}' && i < r->nlocks) {
+        lg_buf_printf(b, "%s", nm[i].s);
+        p = end + 1;
+        continue;
+      }
+    }
+    lg_buf_printf(b, "%c", *p++);
+  }
+}
+
+static void lg_json_names(lg_buf_t *j, const char *text, const lg_report_t *r,
+                          const lg_lockname_t *nm) {
+  lg_buf_t plain = {0};
+  lg_buf_names(&plain, text, r, nm);
+  lg_buf_json_str(j, plain.p ? plain.p : "");
+  lg_buf_free(&plain);
+}
+
+/* The generic layout: "lockgraph: <word>: <message> (report k)", the locks, then each
+ * labelled section with its stack. */
+static void lg_format_generic(lg_buf_t *t, lg_buf_t *j, const lg_report_t *r,
+                              const lg_lockname_t *nm, unsigned k) {
+  const lg_kind_t *kind = &lg_kinds[r->type];
+  lg_buf_printf(t, "lockgraph: %s: ", kind->word);
+  lg_buf_names(t, r->message, r, nm);
+  lg_buf_printf(t, "%s (report %u)\n", r->ends_run ? "; ending the run" : "", k);
+  lg_text_locks(t, r, nm);
+  for (uint32_t i = 0; i < r->nsections; i++) {
+    const lg_rsection_t *sec = &r->sections[i];
+    lg_buf_printf(t, "  ");
+    lg_buf_names(t, sec->label, r, nm);
+    lg_buf_printf(t, "%s\n", sec->stack ? ":" : "");
+    if (sec->stack)
+      lg_text_stack(t, "    ", sec->stack);
+  }
+
+  lg_buf_printf(j, "{\"type\":\"%s\",\"report\":%u,\"ends_run\":%s,\"message\":",
+                kind->json_type, k, r->ends_run ? "true" : "false");
+  lg_json_names(j, r->message, r, nm);
+  lg_buf_printf(j, ",");
+  lg_json_locks(j, r, nm);
+  lg_buf_printf(j, ",\"sections\":[");
+  for (uint32_t i = 0; i < r->nsections; i++) {
+    lg_buf_printf(j, "%s{\"label\":", i ? "," : "");
+    lg_json_names(j, r->sections[i].label, r, nm);
+    lg_buf_printf(j, ",\"stack\":");
+    lg_json_stack(j, r->sections[i].stack);
+    lg_buf_printf(j, "}");
+  }
+  lg_buf_printf(j, "]}\n");
+}
+
 /* ---- output ---- */
 
 int lg_reports_total(void) {
-  return (int)(lg_count_potential + lg_count_deadlock + lg_count_self);
+  unsigned total = 0;
+  for (int i = 1; i < LG_REPORT_KINDS; i++)
+    total += lg_count[i];
+  return (int)total;
 }
 
 void lg_reports_after_fork_child(void) {
-  lg_count_potential = lg_count_deadlock = lg_count_self = lg_count_suppressed = 0;
+  memset(lg_count, 0, sizeof lg_count);
+  lg_count_suppressed = 0;
   atomic_store(&lg_summary_claimed, 0);
 }
 
@@ -613,16 +777,28 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
   lg_sbuf_str(&w, "lockgraph: summary: ");
   lg_sbuf_count(&w, (uint64_t)total, " report", "");
   lg_sbuf_str(&w, " (");
-  lg_sbuf_count(&w, lg_count_potential, " potential deadlock", ", ");
-  lg_sbuf_count(&w, lg_count_deadlock, " deadlock", ", ");
-  lg_sbuf_count(&w, lg_count_self, " self-deadlock", "), ");
+  const char *sep = "";
+  for (int i = 1; i < LG_REPORT_KINDS; i++) {
+    if (lg_kinds[i].counted_as != i || (!lg_kinds[i].always && lg_count[i] == 0))
+      continue;
+    lg_sbuf_str(&w, sep);
+    lg_sbuf_uint(&w, lg_count[i]);
+    lg_sbuf_char(&w, ' ');
+    lg_sbuf_str(&w, lg_kinds[i].noun);
+    if (lg_count[i] != 1)
+      lg_sbuf_char(&w, 's');
+    sep = ", ";
+  }
+  lg_sbuf_str(&w, "), ");
   lg_sbuf_uint(&w, lg_count_suppressed);
   lg_sbuf_str(&w, " suppressed; ");
   lg_sbuf_count(&w, locks, " lock", ", ");
   lg_sbuf_count(&w, edges, " edge", ", ");
   lg_sbuf_count(&w, threads, " thread", "\n");
   for (size_t i = 0; i < ns; i++) {
-    lg_sbuf_str(&w, "  suppression deadlock:");
+    lg_sbuf_str(&w, "  suppression ");
+    lg_sbuf_str(&w, lg_suppressions_type(lg_rt.supp, i));
+    lg_sbuf_char(&w, ':');
     lg_sbuf_str(&w, lg_suppressions_pattern(lg_rt.supp, i));
     lg_sbuf_str(&w, ": ");
     lg_sbuf_count(&w, lg_suppressions_hits(lg_rt.supp, i), " hit", "\n");
@@ -639,12 +815,14 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
     return total;
   lg_sbuf_str(&w, "{\"type\":\"summary\",\"reports\":");
   lg_sbuf_int(&w, total);
-  lg_sbuf_str(&w, ",\"potential_deadlocks\":");
-  lg_sbuf_uint(&w, lg_count_potential);
-  lg_sbuf_str(&w, ",\"deadlocks\":");
-  lg_sbuf_uint(&w, lg_count_deadlock);
-  lg_sbuf_str(&w, ",\"self_deadlocks\":");
-  lg_sbuf_uint(&w, lg_count_self);
+  for (int i = 1; i < LG_REPORT_KINDS; i++) {
+    if (lg_kinds[i].counted_as != i)
+      continue;
+    lg_sbuf_str(&w, ",\"");
+    lg_sbuf_str(&w, lg_kinds[i].json_key);
+    lg_sbuf_str(&w, "\":");
+    lg_sbuf_uint(&w, lg_count[i]);
+  }
   lg_sbuf_str(&w, ",\"suppressed\":");
   lg_sbuf_uint(&w, lg_count_suppressed);
   lg_sbuf_str(&w, ",\"locks\":");
@@ -664,7 +842,9 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
   }
   lg_sbuf_str(&w, ",\"suppressions\":[");
   for (size_t i = 0; i < ns; i++) {
-    lg_sbuf_str(&w, i ? ",{\"pattern\":" : "{\"pattern\":");
+    lg_sbuf_str(&w, i ? ",{\"type\":" : "{\"type\":");
+    lg_sbuf_json_str(&w, lg_suppressions_type(lg_rt.supp, i));
+    lg_sbuf_str(&w, ",\"pattern\":");
     lg_sbuf_json_str(&w, lg_suppressions_pattern(lg_rt.supp, i));
     lg_sbuf_str(&w, ",\"hits\":");
     lg_sbuf_uint(&w, lg_suppressions_hits(lg_rt.supp, i));
@@ -722,19 +902,15 @@ void lg_report_emit(lg_report_t *r) {
                lg_name_of(&r->locks[i]));
     unsigned k = (unsigned)lg_reports_total() + 1;
     lg_buf_t t = {0}, j = {0};
-    if (r->type == LG_REPORT_POTENTIAL) {
-      lg_count_potential++;
+    lg_count[lg_kinds[r->type].counted_as]++;
+    if (r->type == LG_REPORT_POTENTIAL)
       lg_format_potential(&t, &j, r, nm, k);
-    } else if (r->type == LG_REPORT_DEADLOCK) {
-      lg_count_deadlock++;
+    else if (r->type == LG_REPORT_DEADLOCK)
       lg_format_deadlock(&t, &j, r, nm, k);
-    } else {
-      if (r->type == LG_REPORT_FORK)
-        lg_count_deadlock++;
-      else
-        lg_count_self++;
+    else if (r->type == LG_REPORT_SELF || r->type == LG_REPORT_FORK)
       lg_format_self(&t, &j, r, nm, k);
-    }
+    else
+      lg_format_generic(&t, &j, r, nm, k);
     if (t.p)
       lg_write_all(lg_rt.log_fd, t.p, t.n);
     if (lg_rt.json_fd >= 0 && j.p)

@@ -182,6 +182,34 @@ static const char *lg_die_name(Dwarf_Die *die) {
   return name;
 }
 
+/* The compile unit holding addr, found by walking the module's units when libdw's own lookup
+ * finds none: it reads .debug_aranges, which clang does not emit by default (gcc does), so
+ * without this walk a program built with clang would have no file:line at all. The unit of the
+ * last hit is tried first (a report's PCs cluster in few units). Under report_mu. */
+static Dwarf_Die *lg_cu_scan(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Die *out, Dwarf_Addr *bias) {
+  static Dwfl_Module *last_mod;
+  static Dwarf_Die last_cu;
+  static Dwarf_Addr last_bias;
+  if (last_mod == mod && dwarf_haspc(&last_cu, addr - last_bias) == 1) {
+    *out = last_cu;
+    *bias = last_bias;
+    return out;
+  }
+  Dwarf_Die *cu = NULL;
+  Dwarf_Addr b = 0;
+  while ((cu = dwfl_module_nextcu(mod, cu, &b)) != NULL) {
+    if (dwarf_haspc(cu, addr - b) == 1) {
+      last_mod = mod;
+      last_cu = *cu;
+      last_bias = b;
+      *out = *cu;
+      *bias = b;
+      return out;
+    }
+  }
+  return NULL;
+}
+
 static int lg_symbolize_fresh(uintptr_t pc, lg_symbol_t *out) {
   uintptr_t addr = pc - 1; /* a return address: the call is the instruction before */
   Dwfl_Module *mod = lg_dwfl ? dwfl_addrmodule(lg_dwfl, addr) : NULL;
@@ -210,7 +238,15 @@ static int lg_symbolize_fresh(uintptr_t pc, lg_symbol_t *out) {
 
   int n = 0;
   Dwarf_Addr bias = 0;
+  Dwarf_Die cu_found;
   Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
+  if (cu == NULL && (cu = lg_cu_scan(mod, addr, &cu_found, &bias)) != NULL && dl == NULL) {
+    Dwarf_Line *l = dwarf_getsrc_die(cu, addr - bias);
+    if (l != NULL) {
+      file = dwarf_linesrc(l, NULL, NULL);
+      dwarf_lineno(l, &line);
+    }
+  }
   Dwarf_Die *scopes = NULL;
   int ns = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : 0;
   Dwarf_Files *files = NULL;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the toolkit needs and is missing, on Debian or Ubuntu.
 #
-#   scripts/deps.sh build   compilers, sanitizer runtimes, Valgrind, Criterion, libunwind, libdw
+#   scripts/deps.sh build   compilers (gcc, g++, clang), sanitizer runtimes, Valgrind, Criterion,
+#                           libunwind, libdw
 #   scripts/deps.sh bench   the above plus the benchmark's timing and plotting tools
 #   scripts/deps.sh fuzz    the build's needs plus clang's libFuzzer runtime (make fuzz)
 #   (build also installs the real programs the tests run under lockgraph: xz, zstd, pigz, git)
@@ -35,9 +36,13 @@ has_header_lib() { # has_header_lib <header> <lib flags...>
 need make            command -v make
 need cmake           command -v cmake
 need gcc             command -v gcc
+# The C++ corpus programs are built with g++ and clang++ both; without g++, CMake would take
+# clang++ as the project's C++ compiler and the g++ build would be missing.
+need g++             command -v g++
 need pkg-config      command -v pkg-config
 need libtsan2        links gcc -fsanitize=thread
 need clang           command -v clang
+need clang           command -v clang++
 need libclang-rt-dev links clang -fsanitize=thread
 need valgrind        command -v valgrind
 need libcriterion-dev has_header_lib criterion/criterion.h -lcriterion

@@ -78,9 +78,18 @@ typedef struct report_set {
   size_t count;
 } report_set_t;
 
+#define SUMMARY_KINDS_MAX 16
+
 typedef struct summary {
   unsigned reports, potential, deadlocks, self, suppressed, locks, edges, threads;
+  /* Every "<count> <noun>" inside the parentheses, the three above included, in order. */
+  unsigned nkinds;
+  unsigned kind_count[SUMMARY_KINDS_MAX];
+  char kind_noun[SUMMARY_KINDS_MAX][48]; /* as printed, plural included */
 } summary_t;
+
+/* The count of a kind in the summary by its singular noun ("hang"); 0 when not listed. */
+unsigned summary_kind(const summary_t *s, const char *noun);
 
 typedef struct edge_expect {
   const char *held_function, *held_marker; /* where the held lock was taken */
@@ -156,8 +165,9 @@ int file_has_basename(const char *file, const char *base);
 int frame_matches(const json_t *frame, const char *function, int exact, const char *source,
                          int line);
 
-/* Whether a stack has the frame: only frame #0 for C (the detector hides its own frames),
- * any frame for C++ (libstdc++'s std::mutex and lock_guard frames come first). */
+/* Whether frame #0 of a stack is the given one: the detector hides its own frames and the C++
+ * runtime's lock wrappers (std::mutex::lock, lock_guard, __gthread_*), so a report starts at the
+ * program's line. C++ names are matched as a part ("worker_ab" in "worker_ab()"). */
 int stack_has(const json_t *stack, const char *function, int cxx, const char *source, int line);
 
 /* The frame to show in a failure message: #0, or for C++ the first frame in the program's

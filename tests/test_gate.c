@@ -441,22 +441,27 @@ Test(gate, sigint_kills_every_running_group, .timeout = 60)
   interrupt_check("sigint", SIGINT);
 }
 
-/* An --out so long that summary.json still fits under PATH_MAX but a log path does not. */
+/* An --out so long that summary.json still fits under PATH_MAX but a log path does not. The
+ * path is built under a short temporary root, in components of at most 200 bytes, so it is the
+ * same path shape wherever the checkout lives (a long checkout path must not change what this
+ * test sees). */
 Test(gate, path_too_long_is_an_error_not_a_cut_path, .timeout = 60)
 {
-  char out[4200], args[4400];
-  test_dir("long", out, sizeof out);
-  size_t len = strlen(out);
-  while (len + 1 + 200 < 4060) {
+  char root[] = "/tmp/lg-gate-XXXXXX", out[4200], args[4400], cmd[64];
+  cr_assert_not_null(mkdtemp(root), "mkdtemp: %s", strerror(errno));
+  size_t len = (size_t)snprintf(out, sizeof out, "%s", root);
+  while (len < 4070) {
+    size_t part = 4070 - len - 1 > 200 ? 200 : 4070 - len - 1;
     out[len++] = '/';
-    memset(out + len, 'd', 200);
-    len += 200;
+    memset(out + len, 'd', part);
+    len += part;
   }
-  while (len < 4070)
-    out[len++] = 'e';
   out[len] = '\0';
+  cr_assert_eq(len, 4070);
   snprintf(args, sizeof args, "--slug lost_update --detector compiler --out '%s'", out);
   detect_result_t *r = detect_run(args);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+  cr_expect_eq(system(cmd), 0);
   cr_expect_eq(r->status, 2, "exit %d:\n%s", r->status, r->out);
   cr_expect_str_eq(r->out, "detect: lost_update buggy compiler: cannot prepare the run: "
                            "File name too long\n");

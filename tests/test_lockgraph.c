@@ -455,9 +455,50 @@ Test(lockgraph, deep_nesting_completes_clean, .timeout = 150)
                depth * (depth - 1) / 2);
 }
 
+/* std::mutex through lock_guard: the stacks and the lock legend start at the workers' lines, not
+ * in libstdc++'s wrappers, whichever compiler built the program and whatever it inlined. */
+static void check_cxx_inversion(const char *program)
+{
+  run_result_t r;
+
+  check_ab_ba_inversion(program, "cxx_std_mutex.cpp", "worker_ab", "worker_ba", "mutex", 1);
+  run_corpus(&(run_request_t){.program = program}, &r);
+  for (int i = 0; i < 2; i++) {
+    char where[128];
+    snprintf(where, sizeof(where), "cxx_std_mutex.cpp:%d",
+             corpus_marker_line("cxx_std_mutex.cpp", i == 0 ? "ab_first" : "ab_second"));
+    char *legend = text_find_line(r.err, "  M", where);
+    cr_expect(legend != NULL && strstr(legend, ", first locked at worker_ab() ") != NULL,
+              "no lock legend 'first locked at worker_ab() ...%s':\n%s", where, r.err);
+    free(legend);
+  }
+  cr_expect_eq(text_count_lines(r.err, "", "__gthread"), 0, "a libstdc++ wrapper frame shows:\n%s",
+               r.err);
+  run_cleanup(&r);
+}
+
 Test(lockgraph, cxx_std_mutex_inversion_is_caught, .timeout = 60)
 {
-  check_ab_ba_inversion("cxx_std_mutex", "cxx_std_mutex.cpp", "worker_ab", "worker_ba", "mutex", 1);
+  check_cxx_inversion("cxx_std_mutex");
+}
+
+Test(lockgraph, cxx_std_mutex_by_gxx_starts_at_the_program_line, .timeout = 60)
+{
+  check_cxx_inversion("cxx_std_mutex.gxx");
+}
+
+Test(lockgraph, cxx_std_mutex_by_clangxx_starts_at_the_program_line, .timeout = 60)
+{
+  check_cxx_inversion("cxx_std_mutex.clangxx");
+}
+
+/* clang emits no .debug_aranges: the lines still come from the program's compile units. */
+Test(lockgraph, c_program_by_clang_has_file_and_line, .timeout = 60)
+{
+  edge_expect_t expect[2];
+
+  ab_ba_expect(expect, "worker_ab", "worker_ba");
+  check_inversion("two_thread_inversion.clang", "two_thread_inversion.c", 2, "mutex", expect, 0);
 }
 
 Test(lockgraph, bad_option_stops_before_the_program, .timeout = 60)

@@ -245,7 +245,7 @@ Test(suppressions, empty_text_has_no_suppressions) {
   cr_assert_not_null(s);
   cr_expect_eq(lg_suppressions_count(s), 0);
   lg_frame_view_t f = {"main", "main.c"};
-  cr_expect_eq(lg_suppressions_match(s, &f, 1), -1);
+  cr_expect_eq(lg_suppressions_match(s, "deadlock", &f, 1), -1);
   lg_suppressions_free(s);
 }
 
@@ -253,9 +253,9 @@ Test(suppressions, bad_line_names_file_and_line) {
   lg_suppressions_t *s =
       lg_suppressions_parse("deadlock:ok\n# fine\nrace:foo\n", "suppressions.txt", err, sizeof err);
   cr_assert_null(s);
-  cr_expect_str_eq(err, "suppressions.txt:3: expected 'deadlock:<glob>', got 'race:foo'");
+  cr_expect_str_eq(err, "suppressions.txt:3: expected '<type>:<glob>' with a type of deadlock, got 'race:foo'");
   cr_assert_null(lg_suppressions_parse("\n\ndeadlock:\n", "x.supp", err, sizeof err));
-  cr_expect_str_eq(err, "x.supp:3: expected 'deadlock:<glob>', got 'deadlock:'");
+  cr_expect_str_eq(err, "x.supp:3: expected '<type>:<glob>' with a type of deadlock, got 'deadlock:'");
   cr_assert_null(lg_suppressions_parse("deadlock_foo\n", "x.supp", err, sizeof err));
   cr_expect_not_null(strstr(err, "x.supp:1:"), "%s", err);
 }
@@ -265,10 +265,23 @@ Test(suppressions, match_on_function_name) {
       lg_suppressions_parse("deadlock:never_*\ndeadlock:cache_?ock\n", "t", err, sizeof err);
   cr_assert_not_null(s);
   lg_frame_view_t frames[] = {{"main", "app.c"}, {"cache_lock", "cache.c"}};
-  cr_expect_eq(lg_suppressions_match(s, frames, 2), 1);
-  cr_expect_eq(lg_suppressions_match(s, frames, 1), -1, "only the frames given are searched");
+  cr_expect_eq(lg_suppressions_match(s, "deadlock", frames, 2), 1);
+  cr_expect_eq(lg_suppressions_match(s, "deadlock", frames, 1), -1, "only the frames given are searched");
   lg_frame_view_t other = {"cache_locks", "cache.c"};
-  cr_expect_eq(lg_suppressions_match(s, &other, 1), -1, "'?' is one character");
+  cr_expect_eq(lg_suppressions_match(s, "deadlock", &other, 1), -1, "'?' is one character");
+  lg_suppressions_free(s);
+}
+
+Test(suppressions, a_suppression_hides_only_reports_of_its_type) {
+  lg_suppressions_t *s = lg_suppressions_parse("deadlock:worker\n", "t", err, sizeof err);
+  cr_assert_not_null(s);
+  lg_frame_view_t f = {"worker", "pool.c"};
+  cr_expect_str_eq(lg_suppressions_type(s, 0), "deadlock");
+  cr_expect_null(lg_suppressions_type(s, 1));
+  cr_expect_eq(lg_suppressions_match(s, "deadlock", &f, 1), 0);
+  cr_expect_eq(lg_suppressions_match(s, "no-such-type", &f, 1), -1);
+  cr_expect_eq(lg_supp_type_index("deadlock"), 0);
+  cr_expect_eq(lg_supp_type_index("deadlock:"), -1);
   lg_suppressions_free(s);
 }
 
@@ -277,13 +290,13 @@ Test(suppressions, match_on_file_base_name_and_full_path) {
                                                "t", err, sizeof err);
   cr_assert_not_null(s);
   lg_frame_view_t base = {"worker", "/home/me/src/pool.c"};
-  cr_expect_eq(lg_suppressions_match(s, &base, 1), 0);
+  cr_expect_eq(lg_suppressions_match(s, "deadlock", &base, 1), 0);
   lg_frame_view_t full = {"zlib_thing", "/opt/app/third_party/zlib/inflate.c"};
-  cr_expect_eq(lg_suppressions_match(s, &full, 1), 1);
+  cr_expect_eq(lg_suppressions_match(s, "deadlock", &full, 1), 1);
   lg_frame_view_t none = {"worker", "/home/me/src/mempool.c"};
-  cr_expect_eq(lg_suppressions_match(s, &none, 1), -1);
+  cr_expect_eq(lg_suppressions_match(s, "deadlock", &none, 1), -1);
   lg_frame_view_t unknown = {NULL, NULL};
-  cr_expect_eq(lg_suppressions_match(s, &unknown, 1), -1, "unknown frames match nothing");
+  cr_expect_eq(lg_suppressions_match(s, "deadlock", &unknown, 1), -1, "unknown frames match nothing");
   lg_suppressions_free(s);
 }
 
@@ -293,9 +306,9 @@ Test(suppressions, hits_are_counted_per_suppression) {
   lg_frame_view_t a = {"alpha", NULL}, b = {"beta", NULL};
   lg_frame_view_t both[] = {{"beta", NULL}, {"alpha", NULL}};
   for (int i = 0; i < 3; i++)
-    cr_expect_eq(lg_suppressions_match(s, &a, 1), 0);
-  cr_expect_eq(lg_suppressions_match(s, &b, 1), 1);
-  cr_expect_eq(lg_suppressions_match(s, both, 2), 0, "the first suppression in file order wins");
+    cr_expect_eq(lg_suppressions_match(s, "deadlock", &a, 1), 0);
+  cr_expect_eq(lg_suppressions_match(s, "deadlock", &b, 1), 1);
+  cr_expect_eq(lg_suppressions_match(s, "deadlock", both, 2), 0, "the first suppression in file order wins");
   cr_expect_eq(lg_suppressions_hits(s, 0), 4);
   cr_expect_eq(lg_suppressions_hits(s, 1), 1);
   cr_expect_eq(lg_suppressions_hits(s, 2), 0);
@@ -322,7 +335,7 @@ Test(suppressions, load_reads_a_file) {
   close(fd);
   cr_expect_null(lg_suppressions_load(path, err, sizeof err));
   char want[512];
-  snprintf(want, sizeof want, "%s:2: expected 'deadlock:<glob>', got 'bogus'", path);
+  snprintf(want, sizeof want, "%s:2: expected '<type>:<glob>' with a type of deadlock, got 'bogus'", path);
   cr_expect_str_eq(err, want);
   unlink(path);
 }
@@ -354,6 +367,6 @@ Test(suppressions, large_file_loads) {
   cr_assert_not_null(s, "%s", err);
   cr_expect_eq(lg_suppressions_count(s), 5000);
   lg_frame_view_t fr = {"function_number_4999", NULL};
-  cr_expect_eq(lg_suppressions_match(s, &fr, 1), 4999);
+  cr_expect_eq(lg_suppressions_match(s, "deadlock", &fr, 1), 4999);
   lg_suppressions_free(s);
 }
