@@ -4,10 +4,10 @@
  * Input: one byte choosing the message buffer's size, then the file's text. Checked beyond
  * what ASan and UBSan see, without assuming which suppression types the syntax has:
  *   - NULL comes with a non-empty one-line message inside its buffer;
- *   - the table has no more entries than the text has lines, and every pattern is a
- *     terminated single line no longer than the text;
- *   - matching frames made of the input's own lines returns -1 or an entry's index, and that
- *     entry's hit count grows by exactly one.
+ *   - the table has no more entries than the text has lines, every pattern is a terminated
+ *     single line no longer than the text, and every entry's type is one of lg_supp_types;
+ *   - matching frames made of the input's own lines, for each type, returns -1 or the index
+ *     of an entry of that type, and that entry's hit count grows by exactly one.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       FUZZ_CHECK(p != NULL, "entry %zu has no pattern", i);
       FUZZ_CHECK(strlen(p) <= len && strchr(p, '\n') == NULL, "entry %zu: bad pattern", i);
       FUZZ_CHECK(lg_suppressions_hits(s, i) == 0, "entry %zu hit before any match", i);
+      FUZZ_CHECK(lg_supp_type_index(lg_suppressions_type(s, i)) >= 0, "entry %zu has no known type", i);
     }
     FUZZ_CHECK(lg_suppressions_pattern(s, n) == NULL, "a pattern past the end");
 
@@ -57,10 +58,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       frames[f].file = line;
       line = nl != NULL ? nl + 1 : NULL;
     }
-    int hit = lg_suppressions_match(s, frames, 4);
-    FUZZ_CHECK(hit >= -1 && hit < (int)n, "match returned %d of %zu entries", hit, n);
-    if (hit >= 0)
+    for (int t = 0; lg_supp_types[t] != NULL; t++) {
+      int hit = lg_suppressions_match(s, lg_supp_types[t], frames, 4);
+      FUZZ_CHECK(hit >= -1 && hit < (int)n, "match returned %d of %zu entries", hit, n);
+      if (hit < 0)
+        continue;
+      FUZZ_CHECK(strcmp(lg_suppressions_type(s, (size_t)hit), lg_supp_types[t]) == 0,
+                 "a %s report matched entry %d of type %s", lg_supp_types[t], hit,
+                 lg_suppressions_type(s, (size_t)hit));
       FUZZ_CHECK(lg_suppressions_hits(s, (size_t)hit) == 1, "hit not counted once");
+    }
     free(copy);
     lg_suppressions_free(s);
   }
