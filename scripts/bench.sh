@@ -552,8 +552,9 @@ fi
 
 # ---- real programs nobody here wrote: native vs lockgraph ----
 # Debian's own multithreaded compressors on a generated text: each round runs native, then
-# lockgraph, on the same input, and the ratio is lockgraph's wall time over native's in that
-# round (median over rounds; no per-acquisition division: these programs do not count their
+# lockgraph, on the same input, and the ratios are lockgraph's wall time, and CPU time (user +
+# system, which waiting for a busy machine's cores does not inflate), over native's in that
+# round (medians over rounds; no per-acquisition division: these programs do not count their
 # locks). They take few locks, so the ratio is what lockgraph's start-up, thread bookkeeping
 # and interposition cost a real program. A lockgraph run whose output differs from the native
 # run's, or that reports anything (its --json summary), is flagged. Not in this table: TSan,
@@ -582,7 +583,7 @@ if [ "$realworld" -eq 1 ] && [ -f "$lg_lib" ]; then
     "xz -T2|input-8m.txt|xz -T2 --block-size=1MiB -c"
     "pigz -p 2|input-64m.txt|pigz -p 2 -c"
   )
-  printf 'round\tprogram\ttool\tstatus\twall_s\tmax_rss_kb\treports\n' >"$out/realworld-runs.tsv"
+  printf 'round\tprogram\ttool\tstatus\twall_s\tmax_rss_kb\treports\tcpu_s\n' >"$out/realworld-runs.tsv"
   printf 'bench: real programs, %d x native/lockgraph, %d interleaved rounds ' "${#rw_programs[@]}" "$rounds"
   for ((r = 1; r <= rounds; r++)); do
     for i in "${!rw_programs[@]}"; do
@@ -598,10 +599,11 @@ if [ "$realworld" -eq 1 ] && [ -f "$lg_lib" ]; then
         pre=()
         rm -f "$log.json"
         [ "$tool" = lockgraph ] && pre=(env "LD_PRELOAD=$lg_lib" "LOCKGRAPH_OPTIONS=json=$log.json${lg_options:+:$lg_options}")
-        timeout -k 5 "$timeout_s" /usr/bin/time -o "$log.time" -f '%e %M' "${pre[@]}" "${argv[@]}" \
+        timeout -k 5 "$timeout_s" /usr/bin/time -o "$log.time" -f '%e %M %U %S' "${pre[@]}" "${argv[@]}" \
           <"$rw_dir/$input" >"$log.out" 2>"$log.err"
         rc=$?
-        read -r wall rss < <(tail -n 1 "$log.time" 2>/dev/null)
+        read -r wall rss usr sys < <(tail -n 1 "$log.time" 2>/dev/null)
+        cpu=$(awk -v u="${usr:-0}" -v s="${sys:-0}" 'BEGIN { printf "%.2f", u + s }')
         reports=0
         [ -f "$log.json" ] && reports=$(sed -n 's/.*"type":"summary","reports":\([0-9]*\).*/\1/p' "$log.json" | awk '{ s += $1 } END { print s + 0 }')
         if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then status=timeout
@@ -610,8 +612,8 @@ if [ "$realworld" -eq 1 ] && [ -f "$lg_lib" ]; then
         else status=ok
         fi
         [ "$tool" = lockgraph ] && [ "$rc" -eq 66 ] && [ "$reports" -eq 0 ] && reports=1
-        [ "$status" = ok ] || { wall=""; rss=""; }
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$name" "$tool" "$status" "$wall" "$rss" "$reports" >>"$out/realworld-runs.tsv"
+        [ "$status" = ok ] || { wall=""; rss=""; cpu=""; }
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$name" "$tool" "$status" "$wall" "$rss" "$reports" "$cpu" >>"$out/realworld-runs.tsv"
         case "$status" in ok) printf '.' ;; *) printf 'x' ;; esac
       done
       rm -f "$logs/rw$i.native.$r.out" "$logs/rw$i.lockgraph.$r.out" # tens of MB each
@@ -624,21 +626,24 @@ if [ "$realworld" -eq 1 ] && [ -f "$lg_lib" ]; then
       if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2; st[$2] = "ok" }
       if ($4 != "ok") { if (st[$2] == "ok") st[$2] = $3 " " $4 " (round " $1 ")"; next }
       w[$2, $3] = w[$2, $3] " " $5; m[$2, $3] = m[$2, $3] " " $6; rep[$2] += $7
-      c[$2, $3, $1] = $5
+      c[$2, $3, $1] = $5; u[$2, $3, $1] = $8
     }
     END {
-      print "program", "native_wall_s", "lockgraph_wall_s", "ratio", "ratio_min", "ratio_max", "native_rss_kb", "lockgraph_rss_kb", "reports", "status"
+      print "program", "native_wall_s", "lockgraph_wall_s", "ratio", "ratio_min", "ratio_max", "native_rss_kb", "lockgraph_rss_kb", "reports", "status", "native_cpu_s", "lockgraph_cpu_s", "cpu_ratio"
       for (i = 1; i <= n; i++) {
-        p = order[i]; rl = ""; lo = ""; hi = ""
+        p = order[i]; rl = ""; lo = ""; hi = ""; cl = ""; cn = ""; cg = ""
         for (r = 1; r <= 99; r++)
           if ((p, "native", r) in c && (p, "lockgraph", r) in c && c[p, "native", r] > 0) {
             v = c[p, "lockgraph", r] / c[p, "native", r]; rl = rl " " v
             if (lo == "" || v < lo) lo = v
             if (hi == "" || v > hi) hi = v
+            cn = cn " " u[p, "native", r]; cg = cg " " u[p, "lockgraph", r]
+            if (u[p, "native", r] > 0) cl = cl " " u[p, "lockgraph", r] / u[p, "native", r]
           }
         print p, median(w[p, "native"]), median(w[p, "lockgraph"]), (rl == "" ? "" : sprintf("%.3f", median(rl))),
           (lo == "" ? "" : sprintf("%.3f", lo)), (hi == "" ? "" : sprintf("%.3f", hi)),
-          median(m[p, "native"]), median(m[p, "lockgraph"]), rep[p] + 0, st[p]
+          median(m[p, "native"]), median(m[p, "lockgraph"]), rep[p] + 0, st[p],
+          median(cn), median(cg), (cl == "" ? "" : sprintf("%.3f", median(cl)))
       }
     }' "$out/realworld-runs.tsv" >"$realworld_tsv"
   rm -f "$rw_dir/input-8m.txt" "$rw_dir/input-64m.txt"
@@ -650,12 +655,12 @@ render_realworld() { # render_realworld <text|md>
   [ -f "$realworld_tsv" ] || return 0
   awk -F'\t' -v fmt="$1" '
     function f(v, d) { return v == "" ? "-" : sprintf("%." d "f", v) }
-    BEGIN { ncol = split("program|native s|lockgraph s|ratio (range)|native RSS MB|lockgraph RSS MB|status", head, "|") }
+    BEGIN { ncol = split("program|native s|lockgraph s|ratio (range)|native CPU s|lockgraph CPU s|CPU ratio|native RSS MB|lockgraph RSS MB|status", head, "|") }
     NR == 1 { next }
     {
       st = $10; if ($9 + 0 > 0) st = st ", " $9 " report(s)"
       rt = $4 == "" ? "-" : f($4, 2) "x (" f($5, 2) "-" f($6, 2) "x)"
-      row[++nr] = $1 "|" f($2, 2) "|" f($3, 2) "|" rt "|" ($7 == "" ? "-" : f($7 / 1024, 1)) "|" ($8 == "" ? "-" : f($8 / 1024, 1)) "|" st
+      row[++nr] = $1 "|" f($2, 2) "|" f($3, 2) "|" rt "|" f($11, 2) "|" f($12, 2) "|" ($13 == "" ? "-" : f($13, 2) "x") "|" ($7 == "" ? "-" : f($7 / 1024, 1)) "|" ($8 == "" ? "-" : f($8 / 1024, 1)) "|" st
     }
     END {
       for (i = 1; i <= ncol; i++) width[i] = length(head[i])
@@ -718,7 +723,7 @@ load_end=$(load_of)
   fi
   if [ -f "$realworld_tsv" ]; then
     echo
-    echo "## Real programs (native vs lockgraph, wall time)"
+    echo "## Real programs (native vs lockgraph, wall and CPU time)"
     echo
     render_realworld md
   fi
@@ -759,7 +764,7 @@ load_end=$(load_of)
       function js(v) { gsub(/\\/, "\\\\", v); gsub(/"/, "\\\"", v); return "\"" v "\"" }
       function jn(v) { return v == "" ? "null" : v + 0 }
       NR == 1 { next }
-      { printf "%s    {\"program\": %s, \"native_wall_s\": %s, \"lockgraph_wall_s\": %s, \"ratio\": %s, \"ratio_min\": %s, \"ratio_max\": %s, \"native_max_rss_kb\": %s, \"lockgraph_max_rss_kb\": %s, \"reports\": %d, \"status\": %s}", (NR > 2 ? ",\n" : ""), js($1), jn($2), jn($3), jn($4), jn($5), jn($6), jn($7), jn($8), $9, js($10) }
+      { printf "%s    {\"program\": %s, \"native_wall_s\": %s, \"lockgraph_wall_s\": %s, \"ratio\": %s, \"ratio_min\": %s, \"ratio_max\": %s, \"native_cpu_s\": %s, \"lockgraph_cpu_s\": %s, \"cpu_ratio\": %s, \"native_max_rss_kb\": %s, \"lockgraph_max_rss_kb\": %s, \"reports\": %d, \"status\": %s}", (NR > 2 ? ",\n" : ""), js($1), jn($2), jn($3), jn($4), jn($5), jn($6), jn($11), jn($12), jn($13), jn($7), jn($8), $9, js($10) }
       END { print "" }' "$realworld_tsv"
     printf '  '
   fi
@@ -779,7 +784,7 @@ if [ -f "$scaling_tsv" ]; then
 fi
 if [ -f "$realworld_tsv" ]; then
   echo
-  echo "Real programs (native vs lockgraph, wall time; median of $rounds interleaved rounds):"
+  echo "Real programs (native vs lockgraph, wall and CPU time; median of $rounds interleaved rounds):"
   render_realworld text
 fi
 echo
