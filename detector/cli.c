@@ -34,7 +34,8 @@ static const cli_flag_t cli_flags[] = {
     {"--suppressions", "suppressions", "FILE", "hide reports matching '<type>:<glob>' lines"},
     {"--exitcode", "exitcode", "N", "exit status when anything was reported, 0..255"},
     {"--stack-depth", "stack_depth", "N", "frames kept per stack, 1..64"},
-    {"--verbosity", "verbosity", "N", "0 quiet, 1 summary at exit, 2 also detector memory"},
+    {"--verbosity", "verbosity", "N",
+     "exit summary: 0 never, 1 after reports, 2 always, 3 also memory"},
 };
 #define CLI_NFLAGS (sizeof cli_flags / sizeof cli_flags[0])
 
@@ -55,7 +56,8 @@ static void cli_usage(FILE *out) {
           "Runs the program with liblockgraph.so preloaded: reports lock-order cycles (potential\n"
           "deadlocks), deadlocks that happen (ended by a watchdog instead of hanging) and\n"
           "self-deadlocks, each as soon as it is found. When anything was reported the run exits\n"
-          "with the exit code below, else with the program's own status.\n"
+          "with the exit code below, else with the program's own status. A run with nothing\n"
+          "to report prints nothing (--verbosity 2: a summary line always).\n"
           "\n"
           "options (LOCKGRAPH_OPTIONS key in brackets; default after the text):\n");
   for (size_t i = 0; i < CLI_NFLAGS; i++) {

@@ -206,6 +206,10 @@ struct lg_thread {
 
   lg_scache_entry_t *scache; /* LG_SCACHE_WAYS entries, allocated on first use (slow path) */
   uintptr_t scache_seen[LG_SCACHE_WAYS]; /* call sites that missed once, not cached yet */
+  /* The slow path's captured frames (LG_STACK_MAX, allocated on first use): 1 KiB kept off
+   * the program's stack, which may be as small as PTHREAD_STACK_MIN. */
+  lg_frame_pcsp_t *frames;
+  uintptr_t stack_lo; /* bottom of this thread's stack (0 unknown) */
 
   /* The watchdog's request for this thread's stack (signal handler writes). */
   _Atomic int stack_ready;
@@ -467,6 +471,9 @@ int lg_stack_capture(lg_frame_pcsp_t *out, int cap);
 int lg_stack_capture_fast(lg_frame_pcsp_t *out, int cap);
 /* PCs only, skipping frames up to the LAST detector frame (for a signal handler). */
 int lg_stack_capture_after_self(uintptr_t *out, int cap);
+/* The three captures above walk on a stack of the detector's own when the caller's thread is
+ * short of stack (see stack.c); a fork child resets the lock of that stack with this. */
+void lg_stack_after_fork_child(void);
 lg_stack_t *lg_stack_new(const uintptr_t *pc, uint32_t n);
 lg_stack_t *lg_stack_dup(const lg_stack_t *s);
 void lg_stack_free(lg_stack_t *s);
@@ -557,7 +564,8 @@ void lg_report_add_section(lg_report_t *r, lg_stack_t *stack, const char *fmt, .
 /* Index of the lock in r->locks, adding it. */
 uint32_t lg_report_add_lock(lg_report_t *r, uint32_t id, uint32_t ver, uintptr_t addr,
                             uint8_t kind, uintptr_t first_pc);
-/* Symbolizes, filters, prints and frees. Call WITHOUT lg_rt.mu held. If r->ends_run (or the
+/* Symbolizes, filters, prints and frees, on the detector's report stack (the caller's own stack
+ * may be PTHREAD_STACK_MIN). Call WITHOUT lg_rt.mu held. If r->ends_run (or the
  * type is LG_REPORT_DEADLOCK), prints the summary and _exits with the exit code. */
 void lg_report_emit(lg_report_t *r);
 void lg_report_free(lg_report_t *r);

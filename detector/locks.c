@@ -794,7 +794,7 @@ static void lg_pending_recheck(const lg_edge_t *changed, lg_report_list_t *out) 
 /* The new edge from -> to closed a cycle; path is to -> ... -> from. */
 static void lg_cycle_found(lg_edge_t *closing, const lg_node_t *path, size_t len,
                            lg_report_list_t *out) {
-  lg_edge_t *e[LG_STACK_MAX];
+  static lg_edge_t *e[LG_STACK_MAX]; /* under lg_rt.mu, and off the program's stack */
   if (len + 1 > LG_STACK_MAX) {
     lg_warn_once(&lg_warned_long, "a lock-order cycle of %zu locks is too long to report", len);
     return;
@@ -813,7 +813,7 @@ static void lg_cycle_found(lg_edge_t *closing, const lg_node_t *path, size_t len
 /* ---- stacks for an edge ---- */
 
 static lg_stack_t *lg_stack_of_frames(const lg_frame_pcsp_t *f, int n) {
-  uintptr_t pcs[LG_STACK_MAX];
+  static uintptr_t pcs[LG_STACK_MAX]; /* under lg_rt.mu, off the program's stack */
   int k = 0;
   for (int i = 0; i < n && k < (int)lg_rt.opt.stack_depth && k < LG_STACK_MAX; i++)
     pcs[k++] = f[i].pc;
@@ -821,7 +821,7 @@ static lg_stack_t *lg_stack_of_frames(const lg_frame_pcsp_t *f, int n) {
 }
 
 static lg_stack_t *lg_edge_stack_of_frames(const lg_frame_pcsp_t *f, int n) {
-  uintptr_t pcs[LG_STACK_MAX];
+  static uintptr_t pcs[LG_STACK_MAX]; /* under lg_rt.mu, off the program's stack */
   int k = 0;
   for (int i = 0; i < n && k < (int)lg_rt.opt.stack_depth && k < LG_STACK_MAX; i++)
     pcs[k++] = f[i].pc;
@@ -835,7 +835,7 @@ static lg_stack_t *lg_edge_stack_of_frames(const lg_frame_pcsp_t *f, int n) {
  * stack pointers, which only the slow capture provides. */
 static lg_stack_t *lg_stack_of_held(const lg_held_t *h, uintptr_t cfa, const lg_frame_pcsp_t *f,
                                     int n, int intern) {
-  uintptr_t pcs[LG_STACK_MAX];
+  static uintptr_t pcs[LG_STACK_MAX]; /* under lg_rt.mu, off the program's stack */
   int k = 0;
   pcs[k++] = h->pc;
   if (h->up[0] != 0) {
@@ -905,6 +905,8 @@ static void lg_scache_store(lg_thread_t *t, uintptr_t pc, uintptr_t cfa, const l
  * when some held lock was taken in another frame than this acquisition, and to cache a stack;
  * a call site is cached the second time it misses, so a one-off site costs what it did. */
 static int lg_capture_for(lg_thread_t *t, uintptr_t pc, uintptr_t cfa, lg_frame_pcsp_t *f) {
+  if (f == NULL)
+    return 0;
   const lg_scache_entry_t *e = lg_scache_find(t, pc, cfa);
   if (e != NULL) {
     memcpy(f, e->f, (size_t)e->n * sizeof(*f));
@@ -924,6 +926,14 @@ static int lg_capture_for(lg_thread_t *t, uintptr_t pc, uintptr_t cfa, lg_frame_
 }
 
 /* ---- the slow path ---- */
+
+/* The thread's buffer of captured frames; NULL when it cannot be allocated (lg_capture_for
+ * then captures nothing: the edges are learnt without stacks). */
+static lg_frame_pcsp_t *lg_thread_frames(lg_thread_t *t) {
+  if (t->frames == NULL)
+    t->frames = lg_mem_alloc(LG_STACK_MAX * sizeof(lg_frame_pcsp_t));
+  return t->frames;
+}
 
 /* A chain key processed into lock n (id): in the lock's hot word (the last key), its own small
  * set (first free, else a slot chosen by the key) and the thread's set. Under lg_rt.mu. */
@@ -969,12 +979,14 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
                  uintptr_t pc, uintptr_t cfa, lg_acq_t *a) {
   int saved_errno = errno;
   int was = lg_guard_enter(t);
-  lg_frame_pcsp_t frames[LG_STACK_MAX];
+  /* This runs on the program's thread, whose stack may be PTHREAD_STACK_MIN: the big buffers
+   * live elsewhere (the frames per thread, the cycle path under lg_rt.mu). */
+  lg_frame_pcsp_t *frames = lg_thread_frames(t);
   int nframes = -1;
   lg_report_list_t reports;
   reports.n = 0; /* not the whole array: this runs for every new edge */
   int result = LG_PRE_OK;
-  lg_node_t path[LG_STACK_MAX];
+  static lg_node_t path[LG_STACK_MAX]; /* under lg_rt.mu */
 
   /* A lock never seen, taken while others are held, brings new edges for certain: capture
    * their stack now rather than find out under the lock, drop it and come back. */
@@ -1191,7 +1203,7 @@ void lg_lock_report_errcheck(lg_thread_t *t, uintptr_t addr, uint32_t id, uint32
                              uintptr_t pc, uintptr_t cfa) {
   int saved_errno = errno;
   int was = lg_guard_enter(t);
-  lg_frame_pcsp_t frames[LG_STACK_MAX];
+  lg_frame_pcsp_t *frames = lg_thread_frames(t);
   int nframes = lg_capture_for(t, pc, cfa, frames);
   lg_report_t *r = NULL;
   lg_rt_lock();

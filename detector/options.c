@@ -43,8 +43,9 @@ static const opt_key_t opt_keys[] = {
     {"suppressions", OPT_PATH, "a suppressions file path", OPT_FIELD(suppressions_path), 0, 0},
     {"exitcode", OPT_NUMBER, "an exit status, 0..255", OPT_FIELD(exitcode), 0, 255},
     {"stack_depth", OPT_NUMBER, "a frame count, 1..64", OPT_FIELD(stack_depth), 1, 64},
-    {"verbosity", OPT_NUMBER, "0 (quiet), 1 (summary at exit) or 2 (also counts)",
-     OPT_FIELD(verbosity), 0, 2},
+    {"verbosity", OPT_NUMBER,
+     "0 (quiet), 1 (summary when anything was reported), 2 (summary always) or 3 (also memory)",
+     OPT_FIELD(verbosity), 0, 3},
 };
 #define OPT_NKEYS (sizeof opt_keys / sizeof opt_keys[0])
 #define OPT_KEY_LIST "json, log, watchdog_ms, suppressions, exitcode, stack_depth, verbosity"

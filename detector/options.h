@@ -16,7 +16,10 @@
  *   suppressions=FILE   file of suppression lines, see below [none]
  *   exitcode=N          exit status when anything was reported, 0..255 [66]
  *   stack_depth=N       frames kept per stack, 1..64 [16]
- *   verbosity=N         0 quiet, 1 summary at exit, 2 also the detector's memory, 0..2 [1]
+ *   verbosity=N         the exit summary, 0..3 [1]: 0 never; 1 only when anything was reported
+ *                       or suppressed or a fatal signal ended the run (a clean run prints
+ *                       nothing, as TSan); 2 always; 3 also the detector's memory. The JSON
+ *                       summary object is written whatever the verbosity.
  *
  * Suppressions: one per line, `<type>:<glob>`; '#' starts a comment; blank lines are
  * ignored. The type names the kind of report it hides (lg_supp_types: `deadlock` for lock-order
@@ -52,7 +55,7 @@ void lg_options_defaults(lg_options_t *o);
  *   "LOCKGRAPH_OPTIONS: watchdog_ms=abc: expected a number of milliseconds, 0 to disable
  *    (max 86400000)"  (one line; wrapped here)
  *   "LOCKGRAPH_OPTIONS: exitcode=300: out of range: expected an exit status, 0..255"
- *   "LOCKGRAPH_OPTIONS: verbosity: missing '=': expected verbosity=<0 (quiet), 1 ... or 2 ...>"
+ *   "LOCKGRAPH_OPTIONS: verbosity: missing '=': expected verbosity=<0 (quiet), 1 ... or 3 ...>"
  * Quoted input has control characters shown as '?' and is cut after 64 bytes. */
 int lg_options_parse(lg_options_t *o, const char *spec, char *err, size_t err_cap);
 

@@ -4,7 +4,8 @@
  * written after it is dropped, under the report lock, so symbolizing never runs while the
  * program could be waiting for the detector. Each report is written the moment it is found,
  * with write(2) on a file descriptor, one write per report and per JSON line: an abort, a kill
- * or a hang later loses nothing.
+ * or a hang later loses nothing. The work of writing a report runs on a stack of the detector's
+ * own (see "the report stack"), never on the program's thread stack, which may be small.
  *
  * Locks are named by kind and order of first mention in a printed report (M1, M2, RW1, S1),
  * threads by creation order (T1 is main). Every text line starts with "lockgraph:" or is
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "lockgraph.h"
@@ -764,9 +767,15 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
     return 0; /* a forked child that found nothing stays quiet */
   unsigned threads = lg_rt.nthreads_total;
   size_t ns = lg_suppressions_count(lg_rt.supp);
-  lg_sbuf_t w;
+  /* Static, not on the stack: the summary may be written from a signal handler on a thread
+   * with little stack left, and only the one claimer ever writes it. */
+  static lg_sbuf_t w;
   w.n = 0;
-  w.fd = lg_rt.opt.verbosity >= 1 ? lg_rt.log_fd : -1;
+  /* At the default verbosity a clean run says nothing, as TSan: a process tree run through
+   * lockgraph (a script, its shell, its tools) would print one line per process. */
+  unsigned v = lg_rt.opt.verbosity;
+  int say = v >= 2 || (v == 1 && (total > 0 || lg_count_suppressed > 0 || sig != 0));
+  w.fd = say ? lg_rt.log_fd : -1;
   if (sig != 0) {
     lg_sbuf_str(&w, "lockgraph: the program was terminated by ");
     lg_sbuf_str(&w, lg_signal_name(sig));
@@ -803,7 +812,7 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
     lg_sbuf_str(&w, ": ");
     lg_sbuf_count(&w, lg_suppressions_hits(lg_rt.supp, i), " hit", "\n");
   }
-  if (lg_rt.opt.verbosity >= 2) {
+  if (v >= 3) {
     lg_sbuf_str(&w, "  detector memory: ");
     lg_sbuf_uint(&w, lg_mem_mapped_bytes());
     lg_sbuf_str(&w, " bytes mapped\n");
@@ -887,11 +896,58 @@ static void lg_end_run_locked(void) {
   _exit(lg_rt.opt.exitcode);
 }
 
-void lg_report_emit(lg_report_t *r) {
-  lg_thread_t *self = lg_tls_self;
-  int was = self ? lg_guard_enter(self) : 0;
-  int saved_errno = errno;
-  lg_real.mutex_lock(&lg_rt.report_mu);
+/* ---- the report stack ----
+ *
+ * Symbolizing (libdw's line tables and DWARF scopes) and formatting take far more stack than
+ * a program's thread may have: servers and runtimes make threads of 16 to 128 KiB, and a report
+ * written on one of them overflowed it. So the work of a report runs on a stack of the
+ * detector's own, switched to on the reporting thread itself: nothing changes hands, a report
+ * that ends the run still _exits from here, and the report is written before the program's
+ * thread goes on (an abort right after loses nothing). One stack serves every thread because it
+ * is only used under report_mu. It is mapped on first use, with a guard page below it, and only
+ * the pages touched are ever backed; a fork child inherits it with the rest of the memory. */
+
+#define LG_REPORT_STACK_SIZE (8u << 20)
+
+static char *lg_report_stack;                 /* under report_mu; MAP_FAILED: could not map */
+static ucontext_t lg_report_ctx, lg_report_back; /* under report_mu */
+static void (*lg_report_job)(lg_report_t *);
+static lg_report_t *lg_report_job_arg;
+
+static void lg_report_stack_entry(void) {
+  lg_report_job(lg_report_job_arg);
+}
+
+/* Runs job(r) on the report stack (on the current one when that stack cannot be had). With
+ * report_mu held. */
+static void lg_on_report_stack(void (*job)(lg_report_t *), lg_report_t *r) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  if (lg_report_stack == NULL) {
+    void *p = mmap(NULL, LG_REPORT_STACK_SIZE + page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (p != MAP_FAILED && mprotect(p, page, PROT_NONE) != 0) {
+      munmap(p, LG_REPORT_STACK_SIZE + page);
+      p = MAP_FAILED;
+    }
+    lg_report_stack = p;
+  }
+  if (lg_report_stack == MAP_FAILED || getcontext(&lg_report_ctx) != 0) {
+    job(r);
+    return;
+  }
+  lg_report_ctx.uc_stack.ss_sp = lg_report_stack + page;
+  lg_report_ctx.uc_stack.ss_size = LG_REPORT_STACK_SIZE;
+  lg_report_ctx.uc_link = &lg_report_back; /* where the job returns to */
+  lg_report_job = job;
+  lg_report_job_arg = r;
+  makecontext(&lg_report_ctx, lg_report_stack_entry, 0);
+  if (swapcontext(&lg_report_back, &lg_report_ctx) != 0)
+    job(r);
+}
+
+/* Symbolizes, filters, formats and writes one report, then frees it; ends the run if the
+ * report says so. On the report stack, with report_mu held. */
+static void lg_report_write_locked(lg_report_t *r) {
   int ends = r->ends_run || r->type == LG_REPORT_DEADLOCK || r->type == LG_REPORT_FORK;
   if (lg_report_suppressed(r)) {
     lg_count_suppressed++;
@@ -921,7 +977,20 @@ void lg_report_emit(lg_report_t *r) {
   lg_report_free(r);
   if (ends)
     lg_end_run_locked();
+}
+
+void lg_report_emit(lg_report_t *r) {
+  lg_thread_t *self = lg_tls_self;
+  int was = self ? lg_guard_enter(self) : 0;
+  int saved_errno = errno;
+  /* write(2) is a cancellation point: a cancel there would unwind across the stack switch
+   * with report_mu held. */
+  int cancel;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+  lg_real.mutex_lock(&lg_rt.report_mu);
+  lg_on_report_stack(lg_report_write_locked, r);
   lg_real.mutex_unlock(&lg_rt.report_mu);
+  pthread_setcancelstate(cancel, NULL);
   errno = saved_errno;
   if (self)
     lg_guard_leave(self, was);

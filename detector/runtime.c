@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lockgraph.h"
@@ -48,8 +49,99 @@ uint64_t lg_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* ---- lockgraph's own descriptors ----
+ *
+ * Reports go to descriptors of lockgraph's own, never to a number the program manages: the
+ * text destination (the program's stderr at start-up, or the --log file) and the JSON file are
+ * duplicated at start-up to numbers from LG_FD_MIN up, close-on-exec (an exec'd program starts
+ * the runtime again and takes its own stderr). So a program that closes its stderr before it
+ * exits (xz does) still gets its summary, and one that closes fd 2 and opens a file there
+ * never finds lockgraph's lines in that file. The program may still close or replace ours
+ * (a daemon closing every descriptor, a closefrom): before each write the descriptor's identity
+ * (device and inode, from fstat) is compared with the one recorded at start-up. When it
+ * differs, the report never goes to what the program holds there now: a file is opened again
+ * by its path, the original stderr is taken again from fd 2 if fd 2 still is that stderr, and
+ * otherwise the output is dropped. Everything here is async-signal-safe (fstat, fcntl, open),
+ * for the summary a fatal signal writes. */
+
+#define LG_FD_MIN 100
+
+typedef struct lg_out {
+  int *fd;          /* &lg_rt.log_fd or &lg_rt.json_fd */
+  const char *path; /* reopened when ours is gone; NULL: the program's stderr */
+  dev_t dev;
+  ino_t ino;
+  int adopted; /* the identity above is known; until then fd is used as it is */
+} lg_out_t;
+
+static lg_out_t lg_out_log = {.fd = &lg_rt.log_fd};
+static lg_out_t lg_out_json = {.fd = &lg_rt.json_fd};
+
+/* fd duplicated to a number of ours, close-on-exec; -1 when fd is not open. Below LG_FD_MIN
+ * only when the descriptor limit is lower than that. */
+static int lg_fd_own(int fd) {
+  int n = fcntl(fd, F_DUPFD_CLOEXEC, LG_FD_MIN);
+  if (n < 0 && errno == EINVAL)
+    n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  return n;
+}
+
+static int lg_out_is(const lg_out_t *o, int fd) {
+  struct stat st;
+  return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == o->dev && st.st_ino == o->ino;
+}
+
+/* Takes fd (already ours, or the program's stderr to duplicate) as the output's descriptor. */
+static void lg_out_adopt(lg_out_t *o, int fd, const char *path, int dup_it) {
+  struct stat st;
+  int own = fd < 0 ? -1 : dup_it ? lg_fd_own(fd) : fd;
+  if (own >= 0 && fstat(own, &st) == 0) {
+    o->dev = st.st_dev;
+    o->ino = st.st_ino;
+  }
+  o->path = path;
+  *o->fd = own;
+  o->adopted = 1;
+}
+
+/* The output's descriptor if it is still the one we opened; else a replacement, or -1. */
+static int lg_out_check(lg_out_t *o) {
+  int fd = __atomic_load_n(o->fd, __ATOMIC_ACQUIRE);
+  if (fd < 0 || !o->adopted || lg_out_is(o, fd))
+    return fd;
+  /* The program closed or replaced our descriptor: what is there now is not ours to close
+   * nor to write to. */
+  int alt = -1;
+  struct stat st;
+  if (o->path != NULL) {
+    int f = open(o->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (f >= 0) {
+      alt = lg_fd_own(f);
+      close(f);
+      if (alt >= 0 && fstat(alt, &st) == 0) {
+        o->dev = st.st_dev;
+        o->ino = st.st_ino;
+      }
+    }
+  } else if (lg_out_is(o, 2)) {
+    alt = lg_fd_own(2);
+  }
+  if (!__atomic_compare_exchange_n(o->fd, &fd, alt, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    if (alt >= 0)
+      close(alt); /* another writer replaced it first */
+    return fd;
+  }
+  return alt;
+}
+
 void lg_write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
+  if (fd < 0)
+    return;
+  if (fd == __atomic_load_n(&lg_rt.log_fd, __ATOMIC_RELAXED))
+    fd = lg_out_check(&lg_out_log);
+  else if (fd == __atomic_load_n(&lg_rt.json_fd, __ATOMIC_RELAXED))
+    fd = lg_out_check(&lg_out_json);
+  while (fd >= 0 && len > 0) {
     ssize_t w = write(fd, buf, len);
     if (w < 0) {
       if (errno == EINTR)
@@ -97,11 +189,17 @@ static void lg_fail(const char *fmt, ...) {
   _exit(2);
 }
 
-static int lg_open_report(const char *path) {
+/* A report file, on a descriptor of ours. */
+static void lg_open_report(lg_out_t *o, const char *path) {
   int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0)
     lg_fail("cannot write report to %s: %s; choose a writable path", path, strerror(errno));
-  return fd;
+  int own = lg_fd_own(fd);
+  if (own >= 0) {
+    close(fd);
+    fd = own;
+  }
+  lg_out_adopt(o, fd, path, 0);
 }
 
 /* Our own text range: frames in it are the detector's and never shown. */
@@ -187,9 +285,11 @@ static void lg_runtime_start(void) {
   if (lg_rt.opt.stack_depth == 0 || lg_rt.opt.stack_depth > LG_STACK_MAX)
     lg_rt.opt.stack_depth = LG_STACK_MAX;
   if (lg_rt.opt.log_path[0])
-    lg_rt.log_fd = lg_open_report(lg_rt.opt.log_path);
+    lg_open_report(&lg_out_log, lg_rt.opt.log_path);
+  else
+    lg_out_adopt(&lg_out_log, 2, NULL, 1); /* -1 when the program was started without one */
   if (lg_rt.opt.json_path[0])
-    lg_rt.json_fd = lg_open_report(lg_rt.opt.json_path);
+    lg_open_report(&lg_out_json, lg_rt.opt.json_path);
   if (lg_rt.opt.suppressions_path[0]) {
     lg_rt.supp = lg_suppressions_load(lg_rt.opt.suppressions_path, err, sizeof err);
     if (lg_rt.supp == NULL)

@@ -20,6 +20,7 @@
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define UNW_LOCAL_ONLY
@@ -42,7 +43,7 @@ static void lg_unwind_setup(void) {
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
-int lg_stack_capture(lg_frame_pcsp_t *out, int cap) {
+static int lg_capture_here(lg_frame_pcsp_t *out, int cap) {
   lg_unwind_setup();
   unw_context_t ctx;
   unw_cursor_t cur;
@@ -64,7 +65,7 @@ int lg_stack_capture(lg_frame_pcsp_t *out, int cap) {
   return n;
 }
 
-int lg_stack_capture_fast(lg_frame_pcsp_t *out, int cap) {
+static int lg_capture_fast_here(lg_frame_pcsp_t *out, int cap) {
   lg_unwind_setup();
   void *all[LG_STACK_MAX + 16];
   int n = unw_backtrace(all, (int)(sizeof all / sizeof all[0]));
@@ -79,7 +80,7 @@ int lg_stack_capture_fast(lg_frame_pcsp_t *out, int cap) {
   return k;
 }
 
-int lg_stack_capture_after_self(uintptr_t *out, int cap) {
+static int lg_capture_after_self_here(uintptr_t *out, int cap) {
   void *all[LG_STACK_MAX + 32];
   int n = unw_backtrace(all, (int)(sizeof all / sizeof all[0]));
   int last_self = -1;
@@ -90,6 +91,130 @@ int lg_stack_capture_after_self(uintptr_t *out, int cap) {
   for (int i = last_self + 1; i < n && k < cap; i++)
     out[k++] = (uintptr_t)all[i];
   return k;
+}
+
+/* ---- unwinding on a stack of the detector's own ----
+ *
+ * libunwind needs several KiB of stack for a walk (about 10 KiB the first time on a thread),
+ * which a thread made with PTHREAD_STACK_MIN does not have to spare. When less than
+ * LG_UNWIND_HEADROOM is left below the caller, the walk runs on a stack of ours instead: one
+ * stack shared under its own mutex, so only threads short of stack ever wait for it. The
+ * unwinder starts from its own frame there and follows the call frame information of
+ * lg_call_on's frame back onto the thread's stack; the detector's frames on either side are
+ * dropped as usual, so the captured frames are the same as an in-place walk's. */
+
+#define LG_UNWIND_HEADROOM (64u << 10)
+#define LG_UNWIND_STACK_SIZE (256u << 10)
+
+static pthread_mutex_t lg_unwind_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *lg_unwind_stack; /* under lg_unwind_mu; MAP_FAILED: none to be had */
+
+typedef struct lg_capture_job {
+  int kind; /* 0 full, 1 fast, 2 after self */
+  void *out;
+  int cap, n;
+} lg_capture_job_t;
+
+static void lg_capture_run(void *p) {
+  lg_capture_job_t *j = p;
+  if (j->kind == 0)
+    j->n = lg_capture_here(j->out, j->cap);
+  else if (j->kind == 1)
+    j->n = lg_capture_fast_here(j->out, j->cap);
+  else
+    j->n = lg_capture_after_self_here(j->out, j->cap);
+}
+
+#if defined(__x86_64__)
+/* Calls fn(arg) with the stack pointer at top (16-byte aligned). The frame is an ordinary
+ * rbp frame with call frame information, so an unwinder walks through it to the caller. */
+void lg_call_on(void (*fn)(void *), void *arg, void *top) __attribute__((visibility("hidden")));
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".type lg_call_on, @function\n"
+        "lg_call_on:\n"
+        "  .cfi_startproc\n"
+        "  pushq %rbp\n"
+        "  .cfi_def_cfa_offset 16\n"
+        "  .cfi_offset %rbp, -16\n"
+        "  movq %rsp, %rbp\n"
+        "  .cfi_def_cfa_register %rbp\n"
+        "  movq %rdx, %rsp\n"
+        "  movq %rdi, %rax\n"
+        "  movq %rsi, %rdi\n"
+        "  callq *%rax\n"
+        "  movq %rbp, %rsp\n"
+        "  popq %rbp\n"
+        "  .cfi_def_cfa %rsp, 8\n"
+        "  ret\n"
+        "  .cfi_endproc\n"
+        ".size lg_call_on, .-lg_call_on\n");
+
+/* Whether the caller is short of stack: a known thread with less than the headroom left. */
+static int lg_stack_is_short(void) {
+  lg_thread_t *t = lg_tls_self;
+  uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+  return t != NULL && t->stack_lo != 0 && sp > t->stack_lo && sp < t->stack_hi &&
+         sp - t->stack_lo < LG_UNWIND_HEADROOM;
+}
+
+/* Runs the job on the unwinder's stack; nonzero when it did. `wait`: 0 from a signal handler,
+ * which must not block (the job then runs in place). */
+static int lg_capture_elsewhere(lg_capture_job_t *j, int wait) {
+  if (lg_real.mutex_lock == NULL)
+    return 0;
+  if ((wait ? lg_real.mutex_lock(&lg_unwind_mu) : lg_real.mutex_trylock(&lg_unwind_mu)) != 0)
+    return 0;
+  if (lg_unwind_stack == NULL) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    void *p = mmap(NULL, LG_UNWIND_STACK_SIZE + page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (p != MAP_FAILED && mprotect(p, page, PROT_NONE) != 0) { /* a guard page below */
+      munmap(p, LG_UNWIND_STACK_SIZE + page);
+      p = MAP_FAILED;
+    }
+    lg_unwind_stack = p;
+  }
+  int ran = lg_unwind_stack != MAP_FAILED;
+  if (ran) /* the top: the mapping is the guard page and then the stack */
+    lg_call_on(lg_capture_run, j, lg_unwind_stack + sysconf(_SC_PAGESIZE) + LG_UNWIND_STACK_SIZE);
+  lg_real.mutex_unlock(&lg_unwind_mu);
+  return ran;
+}
+#else
+static int lg_stack_is_short(void) {
+  return 0;
+}
+static int lg_capture_elsewhere(lg_capture_job_t *j, int wait) {
+  (void)j;
+  (void)wait;
+  return 0;
+}
+#endif
+
+void lg_stack_after_fork_child(void) {
+  lg_real.mutex_init(&lg_unwind_mu, NULL); /* a thread that held it is gone */
+}
+
+int lg_stack_capture(lg_frame_pcsp_t *out, int cap) {
+  lg_capture_job_t j = {.kind = 0, .out = out, .cap = cap};
+  if (lg_stack_is_short() && lg_capture_elsewhere(&j, 1))
+    return j.n;
+  return lg_capture_here(out, cap);
+}
+
+int lg_stack_capture_fast(lg_frame_pcsp_t *out, int cap) {
+  lg_capture_job_t j = {.kind = 1, .out = out, .cap = cap};
+  if (lg_stack_is_short() && lg_capture_elsewhere(&j, 1))
+    return j.n;
+  return lg_capture_fast_here(out, cap);
+}
+
+int lg_stack_capture_after_self(uintptr_t *out, int cap) {
+  lg_capture_job_t j = {.kind = 2, .out = out, .cap = cap};
+  if (lg_stack_is_short() && lg_capture_elsewhere(&j, 0))
+    return j.n;
+  return lg_capture_after_self_here(out, cap);
 }
 
 lg_stack_t *lg_stack_new(const uintptr_t *pc, uint32_t n) {

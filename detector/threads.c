@@ -34,16 +34,18 @@ static int lg_warned_held, lg_warned_threads;
 
 #define LG_HELD_INITIAL 16
 
-/* The top of the calling thread's stack, for the frame-pointer walk. */
-static uintptr_t lg_stack_top(void) {
+/* The calling thread's stack bounds: the top bounds the frame-pointer walk, the bottom tells
+ * stack capture how much room is left (stack.c). Both 0 when unknown. */
+static void lg_stack_bounds(lg_thread_t *t) {
   pthread_attr_t attr;
   void *lo = NULL;
   size_t size = 0;
   if (pthread_getattr_np(pthread_self(), &attr) != 0)
-    return 0;
+    return;
   pthread_attr_getstack(&attr, &lo, &size);
   pthread_attr_destroy(&attr);
-  return (uintptr_t)lo + size;
+  t->stack_lo = (uintptr_t)lo;
+  t->stack_hi = (uintptr_t)lo + size;
 }
 
 
@@ -113,6 +115,7 @@ static void lg_thread_free_parts(lg_thread_t *t) {
 static void lg_thread_free(lg_thread_t *t) {
   lg_thread_free_parts(t);
   lg_mem_free(t->scache, LG_SCACHE_WAYS * sizeof(lg_scache_entry_t));
+  lg_mem_free(t->frames, LG_STACK_MAX * sizeof(lg_frame_pcsp_t));
   lg_mem_free(t->cache, (t->cache_mask + 1) * sizeof(uint64_t));
   lg_mem_free(t->held, t->cap * sizeof(lg_held_t));
   lg_mem_free(t, sizeof(*t));
@@ -196,7 +199,7 @@ lg_thread_t *lg_thread_self(void) {
     return NULL;
   t->passthrough = 1;
   lg_tls_self = t;
-  t->stack_hi = lg_stack_top();
+  lg_stack_bounds(t);
   lg_rt_lock();
   t->tid = ++lg_rt.next_tid;
   lg_rt.nthreads_total++;
@@ -225,7 +228,7 @@ void lg_thread_init_main(void) {
   lg_rt.nthreads_total++;
   t->pth = pthread_self();
   t->ktid = (pid_t)syscall(SYS_gettid);
-  t->stack_hi = lg_stack_top();
+  lg_stack_bounds(t);
   t->seg = lg_hb_main_segment();
   t->seed = lg_seed_of(t->seg);
   lg_thread_link(t);
@@ -278,10 +281,10 @@ static void *lg_thread_trampoline(void *p) {
   lg_start_t s = *(lg_start_t *)p;
   lg_thread_t *t = s.t;
   /* First, so that anything below that re-enters a wrapper finds this thread in passthrough:
-   * pthread_getattr_np (in lg_stack_top) calls realloc under a glibc lock, and a program's
+   * pthread_getattr_np (in lg_stack_bounds) calls realloc under a glibc lock, and a program's
    * malloc may take a pthread mutex. */
   lg_tls_self = t;
-  t->stack_hi = lg_stack_top();
+  lg_stack_bounds(t);
   lg_mem_free(p, sizeof(lg_start_t));
   lg_rt_lock();
   t->ktid = (pid_t)syscall(SYS_gettid);
@@ -487,6 +490,7 @@ static void lg_fork_parent(void) {
 
 static void lg_fork_child(void) {
   lg_mem_fork_child();
+  lg_stack_after_fork_child();
   pthread_mutexattr_t ma;
   pthread_mutexattr_init(&ma);
   pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);

@@ -984,8 +984,12 @@ void expect_clean(const run_result_t *r, const char *program)
                r->status, r->err);
   expect_out_line(r, done);
   expect_no_report_line(r);
-  cr_expect_geq(summary_parse(r->err, &s), 1, "no summary line; stderr:\n%s", r->err);
-  cr_expect_eq(s.reports, 0, "summary counts %u reports", s.reports);
+  /* A clean run prints its text summary only when asked (--verbosity 2, by the tests that
+   * read counts from it); the JSON summary object is always there. */
+  if (text_count_lines(r->err, "lockgraph: summary:", "") > 0) {
+    summary_parse(r->err, &s);
+    cr_expect_eq(s.reports, 0, "summary counts %u reports", s.reports);
+  }
   reports_load(r->json, &set);
   cr_expect_eq(reports_count_findings(&set), 0, "the JSON report has %zu findings",
                reports_count_findings(&set));

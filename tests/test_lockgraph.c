@@ -25,6 +25,9 @@
  * The corpus, one test per program.
  */
 
+/* A clean run prints no text summary by default: the tests that read counts from it ask. */
+static const char *const verbose_summary[] = {"--verbosity", "2", NULL};
+
 Test(lockgraph, two_thread_inversion_reports_both_stacks_of_both_edges, .timeout = 60)
 {
   const char *src = "two_thread_inversion.c";
@@ -301,7 +304,7 @@ Test(lockgraph, real_deadlock_is_reported_by_the_watchdog, .timeout = 20)
 
 Test(lockgraph, fork_with_lock_held_child_does_not_hang, .timeout = 60)
 {
-  run_request_t rq = {.program = "fork_with_lock_held"};
+  run_request_t rq = {.program = "fork_with_lock_held", .cli_flags = verbose_summary};
   run_result_t r;
   summary_t s;
 
@@ -321,7 +324,7 @@ Test(lockgraph, fork_with_lock_held_child_does_not_hang, .timeout = 60)
 
 Test(lockgraph, exit_with_lock_held_prints_summary, .timeout = 60)
 {
-  run_request_t rq = {.program = "exit_with_lock_held"};
+  run_request_t rq = {.program = "exit_with_lock_held", .cli_flags = verbose_summary};
   run_result_t r;
 
   run_corpus(&rq, &r);
@@ -332,11 +335,12 @@ Test(lockgraph, exit_with_lock_held_prints_summary, .timeout = 60)
 
 Test(lockgraph, main_pthread_exit_ends_with_its_last_thread, .timeout = 60)
 {
-  run_request_t rq = {.program = "main_pthread_exit", .timeout_s = 20};
+  run_request_t rq = {.program = "main_pthread_exit", .cli_flags = verbose_summary, .timeout_s = 20};
   run_result_t r;
 
   run_corpus(&rq, &r);
   expect_clean(&r, rq.program);
+  cr_expect_eq(text_count_lines(r.err, "lockgraph: summary:", ""), 1, "the summary is printed at the end");
   cr_expect_lt(r.seconds, 10.0, "took %.1f s: something kept the process alive", r.seconds);
   run_cleanup(&r);
 }
@@ -405,7 +409,7 @@ Test(lockgraph, suppressed_inversion_is_counted_not_reported, .timeout = 60)
 static unsigned check_clean_at_scale(const char *program, const char *prefix, const char *needle,
                                      const char *format, summary_t *s)
 {
-  run_request_t rq = {.program = program, .timeout_s = 120};
+  run_request_t rq = {.program = program, .cli_flags = verbose_summary, .timeout_s = 120};
   run_result_t r;
   char *line;
   unsigned value = 0;
@@ -549,7 +553,7 @@ Test(lockgraph, child_reads_its_handle_sees_it_set, .timeout = 60)
 
 Test(lockgraph, mutex_handoff_is_not_a_relock, .timeout = 60)
 {
-  run_request_t rq = {.program = "mutex_handoff", .timeout_s = 20};
+  run_request_t rq = {.program = "mutex_handoff", .cli_flags = verbose_summary, .timeout_s = 20};
   run_result_t r;
   summary_t s;
 
@@ -565,7 +569,8 @@ Test(lockgraph, mutex_handoff_is_not_a_relock, .timeout = 60)
 
 Test(lockgraph, signal_handler_locks_while_blocked_is_not_a_relock, .timeout = 60)
 {
-  run_request_t rq = {.program = "signal_handler_locks_while_blocked", .timeout_s = 30};
+  run_request_t rq = {.program = "signal_handler_locks_while_blocked", .cli_flags = verbose_summary,
+                      .timeout_s = 30};
   run_result_t r;
   summary_t s;
 

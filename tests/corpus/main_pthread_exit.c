@@ -3,7 +3,8 @@
  * Checks: glibc ends the process when the last thread exits, with status 0. The detector's
  * own watchdog thread must not keep the process alive after every program thread is gone
  * (it did: the run never ended), and the summary must still be printed at the end.
- * Expected verdict: no report, a summary line; exit 0, well within the test's timeout.
+ * Expected verdict: no report, a summary line (asked for with --verbosity 2); exit 0, well
+ * within the test's timeout.
  */
 #include <pthread.h>
 #include <stdio.h>

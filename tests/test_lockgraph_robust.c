@@ -1,0 +1,227 @@
+/* test_lockgraph_robust.c - the detector never harms its host: threads with small stacks,
+ * reports that go to lockgraph's own descriptor and never into the program's files, and quiet
+ * clean runs. Each test runs a real corpus program under the real lockgraph (lg_corpus.h).
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lg_corpus.h"
+
+/* ------------------------------------------------------------------------------------------
+ * Small stacks: the detector's work fits in a PTHREAD_STACK_MIN thread.
+ */
+
+/* The inversion of small_stack_threads in threads of `stack` bytes ("min": PTHREAD_STACK_MIN):
+ * reported with both stacks of both edges at the source's lines, the chains of new lock orders
+ * learnt on the way, and the program runs to its end. */
+static void check_small_stack_inversion(const char *stack)
+{
+  const char *src = "small_stack_threads.c";
+  const char *args[] = {stack, NULL};
+  run_request_t rq = {.program = "small_stack_threads", .args = args};
+  edge_expect_t expect[2];
+  run_result_t r;
+  report_set_t set;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  cr_assert_neq(r.status, 128 + SIGSEGV, "stacks of %s: the program died of SIGSEGV; stderr:\n%s",
+                stack, r.err);
+  expect_potential_deadlock(&r, "small_stack_threads", 2);
+  summary_parse(r.err, &s);
+  /* A, B and two chains of 24 locks, each chain taken under A or B: 50 locks, 48 new edges
+   * learnt on the small stacks besides the inversion's two. */
+  cr_expect_eq(s.locks, 50, "%u locks", s.locks);
+  cr_expect_eq(s.edges, 50, "%u edges", s.edges);
+  ab_ba_expect(expect, "worker_ab", "worker_ba");
+  reports_load(r.json, &set);
+  expect_inversion(reports_first(&set, "potential-deadlock"), src, 2, "mutex", expect, 0);
+  expect_text_frame(r.err, "worker_ab", src, corpus_marker_line(src, "ab_first"));
+  expect_text_frame(r.err, "worker_ba", src, corpus_marker_line(src, "ba_second"));
+  reports_free(&set);
+  run_cleanup(&r);
+}
+
+Test(lockgraph_robust, inversion_in_pthread_stack_min_threads_is_reported, .timeout = 60)
+{
+  check_small_stack_inversion("min");
+}
+
+Test(lockgraph_robust, inversion_in_16k_and_64k_threads_is_reported, .timeout = 60)
+{
+  check_small_stack_inversion("16384");
+  check_small_stack_inversion("65536");
+}
+
+Test(lockgraph_robust, deadlock_in_pthread_stack_min_threads_is_reported_by_the_watchdog,
+     .timeout = 30)
+{
+  const char *src = "small_stack_threads.c";
+  const char *args[] = {"min", "--hang", NULL};
+  run_request_t rq = {.program = "small_stack_threads", .args = args, .timeout_s = 20};
+  run_result_t r;
+  report_set_t set;
+  char *line;
+
+  run_corpus(&rq, &r);
+  cr_assert_neq(r.status, 128 + SIGSEGV, "the program died of SIGSEGV; stderr:\n%s", r.err);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d; stderr:\n%s", r.status, r.err);
+  cr_expect_null(strstr(r.out, "small_stack_threads: done"), "the deadlocked threads finished");
+  line = text_find_line(r.err, "lockgraph: deadlock (it happened): 2 threads blocked in a cycle",
+                        "");
+  cr_expect_not_null(line, "no 'deadlock (it happened)' line; stderr:\n%s", r.err);
+  free(line);
+  /* Each blocked thread's own stack, captured by itself on its small stack. */
+  expect_text_frame(r.err, "worker_ab", src, corpus_marker_line(src, "ab_second"));
+  expect_text_frame(r.err, "worker_ba", src, corpus_marker_line(src, "ba_second"));
+  reports_load(r.json, &set);
+  cr_expect_eq(reports_count(&set, "deadlock"), 1, "JSON deadlock reports: %zu",
+               reports_count(&set, "deadlock"));
+  reports_free(&set);
+  run_cleanup(&r);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Lockgraph's own descriptor: reports reach the stderr the run started with, never the
+ * program's files.
+ */
+
+/* stderr_reused in `mode`: the program's file holds only its own line, the text report and the
+ * summary are on the original stderr, and the JSON report (whose descriptor the closefrom mode
+ * also takes over) is complete. */
+static void check_stderr_reused(const char *mode)
+{
+  const char *src = "stderr_reused.c";
+  char file[PATH_MAX];
+  const char *args[] = {mode, file, NULL};
+  run_request_t rq = {.program = "stderr_reused", .args = args};
+  edge_expect_t expect[2];
+  run_result_t r;
+  report_set_t set;
+  char *own;
+
+  run_init(&r);
+  snprintf(file, sizeof file, "%s/program.log", r.dir);
+  run_program(&rq, &r);
+  expect_potential_deadlock(&r, "stderr_reused", 2);
+  own = file_read_all(file);
+  cr_assert_not_null(own, "%s: the program's file %s is missing", mode, file);
+  cr_expect_str_eq(own, "stderr_reused: the program's own line\n",
+                   "%s: the program's own file got more than its line:\n%s", mode, own);
+  free(own);
+  ab_ba_expect(expect, "inversion", "inversion");
+  reports_load(r.json, &set);
+  expect_inversion(reports_first(&set, "potential-deadlock"), src, 2, "mutex", expect, 0);
+  cr_expect_eq(reports_count(&set, "summary"), 1, "%s: JSON summary objects: %zu", mode,
+               reports_count(&set, "summary"));
+  reports_free(&set);
+  run_cleanup(&r);
+}
+
+Test(lockgraph_robust, program_file_on_fd_2_gets_no_report, .timeout = 60)
+{
+  check_stderr_reused("reuse");
+}
+
+Test(lockgraph_robust, daemon_closing_every_descriptor_gets_no_report_in_its_file, .timeout = 60)
+{
+  check_stderr_reused("closefrom");
+}
+
+Test(lockgraph_robust, stderr_closed_before_exit_still_gets_the_summary, .timeout = 60)
+{
+  run_request_t rq = {.program = "closes_stderr"};
+  run_result_t r;
+
+  run_corpus(&rq, &r);
+  /* One report line and one summary line on the stderr the run started with. */
+  expect_potential_deadlock(&r, "closes_stderr", 2);
+  run_cleanup(&r);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Quiet clean runs: at the default verbosity a run with nothing to report prints nothing; a
+ * report brings one summary line per process that reported.
+ */
+
+Test(lockgraph_robust, clean_process_tree_prints_nothing_by_default, .timeout = 60)
+{
+  run_request_t rq = {.program = "process_tree"};
+  run_result_t r;
+  report_set_t set;
+
+  run_corpus(&rq, &r);
+  cr_expect_eq(r.status, 0, "exit status %d; stderr:\n%s", r.status, r.err);
+  expect_out_line(&r, "process_tree: level 0 done");
+  expect_out_line(&r, "process_tree: done");
+  cr_expect_eq(text_count_lines(r.err, "lockgraph:", ""), 0,
+               "five clean processes, yet lockgraph printed:\n%s", r.err);
+  /* The JSON summary is machine output: every process still writes its own. */
+  reports_load(r.json, &set);
+  cr_expect_eq(reports_count_findings(&set), 0);
+  cr_expect_eq(reports_count(&set, "summary"), 5, "JSON summaries: %zu, one per process",
+               reports_count(&set, "summary"));
+  reports_free(&set);
+  run_cleanup(&r);
+}
+
+Test(lockgraph_robust, process_tree_with_one_report_prints_one_summary, .timeout = 60)
+{
+  const char *args[] = {"--leaf-inversion", NULL};
+  run_request_t rq = {.program = "process_tree", .args = args};
+  run_result_t r;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  expect_potential_deadlock(&r, "process_tree", 2); /* one summary line: the leaf's */
+  summary_parse(r.err, &s);
+  cr_expect_eq(s.locks, 2, "summary: %u locks", s.locks);
+  run_cleanup(&r);
+}
+
+/* verbosity=N on a clean run: how many summary and memory lines stderr holds. */
+static void check_clean_verbosity(const char *verbosity, size_t summaries, size_t memory)
+{
+  const char *flags[] = {"--verbosity", verbosity, NULL};
+  run_request_t rq = {.program = "gate_lock", .cli_flags = flags};
+  run_result_t r;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  expect_clean(&r, "gate_lock");
+  cr_expect_eq(text_count_lines(r.err, "lockgraph: summary:", ""), summaries,
+               "verbosity %s: summary lines in:\n%s", verbosity, r.err);
+  cr_expect_eq(text_count_lines(r.err, "  detector memory: ", " bytes mapped"), memory,
+               "verbosity %s: memory lines in:\n%s", verbosity, r.err);
+  if (summaries > 0) {
+    summary_parse(r.err, &s);
+    cr_expect_eq(s.locks, 3, "verbosity %s: summary: %u locks", verbosity, s.locks);
+  }
+  run_cleanup(&r);
+}
+
+Test(lockgraph_robust, verbosity_says_when_a_clean_run_prints_its_summary, .timeout = 60)
+{
+  check_clean_verbosity("0", 0, 0);
+  check_clean_verbosity("1", 0, 0);
+  check_clean_verbosity("2", 1, 0);
+  check_clean_verbosity("3", 1, 1);
+}
+
+Test(lockgraph_robust, verbosity_0_keeps_reports_and_drops_the_summary, .timeout = 60)
+{
+  const char *flags[] = {"--verbosity", "0", NULL};
+  run_request_t rq = {.program = "two_thread_inversion", .cli_flags = flags};
+  run_result_t r;
+
+  run_corpus(&rq, &r);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d", r.status);
+  expect_first_report_line(&r,
+                           "lockgraph: potential deadlock: lock-order cycle of 2 locks (report 1)");
+  cr_expect_eq(text_count_lines(r.err, "lockgraph: summary:", ""), 0, "stderr:\n%s", r.err);
+  run_cleanup(&r);
+}
