@@ -6,12 +6,15 @@
 #   make bench                                     what lockgraph costs next to native, TSan, Valgrind
 #   make fuzz [FUZZ_SECONDS=n]                     libFuzzer on the parsers, n seconds per target
 #   make diff SLUG=lost_update                     the lesson: buggy vs fixed
+#   make install [PREFIX=/usr/local]               lockgraph: bin/, lib/lockgraph/, its man page, docs
+#   make deb                                       lockgraph's Debian package, in build/packages/
 #   make clean
 
 BUILD ?= build
 MAKEFLAGS += --no-print-directory
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 120
 
 DETECT_ARGS = --build $(BUILD) --jobs $(JOBS)
@@ -25,7 +28,7 @@ ifdef REPEAT
 DETECT_ARGS += --repeat $(REPEAT)
 endif
 
-.PHONY: all deps bench-deps build detect gate test bench diff clean slug-check fuzz
+.PHONY: all deps bench-deps build detect gate test bench diff clean slug-check install deb fuzz
 
 # One line for a hazard that does not exist; $(1) is the command that was asked for.
 slugs_list = $$(cd buggy && ls *.c | sed 's/\.c$$//' | tr '\n' ' ')
@@ -63,6 +66,7 @@ gate: build
 	@$(BUILD)/bin/detect --gate $(DETECT_ARGS)
 
 test: build
+	@scripts/deps.sh test $(BUILD)
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@$(BUILD)/bin/detect --gate $(DETECT_ARGS)
 
@@ -73,6 +77,13 @@ bench: bench-deps build
 fuzz:
 	@scripts/deps.sh fuzz
 	@scripts/fuzz.sh --seconds $(FUZZ_SECONDS) $(BUILD)/fuzz
+
+install: build
+	@cmake --install $(BUILD) --prefix "$(PREFIX)" | sed -n 's/^-- Installing: /install: /p'
+
+deb: build
+	@cd $(BUILD) && cpack -G DEB >cpack.log 2>&1 || { tail -n 20 cpack.log; echo "deb: FAILED (log: $(BUILD)/cpack.log)"; exit 1; }
+	@ls $(BUILD)/packages/lockgraph_*.deb | sed 's/^/deb: /'
 
 diff:
 	@test -n "$(SLUG)" || { echo "make diff: say which hazard, e.g. make diff SLUG=lost_update (see buggy/)"; exit 2; }

@@ -4,8 +4,10 @@
  * library uses, so both paths accept and refuse the same things with the same words. Report
  * paths are checked (and truncated: one run, one report file) before the program starts; an
  * error is one `lockgraph:` line and exit status 2, and the program is not run. The library is
- * found next to this executable (../lib/liblockgraph.so), prepended to LD_PRELOAD, and the
- * program replaces this process (execvp), so its exit status is the run's.
+ * found relative to this executable, never by an absolute path fixed at build time, so an
+ * installed tree still works after it is moved: <bin>/../lib/lockgraph/liblockgraph.so in an
+ * installed tree, <bin>/../lib/liblockgraph.so in the build tree. It is prepended to
+ * LD_PRELOAD, and the program replaces this process (execvp), so its exit status is the run's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,6 +38,8 @@ static const cli_flag_t cli_flags[] = {
     {"--stack-depth", "stack_depth", "N", "frames kept per stack, 1..64"},
     {"--verbosity", "verbosity", "N",
      "exit summary: 0 never, 1 after reports, 2 always, 3 also memory"},
+    {"--sarif", "sarif", "FILE", "also write reports as a SARIF 2.1.0 log to FILE, at the end"},
+    {"--halt-on-error", "halt_on_error", "N", "1: a lock misuse report ends the run; 0: go on"},
 };
 #define CLI_NFLAGS (sizeof cli_flags / sizeof cli_flags[0])
 
@@ -50,14 +54,18 @@ static void cli_usage(FILE *out) {
   snprintf(defaults[4], 32, "%d", d.exitcode);
   snprintf(defaults[5], 32, "%u", d.stack_depth);
   snprintf(defaults[6], 32, "%u", d.verbosity);
+  snprintf(defaults[7], 32, "none");
+  snprintf(defaults[8], 32, "%u", d.halt_on_error);
   fprintf(out,
           "usage: lockgraph [options] -- program [args...]\n"
           "\n"
           "Runs the program with liblockgraph.so preloaded: reports lock-order cycles (potential\n"
           "deadlocks), deadlocks that happen (ended by a watchdog instead of hanging) and\n"
-          "self-deadlocks, each as soon as it is found. When anything was reported the run exits\n"
-          "with the exit code below, else with the program's own status. A run with nothing\n"
-          "to report prints nothing (--verbosity 2: a summary line always).\n"
+          "self-deadlocks, each as soon as it is found, and lock misuse (bad unlocks, destroyed\n"
+          "or uninitialized locks, condition variable misuse) without ending the run. When\n"
+          "anything was reported the run exits with the exit code below, else with the\n"
+          "program's own status. A run with nothing to report prints nothing\n"
+          "(--verbosity 2: a summary line always).\n"
           "\n"
           "options (LOCKGRAPH_OPTIONS key in brackets; default after the text):\n");
   for (size_t i = 0; i < CLI_NFLAGS; i++) {
@@ -97,20 +105,29 @@ static void cli_check_writable(const char *path) {
   close(fd);
 }
 
-/* liblockgraph.so next to us: <dir of this executable>/../lib/liblockgraph.so */
+/* liblockgraph.so relative to this executable: the installed layout first, then the build tree's.
+ * On failure `out` holds the first place looked at, for the error message. */
 static int cli_find_library(char *out, size_t cap) {
+  static const char *const rel[] = {"../lib/lockgraph/liblockgraph.so", "../lib/liblockgraph.so"};
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0)
+  if (n <= 0) {
+    snprintf(out, cap, "/proc/self/exe: %s", strerror(errno));
     return -1;
+  }
   self[n] = '\0';
   char *dir = dirname(self);
-  snprintf(out, cap, "%s/../lib/liblockgraph.so", dir);
-  char resolved[PATH_MAX];
-  if (realpath(out, resolved) == NULL)
-    return -1;
-  snprintf(out, cap, "%s", resolved);
-  return access(out, R_OK) == 0 ? 0 : -1;
+  for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+    char candidate[PATH_MAX], resolved[PATH_MAX];
+    snprintf(candidate, sizeof candidate, "%s/%s", dir, rel[i]);
+    if (i == 0)
+      snprintf(out, cap, "%s", candidate);
+    if (realpath(candidate, resolved) != NULL && access(resolved, R_OK) == 0) {
+      snprintf(out, cap, "%s", resolved);
+      return 0;
+    }
+  }
+  return -1;
 }
 
 int main(int argc, char **argv) {
@@ -176,10 +193,13 @@ int main(int argc, char **argv) {
     cli_check_writable(o.json_path);
   if (o.log_path[0])
     cli_check_writable(o.log_path);
+  if (o.sarif_path[0])
+    cli_check_writable(o.sarif_path);
 
   char lib[PATH_MAX];
   if (cli_find_library(lib, sizeof lib) != 0)
-    cli_fail("cannot find liblockgraph.so next to this program (%s)%s", lib, "");
+    cli_fail("cannot find liblockgraph.so next to this program (looked at %s and ../lib/); "
+             "reinstall lockgraph%s", lib, "");
   const char *old = getenv("LD_PRELOAD");
   static char preload[PATH_MAX + 8192];
   if (old && *old)

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "lockgraph.h"
+#include "misuse.h"
 
 lg_real_t lg_real;
 static _Atomic int lg_real_state; /* 0 unresolved, 1 resolving, 2 done */
@@ -139,6 +140,8 @@ static inline lg_thread_t *lg_enter(void) {
         lg_held_commit(t);                                                                  \
     } else if (rc_ == EDEADLK) {                                                            \
       lg_lock_report_errcheck((t), (uintptr_t)(lockp), a_.id, a_.ver, pc_, cfa_);          \
+    } else if (rc_ == EINVAL) { /* a destroyed or uninitialized lock */                     \
+      lg_misuse_lock_failed((t), (uintptr_t)(lockp), (kind), rc_, __func__, pc_);           \
     }                                                                                       \
     return rc_;                                                                             \
   } while (0)
@@ -148,8 +151,11 @@ static inline lg_thread_t *lg_enter(void) {
   do {                                                                                     \
     uintptr_t pc_ = LG_CALLER_PC, cfa_ = LG_CALLER_CFA;                                    \
     int rc_ = (realcall);                                                                   \
-    if (rc_ != 0 && rc_ != EOWNERDEAD) /* EOWNERDEAD: acquired from a dead owner */         \
+    if (rc_ != 0 && rc_ != EOWNERDEAD) { /* EOWNERDEAD: acquired from a dead owner */       \
+      if (LG_UNLIKELY(rc_ == EINVAL)) /* a destroyed or uninitialized lock */               \
+        lg_misuse_lock_failed((t), (uintptr_t)(lockp), (kind), rc_, __func__, pc_);         \
       return rc_;                                                                           \
+    }                                                                                       \
     lg_acq_t a_;                                                                            \
     if (lg_acquire_check((t), (uintptr_t)(lockp), (kind), (mode), (acq), pc_, cfa_, &a_) !=  \
         LG_PRE_UNTRACKED)                                                                   \
@@ -159,38 +165,54 @@ static inline lg_thread_t *lg_enter(void) {
 
 /* A release: the real call first, so nothing of ours runs while the program still holds the
  * lock; the held stack is the calling thread's own and can be popped after. A thread with no
- * state yet holds nothing tracked, so none is created here. */
-#define LG_RELEASE(field, lockp)                                \
-  do {                                                          \
-    int rc_ = LG_CALL_REAL(field, (lockp));                     \
-    if (LG_LIKELY(rc_ == 0)) {                                  \
-      lg_thread_t *t_ = lg_tls_self;                            \
-      if (LG_LIKELY(t_ != NULL && !t_->passthrough))            \
-        lg_held_pop(t_, (uintptr_t)(lockp));                    \
-    }                                                           \
-    return rc_;                                                 \
+ * state yet holds nothing tracked, so none is created here. A release of a lock the thread
+ * does not hold (not on its held stack, or refused by the real call) is a misuse. */
+#define LG_RELEASE(field, lockp, kind)                                                    \
+  do {                                                                                    \
+    int rc_ = LG_CALL_REAL(field, (lockp));                                               \
+    lg_thread_t *t_ = lg_tls_self;                                                        \
+    if (LG_LIKELY(rc_ == 0)) {                                                            \
+      if (LG_LIKELY(t_ != NULL && !t_->passthrough)) {                                    \
+        uint32_t d_ = t_->depth;                                                          \
+        /* The top entry: the fast path. Anything else (deeper, or absent) is one call    \
+         * that needs nothing back. */                                                    \
+        if (LG_LIKELY(d_ != 0 && t_->held[d_ - 1].addr == (uintptr_t)(lockp)))            \
+          t_->depth = d_ - 1;                                                             \
+        else                                                                              \
+          lg_misuse_release(t_, (uintptr_t)(lockp), (kind), 0, __func__, LG_CALLER_PC);   \
+      }                                                                                   \
+      return 0;                                                                           \
+    }                                                                                     \
+    if (t_ != NULL && !t_->passthrough)                                                   \
+      lg_misuse_release(t_, (uintptr_t)(lockp), (kind), rc_, __func__, LG_CALLER_PC);     \
+    return rc_;                                                                           \
   } while (0)
 
-/* init and destroy: the instance at this address ends (a new one starts at first use). */
-#define LG_LIFECYCLE(lockp, realcall)            \
-  do {                                           \
-    int rc_ = (realcall);                        \
-    if (rc_ == 0 && lg_enter() != NULL) {        \
-      int errno_ = errno;                        \
-      lg_lock_retire((uintptr_t)(lockp));        \
-      errno = errno_;                            \
-    }                                            \
-    return rc_;                                  \
+/* init and destroy: the instance at this address ends (a new one starts at first use). The
+ * misuse checks look at the outcome (held while destroyed or initialized again, and the destroy
+ * to remember or forget). */
+#define LG_LIFECYCLE(lockp, kind, op, realcall)                                           \
+  do {                                                                                  \
+    int rc_ = (realcall);                                                               \
+    lg_thread_t *t_ = lg_enter();                                                       \
+    if (t_ != NULL) {                                                                   \
+      int errno_ = errno;                                                               \
+      uint64_t dead_ = rc_ == 0 ? lg_lock_retire((uintptr_t)(lockp)) : 0;               \
+      lg_misuse_lifecycle(t_, (uintptr_t)(lockp), (kind), (op), rc_, dead_, __func__,   \
+                          LG_CALLER_PC, LG_SELF_FP);                                    \
+      errno = errno_;                                                                   \
+    }                                                                                   \
+    return rc_;                                                                         \
   } while (0)
 
 /* ---- mutexes ---- */
 
 LG_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr) {
-  LG_LIFECYCLE(m, LG_CALL_REAL(mutex_init, m, attr));
+  LG_LIFECYCLE(m, LG_KIND_MUTEX, LG_MISUSE_INIT, LG_CALL_REAL(mutex_init, m, attr));
 }
 
 LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m) {
-  LG_LIFECYCLE(m, LG_CALL_REAL(mutex_destroy, m));
+  LG_LIFECYCLE(m, LG_KIND_MUTEX, LG_MISUSE_DESTROY, LG_CALL_REAL(mutex_destroy, m));
 }
 
 LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
@@ -224,7 +246,7 @@ LG_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const s
 }
 
 LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
-  LG_RELEASE(mutex_unlock, m);
+  LG_RELEASE(mutex_unlock, m, LG_KIND_MUTEX);
 }
 
 /* ---- condition variables: the wait releases the mutex and takes it back ---- */
@@ -232,13 +254,27 @@ LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
 /* Before the wait: the mutex is released. Returns nonzero when it was a tracked held lock. */
 static int lg_cond_release(lg_thread_t *t, pthread_mutex_t *m) {
   for (uint32_t i = t->depth; i-- > 0;) {
-    if (t->held[i].addr == (uintptr_t)m) {
+    if (t->held[i].addr == (uintptr_t)m && t->held[i].kind == LG_KIND_MUTEX) {
       lg_held_pop(t, (uintptr_t)m);
       return 1;
     }
   }
   return 0;
 }
+
+/* The misuse checks of a wait, before the real call: the mutex must be held by the caller and
+ * be the one other waiters of c use. Returns nonzero when the mutex is held after the wait
+ * returns `rc` (the real wait takes it back for the caller on every return when it was held,
+ * on 0 and ETIMEDOUT when glibc let a default mutex the caller did not hold go). */
+#define LG_COND_BEFORE(t, c, m, pc, cfa)                                                    \
+  int was_held = lg_cond_release((t), (m));                                               \
+  int unheld_retake =                                                                     \
+      !was_held && lg_misuse_cond_unheld((t), (uintptr_t)(c), (uintptr_t)(m), __func__, (pc)); \
+  int cv_token = lg_misuse_cond_enter((t), (uintptr_t)(c), (uintptr_t)(m), __func__, (pc), \
+                                      (cfa), LG_SELF_FP)
+#define LG_COND_HELD_AFTER(c, rc)                                                           \
+  (lg_misuse_cond_leave((uintptr_t)(c), cv_token),                                        \
+   was_held || (unheld_retake && ((rc) == 0 || (rc) == ETIMEDOUT)))
 
 /* After the wait (whatever it returned, glibc holds the mutex again): a blocking retake. */
 static void lg_cond_retake(lg_thread_t *t, pthread_mutex_t *m, uintptr_t pc, uintptr_t cfa,
@@ -256,9 +292,9 @@ LG_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) {
   if (LG_UNLIKELY(t == NULL))
     return LG_CALL_REAL(cond_wait, c, m);
   uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
-  int was_held = lg_cond_release(t, m);
+  LG_COND_BEFORE(t, c, m, pc, cfa);
   int rc = lg_real.cond_wait(c, m);
-  if (was_held) /* held again on every return, errors included: glibc checks before unlocking */
+  if (LG_COND_HELD_AFTER(c, rc)) /* held again on every return, errors included: glibc checks before unlocking */
     lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
   return rc;
 }
@@ -269,9 +305,9 @@ LG_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
   if (LG_UNLIKELY(t == NULL))
     return LG_CALL_REAL(cond_timedwait, c, m, ts);
   uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
-  int was_held = lg_cond_release(t, m);
+  LG_COND_BEFORE(t, c, m, pc, cfa);
   int rc = lg_real.cond_timedwait(c, m, ts);
-  if (was_held) /* held again on every return: ETIMEDOUT, and EINVAL found before unlocking */
+  if (LG_COND_HELD_AFTER(c, rc)) /* held again on every return: ETIMEDOUT, and EINVAL found before unlocking */
     lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
   return rc;
 }
@@ -284,9 +320,9 @@ LG_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
   if (LG_UNLIKELY(t == NULL))
     return lg_real.cond_clockwait(c, m, clk, ts);
   uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
-  int was_held = lg_cond_release(t, m);
+  LG_COND_BEFORE(t, c, m, pc, cfa);
   int rc = lg_real.cond_clockwait(c, m, clk, ts);
-  if (was_held) /* held again on every return: ETIMEDOUT, and EINVAL found before unlocking */
+  if (LG_COND_HELD_AFTER(c, rc)) /* held again on every return: ETIMEDOUT, and EINVAL found before unlocking */
     lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
   return rc;
 }
@@ -294,11 +330,11 @@ LG_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 /* ---- rwlocks ---- */
 
 LG_EXPORT int pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *attr) {
-  LG_LIFECYCLE(l, LG_CALL_REAL(rwlock_init, l, attr));
+  LG_LIFECYCLE(l, LG_KIND_RWLOCK, LG_MISUSE_INIT, LG_CALL_REAL(rwlock_init, l, attr));
 }
 
 LG_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *l) {
-  LG_LIFECYCLE(l, LG_CALL_REAL(rwlock_destroy, l));
+  LG_LIFECYCLE(l, LG_KIND_RWLOCK, LG_MISUSE_DESTROY, LG_CALL_REAL(rwlock_destroy, l));
 }
 
 LG_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l) {
@@ -364,17 +400,17 @@ LG_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk,
 }
 
 LG_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l) {
-  LG_RELEASE(rwlock_unlock, l);
+  LG_RELEASE(rwlock_unlock, l, LG_KIND_RWLOCK);
 }
 
 /* ---- spinlocks ---- */
 
 LG_EXPORT int pthread_spin_init(pthread_spinlock_t *s, int pshared) {
-  LG_LIFECYCLE(s, LG_CALL_REAL(spin_init, s, pshared));
+  LG_LIFECYCLE(s, LG_KIND_SPIN, LG_MISUSE_INIT, LG_CALL_REAL(spin_init, s, pshared));
 }
 
 LG_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s) {
-  LG_LIFECYCLE(s, LG_CALL_REAL(spin_destroy, s));
+  LG_LIFECYCLE(s, LG_KIND_SPIN, LG_MISUSE_DESTROY, LG_CALL_REAL(spin_destroy, s));
 }
 
 LG_EXPORT int pthread_spin_lock(pthread_spinlock_t *s) {
@@ -392,7 +428,7 @@ LG_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s) {
 }
 
 LG_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s) {
-  LG_RELEASE(spin_unlock, s);
+  LG_RELEASE(spin_unlock, s, LG_KIND_SPIN);
 }
 
 /* ---- signal dispositions: the program's own handlers always win ---- */

@@ -8,6 +8,7 @@
  *   stack.c      capturing stacks (libunwind) and symbolizing them (libdwfl)
  *   report.c     report text and JSON, suppressions, the exit summary, ending the run
  *   watchdog.c   finding deadlocks that really happened
+ *   misuse.c     lock misuse: bad unlocks, destroyed or uninitialized locks, condvar misuse
  *   runtime.c    options, output files, the constructor and destructor
  *
  * Locking: one detector mutex (lg_rt.mu, a REAL pthread mutex) serializes every slow path,
@@ -130,7 +131,10 @@ typedef struct lg_lock_aux {
   lg_edge_vec_t out, in; /* edges, for removal on destroy */
 } lg_lock_aux_t;
 
-enum { LG_NODE_ORPHAN = 1 }; /* fork child: held by a thread that does not exist here */
+enum {
+  LG_NODE_ORPHAN = 1, /* fork child: held by a thread that does not exist here */
+  LG_NODE_HANDOFF = 2 /* a mutex another thread than its locker has unlocked (misuse.c) */
+};
 
 /* ---- per-thread state (threads.c) ---- */
 
@@ -170,6 +174,8 @@ typedef struct lg_scache_entry {
   int n; /* frames in f; 0: empty */
   lg_frame_pcsp_t f[LG_STACK_MAX];
 } lg_scache_entry_t;
+
+#define LG_FOREIGN_MAX 8
 
 typedef struct lg_thread lg_thread_t;
 struct lg_thread {
@@ -215,6 +221,14 @@ struct lg_thread {
   _Atomic int stack_ready;
   int stack_n;
   uintptr_t stack[LG_STACK_MAX];
+
+  /* Locks another thread released although this one held them (misuse.c): dropped from the
+   * held stack at this thread's next slow path. Entries under lg_rt.mu; the count is read
+   * without it. */
+  _Atomic uint32_t nforeign;
+  struct {
+    uint32_t id, ver;
+  } foreign[LG_FOREIGN_MAX];
 };
 
 /* ---- the runtime's global state (runtime.c) ---- */
@@ -277,8 +291,9 @@ static inline void lg_guard_leave(lg_thread_t *t, int was) { t->passthrough = wa
 
 /* ---- locks.c ---- */
 
-/* A lock's memory is re-initialized or destroyed: the instance dies, its edges go. */
-void lg_lock_retire(uintptr_t addr);
+/* A lock's memory is re-initialized or destroyed: the instance dies, its edges go. Returns the
+ * instance that died (slot value), 0 when none lived there. */
+uint64_t lg_lock_retire(uintptr_t addr);
 /* What the wrapper must do after lg_acquire_check: call through and push (OK), expect the real
  * call to fail with EDEADLK and then report it (ERRCHECK_RELOCK), or just call through without
  * tracking (UNTRACKED: the tables could not grow). */
@@ -348,7 +363,12 @@ _Atomic uint64_t *lg_region_find(lg_thread_t *t, uintptr_t addr);
 /* Out of line: everything the fast path does not know. Returns LG_PRE_*. */
 int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int acq,
                  uintptr_t pc, uintptr_t cfa, lg_acq_t *a);
-void lg_held_pop_slow(lg_thread_t *t, uintptr_t addr);
+/* Pops the top-most entry of addr; returns nonzero when there was one. */
+int lg_held_pop_slow(lg_thread_t *t, uintptr_t addr);
+/* Removes held entry i (below depth), rekeying the entries above it. */
+void lg_held_remove_at(lg_thread_t *t, uint32_t i);
+/* The live instance at addr as a slot value (id, ver, kind), 0 when none. Under lg_rt.mu. */
+uint64_t lg_lock_current_locked(uintptr_t addr);
 
 /* Decides what an acquisition needs. A known lock whose chain key (held stack + this lock +
  * the thread's hb segment) was processed before costs one slot load and one load of the
@@ -433,12 +453,15 @@ LG_INLINE void lg_held_push(lg_thread_t *t, uintptr_t addr, const lg_acq_t *a, u
     lg_held_commit(t);
 }
 
-LG_INLINE void lg_held_pop(lg_thread_t *t, uintptr_t addr) {
+/* Returns nonzero when the lock was on the held stack (a release by a thread that did not
+ * take it returns 0: misuse.c reports it). */
+LG_INLINE int lg_held_pop(lg_thread_t *t, uintptr_t addr) {
   uint32_t d = t->depth;
-  if (LG_LIKELY(d != 0 && t->held[d - 1].addr == addr))
+  if (LG_LIKELY(d != 0 && t->held[d - 1].addr == addr)) {
     t->depth = d - 1;
-  else
-    lg_held_pop_slow(t, addr);
+    return 1;
+  }
+  return lg_held_pop_slow(t, addr);
 }
 
 /* "Waiting since now", for the watchdog; cleared when the real call returns. What for is
@@ -503,6 +526,11 @@ enum {
   LG_REPORT_DEADLOCK = 2,
   LG_REPORT_SELF = 3,
   LG_REPORT_FORK = 4,
+  LG_REPORT_BAD_UNLOCK = 5,   /* misuse.c: unlock of a lock the thread does not hold */
+  LG_REPORT_DESTROY_HELD = 6, /* misuse.c: destroy of a locked lock */
+  LG_REPORT_INVALID = 7,      /* misuse.c: use of a destroyed or uninitialized lock */
+  LG_REPORT_INIT_HELD = 8,    /* misuse.c: init of a locked lock */
+  LG_REPORT_CONDVAR = 9,      /* misuse.c: condition variable misuse */
   LG_REPORT_KINDS
 };
 
@@ -578,6 +606,9 @@ int lg_reports_total(void);
 void lg_reports_after_fork_child(void);
 /* Writes all of buf to fd (retries partial writes and EINTR). */
 void lg_write_all(int fd, const char *buf, size_t len);
+/* sarif=: writes the SARIF log of every JSON report so far (runtime.c), from the summary;
+ * async-signal-safe, and a no-op in a forked child or without sarif=. */
+void lg_sarif_write_at_end(void);
 
 /* ---- watchdog.c ---- */
 

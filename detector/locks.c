@@ -27,6 +27,7 @@
 
 #include "lockgraph.h"
 #include "mem.h"
+#include "misuse.h"
 
 #define LG_GATE_MAX 4
 #define LG_SEG_MAX 32    /* segments kept per edge; past that no order is claimed */
@@ -374,7 +375,11 @@ static uint64_t lg_lock_get_locked(uintptr_t addr, uint8_t kind, _Atomic uint64_
   return v;
 }
 
-void lg_lock_retire(uintptr_t addr) {
+uint64_t lg_lock_current_locked(uintptr_t addr) {
+  return lg_lock_find_locked(addr, lg_slot_of(addr, 0));
+}
+
+uint64_t lg_lock_retire(uintptr_t addr) {
   /* Most inits are of memory never seen as a lock: an empty slot (and no lock living in the
    * overflow map) needs no detector lock. */
   _Atomic uint64_t *region = lg_region_get(addr, 0);
@@ -382,7 +387,7 @@ void lg_lock_retire(uintptr_t addr) {
       (region == NULL ||
        atomic_load_explicit(&region[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)],
                             memory_order_acquire) == 0))
-    return;
+    return 0;
   lg_thread_t *t = lg_tls_self;
   int was = t ? lg_guard_enter(t) : 0;
   lg_rt_lock();
@@ -394,6 +399,7 @@ void lg_lock_retire(uintptr_t addr) {
   lg_rt_unlock();
   if (t)
     lg_guard_leave(t, was);
+  return v;
 }
 
 void lg_locks_mark_orphan(uint32_t id, uint32_t ver) {
@@ -996,8 +1002,14 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
       nframes = lg_capture_for(t, pc, cfa, frames);
   }
 
+  /* An rwlock or spinlock used after its destroy (a destroyed mutex fails with EINVAL). */
+  lg_misuse_acquire_slow(t, addr, kind, pc);
+
 retry:
   lg_rt_lock();
+  /* Locks another thread released for this one are not held any more. */
+  if (LG_UNLIKELY(atomic_load_explicit(&t->nforeign, memory_order_relaxed) != 0))
+    lg_misuse_drain_locked(t);
   /* The slot is looked up (its region created) once per pass; everything below uses it. */
   _Atomic uint64_t *slot = lg_slot_of(addr, 1);
   uint64_t v = lg_lock_get_locked(addr, kind, slot);
@@ -1068,6 +1080,14 @@ retry:
       lg_held_pop_slow(t, addr);
       lg_rt_unlock();
       goto retry;
+    }
+    if (outcome == 2 && kind == LG_KIND_MUTEX &&
+        (atomic_load_explicit(&n->flags, memory_order_relaxed) & LG_NODE_HANDOFF)) {
+      /* A mutex the program hands off between threads (a bad unlock, reported): its locker
+       * may be waiting for the next hand-off, not forever. The watchdog ends a wait that
+       * never ends. Nothing is remembered, so the next relock is judged again. */
+      lg_rt_unlock();
+      goto out;
     }
     if (outcome == 0) {
       lg_chain_remember(t, id, n, a->key);
@@ -1226,19 +1246,24 @@ void lg_lock_report_errcheck(lg_thread_t *t, uintptr_t addr, uint32_t id, uint32
   errno = saved_errno;
 }
 
-void lg_held_pop_slow(lg_thread_t *t, uintptr_t addr) {
+void lg_held_remove_at(lg_thread_t *t, uint32_t i) {
   uint32_t d = t->depth;
-  for (uint32_t i = d; i-- > 0;) {
-    if (t->held[i].addr != addr)
-      continue;
-    /* Out-of-order release: close the gap and recompute the chain keys above it. */
-    for (uint32_t j = i; j + 1 < d; j++)
-      t->held[j] = t->held[j + 1];
-    for (uint32_t j = i; j + 1 < d; j++) {
-      lg_held_t *h = &t->held[j];
-      h->key = lg_chain_mix(j ? t->held[j - 1].key : t->seed, h->id, h->ver, h->mode);
-    }
-    t->depth = d - 1;
-    return;
+  /* Out-of-order release: close the gap and recompute the chain keys above it. */
+  for (uint32_t j = i; j + 1 < d; j++)
+    t->held[j] = t->held[j + 1];
+  for (uint32_t j = i; j + 1 < d; j++) {
+    lg_held_t *h = &t->held[j];
+    h->key = lg_chain_mix(j ? t->held[j - 1].key : t->seed, h->id, h->ver, h->mode);
   }
+  t->depth = d - 1;
+}
+
+int lg_held_pop_slow(lg_thread_t *t, uintptr_t addr) {
+  for (uint32_t i = t->depth; i-- > 0;) {
+    if (t->held[i].addr == addr) {
+      lg_held_remove_at(t, i);
+      return 1;
+    }
+  }
+  return 0;
 }

@@ -46,9 +46,14 @@ static const opt_key_t opt_keys[] = {
     {"verbosity", OPT_NUMBER,
      "0 (quiet), 1 (summary when anything was reported), 2 (summary always) or 3 (also memory)",
      OPT_FIELD(verbosity), 0, 3},
+    {"sarif", OPT_PATH, "a file path for a SARIF 2.1.0 log", OPT_FIELD(sarif_path), 0, 0},
+    {"halt_on_error", OPT_NUMBER, "0 (go on) or 1 (end the run at the first misuse report)",
+     OPT_FIELD(halt_on_error), 0, 1},
 };
 #define OPT_NKEYS (sizeof opt_keys / sizeof opt_keys[0])
-#define OPT_KEY_LIST "json, log, watchdog_ms, suppressions, exitcode, stack_depth, verbosity"
+#define OPT_KEY_LIST \
+  "json, log, watchdog_ms, suppressions, exitcode, stack_depth, verbosity, sarif, " \
+  "halt_on_error"
 
 void lg_options_defaults(lg_options_t *o) {
   memset(o, 0, sizeof *o);
@@ -239,9 +244,14 @@ static void supp_line_trim(const char **b, const char **e) {
  * is matched by the one type its report names (report.c's table of kinds). */
 const char *const lg_supp_types[] = {
     "deadlock", /* lock-order cycles, deadlocks that happened, self-deadlocks */
+    "unlock",   /* bad unlocks: of a lock the thread does not hold */
+    "destroy",  /* destroy of a locked lock */
+    "invalid",  /* use of a destroyed or uninitialized lock */
+    "init",     /* init of a locked lock */
+    "condvar",  /* condition variable misuse */
     NULL,
 };
-#define SUPP_TYPE_LIST "deadlock"
+#define SUPP_TYPE_LIST "deadlock, unlock, destroy, invalid, init, condvar"
 
 /* The type index of line [b, e) ("type:glob"), with *glob set past the colon and blanks;
  * -1 when the line does not start with a known type and a colon. */

@@ -20,6 +20,10 @@
  *                       or suppressed or a fatal signal ended the run (a clean run prints
  *                       nothing, as TSan); 2 always; 3 also the detector's memory. The JSON
  *                       summary object is written whatever the verbosity.
+ *   sarif=FILE          every report as a SARIF 2.1.0 result, written at the end of the run
+ *                       (sarif.h) [none]
+ *   halt_on_error=N     1: a lock misuse report (misuse.h) ends the run with the exit code,
+ *                       as a deadlock does; 0: the run goes on, 0..1 [0]
  *
  * Suppressions: one per line, `<type>:<glob>`; '#' starts a comment; blank lines are
  * ignored. The type names the kind of report it hides (lg_supp_types: `deadlock` for lock-order
@@ -43,6 +47,8 @@ typedef struct lg_options {
   int exitcode;
   unsigned stack_depth;
   unsigned verbosity;
+  char sarif_path[LG_PATH_MAX];  /* "" = no SARIF */
+  unsigned halt_on_error;
 } lg_options_t;
 
 /* Fills *o with the defaults. */

@@ -46,6 +46,16 @@ static const lg_kind_t lg_kinds[LG_REPORT_KINDS] = {
                         "self_deadlocks", LG_REPORT_SELF, 1},
     [LG_REPORT_FORK] = {"deadlock (it happened)", "deadlock", "deadlock", "deadlock",
                         "deadlocks", LG_REPORT_DEADLOCK, 1},
+    [LG_REPORT_BAD_UNLOCK] = {"bad unlock", "bad-unlock", "unlock", "bad unlock", "bad_unlocks",
+                              LG_REPORT_BAD_UNLOCK, 0},
+    [LG_REPORT_DESTROY_HELD] = {"destroy of a locked lock", "destroy-locked", "destroy",
+                                "held-lock destroy", "held_lock_destroys", LG_REPORT_DESTROY_HELD, 0},
+    [LG_REPORT_INVALID] = {"use of an invalid lock", "invalid-lock", "invalid", "invalid lock use",
+                           "invalid_lock_uses", LG_REPORT_INVALID, 0},
+    [LG_REPORT_INIT_HELD] = {"init of a locked lock", "init-locked", "init", "held-lock init",
+                             "held_lock_inits", LG_REPORT_INIT_HELD, 0},
+    [LG_REPORT_CONDVAR] = {"condition variable misuse", "condvar-misuse", "condvar",
+                           "condvar misuse", "condvar_misuses", LG_REPORT_CONDVAR, 0},
 };
 
 /* Under lg_rt.report_mu (read without it by the fatal-signal summary). */
@@ -861,6 +871,7 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
   }
   lg_sbuf_str(&w, "]}\n");
   lg_sbuf_flush(&w);
+  lg_sarif_write_at_end();
   return total;
 }
 

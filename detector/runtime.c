@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "lockgraph.h"
+#include "sarif.h"
 
 lg_runtime_t lg_rt = {
     .log_fd = 2,
@@ -202,6 +203,113 @@ static void lg_open_report(lg_out_t *o, const char *path) {
   lg_out_adopt(o, fd, path, 0);
 }
 
+/* ---- sarif=: the SARIF log ----
+ *
+ * The log is made at the end of the run from the JSON Lines reports, so it has every report
+ * the JSON file has: a forked child's (it appends to the same file), and those of programs run
+ * from this one under the same LOCKGRAPH_OPTIONS (`lockgraph -- make check`). Without json=,
+ * the reports go to a scratch JSON file, $TMPDIR/lockgraph-<pid>.reports.jsonl, removed once the
+ * log is written by the process that made it (or by what it became through exec: same pid); a
+ * process that ends with _exit(2), as dash does, leaves it to the temporary directory's cleaning. Every process that is not a forked child writes the log when it ends (to a
+ * temporary name, then renamed over it, so processes ending together never mix their
+ * writes), each from the whole JSON file; the process lockgraph started normally ends last, so
+ * the log it leaves has every report.
+ *
+ * For programs run from this one, LOCKGRAPH_OPTIONS is given the absolute paths of the log and
+ * the JSON file, so one that changes directory still adds to them. Paths are made absolute and
+ * the names formatted here, at start-up: the end of the run may be a fatal signal's handler. */
+static char lg_sarif_path[LG_PATH_MAX], lg_sarif_tmp[LG_PATH_MAX + 32];
+static char lg_sarif_scratch[LG_PATH_MAX + 32]; /* "" unless this process made the scratch file */
+static int lg_sarif_src_fd = -1;
+
+/* path made absolute (relative to the working directory) into out; -1 when it does not fit. */
+static int lg_path_absolute(const char *path, char *out, size_t cap) {
+  char cwd[LG_PATH_MAX];
+  if (path[0] == '/')
+    return snprintf(out, cap, "%s", path) < (int)cap ? 0 : -1;
+  if (getcwd(cwd, sizeof cwd) == NULL)
+    return -1;
+  return snprintf(out, cap, "%s/%s", cwd, path) < (int)cap ? 0 : -1;
+}
+
+static void lg_sarif_open(void) {
+  if (lg_path_absolute(lg_rt.opt.sarif_path, lg_sarif_path, sizeof lg_sarif_path) != 0)
+    lg_fail("sarif=%s: the path is too long; choose a shorter one", lg_rt.opt.sarif_path);
+  int fd = open(lg_sarif_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    lg_fail("cannot write report to %s: %s; choose a writable path", lg_rt.opt.sarif_path,
+            strerror(errno));
+  close(fd);
+  snprintf(lg_sarif_tmp, sizeof lg_sarif_tmp, "%s.%d.tmp", lg_sarif_path, (int)getpid());
+  char json[LG_PATH_MAX + 32], scratch[LG_PATH_MAX + 32];
+  const char *tmp = getenv("TMPDIR");
+  snprintf(scratch, sizeof scratch, "%s/lockgraph-%d.reports.jsonl",
+           tmp != NULL && tmp[0] == '/' ? tmp : "/tmp", (int)getpid());
+  if (lg_rt.json_fd >= 0) {
+    if (lg_path_absolute(lg_rt.opt.json_path, json, sizeof json) != 0)
+      snprintf(json, sizeof json, "%s", lg_rt.opt.json_path);
+    /* The same process after an exec (same pid): the scratch file is still its own. */
+    if (strcmp(json, scratch) == 0)
+      snprintf(lg_sarif_scratch, sizeof lg_sarif_scratch, "%s", scratch);
+  } else {
+    snprintf(lg_sarif_scratch, sizeof lg_sarif_scratch, "%s", scratch);
+    snprintf(json, sizeof json, "%s", lg_sarif_scratch);
+    int sfd = open(json, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (sfd < 0)
+      lg_fail("cannot write the SARIF log's scratch file %s: %s", json, strerror(errno));
+    /* A descriptor of ours, checked before each write like the others. */
+    int own = lg_fd_own(sfd);
+    if (own >= 0) {
+      close(sfd);
+      sfd = own;
+    }
+    lg_out_adopt(&lg_out_json, sfd, lg_sarif_scratch, 0);
+  }
+  int src = open(json, O_RDONLY | O_CLOEXEC);
+  if (src < 0)
+    lg_fail("cannot read back %s for the SARIF log: %s", json, strerror(errno));
+  lg_sarif_src_fd = lg_fd_own(src);
+  if (lg_sarif_src_fd >= 0)
+    close(src);
+  else
+    lg_sarif_src_fd = src;
+  /* A path with ':' cannot go through LOCKGRAPH_OPTIONS: then programs run from this one keep
+   * the options as they were given. */
+  const char *spec = getenv("LOCKGRAPH_OPTIONS");
+  static char env[8 * LG_PATH_MAX];
+  if (strchr(lg_sarif_path, ':') == NULL && strchr(json, ':') == NULL &&
+      snprintf(env, sizeof env, "%s%ssarif=%s:json=%s", spec ? spec : "", spec && *spec ? ":" : "",
+               lg_sarif_path, json) < (int)sizeof env)
+    setenv("LOCKGRAPH_OPTIONS", env, 1);
+}
+
+void lg_sarif_write_at_end(void) {
+  if (lg_sarif_src_fd < 0 || lg_rt.fork_child)
+    return;
+  int saved = errno;
+  static char cwd[LG_PATH_MAX];
+  if (getcwd(cwd, sizeof cwd) == NULL)
+    cwd[0] = '\0';
+  int rc = -1;
+  int fd = open(lg_sarif_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    rc = lg_sarif_convert(lg_sarif_src_fd, fd, LG_VERSION, cwd, NULL);
+    if (close(fd) != 0 && rc == 0)
+      rc = -1;
+    if (rc == 0 && rename(lg_sarif_tmp, lg_sarif_path) != 0)
+      rc = -1;
+    if (rc != 0)
+      unlink(lg_sarif_tmp);
+  }
+  if (rc != 0) {
+    static const char msg[] = "lockgraph: cannot write the SARIF log (sarif=)\n";
+    lg_write_all(lg_rt.log_fd, msg, sizeof msg - 1);
+  } else if (lg_sarif_scratch[0]) {
+    unlink(lg_sarif_scratch);
+  }
+  errno = saved;
+}
+
 /* Our own text range: frames in it are the detector's and never shown. */
 static int lg_find_self_cb(struct dl_phdr_info *info, size_t size, void *data) {
   (void)size;
@@ -290,6 +398,8 @@ static void lg_runtime_start(void) {
     lg_out_adopt(&lg_out_log, 2, NULL, 1); /* -1 when the program was started without one */
   if (lg_rt.opt.json_path[0])
     lg_open_report(&lg_out_json, lg_rt.opt.json_path);
+  if (lg_rt.opt.sarif_path[0])
+    lg_sarif_open();
   if (lg_rt.opt.suppressions_path[0]) {
     lg_rt.supp = lg_suppressions_load(lg_rt.opt.suppressions_path, err, sizeof err);
     if (lg_rt.supp == NULL)

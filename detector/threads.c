@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "lockgraph.h"
+#include "misuse.h"
 #include "mem.h"
 
 __thread lg_thread_t *lg_tls_self __attribute__((tls_model("initial-exec")));
@@ -179,6 +180,7 @@ int lg_thread_held_grow(lg_thread_t *t) {
   t->retired[t->nretired] = t->held;
   t->retired_caps[t->nretired++] = t->cap;
   t->held = n;
+  atomic_signal_fence(memory_order_release); /* a reader that sees the new cap sees the new array */
   t->cap = ncap;
   return 0;
 }
@@ -513,6 +515,7 @@ static void lg_fork_child(void) {
   lg_rt.fork_child = 1;
   lg_reports_after_fork_child();
   lg_watchdog_after_fork_child();
+  lg_misuse_after_fork_child();
   if (self) {
     self->ktid = (pid_t)syscall(SYS_gettid);
     self->pth = pthread_self();

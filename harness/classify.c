@@ -456,7 +456,8 @@ static void classify_valgrind(harness_detector_t d, const char *log, const harne
         internal_len = len;
       }
     } else if (starts_with(s, slen, "ERROR SUMMARY: ")) {
-      errors = strtol(s + strlen("ERROR SUMMARY: "), NULL, 10);
+      /* One summary per process: a forked or exec'd child prints its own. */
+      errors = (errors < 0 ? 0 : errors) + strtol(s + strlen("ERROR SUMMARY: "), NULL, 10);
     } else if (!terminating && starts_with(s, slen, "Process terminating with default action")) {
       terminating = s;
       terminating_len = slen;
@@ -564,13 +565,15 @@ static void classify_lockgraph(const char *log, const harness_exit_t *ex, const 
     finding_setf(out, HARNESS_TOOL_ERROR, "exit %d without a lockgraph report", ex->code);
 }
 
-/* --- budget: peak memory at -x 1 and -x 4 ---------------------------------------------- */
+/* --- budget: peak memory at -x 1 and -x 4, wall time of each run ----------------------- */
 
 static void classify_budget(const char *log, harness_finding_t *out)
 {
+  static const char *const scale[2] = {"-x 1", "-x 4"};
   const char *p = log;
   size_t len;
   long rss[2] = {-1, -1};
+  double wall[2] = {0, 0};
   int steps = 0;
   while (p) {
     const char *next = line_next(p, &len);
@@ -580,6 +583,14 @@ static void classify_budget(const char *log, harness_finding_t *out)
       char one[HARNESS_LINE_MAX];
       line_copy(one, sizeof one, p, len);
       harness_exit_from_log(one, &ex);
+      /* The runner's timeout is the wall-time budget blown by far: a catch, not a hang. */
+      if (ex.kind == HARNESS_EXIT_TIMEOUT) {
+        int i = steps < 2 ? steps : 1;
+        finding_setf(out, HARNESS_CAUGHT,
+                     "run %d (%s) did not end within %d s: over the wall-time budget of %.1f s",
+                     i + 1, scale[i], ex.code, (i ? 4 : 1) * HARNESS_BUDGET_WALL_S);
+        return;
+      }
       if (classify_exit(&ex, out))
         return;
       if (ex.code != 0 && ex.code != 1) {
@@ -587,23 +598,41 @@ static void classify_budget(const char *log, harness_finding_t *out)
         return;
       }
       const char *r = line_find(p, len, "peak RSS ");
-      if (steps < 2)
+      double w = -1;
+      if (sscanf(one, "detect: exit %*d, %lf s", &w) != 1)
+        w = -1;
+      if (steps < 2) {
         rss[steps] = r ? strtol(r + strlen("peak RSS "), NULL, 10) : -1;
+        wall[steps] = w;
+      }
       steps++;
     }
     p = next;
   }
-  if (steps < 2 || rss[0] < 0 || rss[1] < 0) {
+  /* Over budget at -x 1: the runner did not go on to -x 4. */
+  if (steps >= 1 && wall[0] > HARNESS_BUDGET_WALL_S) {
+    finding_setf(out, HARNESS_CAUGHT, "run 1 (-x 1) took %.2f s: over the wall-time budget of "
+                 "%.1f s", wall[0], HARNESS_BUDGET_WALL_S);
+    return;
+  }
+  if (steps < 2 || rss[0] < 0 || rss[1] < 0 || wall[0] < 0 || wall[1] < 0) {
     finding_setf(out, HARNESS_TOOL_ERROR, "expected two measured runs (-x 1, -x 4), found %d",
                  steps);
     return;
   }
   double m1 = rss[0] / 1024.0, m4 = rss[1] / 1024.0;
-  if (rss[1] > 2 * rss[0] && rss[1] - rss[0] > HARNESS_BUDGET_GROWTH_KIB)
+  if (rss[1] > 2 * rss[0] && rss[1] - rss[0] > HARNESS_BUDGET_GROWTH_KIB) {
     finding_setf(out, HARNESS_CAUGHT,
                  "peak memory grows with input: %.0f MiB at x1 -> %.0f MiB at x4", m1, m4);
-  else
-    finding_setf(out, HARNESS_CLEAN, "peak memory %.1f MiB at x1, %.1f MiB at x4", m1, m4);
+    return;
+  }
+  if (wall[1] > 4 * HARNESS_BUDGET_WALL_S) {
+    finding_setf(out, HARNESS_CAUGHT, "run 2 (-x 4) took %.2f s: over the wall-time budget of "
+                 "%.1f s", wall[1], 4 * HARNESS_BUDGET_WALL_S);
+    return;
+  }
+  finding_setf(out, HARNESS_CLEAN, "peak memory %.1f MiB at x1, %.1f MiB at x4; %.2f s, %.2f s",
+               m1, m4, wall[0], wall[1]);
 }
 
 int harness_exit_from_log(const char *log, harness_exit_t *ex)

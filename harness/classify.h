@@ -93,4 +93,12 @@ int harness_classify(harness_detector_t detector, const char *slug, const char *
  * more than this many KiB above it. */
 #define HARNESS_BUDGET_GROWTH_KIB (16L * 1024)
 
+/* The wall-time budget, in seconds, of the run at -x 1 (the run at -x 4 gets four times as
+ * much): a run that takes longer, or that the runner's timeout ends, is caught, and after a
+ * -x 1 run over its budget the -x 4 run is skipped. Every program finishes well within it
+ * (under half a second at -x 1, even on a loaded 2-core machine). A hazard that would hang
+ * ends itself instead, with alarm(2) after 2 s, longer than this budget: so budget catches
+ * the hang that the program's own timeout cut short, and says how long it took. */
+#define HARNESS_BUDGET_WALL_S 1.5
+
 #endif

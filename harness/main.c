@@ -1,11 +1,13 @@
 /* main.c - `detect`: every hazard program under every detector, the matrix, and the gate.
  *
  *   detect [--build DIR] [--jobs N] [--slug S,...] [--detector D,...] [--repeat N]
- *          [--gate] [--expectations FILE] [--source DIR] [--out DIR]
+ *          [--gate] [--expectations FILE] [--source DIR] [--out DIR] [--annotate github|none]
  *
  * Hazards are the pairs buggy/<slug>.c + fixed/<slug>.c of the source tree; programs come
  * from <build>/hazards/<variant>/. Logs go to <out>/logs/<slug>/<buggy|fixed>/<detector>.log,
- * results to <out>/summary.json and <out>/junit.xml (<out> defaults to <build>/detect).
+ * results to <out>/summary.json, <out>/junit.xml and <out>/results.sarif (<out> defaults to
+ * <build>/detect). With --annotate github (the default under GitHub Actions), each gate
+ * failure is also printed as a GitHub workflow `::error` line (sarif.h).
  * Exit status: 0 when every cell matches harness/expectations.tsv, 1 otherwise, 2 for a usage
  * error or a setup problem (no build tree, reports that cannot be written).
  */
@@ -14,6 +16,7 @@
 #include "expectations.h"
 #include "report.h"
 #include "runner.h"
+#include "sarif.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -32,6 +35,11 @@
 #ifndef LG_BUILD_DIR
 #define LG_BUILD_DIR "build"
 #endif
+
+/* DRD's --exclusive-threshold: a mutex or writer lock held longer than this many ms is an
+ * error (a lock held across slow I/O). The fixed programs' longest holds under DRD stay under
+ * 20 ms even on a loaded 2-core machine; a lock held across slow I/O is held for far longer. */
+#define DRD_EXCLUSIVE_THRESHOLD_MS "250"
 
 /* Timeouts per step, in seconds. */
 #define TIMEOUT_NATIVE 30
@@ -53,7 +61,10 @@ static const char usage_text[] =
   "  --repeat N           run everything N times and count verdict flips per cell\n"
   "  --gate               print only the mismatches and 'gate: N passed, M failed'\n"
   "  --expectations FILE  expectations table [<source>/harness/expectations.tsv]\n"
-  "  --out DIR            where logs, summary.json and junit.xml go [<build>/detect]\n"
+  "  --out DIR            where logs, summary.json, junit.xml and results.sarif go\n"
+  "                       [<build>/detect]\n"
+  "  --annotate STYLE     also print gate failures for CI: github (::error lines) or none\n"
+  "                       [github when GITHUB_ACTIONS=true, else none]\n"
   "  -h, --help           this text\n"
   "\n"
   "Exit status: 0 every cell as expected, 1 a mismatch, 2 usage or setup error.\n";
@@ -225,6 +236,11 @@ static int run_prepare(harness_run_t *r, const char *build, const char *out, con
     rc |= harness_run_arg(r, 0, "valgrind");
     rc |= harness_run_arg(r, 0, d == HARNESS_DET_HELGRIND ? "--tool=helgrind" : "--tool=drd");
     rc |= harness_run_arg(r, 0, "--error-exitcode=66");
+    /* Programs that fork and exec: the tool follows the exec'd children too (a forked child
+     * is always followed, and reports under its own pid with its own ERROR SUMMARY). */
+    rc |= harness_run_arg(r, 0, "--trace-children=yes");
+    if (d == HARNESS_DET_DRD)
+      rc |= harness_run_arg(r, 0, "--exclusive-threshold=" DRD_EXCLUSIVE_THRESHOLD_MS);
     /* Full source paths in stacks, so reports point at buggy/<slug>.c:N, not <slug>.c:N. */
     rc |= harness_run_arg(r, 0, "--fullpath-after=");
     rc |= harness_run_arg(r, 0, prog);
@@ -243,6 +259,8 @@ static int run_prepare(harness_run_t *r, const char *build, const char *out, con
     break;
   case HARNESS_DET_BUDGET:
     r->timeout_s = TIMEOUT_NATIVE;
+    /* A run over its wall-time budget at -x 1 is already a catch: no -x 4 run after it. */
+    r->wall_limit_s = HARNESS_BUDGET_WALL_S;
     for (int step = 0; step < 2; step++) {
       rc |= harness_run_arg(r, step, prog);
       rc |= harness_run_arg(r, step, "-x");
@@ -360,9 +378,10 @@ int main(int argc, char **argv)
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   unsigned jobs = ncpu > 0 ? (unsigned)ncpu : 2, repeat = 1;
   int gate = 0;
+  harness_annotate_t annotate = harness_annotate_default();
 
   enum { OPT_BUILD = 256, OPT_SOURCE, OPT_JOBS, OPT_SLUG, OPT_DETECTOR, OPT_REPEAT, OPT_GATE,
-         OPT_EXPECT, OPT_OUT };
+         OPT_EXPECT, OPT_OUT, OPT_ANNOTATE };
   static const struct option longopts[] = {
     {"build", required_argument, NULL, OPT_BUILD},
     {"source", required_argument, NULL, OPT_SOURCE},
@@ -373,6 +392,7 @@ int main(int argc, char **argv)
     {"gate", no_argument, NULL, OPT_GATE},
     {"expectations", required_argument, NULL, OPT_EXPECT},
     {"out", required_argument, NULL, OPT_OUT},
+    {"annotate", required_argument, NULL, OPT_ANNOTATE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
@@ -387,6 +407,12 @@ int main(int argc, char **argv)
     case OPT_GATE: gate = 1; break;
     case OPT_EXPECT: expect_path = optarg; break;
     case OPT_OUT: out_arg = optarg; break;
+    case OPT_ANNOTATE:
+      if (harness_annotate_parse(optarg, &annotate) < 0) {
+        fprintf(stderr, "detect: --annotate wants github or none, not '%s'\n", optarg);
+        return 2;
+      }
+      break;
     case OPT_JOBS:
       if (parse_uint(optarg, &jobs) < 0) {
         fprintf(stderr, "detect: --jobs wants a number from 1 to 1000, not '%s'\n", optarg);
@@ -515,11 +541,12 @@ int main(int argc, char **argv)
     fprintf(stderr, "detect: out of memory\n");
     return 2;
   }
-  char out_dir[PATH_MAX], json[PATH_MAX], junit[PATH_MAX];
+  char out_dir[PATH_MAX], json[PATH_MAX], junit[PATH_MAX], sarif[PATH_MAX];
   if ((out_arg ? fmt(out_dir, sizeof out_dir, "%s", out_arg)
                : fmt(out_dir, sizeof out_dir, "%s/detect", build)) < 0 ||
       fmt(json, sizeof json, "%s/summary.json", out_dir) < 0 ||
-      fmt(junit, sizeof junit, "%s/junit.xml", out_dir) < 0) {
+      fmt(junit, sizeof junit, "%s/junit.xml", out_dir) < 0 ||
+      fmt(sarif, sizeof sarif, "%s/results.sarif", out_dir) < 0) {
     fprintf(stderr, "detect: --out %s: %s\n", out_arg ? out_arg : build, strerror(ENAMETOOLONG));
     return 2;
   }
@@ -582,6 +609,7 @@ int main(int argc, char **argv)
 
   int rc_json = harness_summary_json_write(json, &m);
   int rc_junit = harness_junit_write(junit, &m);
+  int rc_sarif = harness_sarif_write(sarif, &m, source, expect_path);
 
   int passed = 0, failed = 0, nsel = 0;
   for (int d = 0; d < HARNESS_DET_COUNT; d++)
@@ -615,6 +643,8 @@ int main(int argc, char **argv)
       failed++;
     }
   }
+  if (annotate == HARNESS_ANNOTATE_GITHUB)
+    harness_annotations_print(out, &m, src, expect_path);
   if (repeat > 1) {
     int flips = harness_flips_print(out, &m);
     fprintf(out, "detect: --repeat %u: %d verdict flip(s) over %zu cells\n", repeat, flips,
@@ -623,8 +653,8 @@ int main(int argc, char **argv)
   if (!gate) {
     fprintf(out, "logs: %s/logs/<slug>/<buggy|fixed>/<detector>%s.log\n", out_dir,
             repeat > 1 ? ".run<N>" : "");
-    if (rc_json == 0 && rc_junit == 0)
-      fprintf(out, "results: %s, %s\n", json, junit);
+    if (rc_json == 0 && rc_junit == 0 && rc_sarif == 0)
+      fprintf(out, "results: %s, %s, %s\n", json, junit, sarif);
     fprintf(out, "detect: %zu hazard%s x 2 programs x %d detector%s in %.1f s: %d cells as "
                  "expected, %d not\n", m.nslugs, m.nslugs == 1 ? "" : "s", nsel,
             nsel == 1 ? "" : "s", elapsed, passed, failed);
@@ -632,10 +662,11 @@ int main(int argc, char **argv)
     fprintf(out, "gate: %d passed, %d failed\n", passed, failed);
   }
   harness_expectations_free(expect);
-  if (rc_json < 0 || rc_junit < 0) {
+  if (rc_json < 0 || rc_junit < 0 || rc_sarif < 0) {
     fflush(stdout);
-    fprintf(stderr, "detect: cannot write %s: %s\n", rc_json < 0 ? json : junit,
-            strerror(-(rc_json < 0 ? rc_json : rc_junit)));
+    fprintf(stderr, "detect: cannot write %s: %s\n",
+            rc_json < 0 ? json : rc_junit < 0 ? junit : sarif,
+            strerror(-(rc_json < 0 ? rc_json : rc_junit < 0 ? rc_junit : rc_sarif)));
     return 2;
   }
   return failed ? 1 : 0;

@@ -5,6 +5,12 @@
  * no threads. SIGINT, SIGTERM and SIGHUP are waited for the same way: the runs live in their
  * own process groups, out of reach of the terminal's Ctrl-C, so detect kills and reaps them
  * itself and then dies of the same signal.
+ *
+ * Programs fork too (a child process is part of some hazards), and tools fork helpers. While
+ * runs are in flight the runner is the child subreaper (PR_SET_CHILD_SUBREAPER): a process
+ * whose parent died is handed to the runner, not to init. So when a step ends (or times out,
+ * or detect is interrupted) its whole group is killed and every member reaped here, the
+ * leader's forgotten children included; none outlives the cell that started it.
  */
 #define _GNU_SOURCE
 #include "runner.h"
@@ -16,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -233,13 +240,28 @@ static int log_mentions(const char *path, const char *needle)
   return found;
 }
 
+/* Kills process group `pgid` and reaps every member that is our child. With the runner as
+ * subreaper that is every member once its parent is gone: a member's children are handed to
+ * us before the member itself can be reaped, so the loop ends only when the group is empty
+ * (ECHILD). Members are SIGKILLed, so the wait is short. */
+static void group_kill_reap(pid_t pgid)
+{
+  kill(-pgid, SIGKILL);
+  for (;;) {
+    pid_t got = waitpid(-pgid, NULL, 0);
+    if (got > 0 || (got < 0 && errno == EINTR))
+      continue;
+    break;
+  }
+}
+
 /* A step ended. Returns 1 when the run goes on (another step or a rerun was started). */
 static int step_finish(harness_run_t *r, int status, const struct rusage *ru,
                        const sigset_t *old_mask)
 {
   double wall = now_s() - r->started;
-  /* Helpers left behind in the group would keep writing to the log. */
-  kill(-r->pid, SIGKILL);
+  /* Helpers and children left behind in the group would keep writing to the log. */
+  group_kill_reap(r->pid);
   r->pid = 0;
   r->wall_s += wall;
   if (ru->ru_maxrss > r->rss_kib)
@@ -273,8 +295,10 @@ static int step_finish(harness_run_t *r, int status, const struct rusage *ru,
   char line[HARNESS_LINE_MAX];
   harness_exit_format(&r->exit, wall, (long)ru->ru_maxrss, line, sizeof line);
   log_append(r, 0, "%s\n", line);
-  /* Later steps measure a larger input; after a hang or a crash they add nothing. */
-  if (r->exit.kind == HARNESS_EXIT_CODE && r->step + 1 < r->nsteps) {
+  /* Later steps measure a larger input; after a hang, a crash or a step over the wall-time
+   * limit they add nothing (a larger input would only take longer). */
+  int over = r->wall_limit_s > 0 && wall > r->wall_limit_s;
+  if (r->exit.kind == HARNESS_EXIT_CODE && !over && r->step + 1 < r->nsteps) {
     r->step++;
     if (step_start(r, 0, old_mask) == 0)
       return 1;
@@ -315,6 +339,7 @@ static void runs_abort(harness_run_t *runs, size_t n)
       continue;
     while (waitpid(runs[i].pid, NULL, 0) < 0 && errno == EINTR)
       ;
+    group_kill_reap(runs[i].pid);
     runs[i].pid = 0;
   }
 }
@@ -362,6 +387,10 @@ int harness_runs_execute(harness_run_t *runs, size_t n, unsigned jobs)
   sa.sa_handler = on_sigchld;
   sigaction(SIGCHLD, &sa, &old_sa);
   sigprocmask(SIG_BLOCK, &chld, &old_mask);
+  /* Orphans of the runs come to us (and are reaped), not to init. */
+  int old_subreaper = 0;
+  prctl(PR_GET_CHILD_SUBREAPER, &old_subreaper, 0, 0, 0);
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
   int first_err = 0;
   size_t next = 0, running = 0;
@@ -394,6 +423,7 @@ int harness_runs_execute(harness_run_t *runs, size_t n, unsigned jobs)
     int sig = sigtimedwait(&chld, NULL, &ts);
     if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
       runs_abort(runs, n);
+      prctl(PR_SET_CHILD_SUBREAPER, old_subreaper, 0, 0, 0);
       sigprocmask(SIG_SETMASK, &old_mask, NULL);
       sigaction(SIGCHLD, &old_sa, NULL);
       free(order);
@@ -423,6 +453,7 @@ int harness_runs_execute(harness_run_t *runs, size_t n, unsigned jobs)
     }
   }
 
+  prctl(PR_SET_CHILD_SUBREAPER, old_subreaper, 0, 0, 0);
   sigprocmask(SIG_SETMASK, &old_mask, NULL);
   sigaction(SIGCHLD, &old_sa, NULL);
   free(order);

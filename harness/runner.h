@@ -8,7 +8,11 @@
  *   detect: exit 66, 1.25 s, peak RSS 10240 KiB                                  <- how it ended
  *
  * A step that times out gets SIGKILL sent to its whole process group (a tool's helpers and a
- * program's children included) and ends the cell. Peak RSS is ru_maxrss from wait4.
+ * program's children included) and ends the cell. When a step ends in any way, whatever is
+ * left of its group is killed and reaped: the runner is the child subreaper while runs are in
+ * flight, so a program's forgotten children are reaped by detect, never left running or to
+ * init. (A process that leaves its group with setpgid/setsid escapes the kill; none of the
+ * programs does.) Peak RSS is ru_maxrss from wait4.
  * TSan steps that die with "unexpected memory mapping" (high-entropy ASLR kernels) are rerun
  * once under `setarch <machine> -R`, and the log says so.
  *
@@ -44,6 +48,7 @@ typedef struct harness_run {
   harness_step_t steps[HARNESS_STEPS_MAX];
   char env[256];                    /* one NAME=value for every step, or "" */
   int tsan;                         /* rerun under setarch -R on "unexpected memory mapping" */
+  double wall_limit_s;              /* > 0: a step that takes longer is the last one run */
   char missing[PATH_MAX];           /* non-empty: this file is not built; nothing runs */
   int missing_tool;                 /* `missing` is a tool not found on PATH, not a file */
   char arena[HARNESS_ARENA];

@@ -6,13 +6,18 @@
 #   scripts/deps.sh bench   the above plus the benchmark's timing and plotting tools
 #   scripts/deps.sh fuzz    the build's needs plus clang's libFuzzer runtime (make fuzz)
 #   (build also installs the real programs the tests run under lockgraph: xz, zstd, pigz, git)
+#   scripts/deps.sh test [BUILD]
+#                           the above (build) plus what the tests use besides: man (the man page
+#                           is rendered), Node.js and npm from Debian, and the SARIF validator
+#                           (Microsoft's SARIF multitool, from the npm registry) in BUILD/tools
 #
 # Each need is probed for real (a command on PATH, a test compile and link), so a machine that
 # already has everything runs no apt-get at all. As root it installs with apt-get; otherwise it
 # prints the exact command to run and fails.
 set -u
 profile=${1:-build}
-case "$profile" in build|bench|fuzz) ;; *) echo "deps.sh: unknown profile '$profile' (use: build, bench, fuzz)" >&2; exit 2 ;; esac
+case "$profile" in build|bench|test|fuzz) ;; *) echo "deps.sh: unknown profile '$profile' (use: build, bench, test, fuzz)" >&2; exit 2 ;; esac
+build_dir=${2:-build}
 
 missing=()
 need() { # need <package> <probe command...>
@@ -60,6 +65,11 @@ if [ "$profile" = fuzz ]; then
   printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' >"$probe_dir/f.c"
   need libclang-rt-dev sh -c "command -v clang && clang '$probe_dir/f.c' -o '$probe_dir/f' -fsanitize=fuzzer,address,undefined"
 fi
+if [ "$profile" = test ]; then
+  need man-db        command -v man
+  need nodejs        command -v node
+  need npm           command -v npm
+fi
 if [ "$profile" = bench ]; then
   need time          test -x /usr/bin/time
   need hyperfine     command -v hyperfine
@@ -70,7 +80,32 @@ fi
 if printf '%s\n' "${missing[@]}" | grep -qx clang; then
   missing+=(libclang-rt-dev)
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The SARIF validator: a pinned version of Microsoft's multitool, into the build tree (not
+# system-wide), after the packages above (npm is one of them). Offline, this says so and lets
+# the other tests run; test_sarif then fails, naming what to install.
+sarif_validator() {
+  [ "$profile" = test ] || return 0
+  local tools="$build_dir/tools" version=5.7.0
+  local bin="$tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+  if [ -x "$bin" ] && DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 "$bin" --version >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "deps.sh: installing the SARIF validator (@microsoft/sarif-multitool@$version) into $tools"
+  mkdir -p "$tools" || return 1
+  if ! timeout 600 npm install --prefix "$tools" --no-audit --no-fund --no-save --loglevel=error \
+       "@microsoft/sarif-multitool@$version" >"$probe_dir/npm.log" 2>&1; then
+    tail -n 5 "$probe_dir/npm.log" >&2
+    echo "deps.sh: cannot download @microsoft/sarif-multitool from the npm registry (offline, or the registry is unreachable)." >&2
+    echo "deps.sh: the SARIF tests (test_sarif) fail without it: run 'make test' again when online, or install it by hand: npm install --prefix $tools @microsoft/sarif-multitool@$version" >&2
+    return 0 # the other tests still run; test_sarif says what is missing
+  fi
+  chmod u+x "$bin" 2>/dev/null # npm may skip the package's own install script that does this
+  if ! DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 "$bin" --version >/dev/null 2>&1; then
+    echo "deps.sh: the SARIF validator was installed but does not run: $bin --version fails; test_sarif will fail" >&2
+  fi
+}
+
+if [ ${#missing[@]} -eq 0 ]; then sarif_validator; exit $?; fi
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 
 cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
@@ -89,3 +124,4 @@ if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${m
   echo "deps.sh: apt-get failed installing ${missing[*]} (output above); run as root: $cmd" >&2
   exit 1
 fi
+sarif_validator

@@ -608,8 +608,9 @@ void run_program(const run_request_t *rq, run_result_t *r)
   if (rq->preload) {
     cr_assert_eq(access(LOCKGRAPH_LIB, R_OK), 0, "%s is not built", LOCKGRAPH_LIB);
   } else {
-    cr_assert_eq(access(LOCKGRAPH_CLI, X_OK), 0, "%s is not built", LOCKGRAPH_CLI);
-    argv[argc++] = LOCKGRAPH_CLI;
+    const char *cli = rq->cli != NULL ? rq->cli : LOCKGRAPH_CLI;
+    cr_assert_eq(access(cli, X_OK), 0, "%s is not built", cli);
+    argv[argc++] = cli;
     if (!rq->no_json) {
       argv[argc++] = "--json";
       argv[argc++] = r->json_path;

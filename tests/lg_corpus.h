@@ -57,6 +57,7 @@ typedef struct run_request {
   const char *options;          /* LOCKGRAPH_OPTIONS for the run, or NULL to leave it unset */
   int no_json;                  /* do not pass --json (the flags say what to do) */
   int preload;                  /* run the program with LD_PRELOAD only, without the CLI */
+  const char *cli;              /* the front end to run; NULL: the build tree's bin/lockgraph */
   unsigned timeout_s;           /* kill the run after this long; 0 = 30 s */
 } run_request_t;
 

@@ -151,6 +151,30 @@ static const fixture_case_t fixture_cases[] = {
    "missing-binary", HARNESS_TOOL_ERROR,
    .line = "valgrind: /checkout/build/hazards/native/buggy/no_such_program: "
            "No such file or directory"},
+  /* With --trace-children=yes an exec'd child reports under its own pid, with its own ERROR
+   * SUMMARY ("1 errors") before the parent's ("0 errors"): the child's errors count. */
+  {"helgrind_counts_the_errors_of_a_traced_child", HARNESS_DET_HELGRIND, "misbehave",
+   "child-error", HARNESS_CAUGHT, .prefix = "Thread #1 unlocked an invalid lock at 0x",
+   .suffix = "(tests/fixtures/src/misbehave.c:29)"},
+  {"drd_counts_the_errors_of_a_traced_child", HARNESS_DET_DRD, "misbehave", "child-error",
+   HARNESS_CAUGHT,
+   .line = "The object at address 0x10c080 is not a mutex. (tests/fixtures/src/misbehave.c:29)"},
+  /* DRD with --exclusive-threshold=250: a lock held across 400 ms of slow I/O. The header
+   * comes after DRD's "Acquired at:" stack; its location is the late unlock. */
+  {"drd_reports_a_lock_held_longer_than_the_threshold", HARNESS_DET_DRD, "lock_held_io",
+   "lock_held_io-buggy", HARNESS_CAUGHT, .prefix = "Lock on mutex 0x",
+   .infix = " ms (threshold: 250 ms).", .suffix = "(buggy/lock_held_io.c:63)"},
+  /* A thread that ends holding a lock: pthread_cancel in write() inside a critical section. */
+  {"helgrind_reports_a_thread_exiting_with_a_lock_held", HARNESS_DET_HELGRIND, "no_cancellation",
+   "no_cancellation-buggy", HARNESS_CAUGHT,
+   .line = "Thread #2: Exiting thread still holds 1 lock"},
+  {"drd_reports_a_mutex_still_locked_at_thread_exit", HARNESS_DET_DRD, "no_cancellation",
+   "no_cancellation-buggy", HARNESS_CAUGHT, .prefix = "Mutex still locked at thread exit: mutex 0x",
+   .suffix = "(buggy/no_cancellation.c:86)"},
+  /* A forked child ended by its own alarm prints "Process terminating with default action of
+   * signal 14" under its pid; the program itself exits 1: not a crash, and no error. */
+  {"valgrind_child_ended_by_a_signal_is_not_a_crash", HARNESS_DET_HELGRIND, "fork_with_locks",
+   "fork_with_locks-buggy", HARNESS_CLEAN, .line = "ERROR SUMMARY: 0 errors"},
   /* The report decides, not --error-exitcode: the same errors with exit 0 are still caught. */
   {"valgrind_errors_with_a_clean_exit_still_count", HARNESS_DET_HELGRIND, "lost_update",
    "lost_update-buggy", HARNESS_CAUGHT, .forced = 1, .code = 0},
@@ -189,6 +213,11 @@ static const fixture_case_t fixture_cases[] = {
    .suffix = "(buggy/lock_order_deadlock.c:56)"},
   {"lockgraph_without_locks_is_clean", HARNESS_DET_LOCKGRAPH, "lost_update", "lost_update-buggy",
    .verdict = HARNESS_CLEAN},
+  /* The forked child's report: the child ends at once (exit 66), the parent then exits 1. */
+  {"lockgraph_reports_a_fork_child_waiting_for_a_lock_held_at_fork", HARNESS_DET_LOCKGRAPH,
+   "fork_with_locks", "fork_with_locks-buggy", HARNESS_CAUGHT,
+   .prefix = "lockgraph: deadlock (it happened): thread T1 waits for M1, which a thread that",
+   .suffix = "(buggy/fork_with_locks.c:52)"},
 
   /* budget */
   {"budget_catches_memory_growing_with_input", HARNESS_DET_BUDGET, "unbounded_submit",
@@ -196,6 +225,17 @@ static const fixture_case_t fixture_cases[] = {
    .line = "peak memory grows with input: 12 MiB at x1 -> 55 MiB at x4"},
   {"budget_flat_memory_is_clean", HARNESS_DET_BUDGET, "lost_update", "lost_update-fixed",
    HARNESS_CLEAN, .prefix = "peak memory ", .infix = " MiB at x1, "},
+  /* A hang the program bounds with its own 2 s alarm: exit 1 after 2 s, over the budget; the
+   * runner did not go on to -x 4, and one run is enough for the verdict. */
+  {"budget_catches_a_run_over_the_wall_time_budget", HARNESS_DET_BUDGET, "missing_sentinel",
+   "missing_sentinel-buggy", HARNESS_CAUGHT,
+   .line = "run 1 (-x 1) took 2.00 s: over the wall-time budget of 1.5 s"},
+  {"budget_fast_runs_are_within_the_wall_time_budget", HARNESS_DET_BUDGET, "missing_sentinel",
+   "missing_sentinel-fixed", HARNESS_CLEAN, .suffix = " MiB at x4; 0.00 s, 0.00 s"},
+  /* For budget, the runner's timeout is a blown wall-time budget: a catch, not a hang. */
+  {"budget_run_ended_by_the_timeout_is_over_the_wall_time_budget", HARNESS_DET_BUDGET,
+   "misbehave", "hang", HARNESS_CAUGHT,
+   .line = "run 1 (-x 1) did not end within 2 s: over the wall-time budget of 1.5 s"},
 };
 
 #define FIXTURE_CASES (sizeof fixture_cases / sizeof fixture_cases[0])
@@ -264,7 +304,9 @@ Test(classify, compiler_fatal_error_is_a_tool_error)
 Test(classify, every_fixed_program_is_clean_under_every_detector)
 {
   static const char *const slugs[] = {"check_then_set", "lock_order_deadlock", "lost_update",
-                                      "swallowed_error", "unbounded_submit"};
+                                      "swallowed_error", "unbounded_submit", "lock_held_io",
+                                      "missing_timeout", "no_cancellation", "missing_sentinel",
+                                      "lost_wakeup", "fork_with_locks"};
   for (size_t s = 0; s < sizeof slugs / sizeof slugs[0]; s++) {
     for (int d = 0; d < HARNESS_DET_COUNT; d++) {
       char name[128];

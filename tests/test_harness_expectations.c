@@ -6,9 +6,11 @@
 #include "expectations.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A complete, valid block for one slug; tests append or damage lines around it. */
 #define GOOD_BLOCK                                                                  \
@@ -33,7 +35,7 @@ static void expect_error(const char *text, const char *message)
   cr_expect_str_eq(err, message);
 }
 
-Test(harness_expectations, real_file_parses_and_covers_tier1)
+Test(harness_expectations, real_file_parses_and_covers_every_pair)
 {
   harness_expectations_t *e;
   char err[512] = "";
@@ -55,7 +57,25 @@ Test(harness_expectations, real_file_parses_and_covers_tier1)
   /* Fixed programs are always expected clean, whatever the table says about the buggy one. */
   cr_expect_eq(harness_expectations_get(e, "lost_update", 1, HARNESS_DET_HELGRIND, NULL),
                HARNESS_EXPECT_CLEAN);
-  cr_expect_eq(harness_expectations_slug_count(e), 5);
+  /* One slug per pair in the tree, no more, no less. */
+  size_t pairs = 0;
+  DIR *d = opendir(LG_SOURCE_DIR "/buggy");
+  cr_assert_not_null(d);
+  for (struct dirent *de; (de = readdir(d));) {
+    size_t n = strlen(de->d_name);
+    char fixed[1024];
+    if (n < 3 || strcmp(de->d_name + n - 2, ".c") != 0)
+      continue;
+    snprintf(fixed, sizeof fixed, "%s/fixed/%s", LG_SOURCE_DIR, de->d_name);
+    if (access(fixed, R_OK) != 0)
+      continue;
+    pairs++;
+    de->d_name[n - 2] = '\0';
+    cr_expect_neq(harness_expectations_get(e, de->d_name, 0, HARNESS_DET_ORACLE, NULL),
+                  HARNESS_EXPECT_NONE, "%s has no expectations", de->d_name);
+  }
+  closedir(d);
+  cr_expect_eq(harness_expectations_slug_count(e), pairs);
   harness_expectations_free(e);
 }
 

@@ -5,10 +5,12 @@
 #include "runner.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define OUT LG_BUILD_DIR "/test-harness-runner"
@@ -25,19 +27,22 @@ static void run_init(harness_run_t *r, const char *name, int timeout_s, const ch
   cr_assert_eq(harness_run_arg(r, 0, script), 0);
 }
 
-/* Gone or a zombie waiting for init: either way, no longer running. */
-static int process_running(pid_t pid)
+/* Not even a zombie: reaped. (A pid is not reused this fast on a system with pid_max.) */
+static int process_exists(pid_t pid)
 {
-  char path[64], stat[256];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  FILE *f = fopen(path, "r");
-  if (!f)
-    return 0;
-  size_t n = fread(stat, 1, sizeof stat - 1, f);
-  fclose(f);
-  stat[n] = '\0';
-  const char *paren = strrchr(stat, ')');
-  return paren && paren[1] == ' ' && paren[2] != 'Z';
+  return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+/* Reads the pid a script wrote to OUT/<name>. */
+static pid_t pid_file_read(const char *name)
+{
+  char path[512], *text;
+  snprintf(path, sizeof path, "%s/%s", OUT, name);
+  cr_assert_eq(harness_file_read(path, &text), 0, "no %s", path);
+  pid_t pid = (pid_t)atoi(text);
+  free(text);
+  cr_assert_gt(pid, 0);
+  return pid;
 }
 
 Test(harness_runner, timeout_kills_the_whole_process_group, .timeout = 30)
@@ -52,15 +57,9 @@ Test(harness_runner, timeout_kills_the_whole_process_group, .timeout = 30)
   cr_expect_eq(r.exit.code, 1);
   cr_expect_lt(r.wall_s, 10.0);
 
-  char *pid_text;
-  cr_assert_eq(harness_file_read(OUT "/bg.pid", &pid_text), 0);
-  pid_t bg = (pid_t)atoi(pid_text);
-  free(pid_text);
-  cr_assert_gt(bg, 0);
-  /* The grandchild was killed with the group; init may take a moment to reap it. */
-  for (int i = 0; i < 1000 && process_running(bg); i++)
-    usleep(1000);
-  cr_expect_not(process_running(bg), "background child %d survived the timeout", (int)bg);
+  pid_t bg = pid_file_read("bg.pid");
+  /* The grandchild was killed with the group and reaped by the runner before it returned. */
+  cr_expect_not(process_exists(bg), "background child %d survived the timeout", (int)bg);
 
   char *log;
   cr_assert_eq(harness_file_read(r.log_path, &log), 0);
@@ -175,4 +174,51 @@ Test(harness_runner, tsan_report_of_a_crash_is_not_rerun, .timeout = 30)
   cr_assert_eq(harness_runs_execute(&r, 1, 1), 0);
   cr_expect_eq(r.reran_setarch, 0);
   cr_expect_eq(r.exit.kind, HARNESS_EXIT_SIGNAL);
+}
+
+Test(harness_runner, children_a_program_leaves_behind_are_killed_and_reaped, .timeout = 30)
+{
+  /* The program exits at once and leaves two generations running in its group (a child and
+   * the child's own child); both are orphans the moment their parents die. */
+  cr_assert_eq(harness_mkdirs(OUT), 0);
+  harness_run_t r;
+  char script[512];
+  snprintf(script, sizeof script,
+           "sh -c 'sleep 60 & echo $! > %s/grandchild.pid; wait' & echo $! > %s/child.pid; "
+           "while [ ! -s %s/grandchild.pid ]; do :; done; exit 0", OUT, OUT, OUT);
+  unlink(OUT "/grandchild.pid");
+  run_init(&r, "orphans", 10, script);
+  cr_assert_eq(harness_runs_execute(&r, 1, 1), 0);
+  cr_expect_eq(r.exit.kind, HARNESS_EXIT_CODE);
+  cr_expect_eq(r.exit.code, 0);
+  pid_t child = pid_file_read("child.pid"), grandchild = pid_file_read("grandchild.pid");
+  /* Gone, not zombies waiting for init: the runner reaped them before it returned. */
+  cr_expect_not(process_exists(child), "child %d outlived the run", (int)child);
+  cr_expect_not(process_exists(grandchild), "grandchild %d outlived the run", (int)grandchild);
+  /* And nothing else of the run is left for this process to reap. */
+  cr_expect_eq(waitpid(-1, NULL, WNOHANG), -1);
+  cr_expect_eq(errno, ECHILD);
+}
+
+Test(harness_runner, a_step_over_the_wall_limit_is_the_last_one, .timeout = 30)
+{
+  /* The budget's rule: a run over its wall-time limit at -x 1 is not repeated at -x 4. */
+  cr_assert_eq(harness_mkdirs(OUT), 0);
+  harness_run_t r[2];
+  for (int i = 0; i < 2; i++) {
+    run_init(&r[i], i ? "under_wall_limit" : "over_wall_limit", 10, "sleep 0.3; echo one");
+    cr_assert_eq(harness_run_arg(&r[i], 1, "sh"), 0);
+    cr_assert_eq(harness_run_arg(&r[i], 1, "-c"), 0);
+    cr_assert_eq(harness_run_arg(&r[i], 1, "echo two"), 0);
+  }
+  r[0].wall_limit_s = 0.1;
+  r[1].wall_limit_s = 5.0;
+  cr_assert_eq(harness_runs_execute(r, 2, 2), 0);
+  char *log;
+  cr_assert_eq(harness_file_read(r[0].log_path, &log), 0);
+  cr_expect(strstr(log, "\none\n") && !strstr(log, "\ntwo\n"), "second step ran: %s", log);
+  free(log);
+  cr_assert_eq(harness_file_read(r[1].log_path, &log), 0);
+  cr_expect(strstr(log, "\none\n") && strstr(log, "\ntwo\n"), "second step missing: %s", log);
+  free(log);
 }

@@ -122,6 +122,8 @@ static const rejection_t rejections[] = {
     {"stack_depth_rejects_bad_values", "stack_depth=1.5", "stack_depth", "1..64"},
     {"verbosity_rejects_bad_values", "verbosity=4", "verbosity=4", "0 (quiet)"},
     {"verbosity_rejects_bad_values", "verbosity=loud", "verbosity=loud", "3 (also memory)"},
+    {"halt_on_error_takes_0_or_1", "halt_on_error=2", "halt_on_error=2", "0 (go on) or 1"},
+    {"halt_on_error_takes_0_or_1", "halt_on_error=yes", "halt_on_error=yes", "0 (go on) or 1"},
     {"huge_numbers_are_out_of_range", "watchdog_ms=99999999999999999999999999999", "watchdog_ms",
      "out of range"},
     {"huge_numbers_are_out_of_range", "exitcode=18446744073709551616", "exitcode", "out of range"},
@@ -149,7 +151,7 @@ Test(options, unknown_key_is_named_with_the_key_list) {
   expect_rejected("jsn=x", "'jsn'", "keys: json, log, watchdog_ms, suppressions, exitcode, "
                                     "stack_depth, verbosity");
   cr_expect_str_eq(err, "LOCKGRAPH_OPTIONS: unknown key 'jsn' (keys: json, log, watchdog_ms, "
-                        "suppressions, exitcode, stack_depth, verbosity)");
+                        "suppressions, exitcode, stack_depth, verbosity, sarif, halt_on_error)");
   expect_rejected_rows("unknown_key_is_named_with_the_key_list");
 }
 
@@ -177,6 +179,17 @@ Test(options, stack_depth_rejects_bad_values) {
 
 Test(options, verbosity_rejects_bad_values) {
   expect_rejected_rows("verbosity_rejects_bad_values");
+}
+
+Test(options, halt_on_error_takes_0_or_1) {
+  lg_options_t opts;
+  char err[256];
+
+  expect_rejected_rows("halt_on_error_takes_0_or_1");
+  lg_options_defaults(&opts);
+  cr_expect_eq(opts.halt_on_error, 0, "misuse reports end the run by default");
+  cr_assert_eq(lg_options_parse(&opts, "halt_on_error=1", err, sizeof err), 0, "%s", err);
+  cr_expect_eq(opts.halt_on_error, 1);
 }
 
 Test(options, huge_numbers_are_out_of_range) {
@@ -253,9 +266,9 @@ Test(suppressions, bad_line_names_file_and_line) {
   lg_suppressions_t *s =
       lg_suppressions_parse("deadlock:ok\n# fine\nrace:foo\n", "suppressions.txt", err, sizeof err);
   cr_assert_null(s);
-  cr_expect_str_eq(err, "suppressions.txt:3: expected '<type>:<glob>' with a type of deadlock, got 'race:foo'");
+  cr_expect_str_eq(err, "suppressions.txt:3: expected '<type>:<glob>' with a type of deadlock, unlock, destroy, invalid, init, condvar, got 'race:foo'");
   cr_assert_null(lg_suppressions_parse("\n\ndeadlock:\n", "x.supp", err, sizeof err));
-  cr_expect_str_eq(err, "x.supp:3: expected '<type>:<glob>' with a type of deadlock, got 'deadlock:'");
+  cr_expect_str_eq(err, "x.supp:3: expected '<type>:<glob>' with a type of deadlock, unlock, destroy, invalid, init, condvar, got 'deadlock:'");
   cr_assert_null(lg_suppressions_parse("deadlock_foo\n", "x.supp", err, sizeof err));
   cr_expect_not_null(strstr(err, "x.supp:1:"), "%s", err);
 }
@@ -335,7 +348,7 @@ Test(suppressions, load_reads_a_file) {
   close(fd);
   cr_expect_null(lg_suppressions_load(path, err, sizeof err));
   char want[512];
-  snprintf(want, sizeof want, "%s:2: expected '<type>:<glob>' with a type of deadlock, got 'bogus'", path);
+  snprintf(want, sizeof want, "%s:2: expected '<type>:<glob>' with a type of deadlock, unlock, destroy, invalid, init, condvar, got 'bogus'", path);
   cr_expect_str_eq(err, want);
   unlink(path);
 }

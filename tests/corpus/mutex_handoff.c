@@ -1,11 +1,11 @@
 /* mutex_handoff - a default mutex locked by one thread and unlocked by another.
  *
  * Checks: main locks M; a worker unlocks it (glibc allows this for a normal mutex, which then
- * works as a binary semaphore) and main, after joining the worker, locks M again. M is free at
- * that point, so the second lock is not a relock by its owner: the detector must drop M from
- * main's held set when another thread releases it.
- * Expected verdict: no report (no self-deadlock); "worker unlocked M" and "relocked M" printed;
- * exit 0.
+ * works as a binary semaphore; POSIX leaves it undefined) and main, after joining the worker,
+ * locks M again. M is free at that point, so the second lock is not a relock by its owner: the
+ * detector must drop M from main's held set when another thread releases it.
+ * Expected verdict: one bad unlock (the worker's), no self-deadlock; "worker unlocked M" and
+ * "relocked M" printed; exit 66.
  */
 #include <pthread.h>
 #include <stdio.h>

@@ -1,0 +1,103 @@
+/* misuse.h - lock misuse: using a lock wrongly, apart from the order locks are taken in.
+ *
+ * What it checks (each a report kind of its own, lockgraph.h's LG_REPORT_*):
+ *   bad unlock      an unlock by a thread that does not hold the lock: nobody held it, another
+ *                   thread holds it (a default mutex lets that through, an errorcheck or
+ *                   recursive one returns EPERM), one unlock too many on a recursive mutex, an
+ *                   rwlock or spinlock released while not held. The holder, and where it was
+ *                   taken, are in the report; the holder's held set loses the lock (the real
+ *                   call did release it), so no lock-order edge is invented from it later.
+ *   destroy held    pthread_{mutex,rwlock,spin}_destroy of a lock that is locked.
+ *   invalid lock    a lock, trylock, timed lock or unlock of a destroyed lock, or of memory
+ *                   that is not an initialized mutex; the destroy's stack is shown next to the
+ *                   use when it is known.
+ *   init held       pthread_{mutex,rwlock,spin}_init on a lock some thread holds.
+ *   condvar misuse  a wait with a mutex the thread does not hold, with something that is not
+ *                   an initialized mutex, or on a condition variable other threads wait on with
+ *                   another mutex at that moment.
+ * Signalling a condition variable without holding its mutex is legal and common (signal after
+ * unlock saves the woken thread a block on the mutex): it is not reported.
+ *
+ * On which paths (the fast path of a correct program gains no instruction):
+ *   - unlock: only when the held-stack pop did not find the lock on the caller's stack, or
+ *     the real unlock failed;
+ *   - lock, trylock, timed lock: only when the real call failed with EINVAL; rwlocks and
+ *     spinlocks (whose glibc destroy leaves nothing behind) on the slow path of the first
+ *     acquisition after a destroy;
+ *   - init and destroy, after the real call: on a successful destroy a few frame-pointer loads
+ *     and a store in a table of recent destroys (and, for an rwlock or spinlock that held a
+ *     live lock, a load of its state); on init, a load of that table's slot; the held stacks
+ *     are scanned only when a destroy met a locked lock or an init ended a live one (an init
+ *     without a destroy before it);
+ *   - condition waits: a probe of a table of waited condition variables (a per-slot flag)
+ *     before and after the real wait, which blocks anyway.
+ * Cost: scanning the threads' held stacks (under lg_rt.mu) happens only once a misuse is seen.
+ * Memory: fixed tables (4096 recent destroys, 1024 waited condition variables), no growth.
+ *
+ * Every function here is called from a wrapper on a tracked thread (t != NULL), keeps errno,
+ * guards against re-entry itself, and never ends the run unless halt_on_error=1 asks.
+ * A report is made once per kind and call site.
+ */
+#ifndef LG_MISUSE_H
+#define LG_MISUSE_H
+
+#include <stdint.h>
+
+#include "lockgraph.h"
+
+/* After a release that was not of the top of the caller's held stack, or that failed (the real
+ * call returned rc): pops the lock from deeper in the stack, or reports the unlock of a lock
+ * the caller does not hold. `op` names the call. */
+void lg_misuse_release(lg_thread_t *t, uintptr_t addr, uint8_t kind, int rc, const char *op,
+                       uintptr_t pc);
+/* The report of such an unlock (rc: the real call's result). */
+void lg_misuse_unlock(lg_thread_t *t, uintptr_t addr, uint8_t kind, int rc, const char *op,
+                      uintptr_t pc);
+
+/* After a lock, trylock or timed lock that returned rc != 0 (only EINVAL says anything). */
+void lg_misuse_lock_failed(lg_thread_t *t, uintptr_t addr, uint8_t kind, int rc, const char *op,
+                           uintptr_t pc);
+
+/* The slow path of an acquisition, before it takes the detector lock: an rwlock or spinlock
+ * destroyed earlier and not initialized since is being used. One load when no such destroy is
+ * on record. */
+extern _Atomic uint32_t lg_misuse_destroyed_unverified;
+void lg_misuse_acquire_destroyed(lg_thread_t *t, uintptr_t addr, uint8_t kind, uintptr_t pc);
+static inline void lg_misuse_acquire_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind,
+                                          uintptr_t pc) {
+  if (LG_UNLIKELY(atomic_load_explicit(&lg_misuse_destroyed_unverified, memory_order_relaxed) != 0))
+    lg_misuse_acquire_destroyed(t, addr, kind, pc);
+}
+
+/* init and destroy, after the real call: gets its result and the instance lg_lock_retire ended
+ * (dead, 0 for none), reports an init or destroy of a held lock (a mutex destroy refused with
+ * EBUSY; an rwlock or spinlock destroyed while its glibc state says locked, which glibc's
+ * destroy leaves as it was; an init that ended a live instance some thread holds), and
+ * remembers (destroy) or forgets (init) the destroy of this address. fp is the wrapper's frame
+ * address (for a cheap stack of the destroy). */
+enum { LG_MISUSE_INIT = 0, LG_MISUSE_DESTROY = 1 };
+void lg_misuse_lifecycle(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op, int rc,
+                         uint64_t dead, const char *name, uintptr_t pc, uintptr_t fp);
+
+/* A condition wait with mutex m not on the caller's held stack: reports it (not held, or not
+ * an initialized mutex). Returns nonzero when glibc will nonetheless release m and take it back
+ * for the caller (a default mutex): the wrapper then records m as held after a wait that
+ * returned 0 or ETIMEDOUT. */
+int lg_misuse_cond_unheld(lg_thread_t *t, uintptr_t cond, uintptr_t m, const char *op,
+                          uintptr_t pc);
+
+/* Around the real wait: notes that the caller waits on cond with m (reports a second mutex on
+ * the same condition variable). enter returns a token for leave. */
+int lg_misuse_cond_enter(lg_thread_t *t, uintptr_t cond, uintptr_t m, const char *op, uintptr_t pc,
+                         uintptr_t cfa, uintptr_t fp);
+void lg_misuse_cond_leave(uintptr_t cond, int token);
+
+/* Drops from t's held stack the locks other threads released for it (t->nforeign != 0). Under
+ * lg_rt.mu, on t's own thread. */
+void lg_misuse_drain_locked(lg_thread_t *t);
+
+/* Fork child: the tables' slot flags may have been taken by threads that do not exist here,
+ * and their waits on condition variables are gone. */
+void lg_misuse_after_fork_child(void);
+
+#endif
