@@ -6,6 +6,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +34,19 @@ static int process_exists(pid_t pid)
   return kill(pid, 0) == 0 || errno != ESRCH;
 }
 
+/* A script's own files go to the directory given as its $1 (the command is
+ * sh -c <script> sh OUT), never formatted into the script: the script stays the same whatever
+ * the length of the checkout's path, and a path with blanks stays one word. */
+static void run_arg_out(harness_run_t *r)
+{
+  cr_assert_eq(harness_run_arg(r, 0, "sh"), 0);
+  cr_assert_eq(harness_run_arg(r, 0, OUT), 0);
+}
+
 /* Reads the pid a script wrote to OUT/<name>. */
 static pid_t pid_file_read(const char *name)
 {
-  char path[512], *text;
+  char path[PATH_MAX], *text;
   snprintf(path, sizeof path, "%s/%s", OUT, name);
   cr_assert_eq(harness_file_read(path, &text), 0, "no %s", path);
   pid_t pid = (pid_t)atoi(text);
@@ -49,9 +59,8 @@ Test(harness_runner, timeout_kills_the_whole_process_group, .timeout = 30)
 {
   cr_assert_eq(harness_mkdirs(OUT), 0);
   harness_run_t r;
-  char script[512];
-  snprintf(script, sizeof script, "sleep 60 & echo $! > %s/bg.pid; wait", OUT);
-  run_init(&r, "timeout", 1, script);
+  run_init(&r, "timeout", 1, "sleep 60 & echo $! > \"$1/bg.pid\"; wait");
+  run_arg_out(&r);
   cr_assert_eq(harness_runs_execute(&r, 1, 1), 0);
   cr_expect_eq(r.exit.kind, HARNESS_EXIT_TIMEOUT);
   cr_expect_eq(r.exit.code, 1);
@@ -182,12 +191,11 @@ Test(harness_runner, children_a_program_leaves_behind_are_killed_and_reaped, .ti
    * the child's own child); both are orphans the moment their parents die. */
   cr_assert_eq(harness_mkdirs(OUT), 0);
   harness_run_t r;
-  char script[512];
-  snprintf(script, sizeof script,
-           "sh -c 'sleep 60 & echo $! > %s/grandchild.pid; wait' & echo $! > %s/child.pid; "
-           "while [ ! -s %s/grandchild.pid ]; do :; done; exit 0", OUT, OUT, OUT);
   unlink(OUT "/grandchild.pid");
-  run_init(&r, "orphans", 10, script);
+  run_init(&r, "orphans", 10,
+           "sh -c 'sleep 60 & echo $! > \"$1/grandchild.pid\"; wait' sh \"$1\" & "
+           "echo $! > \"$1/child.pid\"; while [ ! -s \"$1/grandchild.pid\" ]; do :; done; exit 0");
+  run_arg_out(&r);
   cr_assert_eq(harness_runs_execute(&r, 1, 1), 0);
   cr_expect_eq(r.exit.kind, HARNESS_EXIT_CODE);
   cr_expect_eq(r.exit.code, 0);
