@@ -37,13 +37,7 @@
 static inline lg_thread_t *lg_c11_enter(void) {
   if (LG_UNLIKELY(lg_real.mtx_lock == NULL))
     lg_real_resolve();
-  lg_thread_t *t = lg_tls_self;
-  if (LG_LIKELY(t != NULL && !t->passthrough))
-    return t;
-  if (t != NULL)
-    return NULL;
-  t = lg_thread_self();
-  return (t != NULL && !t->passthrough) ? t : NULL;
+  return lg_enter();
 }
 
 /* glibc's mapping of a pthread error to a C11 result (thrd_priv.h). */

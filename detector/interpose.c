@@ -119,17 +119,6 @@ void lg_real_resolve(void) {
   atomic_store_explicit(&lg_real_state, 2, memory_order_release);
 }
 
-/* The tracked state of the calling thread, or NULL to pass straight through. */
-static inline lg_thread_t *lg_enter(void) {
-  lg_thread_t *t = lg_tls_self;
-  if (LG_LIKELY(t != NULL && !t->passthrough))
-    return t;
-  if (t != NULL)
-    return NULL;
-  t = lg_thread_self();
-  return (t != NULL && !t->passthrough) ? t : NULL;
-}
-
 /* A real function pointer, resolving it first if a wrapper runs before the constructor. NULL
  * only while dlsym itself is being resolved on this thread. */
 #define LG_REAL(field) (LG_LIKELY(lg_real.field != NULL) ? lg_real.field : (lg_real_resolve(), lg_real.field))

@@ -335,6 +335,16 @@ static inline int lg_guard_enter(lg_thread_t *t) {
   return was;
 }
 static inline void lg_guard_leave(lg_thread_t *t, int was) { t->passthrough = was; }
+/* The tracked state of the calling thread, for a wrapper, or NULL to pass straight through. */
+static inline lg_thread_t *lg_enter(void) {
+  lg_thread_t *t = lg_tls_self;
+  if (LG_LIKELY(t != NULL && !t->passthrough))
+    return t;
+  if (t != NULL)
+    return NULL;
+  t = lg_thread_self();
+  return (t != NULL && !t->passthrough) ? t : NULL;
+}
 
 /* ---- locks.c ---- */
 

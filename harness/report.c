@@ -184,7 +184,7 @@ int harness_flips_print(FILE *f, const harness_matrix_t *m)
   return total;
 }
 
-static void json_string(FILE *f, const char *s)
+void harness_json_string(FILE *f, const char *s)
 {
   fputc('"', f);
   for (; *s; s++) {
@@ -195,7 +195,7 @@ static void json_string(FILE *f, const char *s)
       fputs("\\n", f);
     else if (c == '\t')
       fputs("\\t", f);
-    else if (c < 0x20)
+    else if (c < 0x20 || c == 0x7f)
       fprintf(f, "\\u%04x", c);
     else
       fputc(c, f);
@@ -225,17 +225,17 @@ int harness_summary_json_write(const char *path, const harness_matrix_t *m)
     const harness_run_t *r = c.run;
     fprintf(f, "%s\n    {\"slug\": ", first ? "" : ",");
     first = 0;
-    json_string(f, m->slugs[c.slug]);
+    harness_json_string(f, m->slugs[c.slug]);
     fprintf(f, ", \"variant\": \"%s\", \"detector\": \"%s\", \"verdict\": \"%s\", "
                "\"expected\": \"%s\", \"gate\": \"%s\",\n     \"first_line\": ",
             c.fixed ? "fixed" : "buggy", harness_detector_name(c.det),
             harness_verdict_name(r->finding.verdict), harness_expect_name(c.expect),
             judgement_name(c.judgement));
-    json_string(f, r->finding.first_line);
+    harness_json_string(f, r->finding.first_line);
     fputs(", \"reason\": ", f);
-    json_string(f, c.reason);
+    harness_json_string(f, c.reason);
     fputs(", \"log\": ", f);
-    json_string(f, r->log_path);
+    harness_json_string(f, r->log_path);
     fprintf(f, ", \"wall_s\": %.3f, \"peak_rss_kib\": %ld, \"reran_setarch\": %s",
             r->wall_s, r->rss_kib, r->reran_setarch ? "true" : "false");
     if (m->flips)

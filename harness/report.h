@@ -50,6 +50,8 @@ int harness_flips_print(FILE *f, const harness_matrix_t *m);
 
 /* Machine-readable results. Both return 0 or -errno. */
 int harness_summary_json_write(const char *path, const harness_matrix_t *m);
+/* Writes s as a JSON string literal (quotes, escapes for '"', '\\' and control characters). */
+void harness_json_string(FILE *f, const char *s);
 int harness_junit_write(const char *path, const harness_matrix_t *m);
 
 #endif

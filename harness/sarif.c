@@ -1,6 +1,7 @@
 /* sarif.c - results.sarif and GitHub Actions annotations; the contract is in sarif.h. */
 #define _GNU_SOURCE
 #include "sarif.h"
+#include "report.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -107,23 +108,6 @@ int harness_gate_failure_next(const harness_matrix_t *m, const char *src_dir,
 
 /* ---- SARIF ---- */
 
-static void json_str(FILE *f, const char *s)
-{
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      fprintf(f, "\\%c", c);
-    else if (c == '\n')
-      fputs("\\n", f);
-    else if (c < 0x20 || c == 0x7f)
-      fprintf(f, "\\u%04x", c);
-    else
-      fputc(c, f);
-  }
-  fputc('"', f);
-}
-
 static void uri_path(FILE *f, const char *path)
 {
   for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
@@ -206,11 +190,11 @@ int harness_sarif_write(const char *path, const harness_matrix_t *m, const char 
       fprintf(f, "%s\n  {\"ruleId\":\"caught/%s\",\"ruleIndex\":%d,\"level\":\"warning\","
                  "\"message\":{\"text\":", first ? "" : ",",
               harness_detector_name((harness_detector_t)d), d + 1);
-      json_str(f, text);
+      harness_json_string(f, text);
       fputs("},\"locations\":", f);
       sarif_location(f, file, line, src_abs);
       fputs(",\"properties\":{\"log\":", f);
-      json_str(f, r->log_path);
+      harness_json_string(f, r->log_path);
       fputs("}}", f);
       first = 0;
     }
@@ -221,7 +205,7 @@ int harness_sarif_write(const char *path, const harness_matrix_t *m, const char 
     snprintf(text, sizeof text, "gate: FAIL %s: %s", g.title, g.message);
     fprintf(f, "%s\n  {\"ruleId\":\"gate\",\"ruleIndex\":0,\"level\":\"error\",\"message\":"
                "{\"text\":", first ? "" : ",");
-    json_str(f, text);
+    harness_json_string(f, text);
     fputs("},\"locations\":", f);
     sarif_location(f, g.file, g.line, src_abs);
     fputs("}", f);
