@@ -59,6 +59,7 @@ struct lg_edge {
   uint64_t seq;    /* creation order: a report starts at its oldest edge */
   uint8_t refused; /* the graph refused it (it closed a cycle): cycles may run through it */
   uint32_t nocc, capocc, gc_at;
+  uint32_t out_pos, in_pos; /* where it sits in from's out and to's in vectors: O(1) removal */
   lg_occ_t *occ;          /* occ_inline, or a growing array */
   lg_stack_t *held, *acq; /* interned, of the first occurrence */
   lg_occ_t occ_inline[1]; /* most orders are taken one way only: no allocation for them */
@@ -540,7 +541,8 @@ static void lg_edge_table_erase(uint64_t key) {
   }
 }
 
-static int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e) {
+/* Appends e to v and stores its index in *pos (the edge's out_pos or in_pos). */
+static int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e, uint32_t *pos) {
   if (v->v == NULL) {
     v->v = v->inl;
     v->cap = LG_EDGE_VEC_INLINE;
@@ -560,17 +562,23 @@ static int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e) {
     v->v = p;
     v->cap = ncap;
   }
+  *pos = v->n;
   v->v[v->n++] = e;
   return 0;
 }
 
-static void lg_edge_vec_drop(lg_edge_vec_t *v, lg_edge_t *e) {
-  for (uint32_t i = 0; i < v->n; i++) {
-    if (v->v[i] == e) {
-      v->v[i] = v->v[--v->n];
-      return;
-    }
-  }
+/* Removal by the position the edge keeps (no scan: a lock with 100,000 edges is destroyed in
+ * O(its edges), not O(their square)); the last edge fills the hole and learns its new place. */
+static void lg_edge_vec_drop_out(lg_edge_vec_t *v, lg_edge_t *e) {
+  lg_edge_t *last = v->v[--v->n];
+  v->v[e->out_pos] = last;
+  last->out_pos = e->out_pos;
+}
+
+static void lg_edge_vec_drop_in(lg_edge_vec_t *v, lg_edge_t *e) {
+  lg_edge_t *last = v->v[--v->n];
+  v->v[e->in_pos] = last;
+  last->in_pos = e->in_pos;
 }
 
 static inline void lg_occ_release(lg_occ_t *o) {
@@ -581,8 +589,8 @@ static inline void lg_occ_release(lg_occ_t *o) {
 }
 
 static void lg_edge_remove(lg_edge_t *e) {
-  lg_edge_vec_drop(&lg_aux_at(e->from)->out, e);
-  lg_edge_vec_drop(&lg_aux_at(e->to)->in, e);
+  lg_edge_vec_drop_out(&lg_aux_at(e->from)->out, e);
+  lg_edge_vec_drop_in(&lg_aux_at(e->to)->in, e);
   lg_edge_table_erase(lg_edge_key(e->from, e->to));
   lg_stack_unref(e->held);
   lg_stack_unref(e->acq);
@@ -603,12 +611,12 @@ static lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
   if (e == NULL)
     return NULL;
   memset(e, 0, sizeof(*e));
-  if (lg_edge_vec_push(&lg_aux_at(from)->out, e) != 0) {
+  if (lg_edge_vec_push(&lg_aux_at(from)->out, e, &e->out_pos) != 0) {
     lg_mem_free(e, sizeof(*e));
     return NULL;
   }
-  if (lg_edge_vec_push(&lg_aux_at(to)->in, e) != 0) {
-    lg_edge_vec_drop(&lg_aux_at(from)->out, e);
+  if (lg_edge_vec_push(&lg_aux_at(to)->in, e, &e->in_pos) != 0) {
+    lg_edge_vec_drop_out(&lg_aux_at(from)->out, e);
     lg_mem_free(e, sizeof(*e));
     return NULL;
   }
