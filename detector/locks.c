@@ -138,9 +138,17 @@ static void lg_refused_drop(lg_edge_t *e) {
     }
 }
 
-/* Interned edge stacks: a loop that creates many edges from one line shares one stack. */
+/* Interned edge stacks: a loop that creates many edges from one line shares one stack. A stack
+ * whose last edge goes is kept in a small ring of idle ones, still interned: a program that
+ * creates and destroys locks from the same lines finds its stacks again instead of allocating
+ * and freeing two per new edge. The ring is bounded, so memory stays that of the live edges
+ * plus LG_INTERN_IDLE stacks. */
 #define LG_INTERN_BUCKETS 4096
+#define LG_INTERN_IDLE 256
+#define LG_STACK_IDLE 0x80000000u /* in lg_stack_t.refs: the stack sits in the idle ring */
 static lg_stack_t *lg_interned[LG_INTERN_BUCKETS];
+static lg_stack_t *lg_idle[LG_INTERN_IDLE];
+static uint32_t lg_idle_next;
 
 static lg_stack_t *lg_stack_intern(const uintptr_t *pc, uint32_t n) {
   uint64_t h = n;
@@ -162,15 +170,25 @@ static lg_stack_t *lg_stack_intern(const uintptr_t *pc, uint32_t n) {
   return s;
 }
 
-static void lg_stack_unref(lg_stack_t *s) {
-  if (s == NULL || --s->refs > 0)
-    return;
+static void lg_stack_drop(lg_stack_t *s) {
   for (lg_stack_t **p = &lg_interned[s->hash % LG_INTERN_BUCKETS]; *p != NULL; p = &(*p)->next)
     if (*p == s) {
       *p = s->next;
       break;
     }
   lg_stack_free(s);
+}
+
+static void lg_stack_unref(lg_stack_t *s) {
+  if (s == NULL || (--s->refs & ~LG_STACK_IDLE) > 0 || (s->refs & LG_STACK_IDLE))
+    return;
+  /* Unreferenced: into the ring; the one it replaces goes unless it was found again. */
+  lg_stack_t *old = lg_idle[lg_idle_next];
+  lg_idle[lg_idle_next] = s;
+  lg_idle_next = (lg_idle_next + 1) % LG_INTERN_IDLE;
+  s->refs |= LG_STACK_IDLE;
+  if (old != NULL && (old->refs &= ~LG_STACK_IDLE) == 0)
+    lg_stack_drop(old);
 }
 
 /* ---- shadow regions ---- */
