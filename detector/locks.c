@@ -351,6 +351,14 @@ static _Atomic uint64_t *lg_slot_of(uintptr_t addr, int create) {
   return r ? &r[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)] : NULL;
 }
 
+/* lg_slot_of through the thread's cached region (regions are never unmapped): the slow path
+ * mostly runs for locks next to the last one the thread took. */
+static _Atomic uint64_t *lg_slot_cached(const lg_thread_t *t, uintptr_t addr, int create) {
+  if ((addr >> LG_REGION_SHIFT) == t->region_key && t->region_slots != NULL)
+    return &t->region_slots[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)];
+  return lg_slot_of(addr, create);
+}
+
 /* Current (id, ver) of the lock at addr, 0 when none; `slot` is lg_slot_of(addr, ...), looked
  * up once by the caller. Under lg_rt.mu. */
 static uint64_t lg_lock_find_locked(uintptr_t addr, _Atomic uint64_t *slot) {
@@ -606,6 +614,29 @@ static inline void lg_occ_release(lg_occ_t *o) {
     lg_stack_unref(o->astack);
 }
 
+/* Edge records released by destroys wait here for the next new edge (a lock per request makes
+ * and retires one per request), up to LG_EDGE_POOL of them; beyond that they are freed, so
+ * memory stays that of the live edges plus the pool. Under lg_rt.mu. */
+#define LG_EDGE_POOL 1024
+static lg_edge_t *lg_edge_pool[LG_EDGE_POOL];
+static uint32_t lg_edge_pool_n;
+
+static lg_edge_t *lg_edge_record_alloc(void) {
+  if (lg_edge_pool_n > 0) {
+    lg_edge_t *e = lg_edge_pool[--lg_edge_pool_n];
+    memset(e, 0, sizeof(*e));
+    return e;
+  }
+  return lg_mem_alloc(sizeof(lg_edge_t)); /* zeroed */
+}
+
+static void lg_edge_record_free(lg_edge_t *e) {
+  if (lg_edge_pool_n < LG_EDGE_POOL)
+    lg_edge_pool[lg_edge_pool_n++] = e;
+  else
+    lg_mem_free(e, sizeof(*e));
+}
+
 static void lg_edge_remove(lg_edge_t *e) {
   lg_edge_vec_drop_out(&lg_aux_at(e->from)->out, e);
   lg_edge_vec_drop_in(&lg_aux_at(e->to)->in, e);
@@ -618,24 +649,23 @@ static void lg_edge_remove(lg_edge_t *e) {
     lg_mem_free(e->occ, e->capocc * sizeof(e->occ[0]));
   if (e->refused)
     lg_refused_drop(e);
-  lg_mem_free(e, sizeof(*e));
+  lg_edge_record_free(e);
   lg_edge_records--;
 }
 
 static lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
   if (lg_edge_table_reserve() != 0)
     return NULL;
-  lg_edge_t *e = lg_mem_alloc(sizeof(*e));
+  lg_edge_t *e = lg_edge_record_alloc();
   if (e == NULL)
     return NULL;
-  memset(e, 0, sizeof(*e));
   if (lg_edge_vec_push(&lg_aux_at(from)->out, e, &e->out_pos) != 0) {
-    lg_mem_free(e, sizeof(*e));
+    lg_edge_record_free(e);
     return NULL;
   }
   if (lg_edge_vec_push(&lg_aux_at(to)->in, e, &e->in_pos) != 0) {
     lg_edge_vec_drop_out(&lg_aux_at(from)->out, e);
-    lg_mem_free(e, sizeof(*e));
+    lg_edge_record_free(e);
     return NULL;
   }
   e->from = from;
@@ -1309,7 +1339,7 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
   /* A lock never seen, taken while others are held, brings new edges for certain: capture
    * their stack now rather than find out under the lock, drop it and come back. */
   if (t->depth > 0 && acq != LG_ACQ_TRY) {
-    _Atomic uint64_t *slot = lg_slot_of(addr, 0);
+    _Atomic uint64_t *slot = lg_slot_cached(t, addr, 0);
     if (slot == NULL || atomic_load_explicit(slot, memory_order_acquire) == 0)
       nframes = lg_capture_for(t, pc, cfa, frames);
   }
@@ -1323,7 +1353,7 @@ retry:
   if (LG_UNLIKELY(atomic_load_explicit(&t->nforeign, memory_order_relaxed) != 0))
     lg_misuse_drain_locked(t);
   /* The slot is looked up (its region created) once per pass; everything below uses it. */
-  _Atomic uint64_t *slot = lg_slot_of(addr, 1);
+  _Atomic uint64_t *slot = lg_slot_cached(t, addr, 1);
   uint64_t v = lg_lock_get_locked(addr, kind, slot);
   if (v == 0) {
     lg_rt_unlock();
