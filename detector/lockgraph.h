@@ -185,6 +185,7 @@ typedef struct lg_frame_pcsp {
 typedef struct lg_scache_entry {
   uintptr_t pc, cfa;
   int n; /* frames in f; 0: empty */
+  uint32_t gen; /* unique per stored capture: names these exact frames (locks.c's stack memo) */
   lg_frame_pcsp_t f[LG_STACK_MAX];
 } lg_scache_entry_t;
 

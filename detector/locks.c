@@ -1209,6 +1209,49 @@ static lg_stack_t *lg_stack_of_held(const lg_held_t *h, uintptr_t cfa, const lg_
   return intern ? lg_stack_intern(pcs, (uint32_t)k) : lg_stack_new(pcs, (uint32_t)k);
 }
 
+/* The interned stacks of an edge from held entry h to the acquisition whose frames are f. When
+ * f is a cached capture (gen != 0), the same generation and the same held entry give the same
+ * stacks: they are remembered here (with a reference each) and found again without building
+ * and hashing them, for every new edge between two call sites already seen. Under lg_rt.mu. */
+#define LG_SMEMO 64
+typedef struct lg_smemo {
+  uint32_t gen;
+  uintptr_t hpc, hcfa, up[LG_HELD_UP];
+  lg_stack_t *held, *acq;
+} lg_smemo_t;
+static lg_smemo_t lg_smemo[LG_SMEMO];
+
+static void lg_edge_stacks(const lg_held_t *h, uintptr_t cfa, const lg_frame_pcsp_t *f, int n,
+                           uint32_t gen, lg_stack_t **held, lg_stack_t **acq) {
+  lg_smemo_t *m = NULL;
+  if (gen != 0) {
+    uint64_t k = lg_chain_mix(gen, (uint32_t)h->pc, (uint32_t)h->cfa, 0);
+    m = &lg_smemo[(k >> 32) % LG_SMEMO];
+    if (m->gen == gen && m->hpc == h->pc && m->hcfa == h->cfa &&
+        memcmp(m->up, h->up, sizeof m->up) == 0) {
+      m->held->refs++;
+      m->acq->refs++;
+      *held = m->held;
+      *acq = m->acq;
+      return;
+    }
+  }
+  *held = lg_stack_of_held(h, cfa, f, n, 1);
+  *acq = lg_edge_stack_of_frames(f, n);
+  if (m == NULL || *held == NULL || *acq == NULL)
+    return;
+  lg_stack_unref(m->held);
+  lg_stack_unref(m->acq);
+  m->gen = gen;
+  m->hpc = h->pc;
+  m->hcfa = h->cfa;
+  memcpy(m->up, h->up, sizeof m->up);
+  m->held = *held;
+  m->acq = *acq;
+  m->held->refs++;
+  m->acq->refs++;
+}
+
 /* The cached stack of the call site (pc, cfa) when every return address in it is still where
  * it was read (see lg_scache_entry_t); NULL otherwise. */
 static const lg_scache_entry_t *lg_scache_find(const lg_thread_t *t, uintptr_t pc, uintptr_t cfa) {
@@ -1242,10 +1285,14 @@ static void lg_scache_store(lg_thread_t *t, uintptr_t pc, uintptr_t cfa, const l
   if (t->scache == NULL &&
       (t->scache = lg_mem_alloc(LG_SCACHE_WAYS * sizeof(lg_scache_entry_t))) == NULL)
     return;
+  static _Atomic uint32_t gens;
   lg_scache_entry_t *e = &t->scache[(pc ^ (pc >> 9)) % LG_SCACHE_WAYS];
   e->pc = pc;
   e->cfa = cfa;
   e->n = n;
+  e->gen = atomic_fetch_add_explicit(&gens, 1, memory_order_relaxed) + 1;
+  if (e->gen == 0) /* wrapped: 0 means "not from the cache" */
+    e->gen = atomic_fetch_add_explicit(&gens, 1, memory_order_relaxed) + 1;
   memcpy(e->f, f, (size_t)n * sizeof(*f));
 }
 
@@ -1253,12 +1300,15 @@ static void lg_scache_store(lg_thread_t *t, uintptr_t pc, uintptr_t cfa, const l
  * calls is on the stack, else with libunwind. Stack pointers (the slower unwind) are needed
  * when some held lock was taken in another frame than this acquisition, and to cache a stack;
  * a call site is cached the second time it misses, so a one-off site costs what it did. */
-static int lg_capture_for(lg_thread_t *t, uintptr_t pc, uintptr_t cfa, lg_frame_pcsp_t *f) {
+static int lg_capture_for(lg_thread_t *t, uintptr_t pc, uintptr_t cfa, lg_frame_pcsp_t *f,
+                          uint32_t *gen) {
+  *gen = 0;
   if (f == NULL)
     return 0;
   const lg_scache_entry_t *e = lg_scache_find(t, pc, cfa);
   if (e != NULL) {
     memcpy(f, e->f, (size_t)e->n * sizeof(*f));
+    *gen = e->gen;
     return e->n;
   }
   int need_sp = 0;
@@ -1332,6 +1382,7 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
    * live elsewhere (the frames per thread, the cycle path under lg_rt.mu). */
   lg_frame_pcsp_t *frames = lg_thread_frames(t);
   int nframes = -1;
+  uint32_t gen = 0; /* nonzero: the frames are the thread's cached capture of that generation */
   lg_report_list_t reports;
   reports.n = 0; /* not the whole array: this runs for every new edge */
   int result = LG_PRE_OK;
@@ -1341,7 +1392,7 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
   if (t->depth > 0 && acq != LG_ACQ_TRY) {
     _Atomic uint64_t *slot = lg_slot_cached(t, addr, 0);
     if (slot == NULL || atomic_load_explicit(slot, memory_order_acquire) == 0)
-      nframes = lg_capture_for(t, pc, cfa, frames);
+      nframes = lg_capture_for(t, pc, cfa, frames, &gen);
   }
 
   /* An rwlock or spinlock used after its destroy (a destroyed mutex fails with EINVAL). */
@@ -1378,7 +1429,7 @@ retry:
       acq == LG_ACQ_BLOCKING) {
     if (nframes < 0) {
       lg_rt_unlock();
-      nframes = lg_capture_for(t, pc, cfa, frames);
+      nframes = lg_capture_for(t, pc, cfa, frames, &gen);
       goto retry;
     }
     lg_report_t *r = lg_self_report(t, NULL, id, ver, cfa, frames, nframes, 1);
@@ -1443,7 +1494,7 @@ retry:
     }
     if (nframes < 0) {
       lg_rt_unlock();
-      nframes = lg_capture_for(t, pc, cfa, frames);
+      nframes = lg_capture_for(t, pc, cfa, frames, &gen);
       goto retry;
     }
     lg_report_t *r = lg_self_report(t, h, id, ver, cfa, frames, nframes, 1);
@@ -1477,7 +1528,7 @@ retry:
     }
     if (need) {
       lg_rt_unlock();
-      nframes = lg_capture_for(t, pc, cfa, frames);
+      nframes = lg_capture_for(t, pc, cfa, frames, &gen);
       goto retry;
     }
   }
@@ -1502,17 +1553,13 @@ retry:
         lg_warn_once(&lg_warned_mem, "out of memory for lock-order edges; some are not tracked");
         continue;
       }
-      if (nframes > 0) {
-        e->held = lg_stack_of_held(h, cfa, frames, nframes, 1);
-        e->acq = lg_edge_stack_of_frames(frames, nframes);
-      }
+      if (nframes > 0)
+        lg_edge_stacks(h, cfa, frames, nframes, gen, &e->held, &e->acq);
     } else if (lg_edge_has_occ(e, &o)) {
       continue;
     }
-    if (nframes > 0 && !fresh) { /* a first occurrence shows the edge's own stacks */
-      o.hstack = lg_stack_of_held(h, cfa, frames, nframes, 1);
-      o.astack = lg_edge_stack_of_frames(frames, nframes);
-    }
+    if (nframes > 0 && !fresh) /* a first occurrence shows the edge's own stacks */
+      lg_edge_stacks(h, cfa, frames, nframes, gen, &o.hstack, &o.astack);
     lg_occ_t *x = lg_edge_add_occ(e, &o);
     if (x == NULL) {
       lg_occ_release(&o);
@@ -1556,7 +1603,8 @@ void lg_lock_report_errcheck(lg_thread_t *t, uintptr_t addr, uint32_t id, uint32
   int saved_errno = errno;
   int was = lg_guard_enter(t);
   lg_frame_pcsp_t *frames = lg_thread_frames(t);
-  int nframes = lg_capture_for(t, pc, cfa, frames);
+  uint32_t gen;
+  int nframes = lg_capture_for(t, pc, cfa, frames, &gen);
   lg_report_t *r = NULL;
   lg_rt_lock();
   lg_lock_t *n = lg_lock_at(id);
