@@ -141,6 +141,7 @@ typedef struct lg_lock_aux {
   uint32_t free_next;    /* free list link while the id is unused */
   uint32_t mark, dist;   /* cycle search: reached marker and distance to the search's target */
   uint32_t onpath;       /* cycle search: on the current path */
+  uint32_t ordered;      /* has had an edge out: its edges in are in the graph's order */
   lg_edge_vec_t out, in; /* edges, for removal on destroy */
 } lg_lock_aux_t;
 

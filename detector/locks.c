@@ -386,6 +386,7 @@ static void lg_lock_kill(uint64_t v, uintptr_t addr, _Atomic uint64_t *slot) {
     lg_mem_free(x->in.v, x->in.cap * sizeof(lg_edge_t *));
   memset(&x->out, 0, sizeof x->out);
   memset(&x->in, 0, sizeof x->in);
+  x->ordered = 0;
   for (int k = 0; k < LG_LOCK_KEYS; k++)
     atomic_store_explicit(&n->keys[k], 0, memory_order_relaxed);
   atomic_store_explicit(lg_lock_hot(id), 0, memory_order_relaxed);
@@ -1057,6 +1058,8 @@ static int lg_cycle_possible(uint32_t from, uint32_t to, int64_t *bound) {
   int64_t tails = INT64_MIN, heads = INT64_MAX;
   int known = 1; /* every lock involved has a place (the graph took all its edges) */
   *bound = INT64_MAX;
+  if (lg_aux_at(to)->out.n == 0)
+    return 0; /* no path leaves `to` */
   for (size_t i = 0; i < lg_refused_live && known; i++) {
     int64_t t = lg_graph_order(lg_rt.graph, lg_refused[i]->from);
     int64_t h = lg_graph_order(lg_rt.graph, lg_refused[i]->to);
@@ -1073,6 +1076,31 @@ static int lg_cycle_possible(uint32_t from, uint32_t to, int64_t *bound) {
     return 0;
   *bound = ord_from > tails ? ord_from : tails;
   return 1;
+}
+
+/* Puts a new edge into the graph's order, or sets it aside: an edge into a lock that has never
+ * had an edge out (a lock taken innermost, such as a lock per object) cannot be on a cycle,
+ * so it costs the order nothing until that lock takes an edge out; then its edges in go into
+ * the order first (they cannot close a cycle: nothing leaves it yet). Every edge of a cycle
+ * leads into a lock with an edge out, so when a cycle's last edge arrives all its edges are
+ * in the order and the graph refuses that one, as if nothing had been set aside. A lock
+ * destroyed while still innermost never touches the graph. Under lg_rt.mu.
+ * Invariant: an edge set aside leads into a lock with no edge out (out.n == 0). */
+static int lg_graph_learn(lg_edge_t *e) {
+  lg_lock_aux_t *fx = lg_aux_at(e->from);
+  if (!fx->ordered) {
+    fx->ordered = 1;
+    for (uint32_t i = 0; i < fx->in.n; i++) {
+      int rc = lg_graph_add_edge(lg_rt.graph, fx->in.v[i]->from, e->from, NULL, 0, NULL);
+      if (rc == LG_GRAPH_CYCLE) /* cannot happen (see above); kept searchable if it does */
+        lg_refused_add(fx->in.v[i]);
+      else if (rc < 0)
+        lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are not checked");
+    }
+  }
+  if (!lg_aux_at(e->to)->ordered)
+    return LG_GRAPH_ADDED; /* set aside */
+  return lg_graph_add_edge(lg_rt.graph, e->from, e->to, NULL, 0, NULL);
 }
 
 /* Every simple cycle through the edge `closing` taken as occurrence x: every simple path
@@ -1568,7 +1596,7 @@ retry:
     }
     int cycle = 0;
     if (fresh) {
-      int rc = lg_graph_add_edge(lg_rt.graph, h->id, id, NULL, 0, NULL);
+      int rc = lg_graph_learn(e);
       if (rc == LG_GRAPH_CYCLE) {
         lg_refused_add(e);
         cycle = 1;
