@@ -32,7 +32,8 @@ typedef struct cli_flag {
 static const cli_flag_t cli_flags[] = {
     {"--json", "json", "FILE", "also write reports as JSON Lines to FILE (truncated first)"},
     {"--log", "log", "FILE", "write text reports to FILE instead of stderr (truncated first)"},
-    {"--watchdog", "watchdog_ms", "MS", "end a real deadlock once threads waited MS ms; 0 = off"},
+    {"--watchdog", "watchdog_ms", "MS",
+     "end a real deadlock or hang once threads waited MS ms; 0 = off"},
     {"--suppressions", "suppressions", "FILE", "hide reports matching '<type>:<glob>' lines"},
     {"--exitcode", "exitcode", "N", "exit status when anything was reported, 0..255"},
     {"--stack-depth", "stack_depth", "N", "frames kept per stack, 1..64"},
@@ -40,6 +41,8 @@ static const cli_flag_t cli_flags[] = {
      "exit summary: 0 never, 1 after reports, 2 always, 3 also memory"},
     {"--sarif", "sarif", "FILE", "also write reports as a SARIF 2.1.0 log to FILE, at the end"},
     {"--halt-on-error", "halt_on_error", "N", "1: a lock misuse report ends the run; 0: go on"},
+    {"--stall", "stall_ms", "MS",
+     "report a lock held across a blocking call once another thread waited MS ms for it; 0 = off"},
 };
 #define CLI_NFLAGS (sizeof cli_flags / sizeof cli_flags[0])
 
@@ -56,6 +59,7 @@ static void cli_usage(FILE *out) {
   snprintf(defaults[6], 32, "%u", d.verbosity);
   snprintf(defaults[7], 32, "none");
   snprintf(defaults[8], 32, "%u", d.halt_on_error);
+  snprintf(defaults[9], 32, "%u", d.stall_ms);
   fprintf(out,
           "usage: lockgraph [options] -- program [args...]\n"
           "\n"
@@ -66,6 +70,12 @@ static void cli_usage(FILE *out) {
           "anything was reported the run exits with the exit code below, else with the\n"
           "program's own status. A run with nothing to report prints nothing\n"
           "(--verbosity 2: a summary line always).\n"
+          "Also: hangs with no lock cycle (a join in a cycle with locks; every thread blocked in\n"
+          "a wait only another of its threads could end: condition variables, semaphores, joins,\n"
+          "pipes), ended like a deadlock; stalls (a lock held across a blocking call such as\n"
+          "sleep or I/O while another thread waits for it); locks held at thread exit; and, in a\n"
+          "forked child, locks another thread held at the fork.\n"
+          "Their suppression types: hang, stall, exit, fork.\n"
           "\n"
           "options (LOCKGRAPH_OPTIONS key in brackets; default after the text):\n");
   for (size_t i = 0; i < CLI_NFLAGS; i++) {

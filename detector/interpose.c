@@ -90,6 +90,30 @@ void lg_real_resolve(void) {
   LG_RESOLVE(mtx_unlock, "mtx_unlock");
   LG_RESOLVE(cnd_wait, "cnd_wait");
   LG_RESOLVE(cnd_timedwait, "cnd_timedwait");
+  LG_RESOLVE(sem_wait, "sem_wait");
+  LG_RESOLVE(sem_timedwait, "sem_timedwait");
+  LG_RESOLVE(sem_clockwait, "sem_clockwait");
+  LG_RESOLVE(read, "read");
+  LG_RESOLVE(read_chk, "__read_chk");
+  LG_RESOLVE(recv_chk, "__recv_chk");
+  LG_RESOLVE(poll_chk, "__poll_chk");
+  LG_RESOLVE(write, "write");
+  LG_RESOLVE(recv, "recv");
+  LG_RESOLVE(send, "send");
+  LG_RESOLVE(accept, "accept");
+  LG_RESOLVE(connect, "connect");
+  LG_RESOLVE(poll, "poll");
+  LG_RESOLVE(select, "select");
+  LG_RESOLVE(epoll_wait, "epoll_wait");
+  LG_RESOLVE(nanosleep, "nanosleep");
+  LG_RESOLVE(sleep, "sleep");
+  LG_RESOLVE(usleep, "usleep");
+  LG_RESOLVE(waitpid, "waitpid");
+  LG_RESOLVE(fsync, "fsync");
+  LG_RESOLVE(pipe, "pipe");
+  LG_RESOLVE(pipe2, "pipe2");
+  LG_RESOLVE(socketpair, "socketpair");
+  LG_RESOLVE(close, "close");
 #undef LG_RESOLVE
   lg_real = r;
   atomic_store_explicit(&lg_real_state, 2, memory_order_release);
@@ -162,6 +186,8 @@ static inline lg_thread_t *lg_enter(void) {
     if (rc_ != 0 && rc_ != EOWNERDEAD) { /* EOWNERDEAD: acquired from a dead owner */       \
       if (LG_UNLIKELY(rc_ == EINVAL)) /* a destroyed or uninitialized lock */               \
         lg_misuse_lock_failed((t), (uintptr_t)(lockp), (kind), rc_, __func__, pc_);         \
+      if (LG_UNLIKELY(atomic_load_explicit(&lg_abandoned_any, memory_order_relaxed)))       \
+        lg_abandoned_try_failed((t), (uintptr_t)(lockp), (kind), (mode));                   \
       return rc_;                                                                           \
     }                                                                                       \
     lg_acq_t a_;                                                                            \
@@ -295,13 +321,56 @@ static void lg_cond_retake(lg_thread_t *t, pthread_mutex_t *m, uintptr_t pc, uin
   errno = errno_;
 }
 
+/* glibc's own cleanup list (not declared in pthread.h any more): a buffer on it is run by a
+ * cancellation's unwind when the unwind leaves our frame, whether the program's handlers are
+ * exception-based or entered by longjmp (which skips a cleanup attribute of ours). */
+extern void _pthread_cleanup_push(struct _pthread_cleanup_buffer *, void (*)(void *), void *);
+extern void _pthread_cleanup_pop(struct _pthread_cleanup_buffer *, int);
+
+/* What a cancellation inside a condition wait must put right: glibc takes the mutex back
+ * before the program's cleanup handlers run (which usually unlock it), so the held stack must
+ * have it again; and the wait is over. */
+typedef struct lg_cond_cancel {
+  struct _pthread_cleanup_buffer buf;
+  lg_thread_t *thread;
+  pthread_cond_t *cond;
+  pthread_mutex_t *mutex;
+  uintptr_t site_pc, site_cfa, site_fp;
+  int held_after, cv_token;
+} lg_cond_cancel_t;
+
+static void lg_cond_cancelled(void *arg) {
+  lg_cond_cancel_t *x = arg;
+  lg_misuse_cond_leave((uintptr_t)x->cond, x->cv_token);
+  lg_wait_leave(&x->thread);
+  if (x->held_after)
+    lg_cond_retake(x->thread, x->mutex, x->site_pc, x->site_cfa, x->site_fp);
+}
+
+/* The wait itself, published for the watchdog (waits.h); a process-shared condition variable
+ * (bit 0 of glibc's __wrefs) may be signalled by another process. Uses LG_COND_BEFORE's
+ * locals. */
+#define LG_COND_BLOCK(t, c, m, timed, pc, cfa, fp, realcall)                                  \
+  ({                                                                                         \
+    lg_cond_cancel_t cx_ = {.thread = (t), .cond = (c), .mutex = (m), .site_pc = (pc),        \
+                            .site_cfa = (cfa), .site_fp = (fp),                              \
+                            .held_after = was_held || unheld_retake, .cv_token = cv_token};  \
+    lg_wait_enter((t), LG_WAIT_COND, LG_CALL_NONE, (timed), ((c)->__data.__wrefs & 1) != 0,    \
+                  (uintptr_t)(c), (uintptr_t)(m), (pc), (cfa), (fp));                        \
+    _pthread_cleanup_push(&cx_.buf, lg_cond_cancelled, &cx_);                                 \
+    int rc_ = (realcall);                                                                    \
+    _pthread_cleanup_pop(&cx_.buf, 0);                                                       \
+    lg_wait_leave(&cx_.thread);                                                              \
+    rc_;                                                                                     \
+  })
+
 LG_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) {
   lg_thread_t *t = lg_enter();
   if (LG_UNLIKELY(t == NULL))
     return LG_CALL_REAL(cond_wait, c, m);
   uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
   LG_COND_BEFORE(t, c, m, pc, cfa);
-  int rc = lg_real.cond_wait(c, m);
+  int rc = LG_COND_BLOCK(t, c, m, 0, pc, cfa, LG_SELF_FP, lg_real.cond_wait(c, m));
   if (LG_COND_HELD_AFTER(c, rc)) /* held again on every return, errors included: glibc checks before unlocking */
     lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
   return rc;
@@ -314,7 +383,7 @@ LG_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
     return LG_CALL_REAL(cond_timedwait, c, m, ts);
   uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
   LG_COND_BEFORE(t, c, m, pc, cfa);
-  int rc = lg_real.cond_timedwait(c, m, ts);
+  int rc = LG_COND_BLOCK(t, c, m, 1, pc, cfa, LG_SELF_FP, lg_real.cond_timedwait(c, m, ts));
   if (LG_COND_HELD_AFTER(c, rc)) /* held again on every return: ETIMEDOUT, and EINVAL found before unlocking */
     lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
   return rc;
@@ -329,7 +398,7 @@ LG_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
     return lg_real.cond_clockwait(c, m, clk, ts);
   uintptr_t pc = LG_CALLER_PC, cfa = LG_CALLER_CFA;
   LG_COND_BEFORE(t, c, m, pc, cfa);
-  int rc = lg_real.cond_clockwait(c, m, clk, ts);
+  int rc = LG_COND_BLOCK(t, c, m, 1, pc, cfa, LG_SELF_FP, lg_real.cond_clockwait(c, m, clk, ts));
   if (LG_COND_HELD_AFTER(c, rc)) /* held again on every return: ETIMEDOUT, and EINVAL found before unlocking */
     lg_cond_retake(t, m, pc, cfa, LG_SELF_FP);
   return rc;
@@ -453,6 +522,8 @@ LG_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
   }
   int ours = lg_signal_is_ours(sig);
   int rc = real(sig, act, old);
+  if (rc == 0 && act != NULL)
+    lg_waits_note_handler(sig, act->sa_handler);
   if (rc == 0 && ours) {
     if (old != NULL) {
       old->sa_handler = SIG_DFL;
@@ -473,6 +544,8 @@ LG_EXPORT void (*signal(int sig, void (*handler)(int)))(int) {
   }
   int ours = lg_signal_is_ours(sig);
   void (*prev)(int) = real(sig, handler);
+  if (prev != SIG_ERR)
+    lg_waits_note_handler(sig, handler);
   if (prev != SIG_ERR && ours) {
     lg_signal_forget(sig);
     prev = SIG_DFL;

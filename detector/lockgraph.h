@@ -10,6 +10,12 @@
  *   report.c     report text and JSON, suppressions, the exit summary, ending the run
  *   watchdog.c   finding deadlocks that really happened
  *   misuse.c     lock misuse: bad unlocks, destroyed or uninitialized locks, condvar misuse
+ *   waits.c      the wait-for model beyond locks: the semaphore and blocking system call
+ *                wrappers, what each thread is blocked in (waits.h), pipes the process made
+ *   hang.c       hangs that are not lock cycles (joins, no progress) and stalls (a lock held
+ *                across a blocking call while others wait), found from the watchdog
+ *   abandoned.c  locks whose holder no longer exists: held by a thread at fork (in the child),
+ *                or by a thread that exited holding them
  *   runtime.c    options, output files, the constructor and destructor
  *
  * Locking: one detector mutex (lg_rt.mu, a REAL pthread mutex) serializes every slow path,
@@ -33,6 +39,7 @@
 #include "graph.h"
 #include "hb.h"
 #include "options.h"
+#include "waits.h"
 
 #define LG_VERSION "0.1.0"
 #define LG_EXPORT __attribute__((visibility("default")))
@@ -88,6 +95,31 @@ typedef struct lg_real {
   int (*mtx_unlock)(mtx_t *);
   int (*cnd_wait)(cnd_t *, mtx_t *);
   int (*cnd_timedwait)(cnd_t *__restrict, mtx_t *__restrict, const struct timespec *__restrict);
+  /* waits.c: what a thread can block in besides locks. */
+  int (*sem_wait)(void *);
+  int (*sem_timedwait)(void *, const struct timespec *);
+  int (*sem_clockwait)(void *, clockid_t, const struct timespec *);
+  ssize_t (*read)(int, void *, size_t);
+  ssize_t (*read_chk)(int, void *, size_t, size_t);
+  ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
+  int (*poll_chk)(void *, unsigned long, int, unsigned long);
+  ssize_t (*write)(int, const void *, size_t);
+  ssize_t (*recv)(int, void *, size_t, int);
+  ssize_t (*send)(int, const void *, size_t, int);
+  int (*accept)(int, void *, void *);
+  int (*connect)(int, const void *, unsigned);
+  int (*poll)(void *, unsigned long, int);
+  int (*select)(int, void *, void *, void *, void *);
+  int (*epoll_wait)(int, void *, int, int);
+  int (*nanosleep)(const struct timespec *, struct timespec *);
+  unsigned (*sleep)(unsigned);
+  int (*usleep)(unsigned);
+  pid_t (*waitpid)(pid_t, int *, int);
+  int (*fsync)(int);
+  int (*pipe)(int *);
+  int (*pipe2)(int *, int);
+  int (*socketpair)(int, int, int, int *);
+  int (*close)(int);
 } lg_real_t;
 
 extern lg_real_t lg_real;
@@ -206,8 +238,10 @@ struct lg_thread {
   uint32_t cache_mask, cache_used;
 
   /* Published for the watchdog: odd wait_seq = blocked in a real acquisition, of the lock
-   * in the entry prepared one above the top of the held stack (lg_held_fill). */
+   * in the entry prepared one above the top of the held stack (lg_held_fill), or, when
+   * wait.what is not LG_WAIT_LOCK, in the wait wait describes (waits.h). */
   _Atomic uint64_t wait_seq;
+  lg_wait_t wait;
 
   /* Under lg_rt.mu. */
   lg_tid_t tid;
@@ -485,15 +519,118 @@ LG_INLINE int lg_held_pop(lg_thread_t *t, uintptr_t addr) {
 /* "Waiting since now", for the watchdog; cleared when the real call returns. What for is
  * the entry lg_held_fill prepared above the top (the watchdog reads it while wait_seq stays
  * the same odd value), so only a thread whose entry was prepared may publish a wait. */
+/* The next odd value (a new wait) and the next even one (no wait), whatever the parity of the
+ * current one: a wait of waits.c that a cancellation cut short leaves its odd value behind
+ * (see lg_wait_leave), and the next wait or end must still say the right thing. The waits of
+ * waits.c use these; a lock acquisition, on the fast path, the cheaper forms below. */
+LG_INLINE uint64_t lg_wait_seq_odd(uint64_t s) {
+  return s + 1 + (s & 1);
+}
+
+LG_INLINE uint64_t lg_wait_seq_even(uint64_t s) {
+  return s + 2 - (s & 1);
+}
+
+/* On the acquisition's fast path, as cheap as a plain increment: s | 1 is s + 1 for the usual
+ * even s, and keeps a cut-short wait's odd value odd (the watchdog then times this wait from
+ * that one: early, never late); s + 1 then ends it even. */
 LG_INLINE void lg_wait_begin(lg_thread_t *t) {
   uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
-  atomic_store_explicit(&t->wait_seq, s + 1, memory_order_release);
+  t->wait.what = 0; /* a lock acquisition (LG_WAIT_LOCK), whatever a cut-short wait left */
+  atomic_store_explicit(&t->wait_seq, s | 1, memory_order_release);
 }
 
 LG_INLINE void lg_wait_end(lg_thread_t *t) {
   uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
   atomic_store_explicit(&t->wait_seq, s + 1, memory_order_release);
 }
+
+/* ---- waits.c: waits other than lock acquisitions (the contract is in waits.h) ---- */
+
+/* Records the callers of a wait's call site (frame-pointer walk), for a stall report. */
+void lg_wait_walk(lg_thread_t *t, lg_wait_t *w, uintptr_t cfa, uintptr_t wrapper_fp);
+
+/* Publishes a wait. The thread stays tracked meanwhile (no passthrough): a cancellation in
+ * the real call may skip lg_wait_leave (see there), and the program's cleanup handlers that run
+ * next must be tracked. */
+LG_INLINE void lg_wait_enter(lg_thread_t *t, uint8_t what, uint8_t call, uint8_t timed,
+                             uint8_t outside, uintptr_t obj, uintptr_t obj2, uintptr_t pc,
+                             uintptr_t cfa, uintptr_t wrapper_fp) {
+  lg_wait_t *w = &t->wait;
+  w->what = what;
+  w->call = call;
+  w->timed = timed;
+  w->outside = outside;
+  w->obj = obj;
+  w->obj2 = obj2;
+  w->pc = pc;
+  if (LG_UNLIKELY(t->depth != 0))
+    lg_wait_walk(t, w, cfa, wrapper_fp);
+  else
+    w->up[0] = 0;
+  uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
+  atomic_store_explicit(&t->wait_seq, lg_wait_seq_odd(s), memory_order_release);
+}
+
+/* Ends the wait lg_wait_enter published. Runs as a cleanup (LG_WAIT_SCOPE): on a return, and
+ * on a cancellation's unwind when the program's cleanup handlers are exception-based (C++, C
+ * built with -fexceptions). A C program's setjmp-based handlers are entered by a longjmp that
+ * skips it: the wait then stays published, stale, until the thread's next blocking lock
+ * (lg_wait_begin rewrites it) or its exit (the exit hook clears it). */
+LG_INLINE void lg_wait_leave(lg_thread_t **tp) {
+  lg_thread_t *t = *tp;
+  if (t == NULL)
+    return;
+  uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
+  atomic_store_explicit(&t->wait_seq, lg_wait_seq_even(s), memory_order_release);
+  t->wait.what = LG_WAIT_LOCK;
+}
+
+/* Declares the scope of a wait of the tracked thread t: lg_wait_leave runs when the scope
+ * ends (the library is built with -fexceptions so that an exception-based unwind runs it). */
+#define LG_WAIT_SCOPE(t) lg_thread_t *lg_wait_scope_ __attribute__((cleanup(lg_wait_leave))) = (t)
+
+/* The fork hooks: pipes made before a fork may have a writer in the other process. */
+void lg_waits_after_fork(void);
+/* The program set the disposition of sig (sigaction, signal): noted for
+ * lg_waits_signal_can_wake. Async-signal-safe. */
+void lg_waits_note_handler(int sig, void (*handler)(int));
+/* Whether a signal another process sends to ask for something (TERM, INT, HUP, QUIT, USR1,
+ * USR2) has a handler of the program's: such a handler may post a semaphore or write to a
+ * pipe (both async-signal-safe), so waits on those can be ended from outside. */
+int lg_waits_signal_can_wake(void);
+
+/* ---- hang.c ---- */
+
+/* One look for hangs (ending the run) and stalls, from the watchdog, after lg_wd_scan has
+ * timed every wait. Not under lg_rt.mu. */
+void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns);
+
+/* ---- abandoned.c ---- */
+
+typedef struct lg_report lg_report_t; /* report.c, below */
+typedef struct lg_stack lg_stack_t;   /* stack.c, below */
+
+enum { LG_ABANDON_FORK = 1, LG_ABANDON_EXIT = 2 };
+/* Fork child, under lg_rt.mu: holder's entry h names a lock it held at the fork. */
+void lg_abandoned_note_fork(const lg_thread_t *holder, const lg_held_t *h);
+/* A thread ends: reports each lock it still holds (where it was taken) and marks it, so a
+ * later blocking acquisition is reported instead of hanging. Not under lg_rt.mu. */
+void lg_abandoned_thread_exit(lg_thread_t *t);
+/* The slow path meets a blocking acquisition of a lock marked orphan (under lg_rt.mu; takes
+ * over acq, the acquisition's stack): the report that ends the run when the call would block
+ * forever, else NULL (a stale mark is cleared). */
+lg_report_t *lg_abandoned_blocking(lg_thread_t *t, uint32_t id, uint32_t ver, uint8_t mode,
+                                   lg_stack_t *acq);
+/* Nonzero once any lock is abandoned: only then do failed try/timed acquisitions look. */
+extern _Atomic int lg_abandoned_any;
+/* A trylock or timed acquisition failed; reported once per lock when it was held at fork by
+ * a thread that does not exist in this child. */
+void lg_abandoned_try_failed(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode);
+/* locks.c: the orphan mark of a lock whose holder turned out to be gone no longer. */
+void lg_locks_clear_orphan(uint32_t id, uint32_t ver);
+/* locks.c, under lg_rt.mu: the lock instance at addr, for naming it in a report; 0 if unknown. */
+int lg_lock_lookup(uintptr_t addr, uint32_t *id, uint32_t *ver);
 
 /* ---- stack.c ---- */
 
@@ -549,6 +686,10 @@ enum {
   LG_REPORT_INVALID = 7,      /* misuse.c: use of a destroyed or uninitialized lock */
   LG_REPORT_INIT_HELD = 8,    /* misuse.c: init of a locked lock */
   LG_REPORT_CONDVAR = 9,      /* misuse.c: condition variable misuse */
+  LG_REPORT_HANG = 10,      /* no thread can go on, and no lock cycle explains it */
+  LG_REPORT_STALL = 11,     /* a lock held across a blocking call while another thread waits */
+  LG_REPORT_LEAK = 12,      /* a thread ended holding a lock */
+  LG_REPORT_ABANDONED = 13, /* a thread blocks for a lock whose holder exited: it happened */
   LG_REPORT_KINDS
 };
 
@@ -632,5 +773,7 @@ void lg_sarif_write_at_end(void);
 
 void lg_watchdog_start(void);
 void lg_watchdog_after_fork_child(void);
+/* Asks each thread, by a signal, for its own stack (t->stack, stack_ready); waits a little. */
+void lg_watchdog_collect_stacks(lg_thread_t **ts, uint32_t n);
 
 #endif

@@ -480,6 +480,25 @@ void lg_locks_mark_orphan(uint32_t id, uint32_t ver) {
     atomic_fetch_or_explicit(slot, LG_SLOT_ORPHAN, memory_order_relaxed);
 }
 
+int lg_lock_lookup(uintptr_t addr, uint32_t *id, uint32_t *ver) {
+  uint64_t v = lg_lock_find_locked(addr, lg_slot_of(addr, 0));
+  if (v == 0)
+    return 0;
+  *id = (uint32_t)v;
+  *ver = (uint32_t)(v >> 32) & LG_VER_MASK;
+  return 1;
+}
+
+void lg_locks_clear_orphan(uint32_t id, uint32_t ver) {
+  lg_lock_t *n = lg_lock_at(id);
+  if (atomic_load_explicit(&n->ver, memory_order_relaxed) != ver)
+    return;
+  atomic_fetch_and_explicit(&n->flags, (uint8_t)~LG_NODE_ORPHAN, memory_order_relaxed);
+  _Atomic uint64_t *slot = lg_slot_of(atomic_load_explicit(&n->addr, memory_order_relaxed), 0);
+  if (slot != NULL && (uint32_t)atomic_load_explicit(slot, memory_order_relaxed) == id)
+    atomic_fetch_and_explicit(slot, ~LG_SLOT_ORPHAN, memory_order_relaxed);
+}
+
 size_t lg_locks_count(void) {
   return lg_lock_instances;
 }
@@ -1460,13 +1479,13 @@ retry:
       nframes = lg_capture_for(t, pc, cfa, frames, &gen);
       goto retry;
     }
-    lg_report_t *r = lg_self_report(t, NULL, id, ver, cfa, frames, nframes, 1);
-    if (r != NULL)
-      r->type = LG_REPORT_FORK;
-    lg_rt_unlock();
-    if (r != NULL)
+    /* Held by a thread that is gone (fork, exit): reported when the call would block. */
+    lg_report_t *r = lg_abandoned_blocking(t, id, ver, mode, lg_stack_of_frames(frames, nframes));
+    if (r != NULL) {
+      lg_rt_unlock();
       lg_report_emit(r); /* ends the run */
-    goto out;
+      goto out;
+    }
   }
   if (acq == LG_ACQ_TRY || d == 0) {
     lg_rt_unlock();

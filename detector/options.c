@@ -49,11 +49,13 @@ static const opt_key_t opt_keys[] = {
     {"sarif", OPT_PATH, "a file path for a SARIF 2.1.0 log", OPT_FIELD(sarif_path), 0, 0},
     {"halt_on_error", OPT_NUMBER, "0 (go on) or 1 (end the run at the first misuse report)",
      OPT_FIELD(halt_on_error), 0, 1},
+    {"stall_ms", OPT_NUMBER, "a number of milliseconds, 0 to disable (max 86400000)",
+     OPT_FIELD(stall_ms), 0, 86400000},
 };
 #define OPT_NKEYS (sizeof opt_keys / sizeof opt_keys[0])
 #define OPT_KEY_LIST \
   "json, log, watchdog_ms, suppressions, exitcode, stack_depth, verbosity, sarif, " \
-  "halt_on_error"
+  "halt_on_error, stall_ms"
 
 void lg_options_defaults(lg_options_t *o) {
   memset(o, 0, sizeof *o);
@@ -61,6 +63,7 @@ void lg_options_defaults(lg_options_t *o) {
   o->exitcode = 66;
   o->stack_depth = 16;
   o->verbosity = 1;
+  o->stall_ms = 100;
 }
 
 /* Appends to err whatever fits; err stays terminated. */
@@ -249,9 +252,14 @@ const char *const lg_supp_types[] = {
     "invalid",  /* use of a destroyed or uninitialized lock */
     "init",     /* init of a locked lock */
     "condvar",  /* condition variable misuse */
+    "hang",     /* no thread can go on (joins, condition variables, semaphores, pipes) */
+    "stall",    /* a lock held across a blocking call while another thread waits for it */
+    "exit",     /* a thread ended holding a lock */
+    "fork",     /* a forked child needs a lock another thread held at the fork */
     NULL,
 };
-#define SUPP_TYPE_LIST "deadlock, unlock, destroy, invalid, init, condvar"
+#define SUPP_TYPE_LIST \
+  "deadlock, unlock, destroy, invalid, init, condvar, hang, stall, exit, fork"
 
 /* The type index of line [b, e) ("type:glob"), with *glob set past the colon and blanks;
  * -1 when the line does not start with a known type and a colon. */

@@ -24,13 +24,16 @@
  *                       (sarif.h) [none]
  *   halt_on_error=N     1: a lock misuse report (misuse.h) ends the run with the exit code,
  *                       as a deadlock does; 0: the run goes on, 0..1 [0]
+ *   stall_ms=N          report a lock held across a blocking call once another thread has
+ *                       waited N ms for it, 0..86400000; 0 = off [100]
  *
  * Suppressions: one per line, `<type>:<glob>`; '#' starts a comment; blank lines are
  * ignored. The type names the kind of report it hides (lg_supp_types: `deadlock` for lock-order
  * cycles, deadlocks that happened and self-deadlocks; each further kind of report has a type of
- * its own). The glob (fnmatch, '*' and '?') is matched against every frame of every stack of a
- * report of that type: the function name, and the source file (full path or base name). Any
- * match hides the report.
+ * its own: the lock misuse kinds', and `hang`, `stall`, `exit` (a lock held at thread exit) and
+ * `fork`). The glob (fnmatch, '*' and '?') is matched against
+ * every frame of every stack of a report of that type: the function name, and the source file
+ * (full path or base name). Any match hides the report.
  */
 #ifndef LG_OPTIONS_H
 #define LG_OPTIONS_H
@@ -49,6 +52,7 @@ typedef struct lg_options {
   unsigned verbosity;
   char sarif_path[LG_PATH_MAX];  /* "" = no SARIF */
   unsigned halt_on_error;
+  unsigned stall_ms;
 } lg_options_t;
 
 /* Fills *o with the defaults. */

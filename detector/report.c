@@ -44,8 +44,8 @@ static const lg_kind_t lg_kinds[LG_REPORT_KINDS] = {
                             "deadlocks", LG_REPORT_DEADLOCK, 1},
     [LG_REPORT_SELF] = {"self-deadlock", "self-deadlock", "deadlock", "self-deadlock",
                         "self_deadlocks", LG_REPORT_SELF, 1},
-    [LG_REPORT_FORK] = {"deadlock (it happened)", "deadlock", "deadlock", "deadlock",
-                        "deadlocks", LG_REPORT_DEADLOCK, 1},
+    [LG_REPORT_FORK] = {"fork", "fork", "fork", "fork hazard", "fork_hazards", LG_REPORT_FORK,
+                        0},
     [LG_REPORT_BAD_UNLOCK] = {"bad unlock", "bad-unlock", "unlock", "bad unlock", "bad_unlocks",
                               LG_REPORT_BAD_UNLOCK, 0},
     [LG_REPORT_DESTROY_HELD] = {"destroy of a locked lock", "destroy-locked", "destroy",
@@ -56,6 +56,12 @@ static const lg_kind_t lg_kinds[LG_REPORT_KINDS] = {
                              "held_lock_inits", LG_REPORT_INIT_HELD, 0},
     [LG_REPORT_CONDVAR] = {"condition variable misuse", "condvar-misuse", "condvar",
                            "condvar misuse", "condvar_misuses", LG_REPORT_CONDVAR, 0},
+    [LG_REPORT_HANG] = {"hang", "hang", "hang", "hang", "hangs", LG_REPORT_HANG, 0},
+    [LG_REPORT_STALL] = {"stall", "stall", "stall", "stall", "stalls", LG_REPORT_STALL, 0},
+    [LG_REPORT_LEAK] = {"lock held at thread exit", "lock-held-at-exit", "exit", "lock leak",
+                        "lock_leaks", LG_REPORT_LEAK, 0},
+    [LG_REPORT_ABANDONED] = {"deadlock (it happened)", "deadlock", "deadlock", "deadlock",
+                             "deadlocks", LG_REPORT_DEADLOCK, 1},
 };
 
 /* Under lg_rt.report_mu (read without it by the fatal-signal summary). */
@@ -497,11 +503,7 @@ static void lg_format_self(lg_buf_t *t, lg_buf_t *j, const lg_report_t *r, const
                            unsigned k) {
   const char *name = nm[0].s;
   const char *word = lg_kind_word(r->locks[0].kind);
-  if (r->type == LG_REPORT_FORK) {
-    lg_buf_printf(t, "lockgraph: deadlock (it happened): thread T%u waits for %s, which a thread "
-                     "that does not exist in this forked child held at fork; ending the run "
-                     "(report %u)\n", r->tid, name, k);
-  } else if (r->ends_run) {
+  if (r->ends_run) {
     lg_buf_printf(t, "lockgraph: self-deadlock: %s %s relocked by its owner T%u; ending the run "
                      "(report %u)\n", word, name, r->tid, k);
   } else {
@@ -513,11 +515,10 @@ static void lg_format_self(lg_buf_t *t, lg_buf_t *j, const lg_report_t *r, const
     lg_buf_printf(t, "  %s acquired at:\n", name);
     lg_text_stack(t, "    ", r->held_stack);
   }
-  lg_buf_printf(t, "  %s %s at:\n", name, r->type == LG_REPORT_FORK ? "wanted" : "relocked");
+  lg_buf_printf(t, "  %s relocked at:\n", name);
   lg_text_stack(t, "    ", r->acq_stack);
 
-  lg_buf_printf(j, "{\"type\":\"%s\",\"report\":%u,\"ends_run\":%s,",
-                r->type == LG_REPORT_FORK ? "deadlock" : "self-deadlock", k,
+  lg_buf_printf(j, "{\"type\":\"self-deadlock\",\"report\":%u,\"ends_run\":%s,", k,
                 r->ends_run ? "true" : "false");
   lg_json_locks(j, r, nm);
   lg_buf_printf(j, ",\"cycle\":[\"%s\",\"%s\"],\"edges\":[{\"from\":\"%s\",\"to\":\"%s\","
@@ -526,7 +527,7 @@ static void lg_format_self(lg_buf_t *t, lg_buf_t *j, const lg_report_t *r, const
   lg_buf_printf(j, ",\"acquire_stack\":");
   lg_json_stack(j, r->acq_stack);
   lg_buf_printf(j, "}],\"threads\":[{\"name\":\"T%u\",\"waits_for\":\"%s\",\"holds\":[\"%s\"],"
-                   "\"stack\":", r->tid, name, r->type == LG_REPORT_FORK ? "" : name);
+                   "\"stack\":", r->tid, name, name);
   lg_json_stack(j, r->acq_stack);
   lg_buf_printf(j, "}],\"scenario\":[\"thread T%u holds %s and wants it again\"]}\n", r->tid, name);
 }
@@ -967,7 +968,7 @@ static void lg_on_report_stack(void (*job)(lg_report_t *), lg_report_t *r) {
 /* Symbolizes, filters, formats and writes one report, then frees it; ends the run if the
  * report says so. On the report stack, with report_mu held. */
 static void lg_report_write_locked(lg_report_t *r) {
-  int ends = r->ends_run || r->type == LG_REPORT_DEADLOCK || r->type == LG_REPORT_FORK;
+  int ends = r->ends_run || r->type == LG_REPORT_DEADLOCK;
   if (lg_report_suppressed(r)) {
     lg_count_suppressed++;
   } else {
@@ -982,7 +983,7 @@ static void lg_report_write_locked(lg_report_t *r) {
       lg_format_potential(&t, &j, r, nm, k);
     else if (r->type == LG_REPORT_DEADLOCK)
       lg_format_deadlock(&t, &j, r, nm, k);
-    else if (r->type == LG_REPORT_SELF || r->type == LG_REPORT_FORK)
+    else if (r->type == LG_REPORT_SELF)
       lg_format_self(&t, &j, r, nm, k);
     else
       lg_format_generic(&t, &j, r, nm, k);

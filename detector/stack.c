@@ -83,12 +83,24 @@ static int lg_capture_fast_here(lg_frame_pcsp_t *out, int cap) {
 static int lg_capture_after_self_here(uintptr_t *out, int cap) {
   void *all[LG_STACK_MAX + 32];
   int n = unw_backtrace(all, (int)(sizeof all / sizeof all[0]));
-  int last_self = -1;
-  for (int i = 0; i < n; i++)
-    if (lg_pc_is_self((uintptr_t)all[i]))
-      last_self = i;
+  /* Our frames (this walk, the handler), then what the signal interrupted (libc's wait), then
+   * the wrapper that called it: the program's frames start after that second run of ours. Not
+   * after the last frame of ours: a trampoline of ours further out (a C11 thread's start) would
+   * hide the program's frames between. Interrupted outside a wrapper, they start after the
+   * first run. */
+  int i = 0;
+  while (i < n && lg_pc_is_self((uintptr_t)all[i]))
+    i++;
+  int start = i;
+  while (i < n && !lg_pc_is_self((uintptr_t)all[i]))
+    i++;
+  if (i < n) {
+    while (i < n && lg_pc_is_self((uintptr_t)all[i]))
+      i++;
+    start = i;
+  }
   int k = 0;
-  for (int i = last_self + 1; i < n && k < cap; i++)
+  for (i = start; i < n && k < cap; i++)
     out[k++] = (uintptr_t)all[i];
   return k;
 }

@@ -255,6 +255,8 @@ static void lg_thread_exit_cb(void *arg) {
   if (t == NULL || t == &lg_thread_gone)
     return;
   t->passthrough = 1;
+  if (t->depth != 0)
+    lg_abandoned_thread_exit(t);
   lg_rt_lock();
   t->exited = 1;
   t->depth = 0;
@@ -406,10 +408,21 @@ static void lg_thread_joined(pthread_t th) {
   errno = saved_errno;
 }
 
+/* A join is a wait for the thread (waits.h): published for the watchdog while it blocks. */
+static int lg_join_blocking(pthread_t th, void **ret, uint8_t timed, const struct timespec *ts,
+                            uintptr_t pc) {
+  lg_thread_t *self = lg_tls_self;
+  if (self == NULL || self->passthrough)
+    return timed ? lg_real.timedjoin_np(th, ret, ts) : lg_real.join(th, ret);
+  lg_wait_enter(self, LG_WAIT_JOIN, LG_CALL_NONE, timed, 0, (uintptr_t)th, 0, pc, 0, 0);
+  LG_WAIT_SCOPE(self);
+  return timed ? lg_real.timedjoin_np(th, ret, ts) : lg_real.join(th, ret);
+}
+
 LG_EXPORT int pthread_join(pthread_t th, void **ret) {
   if (lg_real.join == NULL)
     lg_real_resolve();
-  int rc = lg_real.join(th, ret);
+  int rc = lg_join_blocking(th, ret, 0, NULL, (uintptr_t)__builtin_return_address(0));
   if (rc == 0)
     lg_thread_joined(th);
   return rc;
@@ -427,7 +440,7 @@ LG_EXPORT int pthread_tryjoin_np(pthread_t th, void **ret) {
 LG_EXPORT int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *ts) {
   if (lg_real.timedjoin_np == NULL)
     lg_real_resolve();
-  int rc = lg_real.timedjoin_np(th, ret, ts);
+  int rc = lg_join_blocking(th, ret, 1, ts, (uintptr_t)__builtin_return_address(0));
   if (rc == 0)
     lg_thread_joined(th);
   return rc;
@@ -482,6 +495,7 @@ static void lg_fork_prepare(void) {
 }
 
 static void lg_fork_parent(void) {
+  lg_waits_after_fork();
   lg_mem_fork_parent();
   lg_real.mutex_unlock(&lg_rt.mu);
   lg_real.mutex_unlock(&lg_rt.report_mu);
@@ -505,14 +519,17 @@ static void lg_fork_child(void) {
     lg_thread_t *next = t->next;
     if (t != self) {
       /* Its locks stay locked forever here: whoever blocks on one hangs. */
-      for (uint32_t i = 0; i < t->depth; i++)
+      for (uint32_t i = 0; i < t->depth; i++) {
         lg_locks_mark_orphan(t->held[i].id, t->held[i].ver);
+        lg_abandoned_note_fork(t, &t->held[i]);
+      }
       lg_thread_unlink(t);
       lg_thread_free(t);
     }
     t = next;
   }
   lg_rt.fork_child = 1;
+  lg_waits_after_fork();
   lg_reports_after_fork_child();
   lg_watchdog_after_fork_child();
   lg_misuse_after_fork_child();

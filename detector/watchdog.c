@@ -128,7 +128,7 @@ static void lg_wd_signal_handler(int sig, siginfo_t *si, void *uc) {
 }
 
 /* Asks each thread for its own stack; waits a little for the answers. */
-static void lg_wd_collect_stacks(lg_thread_t **ts, uint32_t n) {
+void lg_watchdog_collect_stacks(lg_thread_t **ts, uint32_t n) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = lg_wd_signal_handler;
@@ -172,8 +172,8 @@ static void lg_wd_scan(uint64_t limit_ns) {
       t->wd_seen_ns = now;
       continue;
     }
-    if (now - t->wd_seen_ns < limit_ns)
-      continue;
+    if (now - t->wd_seen_ns < limit_ns || t->wait.what != LG_WAIT_LOCK)
+      continue; /* too young, or not a lock acquisition (hang.c looks at those) */
     lg_wd_cand_t *x = &c[n++];
     x->t = t;
     x->seq = seq;
@@ -250,7 +250,7 @@ static void lg_wd_scan(uint64_t limit_ns) {
   lg_rt_unlock();
   if (r == NULL)
     return;
-  lg_wd_collect_stacks(ts, r->nthreads);
+  lg_watchdog_collect_stacks(ts, r->nthreads);
   for (uint32_t i = 0; i < r->nthreads; i++) {
     lg_thread_t *t = ts[i];
     uint32_t depth = lg_rt.opt.stack_depth;
@@ -279,16 +279,25 @@ static int lg_wd_program_alive(void) {
 static void *lg_watchdog_main(void *arg) {
   (void)arg;
   lg_tls_self = &lg_wd_record;
-  unsigned ms = lg_rt.opt.watchdog_ms;
-  unsigned period = ms / 4 ? ms / 4 : 1;
-  uint64_t limit = (uint64_t)ms * 1000000ull;
+  unsigned ms = lg_rt.opt.watchdog_ms, st = lg_rt.opt.stall_ms;
+  /* The shorter of the two limits sets the pace: a wait is timed to a quarter of it. */
+  unsigned base = ms && st ? (ms < st ? ms : st) : (ms ? ms : st);
+  unsigned period = base / 4 ? base / 4 : 1;
+  uint64_t limit = (uint64_t)ms * 1000000ull, cycle_every = limit / 4, last_cycle = 0;
   for (;;) {
     lg_wd_sleep_ms(period);
     if (!lg_wd_program_alive())
       break;
     if (atomic_load(&lg_rt.ending))
       continue;
-    lg_wd_scan(limit);
+    /* The lock-cycle search keeps its own pace (a quarter of watchdog_ms), however short
+     * stall_ms makes the period. */
+    uint64_t now = lg_now_ns();
+    if (ms != 0 && now - last_cycle >= cycle_every) {
+      last_cycle = now;
+      lg_wd_scan(limit);
+    }
+    lg_hang_scan(limit, (uint64_t)st * 1000000ull);
   }
   /* A thread the program creates later (one we never saw) starts a new watchdog. */
   atomic_store(&lg_rt.watchdog_started, 0);
@@ -296,7 +305,8 @@ static void *lg_watchdog_main(void *arg) {
 }
 
 void lg_watchdog_start(void) {
-  if (lg_rt.opt.watchdog_ms == 0 || atomic_load(&lg_rt.watchdog_started))
+  if ((lg_rt.opt.watchdog_ms == 0 && lg_rt.opt.stall_ms == 0) ||
+      atomic_load(&lg_rt.watchdog_started))
     return;
   int expected = 0;
   if (!atomic_compare_exchange_strong(&lg_rt.watchdog_started, &expected, 1))

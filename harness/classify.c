@@ -524,7 +524,9 @@ static void classify_valgrind(harness_detector_t d, const char *log, const harne
 /* --- lockgraph ------------------------------------------------------------------------- */
 
 static const char *const lockgraph_headers[] = {
-  "lockgraph: potential deadlock", "lockgraph: deadlock", "lockgraph: self-deadlock", NULL,
+  "lockgraph: potential deadlock", "lockgraph: deadlock", "lockgraph: self-deadlock",
+  "lockgraph: hang", "lockgraph: stall", "lockgraph: lock held at thread exit", "lockgraph: fork",
+  NULL,
 };
 
 static void classify_lockgraph(const char *log, const harness_exit_t *ex, const char *src_root,

@@ -71,7 +71,7 @@ case "$timeout_s" in
     echo "bench.sh: --timeout (or BENCH_TIMEOUT) needs a whole number of seconds >= 1, not '$timeout_s'" >&2
     exit 2 ;;
 esac
-WORKLOADS=(nested_pairs work_queue many_locks lock_churn many_threads)
+WORKLOADS=(nested_pairs work_queue pipe_queue many_locks lock_churn many_threads)
 TOOLS=(native lockgraph tsan-gcc tsan-clang helgrind drd)
 if [ -n "$only" ]; then
   # An unknown name would only show up as a "not-built" row, minutes later.
@@ -126,6 +126,7 @@ goal_of() {
   case "$1" in
     nested_pairs) echo 1.5 ;;
     work_queue) echo 1.05 ;;
+    pipe_queue) echo 1.05 ;;
     many_locks) echo 3 ;;
     *) echo "" ;;
   esac
@@ -148,6 +149,9 @@ size_of() {
     nested_pairs/helgrind | nested_pairs/drd) echo "n/256|-n 15625 -t 2 -x 1" ;;
     work_queue/full | work_queue/tsan) echo "full|-n 100000 -t 1 -x 1" ;;
     work_queue/helgrind | work_queue/drd) echo "n/8|-n 12500 -t 1 -x 1" ;;
+    # Five times work_queue's items: a run of 0.2 s is mostly noise on a busy machine.
+    pipe_queue/full | pipe_queue/tsan) echo "full|-n 500000 -t 1 -x 1" ;;
+    pipe_queue/helgrind | pipe_queue/drd) echo "n/40|-n 12500 -t 1 -x 1" ;;
     many_locks/full) echo "full|-n 200 -x 100" ;;
     many_locks/tsan) echo "n/20|-n 10 -x 100" ;;
     # Helgrind's and DRD's cost per acquisition grows with the number of locks: at 100,000

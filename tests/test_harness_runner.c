@@ -6,6 +6,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ static int process_exists(pid_t pid)
 /* Reads the pid a script wrote to OUT/<name>. */
 static pid_t pid_file_read(const char *name)
 {
-  char path[512], *text;
+  char path[PATH_MAX + 64], *text; /* OUT is as long as the checkout's path */
   snprintf(path, sizeof path, "%s/%s", OUT, name);
   cr_assert_eq(harness_file_read(path, &text), 0, "no %s", path);
   pid_t pid = (pid_t)atoi(text);
@@ -49,7 +50,7 @@ Test(harness_runner, timeout_kills_the_whole_process_group, .timeout = 30)
 {
   cr_assert_eq(harness_mkdirs(OUT), 0);
   harness_run_t r;
-  char script[512];
+  char script[PATH_MAX + 64];
   snprintf(script, sizeof script, "sleep 60 & echo $! > %s/bg.pid; wait", OUT);
   run_init(&r, "timeout", 1, script);
   cr_assert_eq(harness_runs_execute(&r, 1, 1), 0);
@@ -179,22 +180,33 @@ Test(harness_runner, tsan_report_of_a_crash_is_not_rerun, .timeout = 30)
 Test(harness_runner, children_a_program_leaves_behind_are_killed_and_reaped, .timeout = 30)
 {
   /* The program exits at once and leaves two generations running in its group (a child and
-   * the child's own child); both are orphans the moment their parents die. */
+   * the child's own child); both are orphans the moment their parents die. The pid files go
+   * to a short temporary directory, so the script fits whatever the checkout's path. */
   cr_assert_eq(harness_mkdirs(OUT), 0);
+  char dir[] = "/tmp/lg-runner-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
   harness_run_t r;
-  char script[512];
+  char script[512], path[64], *text;
   snprintf(script, sizeof script,
            "sh -c 'sleep 60 & echo $! > %s/grandchild.pid; wait' & echo $! > %s/child.pid; "
-           "while [ ! -s %s/grandchild.pid ]; do :; done; exit 0", OUT, OUT, OUT);
-  unlink(OUT "/grandchild.pid");
+           "while [ ! -s %s/grandchild.pid ]; do :; done; exit 0", dir, dir, dir);
   run_init(&r, "orphans", 10, script);
   cr_assert_eq(harness_runs_execute(&r, 1, 1), 0);
   cr_expect_eq(r.exit.kind, HARNESS_EXIT_CODE);
   cr_expect_eq(r.exit.code, 0);
-  pid_t child = pid_file_read("child.pid"), grandchild = pid_file_read("grandchild.pid");
+  pid_t pids[2];
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, i ? "grandchild.pid" : "child.pid");
+    cr_assert_eq(harness_file_read(path, &text), 0, "no %s", path);
+    pids[i] = (pid_t)atoi(text);
+    free(text);
+    cr_assert_gt(pids[i], 0);
+    unlink(path);
+  }
+  rmdir(dir);
   /* Gone, not zombies waiting for init: the runner reaped them before it returned. */
-  cr_expect_not(process_exists(child), "child %d outlived the run", (int)child);
-  cr_expect_not(process_exists(grandchild), "grandchild %d outlived the run", (int)grandchild);
+  cr_expect_not(process_exists(pids[0]), "child %d outlived the run", (int)pids[0]);
+  cr_expect_not(process_exists(pids[1]), "grandchild %d outlived the run", (int)pids[1]);
   /* And nothing else of the run is left for this process to reap. */
   cr_expect_eq(waitpid(-1, NULL, WNOHANG), -1);
   cr_expect_eq(errno, ECHILD);

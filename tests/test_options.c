@@ -151,7 +151,7 @@ Test(options, unknown_key_is_named_with_the_key_list) {
   expect_rejected("jsn=x", "'jsn'", "keys: json, log, watchdog_ms, suppressions, exitcode, "
                                     "stack_depth, verbosity");
   cr_expect_str_eq(err, "LOCKGRAPH_OPTIONS: unknown key 'jsn' (keys: json, log, watchdog_ms, "
-                        "suppressions, exitcode, stack_depth, verbosity, sarif, halt_on_error)");
+                        "suppressions, exitcode, stack_depth, verbosity, sarif, halt_on_error, stall_ms)");
   expect_rejected_rows("unknown_key_is_named_with_the_key_list");
 }
 
@@ -266,9 +266,9 @@ Test(suppressions, bad_line_names_file_and_line) {
   lg_suppressions_t *s =
       lg_suppressions_parse("deadlock:ok\n# fine\nrace:foo\n", "suppressions.txt", err, sizeof err);
   cr_assert_null(s);
-  cr_expect_str_eq(err, "suppressions.txt:3: expected '<type>:<glob>' with a type of deadlock, unlock, destroy, invalid, init, condvar, got 'race:foo'");
+  cr_expect_str_eq(err, "suppressions.txt:3: expected '<type>:<glob>' with a type of deadlock, unlock, destroy, invalid, init, condvar, hang, stall, exit, fork, got 'race:foo'");
   cr_assert_null(lg_suppressions_parse("\n\ndeadlock:\n", "x.supp", err, sizeof err));
-  cr_expect_str_eq(err, "x.supp:3: expected '<type>:<glob>' with a type of deadlock, unlock, destroy, invalid, init, condvar, got 'deadlock:'");
+  cr_expect_str_eq(err, "x.supp:3: expected '<type>:<glob>' with a type of deadlock, unlock, destroy, invalid, init, condvar, hang, stall, exit, fork, got 'deadlock:'");
   cr_assert_null(lg_suppressions_parse("deadlock_foo\n", "x.supp", err, sizeof err));
   cr_expect_not_null(strstr(err, "x.supp:1:"), "%s", err);
 }
@@ -348,7 +348,7 @@ Test(suppressions, load_reads_a_file) {
   close(fd);
   cr_expect_null(lg_suppressions_load(path, err, sizeof err));
   char want[512];
-  snprintf(want, sizeof want, "%s:2: expected '<type>:<glob>' with a type of deadlock, unlock, destroy, invalid, init, condvar, got 'bogus'", path);
+  snprintf(want, sizeof want, "%s:2: expected '<type>:<glob>' with a type of deadlock, unlock, destroy, invalid, init, condvar, hang, stall, exit, fork, got 'bogus'", path);
   cr_expect_str_eq(err, want);
   unlink(path);
 }
