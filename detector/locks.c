@@ -22,6 +22,13 @@
  * of them unless both read it, no two ordered by create/join). Every combination is judged
  * when its last occurrence arrives, so nothing needs re-examining later. A reportable cycle
  * is reported once per set of locks; cycles over locks already reported are counted.
+ *
+ * New locks and new edges are the slow path's common case (a lock per request, taken under a
+ * long-lived one, then destroyed), so they are made cheap: an edge into a lock that has never
+ * had an edge out stays out of the graph's order until that lock takes one (lg_graph_learn),
+ * an edge between two call sites already seen reuses its stacks (lg_edge_stacks), released
+ * edge records and stacks wait in small bounded pools for the next edge, and every edge knows
+ * its place in its locks' vectors, so a destroy costs O(the lock's edges).
  */
 #define _GNU_SOURCE
 #include <errno.h>
