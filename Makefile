@@ -4,6 +4,7 @@
 #   make detect [SLUG=x] [DETECTOR=y] [REPEAT=n]   every program under every detector, the matrix
 #   make test                                      Criterion tests (CTest) + the gate
 #   make bench                                     what lockgraph costs next to native, TSan, Valgrind
+#   make fuzz [FUZZ_SECONDS=n]                     libFuzzer on the parsers, n seconds per target
 #   make diff SLUG=lost_update                     the lesson: buggy vs fixed
 #   make install [PREFIX=/usr/local]               lockgraph: bin/, lib/lockgraph/, its man page, docs
 #   make deb                                       lockgraph's Debian package, in build/packages/
@@ -14,6 +15,7 @@ MAKEFLAGS += --no-print-directory
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 120
 
 DETECT_ARGS = --build $(BUILD) --jobs $(JOBS)
 ifdef SLUG
@@ -26,7 +28,7 @@ ifdef REPEAT
 DETECT_ARGS += --repeat $(REPEAT)
 endif
 
-.PHONY: all deps bench-deps build detect gate test bench diff clean slug-check install deb
+.PHONY: all deps bench-deps build detect gate test bench diff clean slug-check install deb fuzz
 
 # One line for a hazard that does not exist; $(1) is the command that was asked for.
 slugs_list = $$(cd buggy && ls *.c | sed 's/\.c$$//' | tr '\n' ' ')
@@ -70,6 +72,11 @@ test: build
 
 bench: bench-deps build
 	@scripts/bench.sh $(BUILD)
+
+# The fuzz build is a CMake project of its own (tests/fuzz, clang), never part of the main build.
+fuzz:
+	@scripts/deps.sh fuzz
+	@scripts/fuzz.sh --seconds $(FUZZ_SECONDS) $(BUILD)/fuzz
 
 install: build
 	@cmake --install $(BUILD) --prefix "$(PREFIX)" | sed -n 's/^-- Installing: /install: /p'

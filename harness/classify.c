@@ -567,7 +567,13 @@ static void classify_lockgraph(const char *log, const harness_exit_t *ex, const 
     finding_setf(out, HARNESS_TOOL_ERROR, "exit %d without a lockgraph report", ex->code);
 }
 
-/* --- budget: peak memory at -x 1 and -x 4, wall time of each run ----------------------- */
+/* --- budget: peak memory at -x 1 and -x 4, time blocked in each run ------------------- *
+ *
+ * The time limit is on the time a run spent blocked: every thread of its process tree asleep,
+ * none running or waiting for a CPU (the runner's "detect: blocked X s" line before each
+ * trailer). A program that waits for something that never comes is over it; a program that is
+ * only slow because the machine is loaded is not. Logs without that line (older runs) are
+ * judged by their wall time. */
 
 static void classify_budget(const char *log, harness_finding_t *out)
 {
@@ -575,10 +581,13 @@ static void classify_budget(const char *log, harness_finding_t *out)
   const char *p = log;
   size_t len;
   long rss[2] = {-1, -1};
-  double wall[2] = {0, 0};
-  int steps = 0;
+  double spent[2] = {0, 0}, blocked = -1;
+  int steps = 0, by_blocked = 0;
   while (p) {
     const char *next = line_next(p, &len);
+    double b;
+    if (starts_with(p, len, "detect: blocked ") && sscanf(p, "detect: blocked %lf s", &b) == 1)
+      blocked = b;
     if (starts_with(p, len, "detect: exit ") || starts_with(p, len, "detect: killed by") ||
         starts_with(p, len, "detect: timed out") || starts_with(p, len, "detect: not run")) {
       harness_exit_t ex;
@@ -605,19 +614,22 @@ static void classify_budget(const char *log, harness_finding_t *out)
         w = -1;
       if (steps < 2) {
         rss[steps] = r ? strtol(r + strlen("peak RSS "), NULL, 10) : -1;
-        wall[steps] = w;
+        spent[steps] = blocked >= 0 ? blocked : w;
+        by_blocked = blocked >= 0;
       }
+      blocked = -1;
       steps++;
     }
     p = next;
   }
+  const char *how = by_blocked ? "was blocked" : "took";
   /* Over budget at -x 1: the runner did not go on to -x 4. */
-  if (steps >= 1 && wall[0] > HARNESS_BUDGET_WALL_S) {
-    finding_setf(out, HARNESS_CAUGHT, "run 1 (-x 1) took %.2f s: over the wall-time budget of "
-                 "%.1f s", wall[0], HARNESS_BUDGET_WALL_S);
+  if (steps >= 1 && spent[0] > HARNESS_BUDGET_WALL_S) {
+    finding_setf(out, HARNESS_CAUGHT, "run 1 (-x 1) %s %.2f s: over the wall-time budget of "
+                 "%.1f s", how, spent[0], HARNESS_BUDGET_WALL_S);
     return;
   }
-  if (steps < 2 || rss[0] < 0 || rss[1] < 0 || wall[0] < 0 || wall[1] < 0) {
+  if (steps < 2 || rss[0] < 0 || rss[1] < 0 || spent[0] < 0 || spent[1] < 0) {
     finding_setf(out, HARNESS_TOOL_ERROR, "expected two measured runs (-x 1, -x 4), found %d",
                  steps);
     return;
@@ -628,13 +640,13 @@ static void classify_budget(const char *log, harness_finding_t *out)
                  "peak memory grows with input: %.0f MiB at x1 -> %.0f MiB at x4", m1, m4);
     return;
   }
-  if (wall[1] > 4 * HARNESS_BUDGET_WALL_S) {
-    finding_setf(out, HARNESS_CAUGHT, "run 2 (-x 4) took %.2f s: over the wall-time budget of "
-                 "%.1f s", wall[1], 4 * HARNESS_BUDGET_WALL_S);
+  if (spent[1] > 4 * HARNESS_BUDGET_WALL_S) {
+    finding_setf(out, HARNESS_CAUGHT, "run 2 (-x 4) %s %.2f s: over the wall-time budget of "
+                 "%.1f s", how, spent[1], 4 * HARNESS_BUDGET_WALL_S);
     return;
   }
-  finding_setf(out, HARNESS_CLEAN, "peak memory %.1f MiB at x1, %.1f MiB at x4; %.2f s, %.2f s",
-               m1, m4, wall[0], wall[1]);
+  finding_setf(out, HARNESS_CLEAN, "peak memory %.1f MiB at x1, %.1f MiB at x4; %s %.2f s, "
+               "%.2f s", m1, m4, by_blocked ? "blocked" : "took", spent[0], spent[1]);
 }
 
 int harness_exit_from_log(const char *log, harness_exit_t *ex)

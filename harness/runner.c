@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include "runner.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -204,6 +205,8 @@ static int step_start(harness_run_t *r, int truncate, const sigset_t *old_mask)
   r->started = now_s();
   r->deadline = r->started + r->timeout_s;
   r->killed = 0;
+  r->blocked_s = 0;
+  r->sampled_at = r->started;
   pid_t pid = fork();
   if (pid < 0)
     return -errno;
@@ -228,6 +231,61 @@ static int step_start(harness_run_t *r, int truncate, const sigset_t *old_mask)
   setpgid(pid, pid);  /* also in the parent: no window where a kill(-pid) misses */
   r->pid = pid;
   return 0;
+}
+
+/* Whether a thread of process pid, or of a descendant, is running or runnable (state R) or in
+ * an uninterruptible wait (D): then the tree is working, or waiting for a CPU or a disk, not
+ * blocked. A process that is gone counts as not busy. */
+static int tree_busy(pid_t pid, int depth)
+{
+  char path[96], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+  DIR *d = opendir(path);
+  if (d == NULL)
+    return 0;
+  int busy = 0;
+  for (struct dirent *de; !busy && (de = readdir(d)) != NULL;) {
+    if (de->d_name[0] < '0' || de->d_name[0] > '9')
+      continue;
+    snprintf(path, sizeof path, "/proc/%d/task/%.16s/stat", (int)pid, de->d_name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0)
+      close(fd);
+    if (n > 0) {
+      buf[n] = '\0';
+      const char *paren = strrchr(buf, ')'); /* the command name may hold anything */
+      if (paren != NULL && paren[1] == ' ' && (paren[2] == 'R' || paren[2] == 'D'))
+        busy = 1;
+    }
+    if (busy || depth >= 8)
+      continue;
+    snprintf(path, sizeof path, "/proc/%d/task/%.16s/children", (int)pid, de->d_name);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0)
+      close(fd);
+    if (n <= 0)
+      continue;
+    buf[n] = '\0';
+    for (char *p = buf, *end; !busy && *p;) {
+      long child = strtol(p, &end, 10);
+      if (end == p)
+        break;
+      busy = tree_busy((pid_t)child, depth + 1);
+      p = end;
+    }
+  }
+  closedir(d);
+  return busy;
+}
+
+/* Adds the time since the last sample to the step's blocked time when its tree is blocked. */
+static void blocked_sample(harness_run_t *r, double now)
+{
+  if (!tree_busy(r->pid, 0))
+    r->blocked_s += now - r->sampled_at;
+  r->sampled_at = now;
 }
 
 static int log_mentions(const char *path, const char *needle)
@@ -294,10 +352,13 @@ static int step_finish(harness_run_t *r, int status, const struct rusage *ru,
   }
   char line[HARNESS_LINE_MAX];
   harness_exit_format(&r->exit, wall, (long)ru->ru_maxrss, line, sizeof line);
+  if (r->wall_limit_s > 0)
+    log_append(r, 0, "detect: blocked %.2f s (every thread of the process tree asleep)\n",
+               r->blocked_s);
   log_append(r, 0, "%s\n", line);
   /* Later steps measure a larger input; after a hang, a crash or a step over the wall-time
    * limit they add nothing (a larger input would only take longer). */
-  int over = r->wall_limit_s > 0 && wall > r->wall_limit_s;
+  int over = r->wall_limit_s > 0 && r->blocked_s > r->wall_limit_s;
   if (r->exit.kind == HARNESS_EXIT_CODE && !over && r->step + 1 < r->nsteps) {
     r->step++;
     if (step_start(r, 0, old_mask) == 0)
@@ -415,9 +476,12 @@ int harness_runs_execute(harness_run_t *runs, size_t n, unsigned jobs)
       continue;
 
     double now = now_s(), wake = now + 3600;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
       if (runs[i].pid > 0 && !runs[i].killed && runs[i].deadline < wake)
         wake = runs[i].deadline;
+      if (runs[i].pid > 0 && runs[i].wall_limit_s > 0 && now + 0.01 < wake)
+        wake = now + 0.01; /* the blocked time's sampling interval */
+    }
     double wait = wake > now ? wake - now : 0;
     struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
     int sig = sigtimedwait(&chld, NULL, &ts);
@@ -431,6 +495,11 @@ int harness_runs_execute(harness_run_t *runs, size_t n, unsigned jobs)
       raise(sig);
       return -EINTR;
     }
+
+    now = now_s();
+    for (size_t i = 0; i < n; i++)
+      if (runs[i].pid > 0 && runs[i].wall_limit_s > 0 && !runs[i].killed)
+        blocked_sample(&runs[i], now);
 
     int status;
     struct rusage ru;

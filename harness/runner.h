@@ -13,6 +13,9 @@
  * flight, so a program's forgotten children are reaped by detect, never left running or to
  * init. (A process that leaves its group with setpgid/setsid escapes the kill; none of the
  * programs does.) Peak RSS is ru_maxrss from wait4.
+ * For runs with a wall_limit_s, the runner samples the step's process tree about every 10 ms
+ * (/proc/<pid>/task/<tid>/stat and .../children) and counts the time in which no thread of it
+ * was running, runnable or in an uninterruptible wait: time the program was blocked.
  * TSan steps that die with "unexpected memory mapping" (high-entropy ASLR kernels) are rerun
  * once under `setarch <machine> -R`, and the log says so.
  *
@@ -48,7 +51,11 @@ typedef struct harness_run {
   harness_step_t steps[HARNESS_STEPS_MAX];
   char env[256];                    /* one NAME=value for every step, or "" */
   int tsan;                         /* rerun under setarch -R on "unexpected memory mapping" */
-  double wall_limit_s;              /* > 0: a step that takes longer is the last one run */
+  /* > 0: the budget's limit on the time a step spends blocked (every thread of its process
+   * tree asleep, none running or waiting for a CPU); a step over it is the last one run, and
+   * the log says how long each step was blocked ("detect: blocked 2.00 s ..."). Time spent
+   * waiting for a CPU on a loaded machine is not counted: it is not the program's doing. */
+  double wall_limit_s;
   char missing[PATH_MAX];           /* non-empty: this file is not built; nothing runs */
   int missing_tool;                 /* `missing` is a tool not found on PATH, not a file */
   char arena[HARNESS_ARENA];
@@ -69,6 +76,7 @@ typedef struct harness_run {
   pid_t pid;
   int killed;
   double started, deadline;
+  double blocked_s, sampled_at;     /* this step's blocked time, and when it was last sampled */
 } harness_run_t;
 
 /* Appends one argument to step `step` of r (copied into r's arena). Returns 0, or -E2BIG when

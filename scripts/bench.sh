@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh - what lockgraph costs, next to native, TSan (gcc and clang), Helgrind and DRD.
 #
-#   scripts/bench.sh [--rounds N] [--only w1,w2] [--tools t1,t2] [--no-scaling]
+#   scripts/bench.sh [--rounds N] [--only w1,w2] [--tools t1,t2] [--no-scaling] [--no-realworld]
 #                    [--profile | --profile-only] [--timeout S] <build dir>
 #
 # Runs every bench/ workload under every tool, INTERLEAVED: round 1 runs each workload under
@@ -24,6 +24,9 @@
 # With --profile, also a callgrind profile of lockgraph runs (see docs/performance.md);
 # --profile-only makes just the profile and leaves the tables of the last run alone.
 #
+# Then (unless --no-realworld) real programs nobody here wrote: Debian's xz -T2 and pigz -p 2
+# compress a generated text, native vs lockgraph, wall time, same interleaved rounds.
+#
 # Outputs, under <build>/bench/: results.md, results.json, ratios.png, scaling.png,
 # runs.tsv (every run), logs/ (every run's stdout, stderr and time), and with --profile
 # profile.txt. The terminal gets the same tables.
@@ -44,6 +47,7 @@ value_of() {
 
 rounds=5
 scaling=1
+realworld=1
 profile=0
 profile_only=0
 only=""
@@ -56,6 +60,7 @@ while [ $# -gt 0 ]; do
     --only) value_of "$1" $# "${2-}"; only=$2; shift 2 ;;
     --tools) value_of "$1" $# "${2-}"; tools_arg=$2; shift 2 ;;
     --no-scaling) scaling=0; shift ;;
+    --no-realworld) realworld=0; shift ;;
     --profile) profile=1; shift ;;
     --profile-only) profile=1; profile_only=1; shift ;;
     --timeout) value_of "$1" $# "${2-}"; timeout_s=$2; shift 2 ;;
@@ -112,7 +117,7 @@ fi
 if [ "$profile_only" -eq 0 ]; then
   find "$logs" -maxdepth 1 -type f ! -name 'profile.*' -delete
   rm -f "$out"/results.md "$out"/results.json "$out"/ratios.png "$out"/ratios.dat \
-    "$out"/summary.tsv "$out"/scaling* "$out"/runs.tsv
+    "$out"/summary.tsv "$out"/scaling* "$out"/runs.tsv "$out"/realworld*.tsv
 fi
 raw=$out/runs.tsv
 started=$(date +%s)
@@ -550,6 +555,133 @@ elif [ "$scaling" -eq 1 ]; then
   echo "bench: scaling series skipped: $lg_lib is not built"
 fi
 
+# ---- real programs nobody here wrote: native vs lockgraph ----
+# Debian's own multithreaded compressors on a generated text: each round runs native, then
+# lockgraph, on the same input, and the ratios are lockgraph's wall time, and CPU time (user +
+# system, which waiting for a busy machine's cores does not inflate), over native's in that
+# round (medians over rounds; no per-acquisition division: these programs do not count their
+# locks). They take few locks, so the ratio is what lockgraph's start-up, thread bookkeeping
+# and interposition cost a real program. A lockgraph run whose output differs from the native
+# run's, or that reports anything (its --json summary), is flagged. Not in this table: TSan,
+# which needs the program rebuilt with -fsanitize=thread (Debian's binaries are not), and
+# Helgrind and DRD, which take 50x and 20x native on xz -T2 (see docs/performance.md): five
+# rounds would add minutes for one number each.
+realworld_tsv=$out/realworld.tsv
+if [ "$realworld" -eq 1 ] && [ -f "$lg_lib" ]; then
+  rw_dir=$out/realworld
+  mkdir -p "$rw_dir"
+  # 16 MiB of words and numbers from a fixed generator: compresses like text, never changes.
+  if [ ! -s "$rw_dir/input-16m.txt" ]; then
+    awk 'BEGIN {
+      srand(11); nw = split("mutex thread lock order cycle graph wait signal queue worker barrier atomic fence reader writer spin join detach futex hold", w, " ")
+      for (n = 0; n < 16777216; n += length(l) + 1) {
+        l = ""; for (i = 0; i < 10; i++) l = l (i ? " " : "") w[int(rand() * nw) + 1] int(rand() * 1000)
+        print l
+      }
+    }' >"$rw_dir/input-16m.txt"
+  fi
+  head -c 8388608 "$rw_dir/input-16m.txt" >"$rw_dir/input-8m.txt"
+  cat "$rw_dir/input-16m.txt" "$rw_dir/input-16m.txt" "$rw_dir/input-16m.txt" "$rw_dir/input-16m.txt" \
+    >"$rw_dir/input-64m.txt"
+  # name|input|command. xz cuts 1 MiB blocks so both threads work (its default block is 24 MiB).
+  rw_programs=(
+    "xz -T2|input-8m.txt|xz -T2 --block-size=1MiB -c"
+    "pigz -p 2|input-64m.txt|pigz -p 2 -c"
+  )
+  printf 'round\tprogram\ttool\tstatus\twall_s\tmax_rss_kb\treports\tcpu_s\n' >"$out/realworld-runs.tsv"
+  printf 'bench: real programs, %d x native/lockgraph, %d interleaved rounds ' "${#rw_programs[@]}" "$rounds"
+  for ((r = 1; r <= rounds; r++)); do
+    for i in "${!rw_programs[@]}"; do
+      IFS='|' read -r name input cmdline <<<"${rw_programs[$i]}"
+      read -r -a argv <<<"$cmdline"
+      if ! command -v "${argv[0]}" >/dev/null; then
+        printf '%s\t%s\t%s\tnot-installed\t\t\t\n' "$r" "$name" lockgraph >>"$out/realworld-runs.tsv"
+        printf 'x'
+        continue
+      fi
+      for tool in native lockgraph; do
+        log=$logs/rw$i.$tool.$r
+        pre=()
+        rm -f "$log.json"
+        [ "$tool" = lockgraph ] && pre=(env "LD_PRELOAD=$lg_lib" "LOCKGRAPH_OPTIONS=json=$log.json${lg_options:+:$lg_options}")
+        timeout -k 5 "$timeout_s" /usr/bin/time -o "$log.time" -f '%e %M %U %S' "${pre[@]}" "${argv[@]}" \
+          <"$rw_dir/$input" >"$log.out" 2>"$log.err"
+        rc=$?
+        read -r wall rss usr sys < <(tail -n 1 "$log.time" 2>/dev/null)
+        cpu=$(awk -v u="${usr:-0}" -v s="${sys:-0}" 'BEGIN { printf "%.2f", u + s }')
+        reports=0
+        [ -f "$log.json" ] && reports=$(sed -n 's/.*"type":"summary","reports":\([0-9]*\).*/\1/p' "$log.json" | awk '{ s += $1 } END { print s + 0 }')
+        if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then status=timeout
+        elif [ "$rc" -ne 0 ] && [ "$rc" -ne 66 ]; then status=exit-$rc
+        elif [ "$tool" = lockgraph ] && ! cmp -s "$log.out" "$logs/rw$i.native.$r.out"; then status=output-differs
+        else status=ok
+        fi
+        [ "$tool" = lockgraph ] && [ "$rc" -eq 66 ] && [ "$reports" -eq 0 ] && reports=1
+        [ "$status" = ok ] || { wall=""; rss=""; cpu=""; }
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$name" "$tool" "$status" "$wall" "$rss" "$reports" "$cpu" >>"$out/realworld-runs.tsv"
+        case "$status" in ok) printf '.' ;; *) printf 'x' ;; esac
+      done
+      rm -f "$logs/rw$i.native.$r.out" "$logs/rw$i.lockgraph.$r.out" # tens of MB each
+    done
+  done
+  printf ' %ds\n' $(($(date +%s) - started))
+  awk -F'\t' -v OFS='\t' "$(awk_median)"'
+    NR == 1 { next }
+    {
+      if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2; st[$2] = "ok" }
+      if ($4 != "ok") { if (st[$2] == "ok") st[$2] = $3 " " $4 " (round " $1 ")"; next }
+      w[$2, $3] = w[$2, $3] " " $5; m[$2, $3] = m[$2, $3] " " $6; rep[$2] += $7
+      c[$2, $3, $1] = $5; u[$2, $3, $1] = $8
+    }
+    END {
+      print "program", "native_wall_s", "lockgraph_wall_s", "ratio", "ratio_min", "ratio_max", "native_rss_kb", "lockgraph_rss_kb", "reports", "status", "native_cpu_s", "lockgraph_cpu_s", "cpu_ratio"
+      for (i = 1; i <= n; i++) {
+        p = order[i]; rl = ""; lo = ""; hi = ""; cl = ""; cn = ""; cg = ""
+        for (r = 1; r <= 99; r++)
+          if ((p, "native", r) in c && (p, "lockgraph", r) in c && c[p, "native", r] > 0) {
+            v = c[p, "lockgraph", r] / c[p, "native", r]; rl = rl " " v
+            if (lo == "" || v < lo) lo = v
+            if (hi == "" || v > hi) hi = v
+            cn = cn " " u[p, "native", r]; cg = cg " " u[p, "lockgraph", r]
+            if (u[p, "native", r] > 0) cl = cl " " u[p, "lockgraph", r] / u[p, "native", r]
+          }
+        print p, median(w[p, "native"]), median(w[p, "lockgraph"]), (rl == "" ? "" : sprintf("%.3f", median(rl))),
+          (lo == "" ? "" : sprintf("%.3f", lo)), (hi == "" ? "" : sprintf("%.3f", hi)),
+          median(m[p, "native"]), median(m[p, "lockgraph"]), rep[p] + 0, st[p],
+          median(cn), median(cg), (cl == "" ? "" : sprintf("%.3f", median(cl)))
+      }
+    }' "$out/realworld-runs.tsv" >"$realworld_tsv"
+  rm -f "$rw_dir/input-8m.txt" "$rw_dir/input-64m.txt"
+elif [ "$realworld" -eq 1 ]; then
+  echo "bench: real programs skipped: $lg_lib is not built"
+fi
+
+render_realworld() { # render_realworld <text|md>
+  [ -f "$realworld_tsv" ] || return 0
+  awk -F'\t' -v fmt="$1" '
+    function f(v, d) { return v == "" ? "-" : sprintf("%." d "f", v) }
+    BEGIN { ncol = split("program|native s|lockgraph s|ratio (range)|native CPU s|lockgraph CPU s|CPU ratio|native RSS MB|lockgraph RSS MB|status", head, "|") }
+    NR == 1 { next }
+    {
+      st = $10; if ($9 + 0 > 0) st = st ", " $9 " report(s)"
+      rt = $4 == "" ? "-" : f($4, 2) "x (" f($5, 2) "-" f($6, 2) "x)"
+      row[++nr] = $1 "|" f($2, 2) "|" f($3, 2) "|" rt "|" f($11, 2) "|" f($12, 2) "|" ($13 == "" ? "-" : f($13, 2) "x") "|" ($7 == "" ? "-" : f($7 / 1024, 1)) "|" ($8 == "" ? "-" : f($8 / 1024, 1)) "|" st
+    }
+    END {
+      for (i = 1; i <= ncol; i++) width[i] = length(head[i])
+      for (r = 1; r <= nr; r++) { split(row[r], c, "|"); for (i = 1; i <= ncol; i++) if (length(c[i]) > width[i]) width[i] = length(c[i]) }
+      if (fmt == "md") {
+        line = "|"; sep = "|"
+        for (i = 1; i <= ncol; i++) { line = line " " head[i] " |"; sep = sep (i == 1 || i == ncol ? "---|" : "--:|") }
+        print line; print sep
+        for (r = 1; r <= nr; r++) { split(row[r], c, "|"); line = "|"; for (i = 1; i <= ncol; i++) line = line " " c[i] " |"; print line }
+      } else {
+        line = ""; for (i = 1; i <= ncol; i++) line = line sprintf(i == 1 || i == ncol ? "%-*s  " : "%*s  ", width[i], head[i]); print line
+        for (r = 1; r <= nr; r++) { split(row[r], c, "|"); line = ""; for (i = 1; i <= ncol; i++) line = line sprintf(i == 1 || i == ncol ? "%-*s  " : "%*s  ", width[i], c[i]); print line }
+      }
+    }' "$realworld_tsv"
+}
+
 render_scaling() { # render_scaling <text|md>
   [ -f "$scaling_tsv" ] || return 0
   awk -F'\t' -v fmt="$1" '
@@ -594,6 +726,12 @@ load_end=$(load_of)
     echo
     render_scaling md
   fi
+  if [ -f "$realworld_tsv" ]; then
+    echo
+    echo "## Real programs (native vs lockgraph, wall and CPU time)"
+    echo
+    render_realworld md
+  fi
 } >"$out/results.md"
 
 {
@@ -624,6 +762,17 @@ load_end=$(load_of)
       END { print "" }' "$scaling_tsv"
     printf '  '
   fi
+  printf '],\n  "realworld": ['
+  if [ -f "$realworld_tsv" ]; then
+    echo
+    awk -F'\t' '
+      function js(v) { gsub(/\\/, "\\\\", v); gsub(/"/, "\\\"", v); return "\"" v "\"" }
+      function jn(v) { return v == "" ? "null" : v + 0 }
+      NR == 1 { next }
+      { printf "%s    {\"program\": %s, \"native_wall_s\": %s, \"lockgraph_wall_s\": %s, \"ratio\": %s, \"ratio_min\": %s, \"ratio_max\": %s, \"native_cpu_s\": %s, \"lockgraph_cpu_s\": %s, \"cpu_ratio\": %s, \"native_max_rss_kb\": %s, \"lockgraph_max_rss_kb\": %s, \"reports\": %d, \"status\": %s}", (NR > 2 ? ",\n" : ""), js($1), jn($2), jn($3), jn($4), jn($5), jn($6), jn($11), jn($12), jn($13), jn($7), jn($8), $9, js($10) }
+      END { print "" }' "$realworld_tsv"
+    printf '  '
+  fi
   printf ']\n}\n'
 } >"$out/results.json"
 
@@ -637,6 +786,11 @@ if [ -f "$scaling_tsv" ]; then
   echo
   echo "Scaling (lockgraph alone; median of ${scaling_reps:-2} interleaved rounds):"
   render_scaling text
+fi
+if [ -f "$realworld_tsv" ]; then
+  echo
+  echo "Real programs (native vs lockgraph, wall and CPU time; median of $rounds interleaved rounds):"
+  render_realworld text
 fi
 echo
 echo "bench: ${elapsed} s; results in $out/results.md, results.json, ratios.png$([ -f "$scaling_tsv" ] && echo ", scaling.png"); every run in $raw and $logs/"

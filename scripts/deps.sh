@@ -4,6 +4,8 @@
 #   scripts/deps.sh build   compilers (gcc, g++, clang), sanitizer runtimes, Valgrind, Criterion,
 #                           libunwind, libdw
 #   scripts/deps.sh bench   the above plus the benchmark's timing and plotting tools
+#   scripts/deps.sh fuzz    the build's needs plus clang's libFuzzer runtime (make fuzz)
+#   (build also installs the real programs the tests run under lockgraph: xz, zstd, pigz, git)
 #   scripts/deps.sh test [BUILD]
 #                           the above (build) plus what the tests use besides: man (the man page
 #                           is rendered), Node.js and npm from Debian, and the SARIF validator
@@ -14,7 +16,7 @@
 # prints the exact command to run and fails.
 set -u
 profile=${1:-build}
-case "$profile" in build|bench|test) ;; *) echo "deps.sh: unknown profile '$profile' (use: build, bench, test)" >&2; exit 2 ;; esac
+case "$profile" in build|bench|test|fuzz) ;; *) echo "deps.sh: unknown profile '$profile' (use: build, bench, test, fuzz)" >&2; exit 2 ;; esac
 build_dir=${2:-build}
 
 missing=()
@@ -54,6 +56,16 @@ need libunwind-dev   has_header_lib libunwind.h -lunwind
 need libdw-dev       has_header_lib elfutils/libdwfl.h -ldw -lelf
 need util-linux      command -v setarch
 need coreutils       command -v timeout
+# Real multithreaded programs nobody here wrote, run under lockgraph by the tests.
+need xz-utils        command -v xz
+need zstd            command -v zstd
+need pigz            command -v pigz
+need git             command -v git
+if [ "$profile" = fuzz ]; then
+  # libFuzzer brings its own main: the probe defines the fuzz entry point instead.
+  printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' >"$probe_dir/f.c"
+  need libclang-rt-dev sh -c "command -v clang && clang '$probe_dir/f.c' -o '$probe_dir/f' -fsanitize=fuzzer,address,undefined"
+fi
 if [ "$profile" = test ]; then
   need man-db        command -v man
   need nodejs        command -v node

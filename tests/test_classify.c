@@ -231,7 +231,11 @@ static const fixture_case_t fixture_cases[] = {
    "missing_sentinel-buggy", HARNESS_CAUGHT,
    .line = "run 1 (-x 1) took 2.00 s: over the wall-time budget of 1.5 s"},
   {"budget_fast_runs_are_within_the_wall_time_budget", HARNESS_DET_BUDGET, "missing_sentinel",
-   "missing_sentinel-fixed", HARNESS_CLEAN, .suffix = " MiB at x4; 0.00 s, 0.00 s"},
+   "missing_sentinel-fixed", HARNESS_CLEAN, .suffix = " MiB at x4; took 0.00 s, 0.00 s"},
+  /* The runner's "detect: blocked" line: the limit is on the time every thread was asleep. */
+  {"budget_catches_a_run_blocked_over_the_budget", HARNESS_DET_BUDGET, "missing_sentinel",
+   "missing_sentinel-buggy-blocked", HARNESS_CAUGHT,
+   .line = "run 1 (-x 1) was blocked 2.00 s: over the wall-time budget of 1.5 s"},
   /* For budget, the runner's timeout is a blown wall-time budget: a catch, not a hang. */
   {"budget_run_ended_by_the_timeout_is_over_the_wall_time_budget", HARNESS_DET_BUDGET,
    "misbehave", "hang", HARNESS_CAUGHT,

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "executor.h"
 
@@ -230,13 +231,26 @@ static void *submitter_main(void *arg)
   return NULL;
 }
 
+/* The helper's condition variable waits on the monotonic clock: a step of the wall clock
+ * (NTP, a VM resumed) during the test must not stretch or cut the waits below. */
+static void submitter_init(submitter_t *s)
+{
+  pthread_condattr_t attr;
+
+  pthread_mutex_init(&s->mutex, NULL);
+  cr_assert_eq(pthread_condattr_init(&attr), 0);
+  cr_assert_eq(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC), 0);
+  cr_assert_eq(pthread_cond_init(&s->changed, &attr), 0);
+  pthread_condattr_destroy(&attr);
+}
+
 /* Waits up to timeout_ms for the helper's submit to return; returns whether it did. */
 static bool submitter_wait(submitter_t *s, long timeout_ms)
 {
   struct timespec deadline;
   bool returned;
 
-  clock_gettime(CLOCK_REALTIME, &deadline);
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
   deadline.tv_sec += timeout_ms / 1000;
   deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
   if (deadline.tv_nsec >= 1000000000L) {
@@ -262,8 +276,7 @@ Test(executor, bounded_queue_blocks_submit_until_space, .timeout = 20)
   void *v = NULL;
 
   gate_init(&g);
-  pthread_mutex_init(&s.mutex, NULL);
-  pthread_cond_init(&s.changed, NULL);
+  submitter_init(&s);
   /* The one worker holds the first task at the gate; BOUND more fill the queue. */
   for (int i = 0; i < BOUND + 1; i++)
     cr_assert_not_null(f[i] = exec_submit(p, gate_task, &g));

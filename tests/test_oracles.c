@@ -4,6 +4,7 @@
  * bad option is one line on stderr with exit status 2. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,19 +38,28 @@ static char *file_slurp(const char *path)
   return buf;
 }
 
-/* Runs build/hazards/native/<kind>/<slug> with args; stdout and stderr go to files. */
+/* Runs build/hazards/native/<kind>/<slug> with args; stdout and stderr go to files in the
+ * temporary directory (TMPDIR, else /tmp), whatever the checkout's path. */
 static run_t program_run(const char *kind, const char *slug, const char *a1, const char *a2)
 {
-  char path[1024], out_path[] = "/tmp/oracle_out_XXXXXX", err_path[] = "/tmp/oracle_err_XXXXXX";
+  const char *tmp = getenv("TMPDIR");
+  char path[PATH_MAX], out_path[PATH_MAX], err_path[PATH_MAX];
   char *argv[4] = {path, (char *)a1, (char *)a2, NULL};
   posix_spawn_file_actions_t fa;
-  int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path), status;
+  int out_fd, err_fd, status;
   pid_t pid;
   run_t r;
 
-  snprintf(path, sizeof path, "%s/hazards/native/%s/%s", LG_BUILD_DIR, kind, slug);
+  if (tmp == NULL || *tmp == '\0')
+    tmp = "/tmp";
+  snprintf(out_path, sizeof out_path, "%s/oracle_out_XXXXXX", tmp);
+  snprintf(err_path, sizeof err_path, "%s/oracle_err_XXXXXX", tmp);
+  out_fd = mkstemp(out_path);
+  err_fd = mkstemp(err_path);
+  cr_assert_lt(snprintf(path, sizeof path, "%s/hazards/native/%s/%s", LG_BUILD_DIR, kind, slug),
+               (int)sizeof path, "build path too long");
   cr_assert_eq(access(path, X_OK), 0, "%s is not built", path);
-  cr_assert(out_fd >= 0 && err_fd >= 0);
+  cr_assert(out_fd >= 0 && err_fd >= 0, "cannot create files in %s", tmp);
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
