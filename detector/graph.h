@@ -17,7 +17,8 @@
  *
  * Who must serialize: not thread-safe. The caller holds one lock around every call; the
  * runtime only calls in here for edges it has not seen before (its fast path never reaches
- * the graph).
+ * the graph), and only for edges that can be on a cycle: an edge into a lock that has never
+ * had an edge out joins the graph when that lock takes its first one (locks.c).
  *
  * Complexity: memory O(nodes + edges), no cap; add_edge O(1) when consistent with the order,
  * otherwise O(size of the affected region); no recursion (explicit stacks from lg_mem).

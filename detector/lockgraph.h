@@ -173,6 +173,7 @@ typedef struct lg_lock_aux {
   uint32_t free_next;    /* free list link while the id is unused */
   uint32_t mark, dist;   /* cycle search: reached marker and distance to the search's target */
   uint32_t onpath;       /* cycle search: on the current path */
+  uint32_t ordered;      /* has had an edge out: its edges in are in the graph's order */
   lg_edge_vec_t out, in; /* edges, for removal on destroy */
 } lg_lock_aux_t;
 
@@ -217,6 +218,7 @@ typedef struct lg_frame_pcsp {
 typedef struct lg_scache_entry {
   uintptr_t pc, cfa;
   int n; /* frames in f; 0: empty */
+  uint32_t gen; /* unique per stored capture: names these exact frames (locks.c's stack memo) */
   lg_frame_pcsp_t f[LG_STACK_MAX];
 } lg_scache_entry_t;
 

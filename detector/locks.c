@@ -22,6 +22,13 @@
  * of them unless both read it, no two ordered by create/join). Every combination is judged
  * when its last occurrence arrives, so nothing needs re-examining later. A reportable cycle
  * is reported once per set of locks; cycles over locks already reported are counted.
+ *
+ * New locks and new edges are the slow path's common case (a lock per request, taken under a
+ * long-lived one, then destroyed), so they are made cheap: an edge into a lock that has never
+ * had an edge out stays out of the graph's order until that lock takes one (lg_graph_learn),
+ * an edge between two call sites already seen reuses its stacks (lg_edge_stacks), released
+ * edge records and stacks wait in small bounded pools for the next edge, and every edge knows
+ * its place in its locks' vectors, so a destroy costs O(the lock's edges).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,6 +66,7 @@ struct lg_edge {
   uint64_t seq;    /* creation order: a report starts at its oldest edge */
   uint8_t refused; /* the graph refused it (it closed a cycle): cycles may run through it */
   uint32_t nocc, capocc, gc_at;
+  uint32_t out_pos, in_pos; /* where it sits in from's out and to's in vectors: O(1) removal */
   lg_occ_t *occ;          /* occ_inline, or a growing array */
   lg_stack_t *held, *acq; /* interned, of the first occurrence */
   lg_occ_t occ_inline[1]; /* most orders are taken one way only: no allocation for them */
@@ -137,9 +145,17 @@ static void lg_refused_drop(lg_edge_t *e) {
     }
 }
 
-/* Interned edge stacks: a loop that creates many edges from one line shares one stack. */
+/* Interned edge stacks: a loop that creates many edges from one line shares one stack. A stack
+ * whose last edge goes is kept in a small ring of idle ones, still interned: a program that
+ * creates and destroys locks from the same lines finds its stacks again instead of allocating
+ * and freeing two per new edge. The ring is bounded, so memory stays that of the live edges
+ * plus LG_INTERN_IDLE stacks. */
 #define LG_INTERN_BUCKETS 4096
+#define LG_INTERN_IDLE 256
+#define LG_STACK_IDLE 0x80000000u /* in lg_stack_t.refs: the stack sits in the idle ring */
 static lg_stack_t *lg_interned[LG_INTERN_BUCKETS];
+static lg_stack_t *lg_idle[LG_INTERN_IDLE];
+static uint32_t lg_idle_next;
 
 static lg_stack_t *lg_stack_intern(const uintptr_t *pc, uint32_t n) {
   uint64_t h = n;
@@ -161,15 +177,25 @@ static lg_stack_t *lg_stack_intern(const uintptr_t *pc, uint32_t n) {
   return s;
 }
 
-static void lg_stack_unref(lg_stack_t *s) {
-  if (s == NULL || --s->refs > 0)
-    return;
+static void lg_stack_drop(lg_stack_t *s) {
   for (lg_stack_t **p = &lg_interned[s->hash % LG_INTERN_BUCKETS]; *p != NULL; p = &(*p)->next)
     if (*p == s) {
       *p = s->next;
       break;
     }
   lg_stack_free(s);
+}
+
+static void lg_stack_unref(lg_stack_t *s) {
+  if (s == NULL || (--s->refs & ~LG_STACK_IDLE) > 0 || (s->refs & LG_STACK_IDLE))
+    return;
+  /* Unreferenced: into the ring; the one it replaces goes unless it was found again. */
+  lg_stack_t *old = lg_idle[lg_idle_next];
+  lg_idle[lg_idle_next] = s;
+  lg_idle_next = (lg_idle_next + 1) % LG_INTERN_IDLE;
+  s->refs |= LG_STACK_IDLE;
+  if (old != NULL && (old->refs &= ~LG_STACK_IDLE) == 0)
+    lg_stack_drop(old);
 }
 
 /* ---- shadow regions ---- */
@@ -332,6 +358,14 @@ static _Atomic uint64_t *lg_slot_of(uintptr_t addr, int create) {
   return r ? &r[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)] : NULL;
 }
 
+/* lg_slot_of through the thread's cached region (regions are never unmapped): the slow path
+ * mostly runs for locks next to the last one the thread took. */
+static _Atomic uint64_t *lg_slot_cached(const lg_thread_t *t, uintptr_t addr, int create) {
+  if ((addr >> LG_REGION_SHIFT) == t->region_key && t->region_slots != NULL)
+    return &t->region_slots[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)];
+  return lg_slot_of(addr, create);
+}
+
 /* Current (id, ver) of the lock at addr, 0 when none; `slot` is lg_slot_of(addr, ...), looked
  * up once by the caller. Under lg_rt.mu. */
 static uint64_t lg_lock_find_locked(uintptr_t addr, _Atomic uint64_t *slot) {
@@ -359,6 +393,7 @@ static void lg_lock_kill(uint64_t v, uintptr_t addr, _Atomic uint64_t *slot) {
     lg_mem_free(x->in.v, x->in.cap * sizeof(lg_edge_t *));
   memset(&x->out, 0, sizeof x->out);
   memset(&x->in, 0, sizeof x->in);
+  x->ordered = 0;
   for (int k = 0; k < LG_LOCK_KEYS; k++)
     atomic_store_explicit(&n->keys[k], 0, memory_order_relaxed);
   atomic_store_explicit(lg_lock_hot(id), 0, memory_order_relaxed);
@@ -559,7 +594,8 @@ static void lg_edge_table_erase(uint64_t key) {
   }
 }
 
-static int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e) {
+/* Appends e to v and stores its index in *pos (the edge's out_pos or in_pos). */
+static int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e, uint32_t *pos) {
   if (v->v == NULL) {
     v->v = v->inl;
     v->cap = LG_EDGE_VEC_INLINE;
@@ -579,17 +615,23 @@ static int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e) {
     v->v = p;
     v->cap = ncap;
   }
+  *pos = v->n;
   v->v[v->n++] = e;
   return 0;
 }
 
-static void lg_edge_vec_drop(lg_edge_vec_t *v, lg_edge_t *e) {
-  for (uint32_t i = 0; i < v->n; i++) {
-    if (v->v[i] == e) {
-      v->v[i] = v->v[--v->n];
-      return;
-    }
-  }
+/* Removal by the position the edge keeps (no scan: a lock with 100,000 edges is destroyed in
+ * O(its edges), not O(their square)); the last edge fills the hole and learns its new place. */
+static void lg_edge_vec_drop_out(lg_edge_vec_t *v, lg_edge_t *e) {
+  lg_edge_t *last = v->v[--v->n];
+  v->v[e->out_pos] = last;
+  last->out_pos = e->out_pos;
+}
+
+static void lg_edge_vec_drop_in(lg_edge_vec_t *v, lg_edge_t *e) {
+  lg_edge_t *last = v->v[--v->n];
+  v->v[e->in_pos] = last;
+  last->in_pos = e->in_pos;
 }
 
 static inline void lg_occ_release(lg_occ_t *o) {
@@ -599,9 +641,32 @@ static inline void lg_occ_release(lg_occ_t *o) {
     lg_stack_unref(o->astack);
 }
 
+/* Edge records released by destroys wait here for the next new edge (a lock per request makes
+ * and retires one per request), up to LG_EDGE_POOL of them; beyond that they are freed, so
+ * memory stays that of the live edges plus the pool. Under lg_rt.mu. */
+#define LG_EDGE_POOL 1024
+static lg_edge_t *lg_edge_pool[LG_EDGE_POOL];
+static uint32_t lg_edge_pool_n;
+
+static lg_edge_t *lg_edge_record_alloc(void) {
+  if (lg_edge_pool_n > 0) {
+    lg_edge_t *e = lg_edge_pool[--lg_edge_pool_n];
+    memset(e, 0, sizeof(*e));
+    return e;
+  }
+  return lg_mem_alloc(sizeof(lg_edge_t)); /* zeroed */
+}
+
+static void lg_edge_record_free(lg_edge_t *e) {
+  if (lg_edge_pool_n < LG_EDGE_POOL)
+    lg_edge_pool[lg_edge_pool_n++] = e;
+  else
+    lg_mem_free(e, sizeof(*e));
+}
+
 static void lg_edge_remove(lg_edge_t *e) {
-  lg_edge_vec_drop(&lg_aux_at(e->from)->out, e);
-  lg_edge_vec_drop(&lg_aux_at(e->to)->in, e);
+  lg_edge_vec_drop_out(&lg_aux_at(e->from)->out, e);
+  lg_edge_vec_drop_in(&lg_aux_at(e->to)->in, e);
   lg_edge_table_erase(lg_edge_key(e->from, e->to));
   lg_stack_unref(e->held);
   lg_stack_unref(e->acq);
@@ -611,24 +676,23 @@ static void lg_edge_remove(lg_edge_t *e) {
     lg_mem_free(e->occ, e->capocc * sizeof(e->occ[0]));
   if (e->refused)
     lg_refused_drop(e);
-  lg_mem_free(e, sizeof(*e));
+  lg_edge_record_free(e);
   lg_edge_records--;
 }
 
 static lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
   if (lg_edge_table_reserve() != 0)
     return NULL;
-  lg_edge_t *e = lg_mem_alloc(sizeof(*e));
+  lg_edge_t *e = lg_edge_record_alloc();
   if (e == NULL)
     return NULL;
-  memset(e, 0, sizeof(*e));
-  if (lg_edge_vec_push(&lg_aux_at(from)->out, e) != 0) {
-    lg_mem_free(e, sizeof(*e));
+  if (lg_edge_vec_push(&lg_aux_at(from)->out, e, &e->out_pos) != 0) {
+    lg_edge_record_free(e);
     return NULL;
   }
-  if (lg_edge_vec_push(&lg_aux_at(to)->in, e) != 0) {
-    lg_edge_vec_drop(&lg_aux_at(from)->out, e);
-    lg_mem_free(e, sizeof(*e));
+  if (lg_edge_vec_push(&lg_aux_at(to)->in, e, &e->in_pos) != 0) {
+    lg_edge_vec_drop_out(&lg_aux_at(from)->out, e);
+    lg_edge_record_free(e);
     return NULL;
   }
   e->from = from;
@@ -1020,6 +1084,8 @@ static int lg_cycle_possible(uint32_t from, uint32_t to, int64_t *bound) {
   int64_t tails = INT64_MIN, heads = INT64_MAX;
   int known = 1; /* every lock involved has a place (the graph took all its edges) */
   *bound = INT64_MAX;
+  if (lg_aux_at(to)->out.n == 0)
+    return 0; /* no path leaves `to` */
   for (size_t i = 0; i < lg_refused_live && known; i++) {
     int64_t t = lg_graph_order(lg_rt.graph, lg_refused[i]->from);
     int64_t h = lg_graph_order(lg_rt.graph, lg_refused[i]->to);
@@ -1036,6 +1102,31 @@ static int lg_cycle_possible(uint32_t from, uint32_t to, int64_t *bound) {
     return 0;
   *bound = ord_from > tails ? ord_from : tails;
   return 1;
+}
+
+/* Puts a new edge into the graph's order, or sets it aside: an edge into a lock that has never
+ * had an edge out (a lock taken innermost, such as a lock per object) cannot be on a cycle,
+ * so it costs the order nothing until that lock takes an edge out; then its edges in go into
+ * the order first (they cannot close a cycle: nothing leaves it yet). Every edge of a cycle
+ * leads into a lock with an edge out, so when a cycle's last edge arrives all its edges are
+ * in the order and the graph refuses that one, as if nothing had been set aside. A lock
+ * destroyed while still innermost never touches the graph. Under lg_rt.mu.
+ * Invariant: an edge set aside leads into a lock with no edge out (out.n == 0). */
+static int lg_graph_learn(lg_edge_t *e) {
+  lg_lock_aux_t *fx = lg_aux_at(e->from);
+  if (!fx->ordered) {
+    fx->ordered = 1;
+    for (uint32_t i = 0; i < fx->in.n; i++) {
+      int rc = lg_graph_add_edge(lg_rt.graph, fx->in.v[i]->from, e->from, NULL, 0, NULL);
+      if (rc == LG_GRAPH_CYCLE) /* cannot happen (see above); kept searchable if it does */
+        lg_refused_add(fx->in.v[i]);
+      else if (rc < 0)
+        lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are not checked");
+    }
+  }
+  if (!lg_aux_at(e->to)->ordered)
+    return LG_GRAPH_ADDED; /* set aside */
+  return lg_graph_add_edge(lg_rt.graph, e->from, e->to, NULL, 0, NULL);
 }
 
 /* Every simple cycle through the edge `closing` taken as occurrence x: every simple path
@@ -1172,6 +1263,49 @@ static lg_stack_t *lg_stack_of_held(const lg_held_t *h, uintptr_t cfa, const lg_
   return intern ? lg_stack_intern(pcs, (uint32_t)k) : lg_stack_new(pcs, (uint32_t)k);
 }
 
+/* The interned stacks of an edge from held entry h to the acquisition whose frames are f. When
+ * f is a cached capture (gen != 0), the same generation and the same held entry give the same
+ * stacks: they are remembered here (with a reference each) and found again without building
+ * and hashing them, for every new edge between two call sites already seen. Under lg_rt.mu. */
+#define LG_SMEMO 64
+typedef struct lg_smemo {
+  uint32_t gen;
+  uintptr_t hpc, hcfa, up[LG_HELD_UP];
+  lg_stack_t *held, *acq;
+} lg_smemo_t;
+static lg_smemo_t lg_smemo[LG_SMEMO];
+
+static void lg_edge_stacks(const lg_held_t *h, uintptr_t cfa, const lg_frame_pcsp_t *f, int n,
+                           uint32_t gen, lg_stack_t **held, lg_stack_t **acq) {
+  lg_smemo_t *m = NULL;
+  if (gen != 0) {
+    uint64_t k = lg_chain_mix(gen, (uint32_t)h->pc, (uint32_t)h->cfa, 0);
+    m = &lg_smemo[(k >> 32) % LG_SMEMO];
+    if (m->gen == gen && m->hpc == h->pc && m->hcfa == h->cfa &&
+        memcmp(m->up, h->up, sizeof m->up) == 0) {
+      m->held->refs++;
+      m->acq->refs++;
+      *held = m->held;
+      *acq = m->acq;
+      return;
+    }
+  }
+  *held = lg_stack_of_held(h, cfa, f, n, 1);
+  *acq = lg_edge_stack_of_frames(f, n);
+  if (m == NULL || *held == NULL || *acq == NULL)
+    return;
+  lg_stack_unref(m->held);
+  lg_stack_unref(m->acq);
+  m->gen = gen;
+  m->hpc = h->pc;
+  m->hcfa = h->cfa;
+  memcpy(m->up, h->up, sizeof m->up);
+  m->held = *held;
+  m->acq = *acq;
+  m->held->refs++;
+  m->acq->refs++;
+}
+
 /* The cached stack of the call site (pc, cfa) when every return address in it is still where
  * it was read (see lg_scache_entry_t); NULL otherwise. */
 static const lg_scache_entry_t *lg_scache_find(const lg_thread_t *t, uintptr_t pc, uintptr_t cfa) {
@@ -1205,10 +1339,14 @@ static void lg_scache_store(lg_thread_t *t, uintptr_t pc, uintptr_t cfa, const l
   if (t->scache == NULL &&
       (t->scache = lg_mem_alloc(LG_SCACHE_WAYS * sizeof(lg_scache_entry_t))) == NULL)
     return;
+  static _Atomic uint32_t gens;
   lg_scache_entry_t *e = &t->scache[(pc ^ (pc >> 9)) % LG_SCACHE_WAYS];
   e->pc = pc;
   e->cfa = cfa;
   e->n = n;
+  e->gen = atomic_fetch_add_explicit(&gens, 1, memory_order_relaxed) + 1;
+  if (e->gen == 0) /* wrapped: 0 means "not from the cache" */
+    e->gen = atomic_fetch_add_explicit(&gens, 1, memory_order_relaxed) + 1;
   memcpy(e->f, f, (size_t)n * sizeof(*f));
 }
 
@@ -1216,12 +1354,15 @@ static void lg_scache_store(lg_thread_t *t, uintptr_t pc, uintptr_t cfa, const l
  * calls is on the stack, else with libunwind. Stack pointers (the slower unwind) are needed
  * when some held lock was taken in another frame than this acquisition, and to cache a stack;
  * a call site is cached the second time it misses, so a one-off site costs what it did. */
-static int lg_capture_for(lg_thread_t *t, uintptr_t pc, uintptr_t cfa, lg_frame_pcsp_t *f) {
+static int lg_capture_for(lg_thread_t *t, uintptr_t pc, uintptr_t cfa, lg_frame_pcsp_t *f,
+                          uint32_t *gen) {
+  *gen = 0;
   if (f == NULL)
     return 0;
   const lg_scache_entry_t *e = lg_scache_find(t, pc, cfa);
   if (e != NULL) {
     memcpy(f, e->f, (size_t)e->n * sizeof(*f));
+    *gen = e->gen;
     return e->n;
   }
   int need_sp = 0;
@@ -1295,6 +1436,7 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
    * live elsewhere (the frames per thread, the cycle path under lg_rt.mu). */
   lg_frame_pcsp_t *frames = lg_thread_frames(t);
   int nframes = -1;
+  uint32_t gen = 0; /* nonzero: the frames are the thread's cached capture of that generation */
   lg_report_list_t reports;
   reports.n = 0; /* not the whole array: this runs for every new edge */
   int result = LG_PRE_OK;
@@ -1302,9 +1444,9 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
   /* A lock never seen, taken while others are held, brings new edges for certain: capture
    * their stack now rather than find out under the lock, drop it and come back. */
   if (t->depth > 0 && acq != LG_ACQ_TRY) {
-    _Atomic uint64_t *slot = lg_slot_of(addr, 0);
+    _Atomic uint64_t *slot = lg_slot_cached(t, addr, 0);
     if (slot == NULL || atomic_load_explicit(slot, memory_order_acquire) == 0)
-      nframes = lg_capture_for(t, pc, cfa, frames);
+      nframes = lg_capture_for(t, pc, cfa, frames, &gen);
   }
 
   /* An rwlock or spinlock used after its destroy (a destroyed mutex fails with EINVAL). */
@@ -1316,7 +1458,7 @@ retry:
   if (LG_UNLIKELY(atomic_load_explicit(&t->nforeign, memory_order_relaxed) != 0))
     lg_misuse_drain_locked(t);
   /* The slot is looked up (its region created) once per pass; everything below uses it. */
-  _Atomic uint64_t *slot = lg_slot_of(addr, 1);
+  _Atomic uint64_t *slot = lg_slot_cached(t, addr, 1);
   uint64_t v = lg_lock_get_locked(addr, kind, slot);
   if (v == 0) {
     lg_rt_unlock();
@@ -1341,7 +1483,7 @@ retry:
       acq == LG_ACQ_BLOCKING) {
     if (nframes < 0) {
       lg_rt_unlock();
-      nframes = lg_capture_for(t, pc, cfa, frames);
+      nframes = lg_capture_for(t, pc, cfa, frames, &gen);
       goto retry;
     }
     /* Held by a thread that is gone (fork, exit): reported when the call would block. */
@@ -1406,7 +1548,7 @@ retry:
     }
     if (nframes < 0) {
       lg_rt_unlock();
-      nframes = lg_capture_for(t, pc, cfa, frames);
+      nframes = lg_capture_for(t, pc, cfa, frames, &gen);
       goto retry;
     }
     lg_report_t *r = lg_self_report(t, h, id, ver, cfa, frames, nframes, 1);
@@ -1440,7 +1582,7 @@ retry:
     }
     if (need) {
       lg_rt_unlock();
-      nframes = lg_capture_for(t, pc, cfa, frames);
+      nframes = lg_capture_for(t, pc, cfa, frames, &gen);
       goto retry;
     }
   }
@@ -1465,17 +1607,13 @@ retry:
         lg_warn_once(&lg_warned_mem, "out of memory for lock-order edges; some are not tracked");
         continue;
       }
-      if (nframes > 0) {
-        e->held = lg_stack_of_held(h, cfa, frames, nframes, 1);
-        e->acq = lg_edge_stack_of_frames(frames, nframes);
-      }
+      if (nframes > 0)
+        lg_edge_stacks(h, cfa, frames, nframes, gen, &e->held, &e->acq);
     } else if (lg_edge_has_occ(e, &o)) {
       continue;
     }
-    if (nframes > 0 && !fresh) { /* a first occurrence shows the edge's own stacks */
-      o.hstack = lg_stack_of_held(h, cfa, frames, nframes, 1);
-      o.astack = lg_edge_stack_of_frames(frames, nframes);
-    }
+    if (nframes > 0 && !fresh) /* a first occurrence shows the edge's own stacks */
+      lg_edge_stacks(h, cfa, frames, nframes, gen, &o.hstack, &o.astack);
     lg_occ_t *x = lg_edge_add_occ(e, &o);
     if (x == NULL) {
       lg_occ_release(&o);
@@ -1484,7 +1622,7 @@ retry:
     }
     int cycle = 0;
     if (fresh) {
-      int rc = lg_graph_add_edge(lg_rt.graph, h->id, id, NULL, 0, NULL);
+      int rc = lg_graph_learn(e);
       if (rc == LG_GRAPH_CYCLE) {
         lg_refused_add(e);
         cycle = 1;
@@ -1519,7 +1657,8 @@ void lg_lock_report_errcheck(lg_thread_t *t, uintptr_t addr, uint32_t id, uint32
   int saved_errno = errno;
   int was = lg_guard_enter(t);
   lg_frame_pcsp_t *frames = lg_thread_frames(t);
-  int nframes = lg_capture_for(t, pc, cfa, frames);
+  uint32_t gen;
+  int nframes = lg_capture_for(t, pc, cfa, frames, &gen);
   lg_report_t *r = NULL;
   lg_rt_lock();
   lg_lock_t *n = lg_lock_at(id);

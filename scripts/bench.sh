@@ -475,6 +475,7 @@ if [ "$scaling" -eq 1 ] && [ -f "$lg_lib" ]; then
     "edges|8k edges|8128|nested_pairs|-n 2000000 -t 1 -x 2"
     "edges|74k edges|73536|nested_pairs|-n 2000000 -t 1 -x 6"
     "edges|524k edges|523776|nested_pairs|-n 2000000 -t 1 -x 16"
+    "edges|1M edges|1082656|nested_pairs|-n 2000000 -t 1 -x 23"
     "threads|10 threads|10|many_threads|-n 500 -t 10 -x 1"
     "threads|100 threads|100|many_threads|-n 500 -t 100 -x 1"
     "threads|1k threads|1000|many_threads|-n 500 -t 1000 -x 1"
