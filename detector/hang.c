@@ -36,6 +36,7 @@
 
 #include "lockgraph.h"
 #include "mem.h"
+#include "waitcycle.h"
 
 #define LG_HANG_SHOWN 10    /* threads shown with a stack in a hang report */
 #define LG_HANG_HOLDERS 8
@@ -186,58 +187,46 @@ static void lg_h_describe(lg_report_t *r, const lg_hthread_t *c, uint32_t i, cha
   }
 }
 
+/* The stuck threads' wait-for graph, through lock and join edges. */
+typedef struct lg_h_graph {
+  lg_hthread_t *c;
+  int locks_only; /* a cycle of lock waits alone was met */
+} lg_h_graph_t;
+
+static int lg_h_node_ok(void *ctx, uint32_t v) {
+  return ((lg_h_graph_t *)ctx)->c[v].stuck;
+}
+
+static uint32_t lg_h_degree(void *ctx, uint32_t v) {
+  const lg_hthread_t *x = &((lg_h_graph_t *)ctx)->c[v];
+  return x->w.what == LG_WAIT_JOIN ? (x->joins >= 0) : x->nholders;
+}
+
+static uint32_t lg_h_target(void *ctx, uint32_t v, uint32_t k) {
+  const lg_hthread_t *x = &((lg_h_graph_t *)ctx)->c[v];
+  return x->w.what == LG_WAIT_JOIN ? (uint32_t)x->joins : x->holders[k];
+}
+
+/* Only a cycle with a join is a hang of ours; one of lock waits alone is the deadlock
+ * report's. */
+static int lg_h_accept(void *ctx, const uint32_t *cycle, uint32_t len) {
+  lg_h_graph_t *g = ctx;
+  for (uint32_t q = 0; q < len; q++)
+    if (g->c[cycle[q]].w.what == LG_WAIT_JOIN)
+      return 1;
+  g->locks_only = 1;
+  return 0;
+}
+
 /* A cycle among stuck threads through lock and join edges, with at least one join; its
  * indices in cyc; returns the length (0: none). *locks_only is set when a cycle of lock waits
- * alone was met (the watchdog's deadlock report will speak of it). Iterative DFS. */
+ * alone was met (the watchdog's deadlock report will speak of it). */
 static uint32_t lg_h_cycle(lg_hthread_t *c, uint32_t n, uint32_t *cyc, int *locks_only) {
-  uint8_t *color = lg_mem_alloc(n);
-  uint32_t *stack = lg_mem_alloc(n * sizeof(uint32_t));
-  uint32_t *next = lg_mem_alloc(n * sizeof(uint32_t));
-  uint32_t len = 0;
-  if (color == NULL || stack == NULL || next == NULL)
-    goto out;
-  for (uint32_t s = 0; s < n && len == 0; s++) {
-    if (color[s] || !c[s].stuck)
-      continue;
-    uint32_t sp = 0;
-    stack[sp++] = s;
-    color[s] = 1;
-    next[s] = 0;
-    while (sp > 0 && len == 0) {
-      uint32_t v = stack[sp - 1];
-      uint32_t nout = c[v].w.what == LG_WAIT_JOIN ? (c[v].joins >= 0) : c[v].nholders;
-      if (next[v] < nout) {
-        uint32_t k = next[v]++;
-        uint32_t w = c[v].w.what == LG_WAIT_JOIN ? (uint32_t)c[v].joins : c[v].holders[k];
-        if (!c[w].stuck)
-          continue;
-        if (color[w] == 1) {
-          uint32_t from = sp;
-          while (from > 0 && stack[from - 1] != w)
-            from--;
-          int joins = 0;
-          for (uint32_t q = from - 1; q < sp; q++)
-            joins |= c[stack[q]].w.what == LG_WAIT_JOIN;
-          if (joins)
-            for (uint32_t q = from - 1; q < sp; q++)
-              cyc[len++] = stack[q];
-          else
-            *locks_only = 1; /* the deadlock report's */
-        } else if (color[w] == 0) {
-          color[w] = 1;
-          next[w] = 0;
-          stack[sp++] = w;
-        }
-      } else {
-        color[v] = 2;
-        sp--;
-      }
-    }
-  }
-out:
-  lg_mem_free(color, n);
-  lg_mem_free(stack, n * sizeof(uint32_t));
-  lg_mem_free(next, n * sizeof(uint32_t));
+  lg_h_graph_t hg = {c, 0};
+  const lg_waitcycle_graph_t g = {&hg, n, lg_h_node_ok, lg_h_degree, lg_h_target, lg_h_accept};
+  uint32_t len = lg_waitcycle_find(&g, cyc);
+  if (hg.locks_only)
+    *locks_only = 1;
   return len;
 }
 

@@ -9,6 +9,7 @@
  *   stack.c      capturing stacks (libunwind) and symbolizing them (libdwfl)
  *   report.c     report text and JSON, suppressions, the exit summary, ending the run
  *   watchdog.c   finding deadlocks that really happened
+ *   waitcycle.c  one cycle in a small wait-for graph (the watchdog's and the hang scan's search)
  *   misuse.c     lock misuse: bad unlocks, destroyed or uninitialized locks, condvar misuse
  *   waits.c      the wait-for model beyond locks: the semaphore and blocking system call
  *                wrappers, what each thread is blocked in (waits.h), pipes the process made

@@ -23,6 +23,7 @@
 
 #include "lockgraph.h"
 #include "mem.h"
+#include "waitcycle.h"
 
 #define LG_WD_SIGNAL (SIGRTMAX - 2)
 #define LG_WD_MAX_OWNERS 8
@@ -67,48 +68,32 @@ static int lg_wd_holds(const lg_wd_cand_t *i, const lg_wd_cand_t *j) {
   return 0;
 }
 
+/* The candidates' wait-for graph: a candidate waits for the owners of the lock it wants. */
+static int lg_wd_node_ok(void *ctx, uint32_t v) {
+  (void)ctx;
+  (void)v;
+  return 1;
+}
+
+static uint32_t lg_wd_degree(void *ctx, uint32_t v) {
+  return ((const lg_wd_cand_t *)ctx)[v].nowners;
+}
+
+static uint32_t lg_wd_target(void *ctx, uint32_t v, uint32_t k) {
+  return ((const lg_wd_cand_t *)ctx)[v].owners[k];
+}
+
+static int lg_wd_accept(void *ctx, const uint32_t *cycle, uint32_t len) {
+  (void)ctx;
+  (void)cycle;
+  (void)len;
+  return 1;
+}
+
 /* A cycle in the candidates' wait-for graph, written into cyc (indices); returns its length. */
 static uint32_t lg_wd_find_cycle(lg_wd_cand_t *c, uint32_t n, uint32_t *cyc) {
-  uint8_t *color = lg_mem_alloc(n);
-  uint32_t *stack = lg_mem_alloc(n * sizeof(uint32_t));
-  uint32_t *next = lg_mem_alloc(n * sizeof(uint32_t));
-  uint32_t len = 0;
-  if (color == NULL || stack == NULL || next == NULL)
-    goto out;
-  for (uint32_t s = 0; s < n && len == 0; s++) {
-    if (color[s])
-      continue;
-    uint32_t sp = 0;
-    stack[sp++] = s;
-    color[s] = 1;
-    next[s] = 0;
-    while (sp > 0 && len == 0) {
-      uint32_t v = stack[sp - 1];
-      if (next[v] < c[v].nowners) {
-        uint32_t w = c[v].owners[next[v]++];
-        if (color[w] == 1) {
-          /* w is on the stack: the cycle is w ... v. */
-          uint32_t from = sp;
-          while (from > 0 && stack[from - 1] != w)
-            from--;
-          for (uint32_t k = from - 1; k < sp; k++)
-            cyc[len++] = stack[k];
-        } else if (color[w] == 0) {
-          color[w] = 1;
-          next[w] = 0;
-          stack[sp++] = w;
-        }
-      } else {
-        color[v] = 2;
-        sp--;
-      }
-    }
-  }
-out:
-  lg_mem_free(color, n);
-  lg_mem_free(stack, n * sizeof(uint32_t));
-  lg_mem_free(next, n * sizeof(uint32_t));
-  return len;
+  const lg_waitcycle_graph_t g = {c, n, lg_wd_node_ok, lg_wd_degree, lg_wd_target, lg_wd_accept};
+  return lg_waitcycle_find(&g, cyc);
 }
 
 static void lg_wd_signal_handler(int sig, siginfo_t *si, void *uc) {
