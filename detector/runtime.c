@@ -96,6 +96,8 @@ static int lg_out_is(const lg_out_t *o, int fd) {
 static void lg_out_adopt(lg_out_t *o, int fd, const char *path, int dup_it) {
   struct stat st;
   int own = fd < 0 ? -1 : dup_it ? lg_fd_own(fd) : fd;
+  if (own < 0 && dup_it)
+    own = fd; /* no descriptor left to duplicate to: the program's own, still checked */
   if (own >= 0 && fstat(own, &st) == 0) {
     o->dev = st.st_dev;
     o->ino = st.st_ino;
