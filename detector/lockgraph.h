@@ -5,6 +5,8 @@
  *   c11.c        the exported C11 <threads.h> wrappers (mtx_*, cnd_*, thrd_*), same paths
  *   locks.c      lock identity (shadow table, node records), held stacks, the fast path and the
  *                slow path (edges, gate sets, happens-before lists, cycles)
+ *   leaf.c       leaf locks (leaf.h): a lock taken only innermost is created, given its edges in
+ *                and destroyed without the detector lock; edges.h says where an edge lives
  *   threads.c    per-thread state, create/join/exit/detach, fork
  *   stack.c      capturing stacks (libunwind) and symbolizing them (libdwfl)
  *   report.c     report text and JSON, suppressions, the exit summary, ending the run
@@ -20,7 +22,8 @@
  *   runtime.c    options, output files, the constructor and destructor
  *
  * Locking: one detector mutex (lg_rt.mu, a REAL pthread mutex) serializes every slow path,
- * the graph, the thread list and the edge table. The report mutex (lg_rt.report_mu) serializes
+ * the graph, the thread list and the edge table, except leaf.c's: a leaf lock's edges in are
+ * guarded by a flag of that lock (taken after lg_rt.mu, never before it). The report mutex (lg_rt.report_mu) serializes
  * symbolizing and writing reports; it is taken only when lg_rt.mu is NOT held, so the program
  * (and its malloc) never waits behind symbolization while holding the detector lock.
  * Nothing here calls back into the program while holding either lock.
@@ -174,7 +177,10 @@ typedef struct lg_lock_aux {
   uint32_t free_next;    /* free list link while the id is unused */
   uint32_t mark, dist;   /* cycle search: reached marker and distance to the search's target */
   uint32_t onpath;       /* cycle search: on the current path */
-  uint32_t ordered;      /* has had an edge out: its edges in are in the graph's order */
+  uint8_t ordered;       /* has had an edge out: its edges in are in the graph's order */
+  /* A leaf instance (leaf.c): no edge out, and its edges in live only in `in`, under `spin`
+   * rather than lg_rt.mu; published (0) when the detector lock's side needs them. */
+  _Atomic uint8_t leaf, spin;
   lg_edge_vec_t out, in; /* edges, for removal on destroy */
 } lg_lock_aux_t;
 
@@ -224,6 +230,32 @@ typedef struct lg_scache_entry {
 } lg_scache_entry_t;
 
 #define LG_FOREIGN_MAX 8
+
+/* What leaf.c keeps per thread so that a leaf lock's life (created, taken innermost under
+ * known call sites, destroyed) needs no detector lock: spare lock ids and edge records, the
+ * stacks of its last edges by call site, and stack references to drop under the lock later. */
+#define LG_LEAF_IDS 32
+#define LG_LEAF_EDGES 8
+#define LG_LEAF_MEMO 4
+#define LG_LEAF_DEFER 16
+
+typedef struct lg_leaf_memo {
+  uint32_t gen; /* the thread's cached capture (lg_scache_entry_t.gen); 0: empty */
+  uintptr_t hpc, hcfa, up[LG_HELD_UP];
+  struct lg_stack *held, *acq; /* one reference each, plus the spare ones */
+  uint32_t spare_held, spare_acq; /* references taken in a batch, for edges from this entry */
+} lg_leaf_memo_t;
+
+typedef struct lg_leaf_tls {
+  /* Leaf locks and edges this thread made: written by the owner alone (no atomic add),
+   * added to the totals at its exit. */
+  _Atomic uint64_t locks_made, edges_made;
+  uint32_t nids, nedges, ndefer;
+  uint32_t ids[LG_LEAF_IDS];
+  struct lg_edge *edges[LG_LEAF_EDGES];
+  struct lg_stack *defer[LG_LEAF_DEFER];
+  lg_leaf_memo_t memo[LG_LEAF_MEMO];
+} lg_leaf_tls_t;
 
 typedef struct lg_thread lg_thread_t;
 struct lg_thread {
@@ -279,6 +311,9 @@ struct lg_thread {
   struct {
     uint32_t id, ver;
   } foreign[LG_FOREIGN_MAX];
+
+  /* leaf.c's per-thread pools (owner only; handed back under lg_rt.mu at exit). */
+  lg_leaf_tls_t leaf;
 };
 
 /* ---- the runtime's global state (runtime.c) ---- */
@@ -361,11 +396,15 @@ enum { LG_PRE_OK = 0, LG_PRE_ERRCHECK_RELOCK = 1, LG_PRE_UNTRACKED = 2 };
 /* The errorcheck relock the slow path predicted returned EDEADLK: report it. */
 void lg_lock_report_errcheck(lg_thread_t *t, uintptr_t addr, uint32_t id, uint32_t ver,
                              uintptr_t pc, uintptr_t cfa);
-size_t lg_locks_count(void);
-size_t lg_edges_count(void);
+/* Lock instances and edges ever learned. `live`: also those of the threads still running
+ * (under lg_rt.mu); 0 from a signal handler, where only ended threads' are counted. */
+size_t lg_locks_count(int live);
+size_t lg_edges_count(int live);
 /* Cycles found reportable whose set of locks (by address) an earlier report already names:
  * folded into it, counted here for the summary. Read without the lock by the summary. */
 size_t lg_cycles_duplicate_count(void);
+/* Fork child: what other threads were doing to a lock's leaf edges is over (leaf.h). */
+void lg_locks_after_fork_child(void);
 /* Fork child: marks locks held by other threads as orphaned. Under lg_rt.mu. */
 void lg_locks_mark_orphan(uint32_t id, uint32_t ver);
 uint64_t lg_seed_of(const lg_segment_t *seg);
@@ -647,7 +686,7 @@ int lg_lock_lookup(uintptr_t addr, uint32_t *id, uint32_t *ver);
 
 typedef struct lg_stack {
   uint32_t n;
-  uint32_t refs;          /* interned stacks (edges share them): references; else 0 */
+  _Atomic uint32_t refs;  /* interned stacks (edges share them): references; else 0 */
   uint64_t hash;
   struct lg_stack *next;  /* intern table chain */
   uintptr_t pc[];         /* return addresses (frame 0: the program's call site) */

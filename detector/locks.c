@@ -37,46 +37,22 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "edges.h"
+#include "leaf.h"
 #include "lockgraph.h"
 #include "mem.h"
 #include "misuse.h"
 
-#define LG_GATE_MAX 4     /* other held locks kept per occurrence; beyond that fewer gates are seen */
-#define LG_HELD_READ (1ull << 63) /* in an occurrence's held set: that lock is held for reading */
-#define LG_OCC_GC_MIN 8   /* occurrences an edge keeps before it looks for dead ones */
 #define LG_SEARCH_BUDGET 200000 /* edge visits per cycle search; past that, warn and stop */
 #define LG_CHUNK_LOCKS (1u << LG_NODE_CHUNK_SHIFT)
 #define LG_TOP_BITS 15 /* address bits 32..46 */
 #define LG_MID_BITS (32 - LG_REGION_SHIFT)
 
-/* One way an order A -> B was taken: what the rules judge. Two acquisitions of B under A are
- * the same occurrence when they were made in the same hb segment, in the same modes, with the
- * same other locks held in the same modes. A cycle is judged on one occurrence per edge, so
- * a gate or a create/join order that explains one occurrence never covers another. */
-typedef struct lg_occ {
-  lg_segment_t *seg;
-  lg_tid_t tid;
-  uint8_t from_mode, to_mode, nheld;
-  uint64_t held[LG_GATE_MAX];   /* other locks held (ver << 32 | id, | LG_HELD_READ), sorted */
-  lg_stack_t *hstack, *astack; /* interned; NULL when not captured (the edge's are shown) */
-} lg_occ_t;
-
-struct lg_edge {
-  uint32_t from, to;
-  uint64_t seq;    /* creation order: a report starts at its oldest edge */
-  uint8_t refused; /* the graph refused it (it closed a cycle): cycles may run through it */
-  uint32_t nocc, capocc, gc_at;
-  uint32_t out_pos, in_pos; /* where it sits in from's out and to's in vectors: O(1) removal */
-  lg_occ_t *occ;          /* occ_inline, or a growing array */
-  lg_stack_t *held, *acq; /* interned, of the first occurrence */
-  lg_occ_t occ_inline[1]; /* most orders are taken one way only: no allocation for them */
-};
-
 lg_lock_t *_Atomic lg_lock_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
 _Atomic uint64_t *_Atomic lg_hot_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
 static lg_lock_aux_t *lg_aux_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)]; /* under lg_rt.mu */
 
-static lg_lock_aux_t *lg_aux_at(uint32_t id) {
+lg_lock_aux_t *lg_aux_at(uint32_t id) {
   return lg_aux_chunks[id >> LG_NODE_CHUNK_SHIFT] + (id & ((1u << LG_NODE_CHUNK_SHIFT) - 1));
 }
 
@@ -85,9 +61,8 @@ static _Atomic(_Atomic(_Atomic uint64_t *) *) lg_top[1u << LG_TOP_BITS];
 /* Everything below is under lg_rt.mu. */
 static uint32_t lg_next_id = 1;   /* ids start at 1: a zero slot is empty */
 static uint32_t lg_free_head;     /* free list of ids */
-static size_t lg_lock_instances;  /* every instance ever seen */
-static size_t lg_edge_records;
-static uint64_t lg_edge_seq;
+static _Atomic size_t lg_lock_instances; /* every instance ever seen (leaf.c adds without the lock) */
+static _Atomic uint64_t lg_edge_seq;      /* every edge ever learned (likewise) */
 static uint32_t lg_stamp;
 
 typedef struct lg_edge_slot {
@@ -152,7 +127,6 @@ static void lg_refused_drop(lg_edge_t *e) {
  * plus LG_INTERN_IDLE stacks. */
 #define LG_INTERN_BUCKETS 4096
 #define LG_INTERN_IDLE 256
-#define LG_STACK_IDLE 0x80000000u /* in lg_stack_t.refs: the stack sits in the idle ring */
 static lg_stack_t *lg_interned[LG_INTERN_BUCKETS];
 static lg_stack_t *lg_idle[LG_INTERN_IDLE];
 static uint32_t lg_idle_next;
@@ -186,7 +160,14 @@ static void lg_stack_drop(lg_stack_t *s) {
   lg_stack_free(s);
 }
 
-static void lg_stack_unref(lg_stack_t *s) {
+void lg_stack_ref(lg_stack_t *s) {
+  atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+}
+
+/* refs is atomic because leaf.c takes and drops references without lg_rt.mu, but only ever
+ * on a stack it holds a reference on and never down to zero: the count reaches zero here,
+ * under the lock, or not at all. */
+void lg_stack_unref(lg_stack_t *s) {
   if (s == NULL || (--s->refs & ~LG_STACK_IDLE) > 0 || (s->refs & LG_STACK_IDLE))
     return;
   /* Unreferenced: into the ring; the one it replaces goes unless it was found again. */
@@ -318,7 +299,7 @@ static void lg_lock_records_populate(uint32_t id) {
               n * sizeof(uint64_t));
 }
 
-static uint32_t lg_lock_id_alloc(void) {
+uint32_t lg_lock_id_alloc(void) {
   uint32_t id = lg_free_head;
   if (id != 0) {
     lg_free_head = lg_aux_at(id)->free_next;
@@ -352,6 +333,11 @@ static uint32_t lg_lock_id_alloc(void) {
   return id;
 }
 
+void lg_lock_id_free_locked(uint32_t id) {
+  lg_aux_at(id)->free_next = lg_free_head;
+  lg_free_head = id;
+}
+
 /* The slot that holds addr's node, or NULL (then the overflow map is used). */
 static _Atomic uint64_t *lg_slot_of(uintptr_t addr, int create) {
   _Atomic uint64_t *r = lg_region_get(addr, create);
@@ -364,6 +350,10 @@ static _Atomic uint64_t *lg_slot_cached(const lg_thread_t *t, uintptr_t addr, in
   if ((addr >> LG_REGION_SHIFT) == t->region_key && t->region_slots != NULL)
     return &t->region_slots[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)];
   return lg_slot_of(addr, create);
+}
+
+_Atomic uint64_t *lg_slot_lookup(lg_thread_t *t, uintptr_t addr) {
+  return lg_slot_cached(t, addr, 0);
 }
 
 /* Current (id, ver) of the lock at addr, 0 when none; `slot` is lg_slot_of(addr, ...), looked
@@ -383,6 +373,8 @@ static void lg_lock_kill(uint64_t v, uintptr_t addr, _Atomic uint64_t *slot) {
   uint32_t id = (uint32_t)v;
   lg_lock_t *n = lg_lock_at(id);
   lg_lock_aux_t *x = lg_aux_at(id);
+  if (atomic_load_explicit(&x->leaf, memory_order_relaxed))
+    lg_leaf_drop_edges_locked(id); /* its edges are in `in` only */
   while (x->out.n)
     lg_edge_remove(x->out.v[x->out.n - 1]);
   while (x->in.n)
@@ -402,10 +394,13 @@ static void lg_lock_kill(uint64_t v, uintptr_t addr, _Atomic uint64_t *slot) {
   uint32_t nver = (atomic_load_explicit(&n->ver, memory_order_relaxed) + 1) & LG_VER_MASK;
   atomic_store_explicit(&n->ver, nver ? nver : 1, memory_order_release);
   atomic_store_explicit(&n->addr, 0, memory_order_relaxed);
-  x->free_next = lg_free_head;
-  lg_free_head = id;
-  if (slot && (atomic_load_explicit(slot, memory_order_relaxed) & ~LG_SLOT_SPECIAL) == v)
-    atomic_store_explicit(slot, 0, memory_order_release);
+  lg_lock_id_free_locked(id);
+  if (slot != NULL) { /* only if it still names this instance (special bits kept otherwise) */
+    uint64_t cur = atomic_load_explicit(slot, memory_order_relaxed);
+    if ((cur & ~LG_SLOT_SPECIAL) == v)
+      atomic_compare_exchange_strong_explicit(slot, &cur, 0, memory_order_release,
+                                              memory_order_relaxed);
+  }
   lg_addr_slot_t *o = lg_overflow_find(addr);
   if (o && o->val == v)
     o->val = 0;
@@ -429,14 +424,16 @@ static uint64_t lg_lock_get_locked(uintptr_t addr, uint8_t kind, _Atomic uint64_
     ver = 1;
   n->kind = kind;
   atomic_store_explicit(&n->flags, 0, memory_order_relaxed);
+  atomic_store_explicit(&lg_aux_at(id)->leaf, 0, memory_order_relaxed);
   n->reported = 0;
   atomic_store_explicit(&n->first_pc, 0, memory_order_relaxed);
   atomic_store_explicit(&n->addr, addr, memory_order_relaxed);
   atomic_store_explicit(&n->ver, ver, memory_order_release);
   v = lg_slot_value(id, ver, kind);
   lg_lock_instances++;
-  if (slot != NULL && atomic_load_explicit(slot, memory_order_relaxed) == 0) {
-    atomic_store_explicit(slot, v, memory_order_release);
+  uint64_t empty = 0; /* leaf.c installs slots without the lock: compare and swap here too */
+  if (slot != NULL && atomic_compare_exchange_strong_explicit(slot, &empty, v, memory_order_release,
+                                                              memory_order_relaxed)) {
   } else if (slot != NULL && lg_overflow_put(addr, v) == 0) {
     /* Two locks in one granule: both go the slow way from now on. */
     atomic_fetch_or_explicit(slot, LG_SLOT_SHARED, memory_order_release);
@@ -463,9 +460,17 @@ uint64_t lg_lock_retire(uintptr_t addr) {
     return 0;
   lg_thread_t *t = lg_tls_self;
   int was = t ? lg_guard_enter(t) : 0;
-  lg_rt_lock();
   _Atomic uint64_t *slot =
       region ? &region[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)] : lg_slot_of(addr, 0);
+  if (t != NULL && !was && slot != NULL &&
+      atomic_load_explicit(&lg_overflow_live, memory_order_relaxed) == 0) {
+    uint64_t s = atomic_load_explicit(slot, memory_order_acquire);
+    if ((s & LG_SLOT_SPECIAL) == 0 && lg_leaf_retire(t, addr, slot, s)) {
+      lg_guard_leave(t, was);
+      return s;
+    }
+  }
+  lg_rt_lock();
   uint64_t v = lg_lock_find_locked(addr, slot);
   if (v != 0)
     lg_lock_kill(v, addr, slot);
@@ -506,16 +511,21 @@ void lg_locks_clear_orphan(uint32_t id, uint32_t ver) {
     atomic_fetch_and_explicit(slot, ~LG_SLOT_ORPHAN, memory_order_relaxed);
 }
 
-size_t lg_locks_count(void) {
-  return lg_lock_instances;
+void lg_locks_after_fork_child(void) {
+  lg_leaf_after_fork_child(lg_next_id);
+}
+
+size_t lg_locks_count(int live) {
+  return lg_lock_instances + lg_leaf_made(live, 0);
 }
 
 size_t lg_cycles_duplicate_count(void) {
   return lg_duplicates;
 }
 
-size_t lg_edges_count(void) {
-  return (size_t)lg_edge_seq; /* every edge ever learned, also those of destroyed locks */
+size_t lg_edges_count(int live) {
+  /* every edge ever learned, also those of destroyed locks */
+  return (size_t)lg_edge_seq + lg_leaf_made(live, 1);
 }
 
 /* ---- edges ---- */
@@ -594,8 +604,19 @@ static void lg_edge_table_erase(uint64_t key) {
   }
 }
 
+/* Enters e into the table (room reserved by lg_edge_table_reserve). */
+static void lg_edge_table_put(lg_edge_t *e) {
+  uint64_t key = lg_edge_key(e->from, e->to);
+  size_t mask = lg_edges_cap - 1, i = lg_edge_home(key, mask);
+  while (lg_edges[i].e != NULL)
+    i = (i + 1) & mask;
+  lg_edges[i].key = key;
+  lg_edges[i].e = e;
+  lg_edges_used++;
+}
+
 /* Appends e to v and stores its index in *pos (the edge's out_pos or in_pos). */
-static int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e, uint32_t *pos) {
+int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e, uint32_t *pos) {
   if (v->v == NULL) {
     v->v = v->inl;
     v->cap = LG_EDGE_VEC_INLINE;
@@ -664,10 +685,7 @@ static void lg_edge_record_free(lg_edge_t *e) {
     lg_mem_free(e, sizeof(*e));
 }
 
-static void lg_edge_remove(lg_edge_t *e) {
-  lg_edge_vec_drop_out(&lg_aux_at(e->from)->out, e);
-  lg_edge_vec_drop_in(&lg_aux_at(e->to)->in, e);
-  lg_edge_table_erase(lg_edge_key(e->from, e->to));
+void lg_edge_free_locked(lg_edge_t *e) {
   lg_stack_unref(e->held);
   lg_stack_unref(e->acq);
   for (uint32_t i = 0; i < e->nocc; i++)
@@ -677,7 +695,13 @@ static void lg_edge_remove(lg_edge_t *e) {
   if (e->refused)
     lg_refused_drop(e);
   lg_edge_record_free(e);
-  lg_edge_records--;
+}
+
+static void lg_edge_remove(lg_edge_t *e) {
+  lg_edge_vec_drop_out(&lg_aux_at(e->from)->out, e);
+  lg_edge_vec_drop_in(&lg_aux_at(e->to)->in, e);
+  lg_edge_table_erase(lg_edge_key(e->from, e->to));
+  lg_edge_free_locked(e);
 }
 
 static lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
@@ -697,26 +721,30 @@ static lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
   }
   e->from = from;
   e->to = to;
-  e->seq = ++lg_edge_seq;
+  e->from_ver = atomic_load_explicit(&lg_lock_at(from)->ver, memory_order_relaxed);
+  e->seq = lg_edge_seq_next();
   e->gc_at = LG_OCC_GC_MIN;
   e->occ = e->occ_inline;
   e->capocc = 1;
-  uint64_t key = lg_edge_key(from, to);
-  size_t mask = lg_edges_cap - 1, i = lg_edge_home(key, mask);
-  while (lg_edges[i].e != NULL)
-    i = (i + 1) & mask;
-  lg_edges[i].key = key;
-  lg_edges[i].e = e;
-  lg_edges_used++;
-  lg_edge_records++;
+  lg_edge_table_put(e);
   return e;
+}
+
+/* The detector lock's edges are numbered 2, 4, 6...; a leaf's edge made after edge 2n takes
+ * 2n + 1 without adding (an atomic add on every leaf edge would make the threads that create
+ * them contend on one cache line): it sorts after the edges before it and before those after. */
+uint64_t lg_edge_seq_next(void) {
+  return 2 * (atomic_fetch_add_explicit(&lg_edge_seq, 1, memory_order_relaxed) + 1);
+}
+
+uint64_t lg_edge_seq_leaf(void) {
+  return 2 * atomic_load_explicit(&lg_edge_seq, memory_order_relaxed) + 1;
 }
 
 /* ---- occurrences ---- */
 
 /* The occurrence of h -> (the lock being taken) on thread t: the other locks held, sorted. */
-static void lg_occ_of(const lg_thread_t *t, const lg_held_t *h, uint32_t id, uint8_t mode,
-                      lg_occ_t *o) {
+void lg_occ_of(const lg_thread_t *t, const lg_held_t *h, uint32_t id, uint8_t mode, lg_occ_t *o) {
   o->hstack = o->astack = NULL; /* held[] beyond nheld is never read */
   o->nheld = 0;
   o->seg = t->seg;
@@ -752,7 +780,7 @@ static int lg_occ_same(const lg_occ_t *a, const lg_occ_t *b) {
          memcmp(a->held, b->held, a->nheld * sizeof(a->held[0])) == 0;
 }
 
-static int lg_edge_has_occ(const lg_edge_t *e, const lg_occ_t *o) {
+int lg_edge_has_occ(const lg_edge_t *e, const lg_occ_t *o) {
   for (uint32_t i = e->nocc; i-- > 0;)
     if (lg_occ_same(&e->occ[i], o))
       return 1;
@@ -1129,6 +1157,40 @@ static int lg_graph_learn(lg_edge_t *e) {
   return lg_graph_add_edge(lg_rt.graph, e->from, e->to, NULL, 0, NULL);
 }
 
+void lg_lock_publish_locked(uint32_t id) {
+  lg_lock_aux_t *x = lg_aux_at(id);
+  lg_leaf_spin_lock(x);
+  if (!atomic_load_explicit(&x->leaf, memory_order_relaxed)) {
+    lg_leaf_spin_unlock(x);
+    return;
+  }
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < x->in.n; i++) {
+    lg_edge_t *e = x->in.v[i];
+    if (atomic_load_explicit(&lg_lock_at(e->from)->ver, memory_order_relaxed) != e->from_ver) {
+      lg_edge_free_locked(e); /* its holder lock was destroyed since */
+      continue;
+    }
+    if (lg_edge_table_reserve() != 0 ||
+        lg_edge_vec_push(&lg_aux_at(e->from)->out, e, &e->out_pos) != 0) {
+      lg_warn_once(&lg_warned_mem, "out of memory for lock-order edges; some are not tracked");
+      lg_edge_free_locked(e);
+      continue;
+    }
+    lg_edge_table_put(e);
+    e->in_pos = k;
+    x->in.v[k++] = e;
+  }
+  x->in.n = k;
+  atomic_store_explicit(&x->leaf, 0, memory_order_relaxed);
+  lg_leaf_spin_unlock(x);
+  /* Each holder has an edge out now; the leaf has none, so these edges wait outside the order
+   * (lg_graph_learn) and none can close a cycle. */
+  for (uint32_t i = 0; i < k; i++)
+    if (lg_graph_learn(x->in.v[i]) < 0)
+      lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are not checked");
+}
+
 /* Every simple cycle through the edge `closing` taken as occurrence x: every simple path
  * closing->to ~> closing->from over all edges (refused ones included: an order set aside
  * because its first cycle was explained must not hide another cycle through it). */
@@ -1275,8 +1337,9 @@ typedef struct lg_smemo {
 } lg_smemo_t;
 static lg_smemo_t lg_smemo[LG_SMEMO];
 
-static void lg_edge_stacks(const lg_held_t *h, uintptr_t cfa, const lg_frame_pcsp_t *f, int n,
-                           uint32_t gen, lg_stack_t **held, lg_stack_t **acq) {
+static void lg_edge_stacks(lg_thread_t *t, const lg_held_t *h, uintptr_t cfa,
+                           const lg_frame_pcsp_t *f, int n, uint32_t gen, lg_stack_t **held,
+                           lg_stack_t **acq) {
   lg_smemo_t *m = NULL;
   if (gen != 0) {
     uint64_t k = lg_chain_mix(gen, (uint32_t)h->pc, (uint32_t)h->cfa, 0);
@@ -1287,6 +1350,7 @@ static void lg_edge_stacks(const lg_held_t *h, uintptr_t cfa, const lg_frame_pcs
       m->acq->refs++;
       *held = m->held;
       *acq = m->acq;
+      lg_leaf_memo_store_locked(t, h, gen, *held, *acq);
       return;
     }
   }
@@ -1304,6 +1368,7 @@ static void lg_edge_stacks(const lg_held_t *h, uintptr_t cfa, const lg_frame_pcs
   m->acq = *acq;
   m->held->refs++;
   m->acq->refs++;
+  lg_leaf_memo_store_locked(t, h, gen, *held, *acq);
 }
 
 /* The cached stack of the call site (pc, cfa) when every return address in it is still where
@@ -1322,6 +1387,11 @@ static const lg_scache_entry_t *lg_scache_find(const lg_thread_t *t, uintptr_t p
     lo = sp;
   }
   return e;
+}
+
+uint32_t lg_scache_gen(const lg_thread_t *t, uintptr_t pc, uintptr_t cfa) {
+  const lg_scache_entry_t *e = lg_scache_find(t, pc, cfa);
+  return e ? e->gen : 0;
 }
 
 /* Keeps a fresh capture for its call site, if it can be checked later: it starts at the
@@ -1389,8 +1459,9 @@ static lg_frame_pcsp_t *lg_thread_frames(lg_thread_t *t) {
 }
 
 /* A chain key processed into lock n (id): in the lock's hot word (the last key), its own small
- * set (first free, else a slot chosen by the key) and the thread's set. Under lg_rt.mu. */
-static void lg_chain_remember(lg_thread_t *t, uint32_t id, lg_lock_t *n, uint64_t key) {
+ * set (first free, else a slot chosen by the key) and the thread's set. Two threads writing
+ * the lock's set at once (leaf.c runs without the lock) may lose a key: it is only a cache. */
+void lg_chain_remember(lg_thread_t *t, uint32_t id, lg_lock_t *n, uint64_t key) {
   int slot = -1;
   for (int k = 0; k < LG_LOCK_KEYS && slot < 0; k++)
     if (atomic_load_explicit(&n->keys[k], memory_order_relaxed) == 0)
@@ -1399,7 +1470,8 @@ static void lg_chain_remember(lg_thread_t *t, uint32_t id, lg_lock_t *n, uint64_
     slot = (int)((key >> 40) % LG_LOCK_KEYS);
   atomic_store_explicit(&n->keys[slot], key, memory_order_relaxed);
   atomic_store_explicit(lg_lock_hot(id), key, memory_order_relaxed);
-  lg_thread_cache_insert(t, key);
+  if (t != NULL)
+    lg_thread_cache_insert(t, key);
 }
 
 static int lg_mutex_type(uintptr_t addr) {
@@ -1441,6 +1513,13 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
   reports.n = 0; /* not the whole array: this runs for every new edge */
   int result = LG_PRE_OK;
 
+  /* An rwlock or spinlock used after its destroy (a destroyed mutex fails with EINVAL). */
+  lg_misuse_acquire_slow(t, addr, kind, pc);
+
+  /* A leaf lock taken under published ones needs no detector lock (leaf.c). */
+  if (lg_leaf_acquire(t, addr, kind, mode, acq, pc, cfa, a))
+    goto out;
+
   /* A lock never seen, taken while others are held, brings new edges for certain: capture
    * their stack now rather than find out under the lock, drop it and come back. */
   if (t->depth > 0 && acq != LG_ACQ_TRY) {
@@ -1449,14 +1528,13 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
       nframes = lg_capture_for(t, pc, cfa, frames, &gen);
   }
 
-  /* An rwlock or spinlock used after its destroy (a destroyed mutex fails with EINVAL). */
-  lg_misuse_acquire_slow(t, addr, kind, pc);
-
 retry:
   lg_rt_lock();
   /* Locks another thread released for this one are not held any more. */
   if (LG_UNLIKELY(atomic_load_explicit(&t->nforeign, memory_order_relaxed) != 0))
     lg_misuse_drain_locked(t);
+  if (t->leaf.ndefer != 0)
+    lg_leaf_flush_locked(t);
   /* The slot is looked up (its region created) once per pass; everything below uses it. */
   _Atomic uint64_t *slot = lg_slot_cached(t, addr, 1);
   uint64_t v = lg_lock_get_locked(addr, kind, slot);
@@ -1469,6 +1547,15 @@ retry:
   lg_lock_t *n = lg_lock_at(id);
   if (atomic_load_explicit(&n->first_pc, memory_order_relaxed) == 0)
     atomic_store_explicit(&n->first_pc, pc, memory_order_relaxed);
+  /* What follows works on the table and the graph: leaves it meets join them first. */
+  if (atomic_load_explicit(&lg_aux_at(id)->leaf, memory_order_relaxed))
+    lg_lock_publish_locked(id);
+  for (uint32_t i = 0; i < t->depth; i++) {
+    const lg_held_t *h = &t->held[i];
+    if (atomic_load_explicit(&lg_aux_at(h->id)->leaf, memory_order_relaxed) &&
+        atomic_load_explicit(&lg_lock_at(h->id)->ver, memory_order_relaxed) == h->ver)
+      lg_lock_publish_locked(h->id);
+  }
   /* Keep the thread's region cache warm for the next acquisition nearby. */
   if (slot != NULL) {
     t->region_key = addr >> LG_REGION_SHIFT;
@@ -1608,12 +1695,12 @@ retry:
         continue;
       }
       if (nframes > 0)
-        lg_edge_stacks(h, cfa, frames, nframes, gen, &e->held, &e->acq);
+        lg_edge_stacks(t, h, cfa, frames, nframes, gen, &e->held, &e->acq);
     } else if (lg_edge_has_occ(e, &o)) {
       continue;
     }
     if (nframes > 0 && !fresh) /* a first occurrence shows the edge's own stacks */
-      lg_edge_stacks(h, cfa, frames, nframes, gen, &o.hstack, &o.astack);
+      lg_edge_stacks(t, h, cfa, frames, nframes, gen, &o.hstack, &o.astack);
     lg_occ_t *x = lg_edge_add_occ(e, &o);
     if (x == NULL) {
       lg_occ_release(&o);

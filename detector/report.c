@@ -889,14 +889,14 @@ static int lg_summary_locked(void) {
   if (atomic_load(&lg_summary_claimed))
     return lg_reports_total();
   lg_real.mutex_lock(&lg_rt.mu);
-  size_t locks = lg_locks_count(), edges = lg_edges_count();
+  size_t locks = lg_locks_count(1), edges = lg_edges_count(1);
   lg_real.mutex_unlock(&lg_rt.mu);
   return lg_summary_write(0, locks, edges);
 }
 
 void lg_report_summary_on_signal(int sig) {
   int saved = errno;
-  lg_summary_write(sig, lg_locks_count(), lg_edges_count());
+  lg_summary_write(sig, lg_locks_count(0), lg_edges_count(0));
   errno = saved;
 }
 

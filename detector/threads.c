@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "leaf.h"
 #include "lockgraph.h"
 #include "misuse.h"
 #include "mem.h"
@@ -258,6 +259,7 @@ static void lg_thread_exit_cb(void *arg) {
   if (t->depth != 0)
     lg_abandoned_thread_exit(t);
   lg_rt_lock();
+  lg_leaf_thread_exit_locked(t);
   t->exited = 1;
   t->depth = 0;
   atomic_store_explicit(&t->wait_seq, 0, memory_order_relaxed);
@@ -513,6 +515,7 @@ static void lg_fork_child(void) {
   lg_real.mutex_init(&lg_rt.mu, &ma);
   pthread_mutexattr_destroy(&ma);
   lg_real.mutex_init(&lg_rt.report_mu, NULL);
+  lg_locks_after_fork_child();
   lg_thread_t *self = lg_tls_self;
   lg_thread_t *t = lg_rt.threads;
   while (t != NULL) {

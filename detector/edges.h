@@ -1,0 +1,81 @@
+/* edges.h - lock-order edge records and what locks.c shares with leaf.c (internal).
+ *
+ * An edge A -> B ("B was taken while A was held") is one record with the ways it was taken
+ * (occurrences). Where it lives depends on B:
+ *   - B is published (lg_lock_aux_t.leaf == 0): in locks.c's edge table, in A's `out` and B's
+ *     `in` vectors, and (once B has an edge out) in the graph's order. All of it under
+ *     lg_rt.mu.
+ *   - B is a leaf (leaf.c): only in B's `in` vector, under B's spin flag, not lg_rt.mu. A
+ *     leaf has no edge out, so no cycle can run through its edges; the record names A by
+ *     (from, from_ver), and an edge whose A died meanwhile is dropped when B is published
+ *     or destroyed. B is published (lg_lock_publish_locked) before the detector lock's side
+ *     looks at B's edges: when B takes an edge out, or meets anything leaf.c does not handle.
+ * Invariant: every lock held while an edge into a leaf is added is published, so an edge
+ * never leads out of a leaf.
+ */
+#ifndef LG_EDGES_H
+#define LG_EDGES_H
+
+#include "lockgraph.h"
+
+#define LG_GATE_MAX 4     /* other held locks kept per occurrence; beyond that fewer gates are seen */
+#define LG_HELD_READ (1ull << 63) /* in an occurrence's held set: that lock is held for reading */
+#define LG_STACK_IDLE 0x80000000u /* in lg_stack_t.refs: the stack sits in the idle ring */
+#define LG_OCC_GC_MIN 8   /* occurrences an edge keeps before it looks for dead ones */
+
+/* One way an order A -> B was taken: what the rules judge. Two acquisitions of B under A are
+ * the same occurrence when they were made in the same hb segment, in the same modes, with the
+ * same other locks held in the same modes. A cycle is judged on one occurrence per edge, so
+ * a gate or a create/join order that explains one occurrence never covers another. */
+typedef struct lg_occ {
+  lg_segment_t *seg;
+  lg_tid_t tid;
+  uint8_t from_mode, to_mode, nheld;
+  uint64_t held[LG_GATE_MAX];   /* other locks held (ver << 32 | id, | LG_HELD_READ), sorted */
+  lg_stack_t *hstack, *astack; /* interned; NULL when not captured (the edge's are shown) */
+} lg_occ_t;
+
+struct lg_edge {
+  uint32_t from, to;
+  uint64_t seq;      /* creation order: a report starts at its oldest edge */
+  uint8_t refused;   /* the graph refused it (it closed a cycle): cycles may run through it */
+  uint32_t from_ver; /* the instance of `from` (a leaf's edges outlive a destroyed `from`) */
+  uint32_t nocc, capocc, gc_at;
+  uint32_t out_pos, in_pos; /* where it sits in from's out and to's in vectors: O(1) removal */
+  lg_occ_t *occ;          /* occ_inline, or a growing array */
+  lg_stack_t *held, *acq; /* interned, of the first occurrence */
+  lg_occ_t occ_inline[1]; /* most orders are taken one way only: no allocation for them */
+};
+
+/* ---- locks.c, for leaf.c ---- */
+
+lg_lock_aux_t *lg_aux_at(uint32_t id);
+/* The slot of addr through the thread's region cache; no region is created (NULL then). */
+_Atomic uint64_t *lg_slot_lookup(lg_thread_t *t, uintptr_t addr);
+/* The occurrence of held entry h -> (the lock `id` being taken in `mode`) on thread t. */
+void lg_occ_of(const lg_thread_t *t, const lg_held_t *h, uint32_t id, uint8_t mode, lg_occ_t *o);
+int lg_edge_has_occ(const lg_edge_t *e, const lg_occ_t *o);
+/* Appends e to v, storing its index in *pos; -ENOMEM when the vector cannot grow. */
+int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e, uint32_t *pos);
+/* Creation order of a new edge (lg_edge_t.seq): on the detector lock's path, and in leaf.c. */
+uint64_t lg_edge_seq_next(void);
+uint64_t lg_edge_seq_leaf(void);
+/* A chain key processed into lock id: its hot word and key set, and the thread's set unless
+ * t is NULL (a leaf's few ways in fit its own set). */
+void lg_chain_remember(lg_thread_t *t, uint32_t id, lg_lock_t *n, uint64_t key);
+/* The generation of the thread's cached capture of call site (pc, cfa), 0 when it has none
+ * that still matches the stack. */
+uint32_t lg_scache_gen(const lg_thread_t *t, uintptr_t pc, uintptr_t cfa);
+/* Lock ids: one from the shared free list (0 when the table is full), and one back to it.
+ * Under lg_rt.mu. */
+uint32_t lg_lock_id_alloc(void);
+void lg_lock_id_free_locked(uint32_t id);
+/* Stack references: take one on a stack the caller already holds one on (any thread, no
+ * lock); drop one under lg_rt.mu. */
+void lg_stack_ref(lg_stack_t *s);
+void lg_stack_unref(lg_stack_t *s);
+/* Moves a leaf's edges into the table and its holders' vectors and marks it published.
+ * Under lg_rt.mu. */
+void lg_lock_publish_locked(uint32_t id);
+
+#endif
