@@ -39,13 +39,20 @@ struct lg_edge {
   uint32_t from, to;
   uint64_t seq;      /* creation order: a report starts at its oldest edge */
   uint8_t refused;   /* the graph refused it (it closed a cycle): cycles may run through it */
-  uint32_t from_ver; /* the instance of `from` (a leaf's edges outlive a destroyed `from`) */
   uint32_t nocc, capocc, gc_at;
-  uint32_t out_pos, in_pos; /* where it sits in from's out and to's in vectors: O(1) removal */
+  /* Where it sits in from's out and to's in vectors (O(1) removal). An edge into a leaf is in
+   * no out vector yet; it names instead the instance of `from` it was taken under, which may
+   * be destroyed before the leaf is published. (128 bytes in all: one allocation class.) */
+  union {
+    uint32_t out_pos;
+    uint32_t from_ver;
+  };
+  uint32_t in_pos;
   lg_occ_t *occ;          /* occ_inline, or a growing array */
   lg_stack_t *held, *acq; /* interned, of the first occurrence */
   lg_occ_t occ_inline[1]; /* most orders are taken one way only: no allocation for them */
 };
+_Static_assert(sizeof(struct lg_edge) == 128, "an edge record is one 128-byte allocation class");
 
 /* ---- locks.c, for leaf.c ---- */
 

@@ -326,14 +326,18 @@ int lg_leaf_acquire(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, 
   int edges = d > 0 && acq != LG_ACQ_TRY;
   uint32_t gen = 0;
   if (edges) {
-    /* Every held lock published, and the stacks of an edge from it known for this call site. */
+    /* Every held lock published, and the stacks of an edge from it known for this call site
+     * (the cheaper test first: a leaf held is the common miss, a lock chain's next link). */
+    for (uint32_t i = 0; i < d; i++)
+      if (atomic_load_explicit(&lg_aux_at(t->held[i].id)->leaf, memory_order_relaxed) &&
+          lg_leaf_held(t, i) != NULL)
+        return 0;
     gen = lg_scache_gen(t, pc, cfa);
     if (gen == 0)
       return 0;
     for (uint32_t i = 0; i < d; i++) {
       const lg_held_t *h = lg_leaf_held(t, i);
-      if (h != NULL && (atomic_load_explicit(&lg_aux_at(h->id)->leaf, memory_order_relaxed) ||
-                        lg_leaf_memo_find(t, gen, h) == NULL))
+      if (h != NULL && lg_leaf_memo_find(t, gen, h) == NULL)
         return 0;
     }
   }

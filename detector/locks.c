@@ -721,7 +721,6 @@ static lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
   }
   e->from = from;
   e->to = to;
-  e->from_ver = atomic_load_explicit(&lg_lock_at(from)->ver, memory_order_relaxed);
   e->seq = lg_edge_seq_next();
   e->gc_at = LG_OCC_GC_MIN;
   e->occ = e->occ_inline;
