@@ -195,8 +195,13 @@ load_of() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'; }
 load_start=$(load_of)
 
 # run_one <tag> <workload> <tool> <label> <args...>: runs once, prints one TSV row:
-#   status wall_s max_rss_kb acquisitions reports
-# status is ok, timeout, wrong-result, exit-N, signal-N or not-built.
+#   status wall_s max_rss_kb acquisitions reports clock_s
+# status is ok, timeout, wrong-result, exit-N, signal-N or not-built. clock_s is the same run's
+# wall time read from bash's microsecond clock around it (timeout, GNU time and env included,
+# the same for every run of a tool): the scaling series needs finer than GNU time's 10 ms.
+# With run_json set, a lockgraph run also writes its JSON summary there (json=), which says
+# how many locks and lock-order edges it saw.
+run_json=""
 run_one() {
   local tag=$1 w=$2 tool=$3 label=$4
   shift 4
@@ -206,7 +211,7 @@ run_one() {
   [ "$w" = startup ] && w=nested_pairs
   prog=$build/bench/$variant/$w
   if [ ! -x "$prog" ]; then
-    printf 'not-built\t\t\t\t\n'
+    printf 'not-built\t\t\t\t\t\n'
     return
   fi
   local cmd=()
@@ -214,16 +219,25 @@ run_one() {
     native|tsan-gcc|tsan-clang) cmd=("$prog") ;;
     lockgraph)
       if [ ! -f "$lg_lib" ]; then
-        printf 'not-built\t\t\t\t\n'
+        printf 'not-built\t\t\t\t\t\n'
         return
       fi
-      cmd=(env "LD_PRELOAD=$lg_lib" "LOCKGRAPH_OPTIONS=$lg_options" "$prog") ;;
+      local opts=$lg_options
+      if [ -n "$run_json" ]; then
+        rm -f "$run_json"
+        opts="json=$run_json${lg_options:+:$lg_options}"
+      fi
+      cmd=(env "LD_PRELOAD=$lg_lib" "LOCKGRAPH_OPTIONS=$opts" "$prog") ;;
     helgrind|drd) cmd=(valgrind "--tool=$tool" "$prog") ;;
-    *) printf 'unknown-tool\t\t\t\t\n'; return ;;
+    *) printf 'unknown-tool\t\t\t\t\t\n'; return ;;
   esac
+  local t0=$EPOCHREALTIME t1
   timeout -k 5 "$timeout_s" /usr/bin/time -o "$log.time" -f '%e %M' "${cmd[@]}" "$@" \
     >"$log.out" 2>"$log.err" </dev/null
-  local rc=$? status wall rss acq reports=0
+  local rc=$? status wall rss acq reports=0 clock_us
+  t1=$EPOCHREALTIME
+  # EPOCHREALTIME is seconds with six decimals (the locale's decimal point): as microseconds.
+  clock_us=$((${t1//[.,]/} - ${t0//[.,]/}))
   # GNU time puts "Command exited with non-zero status N" before its own line: take the last.
   read -r wall rss < <(tail -n 1 "$log.time" 2>/dev/null)
   acq=$(sed -n "s/^$w: OK .*acquisitions=\([0-9]*\).*/\1/p" "$log.out" | head -n 1)
@@ -246,8 +260,10 @@ run_one() {
   else
     status=exit-$rc
   fi
+  local clock=""
+  [ "$status" = ok ] && clock=$(printf '%d.%06d' $((clock_us / 1000000)) $((clock_us % 1000000)))
   [ "$status" = ok ] || { wall=""; rss=""; acq=""; }
-  printf '%s\t%s\t%s\t%s\t%s\n' "$status" "${wall:-}" "${rss:-}" "${acq:-}" "${reports:-0}"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$status" "${wall:-}" "${rss:-}" "${acq:-}" "${reports:-0}" "$clock"
 }
 
 # ---- the profile (optional): where lockgraph's time goes per acquisition ----
@@ -298,7 +314,7 @@ if [ "$profile" -eq 1 ]; then
 fi
 
 # ---- the main table: interleaved rounds ----
-printf 'round\tworkload\ttool\tsize\tstatus\twall_s\tmax_rss_kb\tacquisitions\treports\n' >"$raw"
+printf 'round\tworkload\ttool\tsize\tstatus\twall_s\tmax_rss_kb\tacquisitions\treports\tclock_s\n' >"$raw"
 declare -A failed=()
 echo "bench: $machine"
 echo "bench: ${#WORKLOADS[@]} workloads x ${#TOOLS[@]} tools, $rounds interleaved rounds, timeout ${timeout_s}s per run"
