@@ -20,7 +20,10 @@
 # which makes their per-acquisition cost look a little higher than it is.
 #
 # Then (unless --no-scaling) a scaling series for lockgraph alone: time and memory as the
-# number of locks, of lock-order edges and of threads grows, native vs lockgraph per point.
+# number of locks, of lock-order edges and of threads grows, native vs lockgraph per point:
+# lockgraph's extra ns per new edge (one pass over nested_pairs' pairs: every pair a new edge)
+# and extra bytes per live lock (many_locks), with one verdict line per series against the
+# goals for new locks and new edges (see "the scaling series" below).
 # With --profile, also a callgrind profile of lockgraph runs (see docs/performance.md);
 # --profile-only makes just the profile and leaves the tables of the last run alone.
 #
@@ -497,13 +500,15 @@ EOF
 # - threads (many_threads): 1,000 acquisitions per thread, wall time per thread.
 # Every point runs native then lockgraph, `repeats` times a round (more for the short
 # points, whose few milliseconds a busy machine blurs), interleaved over BENCH_SCALING_ROUNDS
-# rounds; medians over all pairs. Times are bash's microsecond clock around each run, less
-# the "start-up" point's (nested_pairs -n 1 -t 1 -x 1: 64 locks, 1 edge) of the same tool:
-# that takes off process start, the preload's set-up and exit, which no lock or edge causes.
-# Extra time = median over pairs of (lockgraph - native), less the same at start-up; extra
-# memory = peak RSS lockgraph - native, less the same at start-up (lockgraph's fixed
-# footprint). The lock and edge counts are lockgraph's own (its JSON summary), checked
-# against what the workload made.
+# rounds; medians over all pairs. The edges and locks series are timed by the workload itself
+# (work_ns: from creating its locks to destroying them, so process start, the preload's
+# set-up and its exit summary are not in it); the edges series also has the "start-up"
+# point's work_ns taken off (nested_pairs -n 1 -t 1 -x 1: its thread's creation and join, 64
+# locks, 1 edge). The threads series is timed by bash's microsecond clock around each run,
+# less the start-up point's clock. Extra time = median over pairs of (lockgraph - native),
+# less the same at start-up; extra memory = peak RSS lockgraph - native, less the same at
+# start-up (lockgraph's fixed footprint). The lock and edge counts are lockgraph's own (its
+# JSON summary), checked against what the workload made.
 scaling_tsv=$out/scaling.tsv
 if [ "$scaling" -eq 1 ] && [ -f "$lg_lib" ]; then
   # series|point label|x: locks, edges or threads the workload makes|workload|arguments|repeats
@@ -871,10 +876,12 @@ load_end=$(load_of)
     echo
     echo "## Scaling (lockgraph alone)"
     echo
-    echo "Median of ${scaling_reps:-2} interleaved rounds (more pairs of runs for the short points). Times are"
-    echo "each run's wall clock; ns/acq, ratio and the extra columns have the start-up row's taken off."
-    echo "Edges: one pass over the pairs, every pair a new edge. Locks: 4M acquisitions per point, each"
-    echo "lock with one new edge (m[i] -> m[i+1]). Extra = lockgraph less native (time, peak RSS)."
+    echo "Median of ${scaling_reps:-2} interleaved rounds (more pairs of runs for the short points). Edges: one pass"
+    echo "over nested_pairs' pairs, every pair a new edge. Locks: many_locks, 4M acquisitions per point, each"
+    echo "lock with one new edge (m[i] -> m[i+1]). The ms columns: for edges and locks the workload's own time"
+    echo "from creating its locks to destroying them (work_ns), for threads and start-up the run's wall clock."
+    echo "Extra = lockgraph less native (time, peak RSS). ns/acq, ratio and the extra columns have the"
+    echo "start-up row's share taken off (edges: its work_ns; threads: its wall clock; memory: its RSS)."
     echo
     render_scaling md
     echo
@@ -953,7 +960,8 @@ render_table text
 if [ -f "$scaling_tsv" ]; then
   echo
   echo "Scaling (lockgraph alone; median of ${scaling_reps:-2} interleaved rounds; edges: one pass, every pair a new edge;"
-  echo "locks: 4M acquisitions, one new edge per lock; extra = lockgraph less native, start-up taken off):"
+  echo "locks: 4M acquisitions, one new edge per lock; edges and locks timed by the workload's work_ns;"
+  echo "extra = lockgraph less native, start-up taken off):"
   render_scaling text
   echo
   echo "Against the goals for new locks and new edges:"
