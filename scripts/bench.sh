@@ -516,13 +516,13 @@ if [ "$scaling" -eq 1 ] && [ -f "$lg_lib" ]; then
     "startup|start-up|0|nested_pairs|-n 1 -t 1 -x 1|9"
     "locks|1k locks|1000|many_locks|-n 2000 -x 1|3"
     "locks|10k locks|10000|many_locks|-n 200 -x 10|3"
-    "locks|100k locks|100000|many_locks|-n 20 -x 100|1"
-    "locks|1M locks|1000000|many_locks|-n 2 -x 1000|1"
+    "locks|100k locks|100000|many_locks|-n 20 -x 100|2"
+    "locks|1M locks|1000000|many_locks|-n 2 -x 1000|2"
     "edges|2k edges|2016|nested_pairs|-n 2016 -t 1 -x 1|9"
     "edges|8k edges|8128|nested_pairs|-n 8128 -t 1 -x 2|9"
     "edges|74k edges|73536|nested_pairs|-n 73536 -t 1 -x 6|3"
-    "edges|524k edges|523776|nested_pairs|-n 523776 -t 1 -x 16|1"
-    "edges|1M edges|1082656|nested_pairs|-n 1082656 -t 1 -x 23|1"
+    "edges|524k edges|523776|nested_pairs|-n 523776 -t 1 -x 16|2"
+    "edges|1M edges|1082656|nested_pairs|-n 1082656 -t 1 -x 23|2"
     "threads|10 threads|10|many_threads|-n 500 -t 10 -x 1|1"
     "threads|100 threads|100|many_threads|-n 500 -t 100 -x 1|1"
     "threads|1k threads|1000|many_threads|-n 500 -t 1000 -x 1|1"
@@ -668,7 +668,7 @@ if [ "$scaling" -eq 1 ] && [ -f "$lg_lib" ]; then
       "$scaling_tsv" >"$out/scaling-$s.dat"
   done
   gnuplot 2>"$logs/gnuplot-scaling.err" <<EOF || echo "bench: gnuplot failed on scaling.png (see $logs/gnuplot-scaling.err)" >&2
-set terminal ${gnuplot_term/1000,560/1200,420}
+set terminal ${gnuplot_term/1000,560/1500,460}
 set output "$out/scaling.png"
 set datafile missing "-"
 set multiplot layout 1,3 title "lockgraph scaling: extra time (solid, left axis) and extra memory (dashed, right axis) beyond native\n$machine"
@@ -681,10 +681,12 @@ set grid
 set key top left
 set ylabel "extra ns per acquisition"
 set y2label "extra bytes per live lock"
+set y2range [10:10000]
 set xlabel "live locks (many\_locks; one edge each)"
 plot "$out/scaling-locks.dat" u 1:2 w lp lw 2 t "lockgraph extra ns/acq", "" u 1:4 axes x1y2 w lp dt 2 t "extra B per lock", 128 axes x1y2 w l lc rgb "black" dt 3 t "goal: 128 B per lock"
 set ylabel "extra ns per new edge"
 set y2label "extra bytes per edge"
+set y2range [10:10000]
 set xlabel "new edges (nested\_pairs, one pass)"
 set xrange [1000:2e6]
 set key bottom right
@@ -694,6 +696,7 @@ set autoscale x
 set key top left
 set ylabel "wall seconds"
 set y2label "max RSS (MB)"
+set autoscale y2
 plot "$out/scaling-threads.dat" u 1:6 w lp lw 2 t "native s", "" u 1:7 w lp lw 2 t "lockgraph s", "" u 1:8 axes x1y2 w lp dt 2 t "native MB", "" u 1:9 axes x1y2 w lp dt 2 t "lockgraph MB"
 unset multiplot
 EOF
