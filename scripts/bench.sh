@@ -609,8 +609,8 @@ if [ "$scaling" -eq 1 ] && [ -f "$lg_lib" ]; then
         if (s != "startup") {
           if (nw != "") { nn = nw - bn; if (nn < 0) nn = 0 }
           if (lw != "") { ln = lw - bl; if (ln < 0) ln = 0 }
-          # By the clock, below 5 ms of its own the native run is too short to divide by.
-          if (nn != "" && ln != "" && nn > 0 && (by == "work" || nn >= 0.005)) rt = paired(by, k, 1, bn, bl)
+          # By the clock, a run with under 5 ms of its own is too short to divide by or into.
+          if (nn != "" && ln != "" && nn > 0 && (by == "work" || (nn >= 0.005 && ln >= 0.005))) rt = paired(by, k, 1, bn, bl)
           if (nw != "" && lw != "" && bd != "") ex = paired(by, k, 0) - bd
           if (m[k, "native"] != "" && m[k, "lockgraph"] != "") exm = (median(m[k, "lockgraph"]) - median(m[k, "native"])) - (suml - sumn)
           if (ex != "" && acq > 0) xa = ex / acq * 1e9
