@@ -638,13 +638,14 @@ if [ "$scaling" -eq 1 ] && [ -f "$lg_lib" ]; then
     NR == 1 { next }
     $1 == "edges" && $18 != "" { ne++; if (ne == 1) { e1 = $18; e1p = $2; emax = $18; emin = $18 }; en = $18; enp = $2; if ($18 + 0 > emax + 0) emax = $18; if ($18 + 0 < emin + 0) emin = $18 }
     $1 == "edges" && $20 != "" { nb++; if (nb == 1) { b1 = $20; b1p = $2 }; bn = $20; bnp = $2 }
+    $1 == "edges" && $6 != "" { nq++; if (nq == 1) q1 = $6; qn = $6 }
     $1 == "locks" && $6 != "" { nr++; if (nr == 1) { r1 = $6; r1p = $2; rmax = $6 }; rn = $6; rnp = $2; if ($6 + 0 > rmax + 0) rmax = $6 }
     $1 == "locks" && $19 != "" { nl++; if (nl == 1) { l1 = $19; l1p = $2 }; ln = $19; lnp = $2 }
     END {
       print "series", "metric", "first_point", "first", "last_point", "last", "max_over_first", "within_2x", "bytes_per_lock_at_largest", "at_most_128_bytes", "line"
       if (ne >= 2 && e1 > 0) {
         w = emax / e1 <= 2 ? "yes" : "no"
-        mem = nb ? "; extra memory per edge " b1 " B at " b1p " .. " bn " B at " bnp : ""
+        mem = (nq ? "; ratio " num(q1) "x .. " num(qn) "x" : "") (nb ? "; extra memory per edge " b1 " B at " b1p " .. " bn " B at " bnp : "")
         print "edges", "extra_ns_per_new_edge", e1p, e1, enp, en, sprintf("%.2f", emax / e1), w, "", "",
           "edges: per new edge " num(e1) " ns at " e1p " .. " num(en) " ns at " enp " (the points from " sprintf("%.2f", emin / e1) "x to " sprintf("%.2f", emax / e1) "x of the first): within 2x: " w mem
       } else print "edges", "extra_ns_per_new_edge", "", "", "", "", "", "unknown", "", "", "edges: per new edge: not measured (fewer than two points ran, or the first is not above zero)"
