@@ -636,6 +636,8 @@ if [ "$scaling" -eq 1 ] && [ -f "$lg_lib" ]; then
   awk -F'\t' -v OFS='\t' '
     function num(v) { return v < 10 ? sprintf("%.2f", v) : (v < 100 ? sprintf("%.1f", v) : sprintf("%.0f", v)) }
     NR == 1 { next }
+    # A point that did not run to completion (or whose counts differ) cannot pass for flat.
+    ($1 == "edges" || $1 == "locks") && $12 != "ok" { bad[$1]++ }
     $1 == "edges" && $18 != "" { ne++; if (ne == 1) { e1 = $18; e1p = $2; emax = $18; emin = $18 }; en = $18; enp = $2; if ($18 + 0 > emax + 0) emax = $18; if ($18 + 0 < emin + 0) emin = $18 }
     $1 == "edges" && $20 != "" { nb++; if (nb == 1) { b1 = $20; b1p = $2 }; bn = $20; bnp = $2 }
     $1 == "edges" && $6 != "" { nq++; if (nq == 1) q1 = $6; qn = $6 }
@@ -644,13 +646,15 @@ if [ "$scaling" -eq 1 ] && [ -f "$lg_lib" ]; then
     END {
       print "series", "metric", "first_point", "first", "last_point", "last", "max_over_first", "within_2x", "bytes_per_lock_at_largest", "at_most_128_bytes", "line"
       if (ne >= 2 && e1 > 0) {
-        w = emax / e1 <= 2 ? "yes" : "no"
+        w = emax / e1 <= 2 && !bad["edges"] ? "yes" : "no"
+        if (bad["edges"]) w = w " (" bad["edges"] " point(s) not ok: see their status)"
         mem = (nq ? "; ratio " num(q1) "x .. " num(qn) "x" : "") (nb ? "; extra memory per edge " b1 " B at " b1p " .. " bn " B at " bnp : "")
         print "edges", "extra_ns_per_new_edge", e1p, e1, enp, en, sprintf("%.2f", emax / e1), w, "", "",
           "edges: per new edge " num(e1) " ns at " e1p " .. " num(en) " ns at " enp " (the points from " sprintf("%.2f", emin / e1) "x to " sprintf("%.2f", emax / e1) "x of the first): within 2x: " w mem
       } else print "edges", "extra_ns_per_new_edge", "", "", "", "", "", "unknown", "", "", "edges: per new edge: not measured (fewer than two points ran, or the first is not above zero)"
       if (nr >= 2 && r1 > 0) {
-        w = rmax / r1 <= 2 ? "yes" : "no"
+        w = rmax / r1 <= 2 && !bad["locks"] ? "yes" : "no"
+        if (bad["locks"]) w = w " (" bad["locks"] " point(s) not ok: see their status)"
         b = nl ? (ln + 0 <= 128 ? "yes" : "no") : "unknown"
         print "locks", "ratio", r1p, r1, rnp, rn, sprintf("%.2f", rmax / r1), w, ln, b,
           "locks: ratio " num(r1) "x at " r1p " .. " num(rn) "x at " rnp " (at most " sprintf("%.2f", rmax / r1) "x the first): within 2x: " w \
@@ -935,7 +939,7 @@ load_end=$(load_of)
     awk -F'\t' '
       function js(v) { gsub(/\\/, "\\\\", v); gsub(/"/, "\\\"", v); return "\"" v "\"" }
       function jn(v) { return v == "" ? "null" : v + 0 }
-      function jb(v) { return v == "yes" ? "true" : (v == "no" ? "false" : "null") }
+      function jb(v) { return v == "yes" ? "true" : (v ~ /^no/ ? "false" : "null") }
       NR == 1 { next }
       { printf "%s    {\"series\": %s, \"metric\": %s, \"first_point\": %s, \"first\": %s, \"last_point\": %s, \"last\": %s, \"max_over_first\": %s, \"within_2x\": %s, \"bytes_per_lock_at_largest\": %s, \"at_most_128_bytes_per_lock\": %s, \"verdict\": %s}", (NR > 2 ? ",\n" : ""), js($1), js($2), js($3), jn($4), js($5), jn($6), jn($7), jb($8), jn($9), jb($10), js($11) }
       END { print "" }' "$out/scaling-verdicts.tsv"
