@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 /* Exit status of a workload that could not set itself up, as for a bad option. */
 #define BENCH_EXIT_SETUP 2
@@ -51,6 +52,16 @@ static inline void bench_pair_count(pthread_mutex_t *a, unsigned long *a_count, 
   (*b_count)++;
   pthread_mutex_unlock(b);
   pthread_mutex_unlock(a);
+}
+
+/* Monotonic nanoseconds. A workload reads it before creating its locks and after destroying
+ * them and prints the difference as work_ns=: the time its locks cost, without the process's
+ * start and exit (and a preloaded detector's set-up and exit summary), which a run of a few
+ * milliseconds could not otherwise tell apart from the work. */
+static inline unsigned long long bench_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
 }
 
 /* Whether a run of nested pairs added up: nthreads threads took `pairs` pairs each, and

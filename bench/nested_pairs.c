@@ -12,7 +12,8 @@
  *
  *   nested_pairs [-n pairs per thread] [-t threads] [-x X: 64 * X locks]
  *
- * Prints "nested_pairs: OK acquisitions=N ..." and exits 0 when every protected counter holds
+ * Prints "nested_pairs: OK acquisitions=N ... work_ns=T" (T: nanoseconds from the locks'
+ * creation to their destruction, threads included) and exits 0 when every protected counter holds
  * what the threads added; prints FAIL and exits 1 otherwise. No atomics: Valgrind runs this.
  */
 #include <pthread.h>
@@ -82,6 +83,7 @@ int main(int argc, char **argv) {
   pthread_t *tids = calloc(nthreads, sizeof(*tids));
   if (!cells || !workers || !tids)
     return bench_setup_fail("nested_pairs", "out of memory");
+  unsigned long long t0 = bench_now_ns();
   for (unsigned i = 0; i < locks; i++) {
     pthread_mutex_init(&cells[i].mu, NULL);
     cells[i].count = 0;
@@ -100,9 +102,11 @@ int main(int argc, char **argv) {
     counted += cells[i].count;
     pthread_mutex_destroy(&cells[i].mu);
   }
+  unsigned long long work_ns = bench_now_ns() - t0;
   int ok = bench_pairs_add_up(counted, acquisitions, args.n, nthreads);
-  printf("nested_pairs: %s acquisitions=%lu threads=%u locks=%u lock_pairs=%lu counted=%lu\n",
-         ok ? "OK" : "FAIL", acquisitions, nthreads, locks, total_pairs, counted);
+  printf("nested_pairs: %s acquisitions=%lu threads=%u locks=%u lock_pairs=%lu counted=%lu "
+         "work_ns=%llu\n",
+         ok ? "OK" : "FAIL", acquisitions, nthreads, locks, total_pairs, counted, work_ns);
   free(tids);
   free(workers);
   free(cells);
