@@ -201,6 +201,9 @@ static lg_edge_t *lg_leaf_edge_from(const lg_lock_aux_t *x, uint32_t from, uint3
   return NULL;
 }
 
+/* Held locks the leaf path takes on at most: deeper stacks go the detector lock's way. */
+#define LG_LEAF_DEPTH 8
+
 /* Adds to leaf x (id) the edge from held entry h with occurrence o, its stacks from memo m.
  * The caller owns x's `in` (holds its flag, or x is not visible yet). 0, or -ENOMEM. */
 static int lg_leaf_edge_add(lg_thread_t *t, lg_lock_aux_t *x, uint32_t id, const lg_held_t *h,
@@ -263,7 +266,8 @@ static void lg_leaf_free_edges(lg_thread_t *t, lg_edge_t **e, uint32_t k, lg_edg
  * it is installed in the (empty) slot. 0 when no id is left, memory ran out, or the slot was
  * taken meanwhile: the detector lock's path decides then. */
 static int lg_leaf_new(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int edges,
-                       uint32_t gen, uintptr_t pc, _Atomic uint64_t *slot, lg_acq_t *a) {
+                       lg_leaf_memo_t *const *memo, uintptr_t pc, _Atomic uint64_t *slot,
+                       lg_acq_t *a) {
   uint32_t id = lg_leaf_id_get(t);
   if (id == 0)
     return 0;
@@ -291,7 +295,7 @@ static int lg_leaf_new(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mod
       continue;
     lg_occ_t o;
     lg_occ_of(t, h, id, mode, &o);
-    ok = lg_leaf_edge_add(t, x, id, h, &o, lg_leaf_memo_find(t, gen, h)) == 0;
+    ok = lg_leaf_edge_add(t, x, id, h, &o, memo[i]) == 0;
   }
   if (ok && edges && d > 0)
     lg_chain_remember(NULL, id, n, a->key);
@@ -324,20 +328,23 @@ int lg_leaf_acquire(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, 
     return 0;
   uint32_t d = t->depth;
   int edges = d > 0 && acq != LG_ACQ_TRY;
-  uint32_t gen = 0;
+  lg_leaf_memo_t *memo[LG_LEAF_DEPTH]; /* per held entry (NULL: no edge from it) */
   if (edges) {
+    if (d > LG_LEAF_DEPTH)
+      return 0;
     /* Every held lock published, and the stacks of an edge from it known for this call site
      * (the cheaper test first: a leaf held is the common miss, a lock chain's next link). */
     for (uint32_t i = 0; i < d; i++)
       if (atomic_load_explicit(&lg_aux_at(t->held[i].id)->leaf, memory_order_relaxed) &&
           lg_leaf_held(t, i) != NULL)
         return 0;
-    gen = lg_scache_gen(t, pc, cfa);
+    uint32_t gen = lg_scache_gen(t, pc, cfa);
     if (gen == 0)
       return 0;
     for (uint32_t i = 0; i < d; i++) {
       const lg_held_t *h = lg_leaf_held(t, i);
-      if (h != NULL && lg_leaf_memo_find(t, gen, h) == NULL)
+      memo[i] = h != NULL ? lg_leaf_memo_find(t, gen, h) : NULL;
+      if (h != NULL && memo[i] == NULL)
         return 0;
     }
   }
@@ -345,7 +352,7 @@ int lg_leaf_acquire(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, 
   t->region_slots = slot - ((addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1));
   uint64_t s = atomic_load_explicit(slot, memory_order_acquire);
   if (s == 0)
-    return lg_leaf_new(t, addr, kind, mode, edges, gen, pc, slot, a);
+    return lg_leaf_new(t, addr, kind, mode, edges, memo, pc, slot, a);
   if ((s >> 56) != kind) /* another kind, or a special slot */
     return 0;
   uint32_t id = (uint32_t)s, ver = (uint32_t)(s >> 32) & LG_VER_MASK;
@@ -378,7 +385,7 @@ int lg_leaf_acquire(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, 
     if (e != NULL)
       ok = lg_edge_has_occ(e, &o); /* a new way of taking it: the detector lock's path */
     else
-      ok = lg_leaf_edge_add(t, x, id, h, &o, lg_leaf_memo_find(t, gen, h)) == 0;
+      ok = lg_leaf_edge_add(t, x, id, h, &o, memo[i]) == 0;
   }
   if (ok)
     lg_chain_remember(NULL, id, n, a->key);

@@ -451,14 +451,18 @@ uint64_t lg_lock_current_locked(uintptr_t addr) {
 
 uint64_t lg_lock_retire(uintptr_t addr) {
   /* Most inits are of memory never seen as a lock: an empty slot (and no lock living in the
-   * overflow map) needs no detector lock. */
-  _Atomic uint64_t *region = lg_region_get(addr, 0);
+   * overflow map) needs no detector lock. The thread's cached region is the usual hit. */
+  lg_thread_t *self = lg_tls_self;
+  _Atomic uint64_t *region = self != NULL && (addr >> LG_REGION_SHIFT) == self->region_key &&
+                                     self->region_slots != NULL
+                                 ? self->region_slots
+                                 : lg_region_get(addr, 0);
   if (atomic_load_explicit(&lg_overflow_live, memory_order_relaxed) == 0 &&
       (region == NULL ||
        atomic_load_explicit(&region[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)],
                             memory_order_acquire) == 0))
     return 0;
-  lg_thread_t *t = lg_tls_self;
+  lg_thread_t *t = self;
   int was = t ? lg_guard_enter(t) : 0;
   _Atomic uint64_t *slot =
       region ? &region[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)] : lg_slot_of(addr, 0);
