@@ -195,9 +195,10 @@ void lg_leaf_memo_store_locked(lg_thread_t *t, const lg_held_t *h, uint32_t gen,
 /* ---- a leaf's life ---- */
 
 static lg_edge_t *lg_leaf_edge_from(const lg_lock_aux_t *x, uint32_t from, uint32_t from_ver) {
+  lg_edge_t *const *items = lg_edge_vec_items(&x->in);
   for (uint32_t i = 0; i < x->in.n; i++)
-    if (x->in.v[i]->from == from && x->in.v[i]->from_ver == from_ver)
-      return x->in.v[i];
+    if (items[i]->from == from && items[i]->from_ver == from_ver)
+      return items[i];
   return NULL;
 }
 
@@ -247,8 +248,8 @@ static void lg_leaf_edge_free(lg_thread_t *t, lg_edge_t *e);
 static uint32_t lg_leaf_take_edges(lg_lock_aux_t *x, lg_edge_t **out, lg_edge_t ***grown,
                                    uint32_t *grown_cap) {
   uint32_t k = x->in.n;
-  memcpy(out, x->in.v, k * sizeof(out[0]));
-  *grown = x->in.v != x->in.inl ? x->in.v : NULL;
+  memcpy(out, lg_edge_vec_items(&x->in), k * sizeof(out[0]));
+  *grown = x->in.cap ? x->in.u.v : NULL;
   *grown_cap = x->in.cap;
   memset(&x->in, 0, sizeof x->in);
   return k;
@@ -445,9 +446,9 @@ void lg_leaf_drop_edges_locked(uint32_t id) {
   lg_lock_aux_t *x = lg_aux_at(id);
   lg_leaf_spin_lock(x);
   for (uint32_t i = 0; i < x->in.n; i++)
-    lg_edge_free_locked(x->in.v[i]);
-  if (x->in.v != NULL && x->in.v != x->in.inl)
-    lg_mem_free(x->in.v, x->in.cap * sizeof(lg_edge_t *));
+    lg_edge_free_locked(lg_edge_vec_items(&x->in)[i]);
+  if (x->in.cap)
+    lg_mem_free(x->in.u.v, x->in.cap * sizeof(lg_edge_t *));
   memset(&x->in, 0, sizeof x->in);
   atomic_store_explicit(&x->leaf, 0, memory_order_relaxed);
   lg_leaf_spin_unlock(x);

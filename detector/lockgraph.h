@@ -146,15 +146,20 @@ enum {
 
 typedef struct lg_edge lg_edge_t;
 
-#define LG_EDGE_VEC_INLINE 2
-
-/* A lock's edges in one direction. Most locks have one or two: those live inline, so
- * learning an edge of a short-lived lock costs no allocation (and forgetting it no free). */
+/* A lock's edges in one direction. Most locks have one: it lives inline, so learning an edge of
+ * a short-lived lock costs no allocation (and forgetting it no free). 16 bytes. */
 typedef struct lg_edge_vec {
-  lg_edge_t **v; /* NULL (empty), inl, or an allocated array of cap */
-  uint32_t n, cap;
-  lg_edge_t *inl[LG_EDGE_VEC_INLINE];
+  uint32_t n, cap; /* cap 0: at most one edge, in u.one */
+  union {
+    lg_edge_t **v; /* an allocated array of cap */
+    lg_edge_t *one;
+  } u;
 } lg_edge_vec_t;
+
+/* The vector's items (the searches read them through const records, hence the cast). */
+static inline lg_edge_t **lg_edge_vec_items(const lg_edge_vec_t *v) {
+  return v->cap ? v->u.v : (lg_edge_t **)&v->u.one;
+}
 
 #define LG_LOCK_KEYS 5
 
@@ -183,6 +188,7 @@ typedef struct lg_lock_aux {
   _Atomic uint8_t leaf, spin;
   lg_edge_vec_t out, in; /* edges, for removal on destroy */
 } lg_lock_aux_t;
+_Static_assert(sizeof(lg_lock_aux_t) == 56, "what the slow path keeps per lock: 56 bytes");
 
 enum {
   LG_NODE_ORPHAN = 1, /* fork child: held by a thread that does not exist here */

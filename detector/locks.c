@@ -376,13 +376,13 @@ static void lg_lock_kill(uint64_t v, uintptr_t addr, _Atomic uint64_t *slot) {
   if (atomic_load_explicit(&x->leaf, memory_order_relaxed))
     lg_leaf_drop_edges_locked(id); /* its edges are in `in` only */
   while (x->out.n)
-    lg_edge_remove(x->out.v[x->out.n - 1]);
+    lg_edge_remove(lg_edge_vec_items(&x->out)[x->out.n - 1]);
   while (x->in.n)
-    lg_edge_remove(x->in.v[x->in.n - 1]);
-  if (x->out.v != x->out.inl)
-    lg_mem_free(x->out.v, x->out.cap * sizeof(lg_edge_t *));
-  if (x->in.v != x->in.inl)
-    lg_mem_free(x->in.v, x->in.cap * sizeof(lg_edge_t *));
+    lg_edge_remove(lg_edge_vec_items(&x->in)[x->in.n - 1]);
+  if (x->out.cap)
+    lg_mem_free(x->out.u.v, x->out.cap * sizeof(lg_edge_t *));
+  if (x->in.cap)
+    lg_mem_free(x->in.u.v, x->in.cap * sizeof(lg_edge_t *));
   memset(&x->out, 0, sizeof x->out);
   memset(&x->in, 0, sizeof x->in);
   x->ordered = 0;
@@ -621,41 +621,39 @@ static void lg_edge_table_put(lg_edge_t *e) {
 
 /* Appends e to v and stores its index in *pos (the edge's out_pos or in_pos). */
 int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e, uint32_t *pos) {
-  if (v->v == NULL) {
-    v->v = v->inl;
-    v->cap = LG_EDGE_VEC_INLINE;
-  }
-  if (v->n == v->cap) {
-    uint32_t ncap = v->cap * 2;
+  if (v->n == (v->cap ? v->cap : 1)) {
+    uint32_t ncap = v->cap ? v->cap * 2 : 4;
     lg_edge_t **p;
-    if (v->v == v->inl) {
+    if (v->cap == 0) {
       p = lg_mem_alloc(ncap * sizeof(*p));
       if (p != NULL)
-        memcpy(p, v->inl, v->n * sizeof(*p));
+        p[0] = v->u.one;
     } else {
-      p = lg_mem_realloc(v->v, v->cap * sizeof(*p), ncap * sizeof(*p));
+      p = lg_mem_realloc(v->u.v, v->cap * sizeof(*p), ncap * sizeof(*p));
     }
     if (p == NULL)
       return -ENOMEM;
-    v->v = p;
+    v->u.v = p;
     v->cap = ncap;
   }
   *pos = v->n;
-  v->v[v->n++] = e;
+  lg_edge_vec_items(v)[v->n++] = e;
   return 0;
 }
 
 /* Removal by the position the edge keeps (no scan: a lock with 100,000 edges is destroyed in
  * O(its edges), not O(their square)); the last edge fills the hole and learns its new place. */
 static void lg_edge_vec_drop_out(lg_edge_vec_t *v, lg_edge_t *e) {
-  lg_edge_t *last = v->v[--v->n];
-  v->v[e->out_pos] = last;
+  lg_edge_t **items = lg_edge_vec_items(v);
+  lg_edge_t *last = items[--v->n];
+  items[e->out_pos] = last;
   last->out_pos = e->out_pos;
 }
 
 static void lg_edge_vec_drop_in(lg_edge_vec_t *v, lg_edge_t *e) {
-  lg_edge_t *last = v->v[--v->n];
-  v->v[e->in_pos] = last;
+  lg_edge_t **items = lg_edge_vec_items(v);
+  lg_edge_t *last = items[--v->n];
+  items[e->in_pos] = last;
   last->in_pos = e->in_pos;
 }
 
@@ -1090,7 +1088,7 @@ static int lg_reach_mark(uint32_t start, uint32_t target, uint32_t stamp, int64_
     uint32_t v = lg_search_stack[--n];
     const lg_lock_aux_t *x = lg_aux_at(v);
     for (uint32_t i = 0; i < x->out.n; i++) {
-      uint32_t w = x->out.v[i]->to;
+      uint32_t w = lg_edge_vec_items(&x->out)[i]->to;
       (*steps)++;
       if (w == target)
         found = 1;
@@ -1148,9 +1146,9 @@ static int lg_graph_learn(lg_edge_t *e) {
   if (!fx->ordered) {
     fx->ordered = 1;
     for (uint32_t i = 0; i < fx->in.n; i++) {
-      int rc = lg_graph_add_edge(lg_rt.graph, fx->in.v[i]->from, e->from, NULL, 0, NULL);
+      int rc = lg_graph_add_edge(lg_rt.graph, lg_edge_vec_items(&fx->in)[i]->from, e->from, NULL, 0, NULL);
       if (rc == LG_GRAPH_CYCLE) /* cannot happen (see above); kept searchable if it does */
-        lg_refused_add(fx->in.v[i]);
+        lg_refused_add(lg_edge_vec_items(&fx->in)[i]);
       else if (rc < 0)
         lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are not checked");
     }
@@ -1169,7 +1167,7 @@ void lg_lock_publish_locked(uint32_t id) {
   }
   uint32_t k = 0;
   for (uint32_t i = 0; i < x->in.n; i++) {
-    lg_edge_t *e = x->in.v[i];
+    lg_edge_t *e = lg_edge_vec_items(&x->in)[i];
     if (atomic_load_explicit(&lg_lock_at(e->from)->ver, memory_order_relaxed) != e->from_ver) {
       lg_edge_free_locked(e); /* its holder lock was destroyed since */
       continue;
@@ -1182,7 +1180,7 @@ void lg_lock_publish_locked(uint32_t id) {
     }
     lg_edge_table_put(e);
     e->in_pos = k;
-    x->in.v[k++] = e;
+    lg_edge_vec_items(&x->in)[k++] = e;
   }
   x->in.n = k;
   atomic_store_explicit(&x->leaf, 0, memory_order_relaxed);
@@ -1190,7 +1188,7 @@ void lg_lock_publish_locked(uint32_t id) {
   /* Each holder has an edge out now; the leaf has none, so these edges wait outside the order
    * (lg_graph_learn) and none can close a cycle. */
   for (uint32_t i = 0; i < k; i++)
-    if (lg_graph_learn(x->in.v[i]) < 0)
+    if (lg_graph_learn(lg_edge_vec_items(&x->in)[i]) < 0)
       lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are not checked");
 }
 
@@ -1219,7 +1217,7 @@ static void lg_cycles_through(lg_edge_t *closing, const lg_occ_t *x, lg_report_l
     if (vx->dist + 2 >= LG_STACK_MAX)
       continue;
     for (uint32_t i = 0; i < vx->in.n; i++) {
-      uint32_t u = vx->in.v[i]->from;
+      uint32_t u = lg_edge_vec_items(&vx->in)[i]->from;
       lg_lock_aux_t *ux = lg_aux_at(u);
       if (ux->mark != stamp)
         continue; /* not reachable from `to`, or already given a distance */
@@ -1251,7 +1249,7 @@ static void lg_cycles_through(lg_edge_t *closing, const lg_occ_t *x, lg_report_l
     const lg_lock_aux_t *vx = lg_aux_at(v);
     int pushed = 0;
     while (idx[depth] < vx->out.n) {
-      lg_edge_t *ne = vx->out.v[idx[depth]++];
+      lg_edge_t *ne = lg_edge_vec_items(&vx->out)[idx[depth]++];
       lg_lock_aux_t *wx = lg_aux_at(ne->to);
       if (++steps > LG_SEARCH_BUDGET) {
         lg_warn_once(&lg_warned_search,
