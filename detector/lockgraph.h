@@ -706,8 +706,12 @@ int lg_stack_capture_fast(lg_frame_pcsp_t *out, int cap);
 /* PCs only, skipping frames up to the LAST detector frame (for a signal handler). */
 int lg_stack_capture_after_self(uintptr_t *out, int cap);
 /* The three captures above walk on a stack of the detector's own when the caller's thread is
- * short of stack (see stack.c); a fork child resets the lock of that stack with this. */
-void lg_stack_after_fork_child(void);
+ * short of stack (see stack.c); a fork child resets the lock of that stack with this, and when
+ * the parent had other threads, captures by frame-pointer walk from then on (see stack.c). */
+void lg_stack_after_fork_child(int other_threads);
+/* Around fork, in the parent: no libunwind walk is in progress while the handlers hold this. */
+void lg_stack_fork_prepare(void);
+void lg_stack_fork_parent(void);
 lg_stack_t *lg_stack_new(const uintptr_t *pc, uint32_t n);
 lg_stack_t *lg_stack_dup(const lg_stack_t *s);
 void lg_stack_free(lg_stack_t *s);

@@ -43,13 +43,31 @@ static void lg_unwind_setup(void) {
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
+/* libunwind keeps locks of its own (its trace cache's set-up, its memory pools, its lookups):
+ * a fork while another thread walks would leave them taken in the child, whose first walk then
+ * waits forever. Every walk holds this gate for reading, and the fork handlers hold it for
+ * writing across fork, so no walk of ours is in progress when the address space is copied.
+ * That is not enough: a child of a threaded parent still hung in libunwind's lock about once in
+ * 30 runs (leaf_churn_fork), held by a parent thread outside any walk of ours. So such a child
+ * does not call libunwind at all: it walks frame pointers (lg_fp_capture). */
+static pthread_rwlock_t lg_unwind_gate = PTHREAD_RWLOCK_INITIALIZER;
+
+void lg_stack_fork_prepare(void) {
+  lg_real.rwlock_wrlock(&lg_unwind_gate);
+}
+
+void lg_stack_fork_parent(void) {
+  lg_real.rwlock_unlock(&lg_unwind_gate);
+}
+
 static int lg_capture_here(lg_frame_pcsp_t *out, int cap) {
   lg_unwind_setup();
   unw_context_t ctx;
   unw_cursor_t cur;
-  if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
-    return 0;
   int n = 0;
+  lg_real.rwlock_rdlock(&lg_unwind_gate);
+  if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
+    goto out;
   for (int guard = 0; n < cap && guard < 256 && unw_step(&cur) > 0; guard++) {
     unw_word_t ip = 0, sp = 0;
     unw_get_reg(&cur, UNW_REG_IP, &ip);
@@ -62,13 +80,17 @@ static int lg_capture_here(lg_frame_pcsp_t *out, int cap) {
     out[n].sp = (uintptr_t)sp;
     n++;
   }
+out:
+  lg_real.rwlock_unlock(&lg_unwind_gate);
   return n;
 }
 
 static int lg_capture_fast_here(lg_frame_pcsp_t *out, int cap) {
   lg_unwind_setup();
   void *all[LG_STACK_MAX + 16];
+  lg_real.rwlock_rdlock(&lg_unwind_gate);
   int n = unw_backtrace(all, (int)(sizeof all / sizeof all[0]));
+  lg_real.rwlock_unlock(&lg_unwind_gate);
   int k = 0;
   for (int i = 0; i < n && k < cap; i++) {
     if (lg_pc_is_self((uintptr_t)all[i]))
@@ -80,6 +102,8 @@ static int lg_capture_fast_here(lg_frame_pcsp_t *out, int cap) {
   return k;
 }
 
+/* Not behind the fork gate: this runs in a signal handler (a rwlock is not async-signal-safe),
+ * on a thread the watchdog found blocked, while the run is being ended by a report. */
 static int lg_capture_after_self_here(uintptr_t *out, int cap) {
   void *all[LG_STACK_MAX + 32];
   int n = unw_backtrace(all, (int)(sizeof all / sizeof all[0]));
@@ -204,11 +228,47 @@ static int lg_capture_elsewhere(lg_capture_job_t *j, int wait) {
 }
 #endif
 
-void lg_stack_after_fork_child(void) {
+static int lg_unwind_unsafe; /* a fork child of a threaded parent: no libunwind */
+
+void lg_stack_after_fork_child(int other_threads) {
   lg_real.mutex_init(&lg_unwind_mu, NULL); /* a thread that held it is gone */
+  lg_real.rwlock_init(&lg_unwind_gate, NULL);
+  if (other_threads)
+    lg_unwind_unsafe = 1;
+}
+
+/* The caller's stack by its frame pointers: each frame's return address, and the caller's
+ * stack pointer (the frame address + 16, so the return address sits just below it, as for a
+ * libunwind capture). Every frame address must lie above the last one and within the thread's
+ * stack when it is known; code built without frame pointers ends the walk early, never faults
+ * (unknown bounds: the walk stops at the first frame address that does not grow, or after
+ * LG_STACK_MAX frames). */
+static int lg_fp_capture(lg_frame_pcsp_t *out, int cap) {
+  lg_thread_t *t = lg_tls_self;
+  uintptr_t lo = (uintptr_t)__builtin_frame_address(0);
+  uintptr_t hi = t != NULL && t->stack_hi != 0 ? t->stack_hi : UINTPTR_MAX;
+  uintptr_t fp = lo;
+  int n = 0;
+  for (int guard = 0; n < cap && guard < 256; guard++) {
+    if (fp < lo || fp > hi - 16 || (fp & 7) != 0)
+      break;
+    uintptr_t ret = ((const uintptr_t *)fp)[1];
+    if (ret == 0)
+      break;
+    if (!lg_pc_is_self(ret)) {
+      out[n].pc = ret;
+      out[n].sp = fp + 16;
+      n++;
+    }
+    lo = fp + 16;
+    fp = ((const uintptr_t *)fp)[0];
+  }
+  return n;
 }
 
 int lg_stack_capture(lg_frame_pcsp_t *out, int cap) {
+  if (lg_unwind_unsafe)
+    return lg_fp_capture(out, cap);
   lg_capture_job_t j = {.kind = 0, .out = out, .cap = cap};
   if (lg_stack_is_short() && lg_capture_elsewhere(&j, 1))
     return j.n;
@@ -216,6 +276,8 @@ int lg_stack_capture(lg_frame_pcsp_t *out, int cap) {
 }
 
 int lg_stack_capture_fast(lg_frame_pcsp_t *out, int cap) {
+  if (lg_unwind_unsafe)
+    return lg_fp_capture(out, cap);
   lg_capture_job_t j = {.kind = 1, .out = out, .cap = cap};
   if (lg_stack_is_short() && lg_capture_elsewhere(&j, 1))
     return j.n;
@@ -223,6 +285,8 @@ int lg_stack_capture_fast(lg_frame_pcsp_t *out, int cap) {
 }
 
 int lg_stack_capture_after_self(uintptr_t *out, int cap) {
+  if (lg_unwind_unsafe) /* a fork child of a threaded parent: that thread is shown without its stack */
+    return 0;
   lg_capture_job_t j = {.kind = 2, .out = out, .cap = cap};
   if (lg_stack_is_short() && lg_capture_elsewhere(&j, 0))
     return j.n;

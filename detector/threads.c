@@ -494,10 +494,12 @@ static void lg_fork_prepare(void) {
   lg_real.mutex_lock(&lg_rt.report_mu);
   lg_real.mutex_lock(&lg_rt.mu);
   lg_mem_fork_prepare();
+  lg_stack_fork_prepare();
 }
 
 static void lg_fork_parent(void) {
   lg_waits_after_fork();
+  lg_stack_fork_parent();
   lg_mem_fork_parent();
   lg_real.mutex_unlock(&lg_rt.mu);
   lg_real.mutex_unlock(&lg_rt.report_mu);
@@ -508,7 +510,6 @@ static void lg_fork_parent(void) {
 
 static void lg_fork_child(void) {
   lg_mem_fork_child();
-  lg_stack_after_fork_child();
   pthread_mutexattr_t ma;
   pthread_mutexattr_init(&ma);
   pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
@@ -518,9 +519,11 @@ static void lg_fork_child(void) {
   lg_locks_after_fork_child();
   lg_thread_t *self = lg_tls_self;
   lg_thread_t *t = lg_rt.threads;
+  int others = 0;
   while (t != NULL) {
     lg_thread_t *next = t->next;
     if (t != self) {
+      others = 1;
       /* Its locks stay locked forever here: whoever blocks on one hangs. */
       for (uint32_t i = 0; i < t->depth; i++) {
         lg_locks_mark_orphan(t->held[i].id, t->held[i].ver);
@@ -531,6 +534,7 @@ static void lg_fork_child(void) {
     }
     t = next;
   }
+  lg_stack_after_fork_child(others);
   lg_rt.fork_child = 1;
   lg_waits_after_fork();
   lg_reports_after_fork_child();

@@ -37,3 +37,13 @@ Test(lockgraph_leaf, threads_making_request_locks_are_counted_exactly, .timeout 
   cr_expect_eq(s.edges, 24004, "summary: %u edges, expected 4 + 24,000", s.edges);
   run_cleanup(&r);
 }
+
+/* Children forked while a thread makes and destroys request locks (and walks stacks) each make
+ * request locks of their own and exit: nothing the parent's thread held at the fork (a lock's
+ * flag, the unwinder's locks) stops them. Several runs: a fork lands anywhere in the worker's
+ * loop. */
+Test(lockgraph_leaf, children_forked_during_churn_run_to_their_end, .timeout = 120)
+{
+  for (int i = 0; i < 5; i++)
+    check_clean("leaf_churn_fork", "leaf_churn_fork: done");
+}
