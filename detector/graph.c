@@ -32,7 +32,7 @@
 
 #define GRAPH_NONE UINT32_MAX
 #define GRAPH_VEC_INLINE 1u /* as wide as the heap pointer it shares room with */
-#define GRAPH_VEC_MAX 0x7fffffffu
+#define GRAPH_VEC_MAX 0x7fffffffu /* doubling a capacity never overflows its uint32_t */
 
 /* One end's record of an edge. Both entries of an edge are of the same kind (accepted or
  * refused): an out entry's pos indexes the head's in vector of that kind, and back. */
