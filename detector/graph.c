@@ -10,11 +10,16 @@
  * the ords of B and F are reassigned, B first, each keeping its internal order.
  *
  * Storage: nodes live in an array indexed by id. Each node's accepted out- and in-edges are
- * small vectors (two ids inline before the first allocation); refused edges live in a
- * separate pair of vectors, allocated only for nodes that have one. One open-address hash,
- * keyed by (from, to), finds any edge in O(1) and records where it sits in both vectors, so
- * removing an edge is a swap with the last element, also O(1), even for a lock with 100,000
- * edges.
+ * small vectors (one entry inline before the first allocation); refused edges live in a
+ * separate pair of vectors, allocated only for nodes that have one. An entry names the other
+ * end and the position of the same edge in the other end's vector (out entries: the head and
+ * its in-position; in entries: the tail and its out-position), so the two entries of an edge
+ * point at each other and there is no edge index: removing an edge is a swap with the last
+ * element at both ends, the moved entries' partners learning their new positions, O(1) even
+ * for a lock with 100,000 edges. The caller (the lock table) already knows which edges are
+ * new, so the graph answers "is this edge here?" only by scanning the shorter of the two
+ * vectors that could hold it (lg_graph_add_edge, lg_graph_has_edge); the detector's path,
+ * lg_graph_add_new_edge, never asks. 16 bytes per edge (8 at each end), plus vector slack.
  *
  * No recursion: searches use one queue sized to the node array, sorting is heapsort.
  */
@@ -26,17 +31,22 @@
 #include "mem.h"
 
 #define GRAPH_NONE UINT32_MAX
-#define GRAPH_VEC_INLINE 2u
-#define GRAPH_VEC_MAX 0x7fffffffu /* positions keep their top bit free for GRAPH_REFUSED */
-#define GRAPH_REFUSED 0x80000000u /* in graph_edge_t.out_pos: the edge closed a cycle */
-#define GRAPH_POS_MASK 0x7fffffffu
+#define GRAPH_VEC_INLINE 1u /* as wide as the heap pointer it shares room with */
+#define GRAPH_VEC_MAX 0x7fffffffu /* doubling a capacity never overflows its uint32_t */
+
+/* One end's record of an edge. Both entries of an edge are of the same kind (accepted or
+ * refused): an out entry's pos indexes the head's in vector of that kind, and back. */
+typedef struct graph_adj {
+  uint32_t node; /* the other end */
+  uint32_t pos;  /* index of this edge's entry in the other end's vector */
+} graph_adj_t;
 
 typedef struct graph_vec {
   uint32_t n;
   uint32_t cap; /* 0: the items are inline */
   union {
-    uint32_t *heap;
-    uint32_t inl[GRAPH_VEC_INLINE];
+    graph_adj_t *heap;
+    graph_adj_t inl[GRAPH_VEC_INLINE];
   } u;
 } graph_vec_t;
 
@@ -53,13 +63,6 @@ typedef struct graph_node {
   uint32_t parent;
 } graph_node_t;
 
-typedef struct graph_edge {
-  uint32_t from; /* GRAPH_NONE: empty slot */
-  uint32_t to;
-  uint32_t out_pos; /* index in from's out vector, | GRAPH_REFUSED for a refused edge */
-  uint32_t in_pos;  /* index in to's in vector */
-} graph_edge_t;
-
 /* Mutable even through a const graph: the read-only queries still need search space. */
 typedef struct graph_scratch {
   uint32_t epoch;
@@ -74,19 +77,17 @@ struct lg_graph {
   size_t nodes_cap;
   size_t node_count;
   int64_t ord_hi, ord_lo; /* ords in use lie in [ord_lo, ord_hi]; 0 is never one */
-  graph_edge_t *edges;
-  size_t edges_cap; /* a power of two, or 0 */
   size_t edge_count;
   graph_scratch_t *scratch;
 };
 
 /* ---- small vectors ---- */
 
-static uint32_t *graph_vec_items(graph_vec_t *v) {
+static graph_adj_t *graph_vec_items(graph_vec_t *v) {
   return v->cap ? v->u.heap : v->u.inl;
 }
 
-static const uint32_t *graph_vec_citems(const graph_vec_t *v) {
+static const graph_adj_t *graph_vec_citems(const graph_vec_t *v) {
   return v->cap ? v->u.heap : v->u.inl;
 }
 
@@ -98,13 +99,13 @@ static int graph_vec_reserve(graph_vec_t *v) {
   if (v->n >= GRAPH_VEC_MAX)
     return -ENOMEM;
   uint32_t ncap = cap >= GRAPH_VEC_MAX / 2 ? GRAPH_VEC_MAX : cap * 2;
-  uint32_t *items;
+  graph_adj_t *items;
   if (v->cap) {
-    items = lg_mem_realloc(v->u.heap, (size_t)cap * 4, (size_t)ncap * 4);
+    items = lg_mem_realloc(v->u.heap, (size_t)cap * sizeof *items, (size_t)ncap * sizeof *items);
     if (items == NULL)
       return -ENOMEM;
   } else {
-    items = lg_mem_alloc((size_t)ncap * 4);
+    items = lg_mem_alloc((size_t)ncap * sizeof *items);
     if (items == NULL)
       return -ENOMEM;
     memcpy(items, v->u.inl, sizeof v->u.inl);
@@ -118,7 +119,8 @@ static int graph_vec_reserve(graph_vec_t *v) {
  * objects died). Failing to shrink is harmless. */
 static void graph_vec_trim(graph_vec_t *v) {
   if (v->cap >= 64 && v->n <= v->cap / 4) {
-    uint32_t *items = lg_mem_realloc(v->u.heap, (size_t)v->cap * 4, (size_t)v->cap * 2);
+    graph_adj_t *items = lg_mem_realloc(v->u.heap, (size_t)v->cap * sizeof *items,
+                                        (size_t)v->cap / 2 * sizeof *items);
     if (items != NULL) {
       v->u.heap = items;
       v->cap /= 2;
@@ -128,82 +130,8 @@ static void graph_vec_trim(graph_vec_t *v) {
 
 static void graph_vec_free(graph_vec_t *v) {
   if (v->cap)
-    lg_mem_free(v->u.heap, (size_t)v->cap * 4);
+    lg_mem_free(v->u.heap, (size_t)v->cap * sizeof *v->u.heap);
   memset(v, 0, sizeof *v);
-}
-
-/* ---- the edge hash ---- */
-
-static size_t graph_edge_home(uint32_t from, uint32_t to, size_t mask) {
-  uint64_t z = ((uint64_t)from << 32) | to;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return (size_t)(z ^ (z >> 31)) & mask;
-}
-
-/* Slot of from -> to, or SIZE_MAX. */
-static size_t graph_edge_find(const lg_graph_t *g, uint32_t from, uint32_t to) {
-  if (g->edges_cap == 0)
-    return SIZE_MAX;
-  size_t mask = g->edges_cap - 1;
-  for (size_t i = graph_edge_home(from, to, mask);; i = (i + 1) & mask) {
-    const graph_edge_t *e = &g->edges[i];
-    if (e->from == GRAPH_NONE)
-      return SIZE_MAX;
-    if (e->from == from && e->to == to)
-      return i;
-  }
-}
-
-static void graph_edge_place(graph_edge_t *table, size_t cap, const graph_edge_t *e) {
-  size_t mask = cap - 1;
-  size_t i = graph_edge_home(e->from, e->to, mask);
-  while (table[i].from != GRAPH_NONE)
-    i = (i + 1) & mask;
-  table[i] = *e;
-}
-
-/* Room for one more edge at a load of at most one half. */
-static int graph_edge_reserve(lg_graph_t *g) {
-  if ((g->edge_count + 1) * 2 <= g->edges_cap)
-    return 0;
-  size_t ncap = g->edges_cap ? g->edges_cap * 2 : 64;
-  if (ncap > SIZE_MAX / sizeof(graph_edge_t))
-    return -ENOMEM;
-  graph_edge_t *table = lg_mem_alloc(ncap * sizeof *table);
-  if (table == NULL)
-    return -ENOMEM;
-  for (size_t i = 0; i < ncap; i++)
-    table[i].from = GRAPH_NONE;
-  for (size_t i = 0; i < g->edges_cap; i++)
-    if (g->edges[i].from != GRAPH_NONE)
-      graph_edge_place(table, ncap, &g->edges[i]);
-  lg_mem_free(g->edges, g->edges_cap * sizeof *g->edges);
-  g->edges = table;
-  g->edges_cap = ncap;
-  return 0;
-}
-
-/* Backward-shift deletion: linear probing without tombstones, so lookups stay short after
- * many removals. Moves other slots: callers must not hold slot indices across it. */
-static void graph_edge_erase(lg_graph_t *g, size_t i) {
-  size_t mask = g->edges_cap - 1;
-  size_t j = i;
-  for (;;) {
-    j = (j + 1) & mask;
-    graph_edge_t *e = &g->edges[j];
-    if (e->from == GRAPH_NONE)
-      break;
-    size_t k = graph_edge_home(e->from, e->to, mask);
-    /* Slot j may move back to i only if its home is not cyclically within (i, j]. */
-    int home_in_between = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-    if (!home_in_between) {
-      g->edges[i] = *e;
-      i = j;
-    }
-  }
-  g->edges[i].from = GRAPH_NONE;
-  g->edge_count--;
 }
 
 /* ---- nodes ---- */
@@ -290,54 +218,50 @@ void lg_graph_free(lg_graph_t *g) {
     }
   }
   lg_mem_free(g->nodes, g->nodes_cap * sizeof *g->nodes);
-  lg_mem_free(g->edges, g->edges_cap * sizeof *g->edges);
   lg_mem_free(g->scratch->queue, g->scratch->queue_cap * 4);
   lg_mem_free(g->scratch->pool, g->scratch->pool_cap * sizeof *g->scratch->pool);
   lg_mem_free(g->scratch, sizeof *g->scratch);
   lg_mem_free(g, sizeof *g);
 }
 
-/* Removes the edge in slot i from both vectors and the hash. The element that fills the
- * hole in each vector is the vector's last one; its slot learns its new position. */
-static void graph_edge_remove(lg_graph_t *g, size_t i) {
-  graph_edge_t e = g->edges[i];
-  int refused = (e.out_pos & GRAPH_REFUSED) != 0;
-  uint32_t out_pos = e.out_pos & GRAPH_POS_MASK;
-
-  graph_vec_t *out = graph_out_vec(g, e.from, refused);
-  uint32_t *oi = graph_vec_items(out);
-  uint32_t last = oi[out->n - 1];
-  if (out_pos != out->n - 1) {
-    oi[out_pos] = last;
-    size_t s = graph_edge_find(g, e.from, last);
-    g->edges[s].out_pos = out_pos | (g->edges[s].out_pos & GRAPH_REFUSED);
+/* Drops entry k of v (an out vector when `outgoing`) by moving the last entry into its place;
+ * the moved edge's entry at its other end learns the new position. */
+static void graph_vec_take(lg_graph_t *g, graph_vec_t *v, uint32_t k, int outgoing, int refused) {
+  graph_adj_t *items = graph_vec_items(v);
+  uint32_t last = v->n - 1;
+  if (k != last) {
+    graph_adj_t moved = items[last];
+    items[k] = moved;
+    graph_vec_t *partner = outgoing ? graph_in_vec(g, moved.node, refused)
+                                    : graph_out_vec(g, moved.node, refused);
+    graph_vec_items(partner)[moved.pos].pos = k;
   }
-  out->n--;
+  v->n--;
+}
 
-  graph_vec_t *in = graph_in_vec(g, e.to, refused);
-  uint32_t *ii = graph_vec_items(in);
-  last = ii[in->n - 1];
-  if (e.in_pos != in->n - 1) {
-    ii[e.in_pos] = last;
-    size_t s = graph_edge_find(g, last, e.to);
-    g->edges[s].in_pos = e.in_pos;
-  }
-  in->n--;
-
+/* Removes the edge at position k of from's out vector (of the given kind) from both ends.
+ * The in side goes first: a moved entry there may point into from's out vector, which is
+ * still intact; then the out side's move finds every in vector already settled. */
+static void graph_edge_unlink(lg_graph_t *g, uint32_t from, uint32_t k, int refused) {
+  graph_vec_t *out = graph_out_vec(g, from, refused);
+  graph_adj_t e = graph_vec_items(out)[k];
+  graph_vec_t *in = graph_in_vec(g, e.node, refused);
+  graph_vec_take(g, in, e.pos, 0, refused);
+  graph_vec_take(g, out, k, 1, refused);
   graph_vec_trim(out);
   graph_vec_trim(in);
-  graph_edge_erase(g, i);
+  g->edge_count--;
 
   /* Refused edges are rare: drop a node's refused vectors once they are empty. */
   if (refused) {
-    uint32_t ends[2] = {e.from, e.to};
-    for (int k = 0; k < 2; k++) {
-      graph_refused_t *r = g->nodes[ends[k]].refused;
+    uint32_t ends[2] = {from, e.node};
+    for (int i = 0; i < 2; i++) {
+      graph_refused_t *r = g->nodes[ends[i]].refused;
       if (r != NULL && r->out.n == 0 && r->in.n == 0) {
         graph_vec_free(&r->out);
         graph_vec_free(&r->in);
         lg_mem_free(r, sizeof *r);
-        g->nodes[ends[k]].refused = NULL;
+        g->nodes[ends[i]].refused = NULL;
       }
     }
   }
@@ -347,18 +271,20 @@ void lg_graph_remove_node(lg_graph_t *g, lg_node_t n) {
   if (!graph_node_live(g, n))
     return;
   graph_node_t *nd = &g->nodes[n];
-  /* Always take the last edge, so the hole is filled trivially on this node's side. */
+  /* Always take the last entry, so the hole is filled trivially on this node's side; an in
+   * entry names the tail and the edge's place in the tail's out vector. */
   while (nd->out.n > 0)
-    graph_edge_remove(g, graph_edge_find(g, n, graph_vec_items(&nd->out)[nd->out.n - 1]));
-  while (nd->in.n > 0)
-    graph_edge_remove(g, graph_edge_find(g, graph_vec_items(&nd->in)[nd->in.n - 1], n));
-  while (nd->refused != NULL && nd->refused->out.n > 0) {
-    graph_vec_t *v = &nd->refused->out;
-    graph_edge_remove(g, graph_edge_find(g, n, graph_vec_items(v)[v->n - 1]));
+    graph_edge_unlink(g, n, nd->out.n - 1, 0);
+  while (nd->in.n > 0) {
+    graph_adj_t e = graph_vec_items(&nd->in)[nd->in.n - 1];
+    graph_edge_unlink(g, e.node, e.pos, 0);
   }
+  while (nd->refused != NULL && nd->refused->out.n > 0)
+    graph_edge_unlink(g, n, nd->refused->out.n - 1, 1);
   while (nd->refused != NULL && nd->refused->in.n > 0) {
     graph_vec_t *v = &nd->refused->in;
-    graph_edge_remove(g, graph_edge_find(g, graph_vec_items(v)[v->n - 1], n));
+    graph_adj_t e = graph_vec_items(v)[v->n - 1];
+    graph_edge_unlink(g, e.node, e.pos, 1);
   }
   graph_vec_free(&nd->out);
   graph_vec_free(&nd->in);
@@ -386,9 +312,9 @@ static int graph_search_forward(const lg_graph_t *g, uint32_t src, uint32_t dst,
   while (head < tail) {
     uint32_t u = queue[head++];
     const graph_vec_t *out = &g->nodes[u].out;
-    const uint32_t *items = graph_vec_citems(out);
+    const graph_adj_t *items = graph_vec_citems(out);
     for (uint32_t k = 0; k < out->n; k++) {
-      uint32_t v = items[k];
+      uint32_t v = items[k].node;
       graph_node_t *nv = &g->nodes[v];
       if (nv->mark == ep || nv->ord > limit)
         continue;
@@ -417,9 +343,9 @@ static size_t graph_search_backward(const lg_graph_t *g, uint32_t src, int64_t l
   while (head < tail) {
     uint32_t u = queue[head++];
     const graph_vec_t *in = &g->nodes[u].in;
-    const uint32_t *items = graph_vec_citems(in);
+    const graph_adj_t *items = graph_vec_citems(in);
     for (uint32_t k = 0; k < in->n; k++) {
-      uint32_t v = items[k];
+      uint32_t v = items[k].node;
       graph_node_t *nv = &g->nodes[v];
       if (nv->mark == ep || nv->ord <= limit)
         continue;
@@ -540,14 +466,14 @@ static void graph_reorder(lg_graph_t *g, size_t nf, size_t nb) {
     g->nodes[f[j]].ord = pool[nb + j];
 }
 
-/* Inserts from -> to into both vectors (already reserved) and the hash (already reserved). */
+/* Appends from -> to to both vectors (already reserved), each entry naming the other's place. */
 static void graph_edge_link(lg_graph_t *g, uint32_t from, uint32_t to, int refused) {
   graph_vec_t *out = graph_out_vec(g, from, refused);
   graph_vec_t *in = graph_in_vec(g, to, refused);
-  graph_edge_t e = {from, to, out->n | (refused ? GRAPH_REFUSED : 0), in->n};
-  graph_vec_items(out)[out->n++] = to;
-  graph_vec_items(in)[in->n++] = from;
-  graph_edge_place(g->edges, g->edges_cap, &e);
+  graph_vec_items(out)[out->n] = (graph_adj_t){to, in->n};
+  graph_vec_items(in)[in->n] = (graph_adj_t){from, out->n};
+  out->n++;
+  in->n++;
   g->edge_count++;
 }
 
@@ -571,17 +497,39 @@ static int graph_node_isolated(const lg_graph_t *g, uint32_t n) {
   return g->nodes[n].out.n == 0 && g->nodes[n].in.n == 0;
 }
 
-int lg_graph_add_edge(lg_graph_t *g, lg_node_t from, lg_node_t to, lg_node_t *path,
-                      size_t path_cap, size_t *path_len) {
+static int graph_vec_lists(const graph_vec_t *v, uint32_t m) {
+  const graph_adj_t *items = graph_vec_citems(v);
+  for (uint32_t k = 0; k < v->n; k++)
+    if (items[k].node == m)
+      return 1;
+  return 0;
+}
+
+/* Whether from -> to (accepted or refused) is in the graph, both ends live. An accepted edge
+ * climbs the order, so only refused vectors can hold one that goes down it; otherwise the
+ * shorter side is scanned: O(min(out-degree(from), in-degree(to))). */
+static int graph_edge_exists(const lg_graph_t *g, uint32_t from, uint32_t to) {
+  const graph_node_t *nf = &g->nodes[from], *nt = &g->nodes[to];
+  int accepted = nf->ord < nt->ord;
+  size_t out_n = (accepted ? nf->out.n : 0) + (nf->refused ? nf->refused->out.n : 0);
+  size_t in_n = (accepted ? nt->in.n : 0) + (nt->refused ? nt->refused->in.n : 0);
+  if (out_n <= in_n)
+    return (accepted && graph_vec_lists(&nf->out, to)) ||
+           (nf->refused != NULL && graph_vec_lists(&nf->refused->out, to));
+  return (accepted && graph_vec_lists(&nt->in, from)) ||
+         (nt->refused != NULL && graph_vec_lists(&nt->refused->in, from));
+}
+
+/* add_edge with the KNOWN check left to the caller when `check_known` is 0. */
+static int graph_add(lg_graph_t *g, lg_node_t from, lg_node_t to, lg_node_t *path,
+                     size_t path_cap, size_t *path_len, int check_known) {
   if (from == to || from == GRAPH_NONE || to == GRAPH_NONE)
     return -EINVAL;
-  if (graph_node_live(g, from) && graph_node_live(g, to) &&
-      graph_edge_find(g, from, to) != SIZE_MAX)
+  if (check_known && graph_node_live(g, from) && graph_node_live(g, to) &&
+      graph_edge_exists(g, from, to))
     return LG_GRAPH_KNOWN;
 
   int rc = graph_nodes_reserve(g, from > to ? from : to);
-  if (rc == 0)
-    rc = graph_edge_reserve(g);
   if (rc != 0)
     return rc;
 
@@ -653,10 +601,20 @@ fail:
   return rc;
 }
 
+int lg_graph_add_edge(lg_graph_t *g, lg_node_t from, lg_node_t to, lg_node_t *path,
+                      size_t path_cap, size_t *path_len) {
+  return graph_add(g, from, to, path, path_cap, path_len, 1);
+}
+
+int lg_graph_add_new_edge(lg_graph_t *g, lg_node_t from, lg_node_t to, lg_node_t *path,
+                          size_t path_cap, size_t *path_len) {
+  return graph_add(g, from, to, path, path_cap, path_len, 0);
+}
+
 int lg_graph_has_edge(const lg_graph_t *g, lg_node_t from, lg_node_t to) {
-  if (!graph_node_live(g, from) || !graph_node_live(g, to))
+  if (from == to || !graph_node_live(g, from) || !graph_node_live(g, to))
     return 0;
-  return graph_edge_find(g, from, to) != SIZE_MAX;
+  return graph_edge_exists(g, from, to);
 }
 
 size_t lg_graph_find_path(const lg_graph_t *g, lg_node_t from, lg_node_t to, lg_node_t *path,
@@ -680,40 +638,55 @@ size_t lg_graph_edge_count(const lg_graph_t *g) {
   return g->edge_count;
 }
 
-/* Checks one vector of node n against the hash: every item is an edge of the right kind
- * whose recorded position is where it sits, and whose other end lists it back. */
+/* Checks one vector of node n: every entry names a live other end whose vector of the same
+ * kind, at the recorded position, names n and this entry's position back; accepted edges
+ * climb the order. */
 static int graph_check_vec(const lg_graph_t *g, uint32_t n, const graph_vec_t *v, int outgoing,
                            int refused) {
-  const uint32_t *items = graph_vec_citems(v);
+  const graph_adj_t *items = graph_vec_citems(v);
   for (uint32_t k = 0; k < v->n; k++) {
-    uint32_t m = items[k];
+    uint32_t m = items[k].node, p = items[k].pos;
     if (m == n || !graph_node_live(g, m))
       return LG_GRAPH_BAD_ENDPOINT;
-    uint32_t from = outgoing ? n : m, to = outgoing ? m : n;
-    size_t s = graph_edge_find(g, from, to);
-    if (s == SIZE_MAX)
-      return LG_GRAPH_BAD_HASH;
-    const graph_edge_t *e = &g->edges[s];
-    if (((e->out_pos & GRAPH_REFUSED) != 0) != refused)
-      return LG_GRAPH_BAD_KIND;
-    if ((outgoing ? (e->out_pos & GRAPH_POS_MASK) : e->in_pos) != k)
-      return LG_GRAPH_BAD_POSITION;
     const graph_node_t *other = &g->nodes[m];
     if (refused && other->refused == NULL)
       return LG_GRAPH_BAD_MIRROR;
     const graph_vec_t *mirror = outgoing ? (refused ? &other->refused->in : &other->in)
                                          : (refused ? &other->refused->out : &other->out);
-    uint32_t mpos = outgoing ? e->in_pos : (e->out_pos & GRAPH_POS_MASK);
-    if (mpos >= mirror->n || graph_vec_citems(mirror)[mpos] != n)
+    if (p >= mirror->n || graph_vec_citems(mirror)[p].node != n)
       return LG_GRAPH_BAD_MIRROR;
+    if (graph_vec_citems(mirror)[p].pos != k)
+      return LG_GRAPH_BAD_POSITION;
+    uint32_t from = outgoing ? n : m, to = outgoing ? m : n;
     if (!refused && g->nodes[from].ord >= g->nodes[to].ord)
       return LG_GRAPH_BAD_ORDER;
   }
   return 0;
 }
 
+/* No pair is listed twice among n's out entries, accepted and refused together (the entries
+ * pair up one to one with in entries, so the in side needs no check of its own). Sorts
+ * (head, kind) keys in `keys`, which has room for n's out-degree. */
+static int graph_check_unique(const lg_graph_t *g, uint32_t n, int64_t *keys) {
+  const graph_node_t *nd = &g->nodes[n];
+  const graph_vec_t *vs[2] = {&nd->out, nd->refused != NULL ? &nd->refused->out : NULL};
+  size_t c = 0;
+  for (int kind = 0; kind < 2; kind++) {
+    if (vs[kind] == NULL)
+      continue;
+    const graph_adj_t *items = graph_vec_citems(vs[kind]);
+    for (uint32_t k = 0; k < vs[kind]->n; k++)
+      keys[c++] = (int64_t)items[k].node << 1 | kind;
+  }
+  graph_sort_ords(keys, c);
+  for (size_t k = 1; k < c; k++)
+    if (keys[k - 1] >> 1 == keys[k] >> 1)
+      return ((keys[k - 1] ^ keys[k]) & 1) ? LG_GRAPH_BAD_KIND : LG_GRAPH_BAD_DUPLICATE;
+  return 0;
+}
+
 int lg_graph_check_invariants(const lg_graph_t *g) {
-  size_t live = 0, out_total = 0, in_total = 0;
+  size_t live = 0, out_total = 0, in_total = 0, out_max = 0;
   int rc = 0;
   for (uint32_t n = 0; n < g->nodes_cap && rc == 0; n++) {
     const graph_node_t *nd = &g->nodes[n];
@@ -729,32 +702,35 @@ int lg_graph_check_invariants(const lg_graph_t *g) {
       rc = graph_check_vec(g, n, &nd->out, 1, 0);
     if (rc == 0)
       rc = graph_check_vec(g, n, &nd->in, 0, 0);
-    out_total += nd->out.n;
+    size_t out_n = nd->out.n;
     in_total += nd->in.n;
     if (rc == 0 && nd->refused != NULL) {
       rc = graph_check_vec(g, n, &nd->refused->out, 1, 1);
       if (rc == 0)
         rc = graph_check_vec(g, n, &nd->refused->in, 0, 1);
-      out_total += nd->refused->out.n;
+      out_n += nd->refused->out.n;
       in_total += nd->refused->in.n;
     }
+    out_total += out_n;
+    if (out_n > out_max)
+      out_max = out_n;
   }
   if (rc != 0)
     return rc;
-  if (live != g->node_count)
+  if (live != g->node_count || out_total != g->edge_count || in_total != g->edge_count)
     return LG_GRAPH_BAD_COUNT;
-  size_t slots = 0;
-  for (size_t i = 0; i < g->edges_cap; i++) {
-    const graph_edge_t *e = &g->edges[i];
-    if (e->from == GRAPH_NONE)
-      continue;
-    slots++;
-    /* Reachable by probing (the deletions kept the probe chains intact). */
-    if (graph_edge_find(g, e->from, e->to) != i)
-      return LG_GRAPH_BAD_HASH;
+
+  if (out_max > 1) {
+    int64_t *keys = lg_mem_alloc(out_max * sizeof *keys);
+    if (keys == NULL)
+      return -ENOMEM;
+    for (uint32_t n = 0; n < g->nodes_cap && rc == 0; n++)
+      if (g->nodes[n].ord != 0)
+        rc = graph_check_unique(g, n, keys);
+    lg_mem_free(keys, out_max * sizeof *keys);
+    if (rc != 0)
+      return rc;
   }
-  if (slots != g->edge_count || out_total != g->edge_count || in_total != g->edge_count)
-    return LG_GRAPH_BAD_COUNT;
 
   /* The ords of live nodes are distinct: together they are a permutation of the nodes. */
   if (live > 1) {

@@ -20,9 +20,18 @@
  * the graph), and only for edges that can be on a cycle: an edge into a lock that has never
  * had an edge out joins the graph when that lock takes its first one (locks.c).
  *
- * Complexity: memory O(nodes + edges), no cap; add_edge O(1) when consistent with the order,
- * otherwise O(size of the affected region); no recursion (explicit stacks from lg_mem).
- * Allocation failure returns -ENOMEM and leaves the graph as it was.
+ * Edge lookup: the graph keeps no index of its edges (the lock table has one; a second one
+ * cost a cache miss per new and per removed edge). Whether from -> to is already there is
+ * answered by scanning the shorter of from's out-edges and to's in-edges, refused ones
+ * included: lg_graph_has_edge and lg_graph_add_edge's KNOWN check cost
+ * O(min(out-degree(from), in-degree(to))). A caller that knows the edge is new calls
+ * lg_graph_add_new_edge, which skips that scan.
+ *
+ * Complexity: memory O(nodes + edges), about 16 bytes per edge, no cap; add_new_edge O(1)
+ * amortized when consistent with the order, otherwise O(size of the affected region);
+ * add_edge adds the lookup above; remove_node O(its degree) (each edge O(1) at both ends);
+ * no recursion (explicit stacks from lg_mem). Allocation failure returns -ENOMEM and leaves
+ * the graph as it was.
  */
 #ifndef LG_GRAPH_H
 #define LG_GRAPH_H
@@ -43,13 +52,23 @@ enum {
 lg_graph_t *lg_graph_new(void);
 void lg_graph_free(lg_graph_t *g);
 
-/* Adds from -> to (from != to). Returns LG_GRAPH_ADDED, LG_GRAPH_KNOWN, LG_GRAPH_CYCLE or
- * -ENOMEM. On LG_GRAPH_CYCLE, when path != NULL, writes up to path_cap nodes of the shortest
- * path to -> ... -> from (both ends included) and stores its full length in *path_len. */
+/* Adds from -> to (from != to). Returns LG_GRAPH_ADDED, LG_GRAPH_KNOWN, LG_GRAPH_CYCLE,
+ * -EINVAL (a self-edge or the id UINT32_MAX) or -ENOMEM. On LG_GRAPH_CYCLE, when path != NULL,
+ * writes up to path_cap nodes of the shortest path to -> ... -> from (both ends included)
+ * and stores its full length in *path_len. The KNOWN check scans the shorter of
+ * out(from) and in(to) (see "Edge lookup" above). */
 int lg_graph_add_edge(lg_graph_t *g, lg_node_t from, lg_node_t to,
                       lg_node_t *path, size_t path_cap, size_t *path_len);
 
-/* Nonzero when from -> to is in the graph (refused edges included). */
+/* As lg_graph_add_edge, for a caller that guarantees from -> to is not in the graph (neither
+ * accepted nor refused): no KNOWN check, so it never returns LG_GRAPH_KNOWN. Adding an edge
+ * that is already there breaks the graph (lg_graph_check_invariants reports it as
+ * LG_GRAPH_BAD_DUPLICATE or LG_GRAPH_BAD_KIND). */
+int lg_graph_add_new_edge(lg_graph_t *g, lg_node_t from, lg_node_t to,
+                          lg_node_t *path, size_t path_cap, size_t *path_len);
+
+/* Nonzero when from -> to is in the graph (refused edges included).
+ * O(min(out-degree(from), in-degree(to))). */
 int lg_graph_has_edge(const lg_graph_t *g, lg_node_t from, lg_node_t to);
 
 /* Removes a node and every edge into or out of it (refused ones included). */
@@ -76,17 +95,18 @@ size_t lg_graph_edge_count(const lg_graph_t *g);
 enum {
   LG_GRAPH_BAD_ORDER = -1,       /* an accepted edge goes down the order, or an ord out of range */
   LG_GRAPH_BAD_PERMUTATION = -2, /* two live nodes share an ord */
-  LG_GRAPH_BAD_MIRROR = -3,      /* an out-list entry has no matching in-list entry, or back */
+  LG_GRAPH_BAD_MIRROR = -3,      /* an entry's partner position is out of range or names another node */
   LG_GRAPH_BAD_COUNT = -4,       /* node or edge counts disagree with the lists */
-  LG_GRAPH_BAD_HASH = -5,        /* the edge index lost or misplaced an edge */
-  LG_GRAPH_BAD_POSITION = -6,    /* the edge index records the wrong list position */
-  LG_GRAPH_BAD_KIND = -7,        /* an edge is in the accepted lists but marked refused, or back */
+  LG_GRAPH_BAD_DUPLICATE = -5,   /* the same edge is listed twice */
+  LG_GRAPH_BAD_POSITION = -6,    /* an entry's partner does not record the entry's own position */
+  LG_GRAPH_BAD_KIND = -7,        /* the same edge is listed both accepted and refused */
   LG_GRAPH_BAD_ENDPOINT = -8,    /* a self-edge, an edge to a removed node, a removed node with edges */
 };
 
 /* For tests: 0 when every internal invariant holds (the order is a topological order of the
- * accepted edges, adjacency lists mirror each other, counts agree), else one of the codes
- * above, or -ENOMEM when it could not get memory to check. O(nodes log nodes + edges). */
+ * accepted edges, the two entries of every edge point at each other, no edge is listed twice,
+ * counts agree), else one of the codes above, or -ENOMEM when it could not get memory to
+ * check. O(nodes log nodes + edges log(max out-degree)). */
 int lg_graph_check_invariants(const lg_graph_t *g);
 
 #endif

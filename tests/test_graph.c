@@ -89,8 +89,10 @@ static void expect_model_path(const model_t *m, const lg_node_t *path, size_t le
               (unsigned long long)seed, step, path[k], path[k + 1]);
 }
 
-/* One randomized run: `steps` operations over `n` nodes, mostly edges, some removals. */
-static void run_random(uint64_t seed, int n, int steps, int remove_per_mille) {
+/* One randomized run: `steps` operations over `n` nodes, mostly edges, some removals. With
+ * `use_new`, an edge the model says is new goes through lg_graph_add_new_edge, as the lock
+ * table's calls do, and only repeated edges through lg_graph_add_edge. */
+static void run_random_with(uint64_t seed, int n, int steps, int remove_per_mille, int use_new) {
   static model_t m;
   memset(&m, 0, sizeof m);
   m.n = n;
@@ -122,7 +124,9 @@ static void run_random(uint64_t seed, int n, int steps, int remove_per_mille) {
         want = d >= 0 ? LG_GRAPH_CYCLE : LG_GRAPH_ADDED;
       }
       size_t len = 0;
-      int rc = lg_graph_add_edge(g, (lg_node_t)a, (lg_node_t)b, path, MODEL_N, &len);
+      int rc = use_new && want != LG_GRAPH_KNOWN
+                   ? lg_graph_add_new_edge(g, (lg_node_t)a, (lg_node_t)b, path, MODEL_N, &len)
+                   : lg_graph_add_edge(g, (lg_node_t)a, (lg_node_t)b, path, MODEL_N, &len);
       cr_assert_eq(rc, want, "seed %llu step %d: add %d->%d returned %d, model says %d",
                    (unsigned long long)seed, step, a, b, rc, want);
       if (rc == LG_GRAPH_CYCLE)
@@ -161,6 +165,10 @@ static void run_random(uint64_t seed, int n, int steps, int remove_per_mille) {
   cr_expect_gt(cycles, 0, "seed %llu: no cycle found", (unsigned long long)seed);
   cr_expect_gt(known, 0, "seed %llu: no edge known", (unsigned long long)seed);
   lg_graph_free(g);
+}
+
+static void run_random(uint64_t seed, int n, int steps, int remove_per_mille) {
+  run_random_with(seed, n, steps, remove_per_mille, 0);
 }
 
 Test(graph, random_edges_match_brute_force_model, .timeout = 120) {
@@ -326,5 +334,134 @@ Test(graph, reverse_order_acquisitions_stay_acyclic, .timeout = 60) {
   cr_expect_eq(lg_graph_check_invariants(g), 0);
   cr_expect_eq(lg_graph_find_path(g, n - 1, 0, NULL, 0), 2 * n - 1);
   cr_expect_eq(lg_graph_add_edge(g, 0, n - 1, NULL, 0, NULL), LG_GRAPH_CYCLE);
+  lg_graph_free(g);
+}
+
+Test(graph, new_edges_without_lookup_match_brute_force_model, .timeout = 120) {
+  /* The lock table's way in: it asks for an edge only when its own table says it is new. */
+  for (uint64_t seed = 300; seed < 303; seed++)
+    run_random_with(seed, 200, 2000, 20, 1);
+  for (uint64_t seed = 310; seed < 313; seed++)
+    run_random_with(seed, 24, 2000, 80, 1);
+}
+
+Test(graph, add_new_edge_outcomes_and_errors) {
+  lg_graph_t *g = lg_graph_new();
+  lg_node_t path[4];
+  size_t len = 0;
+  cr_assert_eq(lg_graph_add_new_edge(g, 1, 2, path, 4, &len), LG_GRAPH_ADDED);
+  cr_assert_eq(lg_graph_add_new_edge(g, 2, 3, path, 4, &len), LG_GRAPH_ADDED);
+  cr_assert_eq(lg_graph_add_new_edge(g, 3, 1, path, 4, &len), LG_GRAPH_CYCLE);
+  cr_expect_eq(len, 3);
+  cr_expect_eq(path[0], 1);
+  cr_expect_eq(path[1], 2);
+  cr_expect_eq(path[2], 3);
+  cr_expect(lg_graph_has_edge(g, 3, 1), "the refused edge is remembered");
+  cr_expect_eq(lg_graph_add_edge(g, 3, 1, NULL, 0, NULL), LG_GRAPH_KNOWN);
+  cr_expect_eq(lg_graph_add_new_edge(g, 4, 4, NULL, 0, NULL), -EINVAL);
+  cr_expect_eq(lg_graph_add_new_edge(g, UINT32_MAX, 4, NULL, 0, NULL), -EINVAL);
+  cr_expect_eq(lg_graph_edge_count(g), 3);
+  cr_expect_eq(lg_graph_node_count(g), 3);
+  cr_expect_eq(lg_graph_check_invariants(g), 0);
+  lg_graph_free(g);
+}
+
+Test(graph, invariant_check_catches_an_edge_added_twice) {
+  /* lg_graph_add_new_edge trusts its caller; breaking that promise must not go unnoticed. */
+  lg_graph_t *g = lg_graph_new();
+  cr_assert_eq(lg_graph_add_new_edge(g, 1, 2, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_assert_eq(lg_graph_add_new_edge(g, 2, 3, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_assert_eq(lg_graph_check_invariants(g), 0);
+  cr_assert_eq(lg_graph_add_new_edge(g, 1, 2, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_expect_eq(lg_graph_check_invariants(g), LG_GRAPH_BAD_DUPLICATE);
+  lg_graph_free(g);
+
+  g = lg_graph_new();
+  cr_assert_eq(lg_graph_add_new_edge(g, 1, 2, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_assert_eq(lg_graph_add_new_edge(g, 2, 1, NULL, 0, NULL), LG_GRAPH_CYCLE);
+  cr_assert_eq(lg_graph_add_new_edge(g, 2, 1, NULL, 0, NULL), LG_GRAPH_CYCLE);
+  cr_expect_eq(lg_graph_check_invariants(g), LG_GRAPH_BAD_DUPLICATE);
+  lg_graph_free(g);
+}
+
+/* An edge of the hub test: its ends. */
+typedef struct hub_edge {
+  lg_node_t from, to;
+} hub_edge_t;
+
+Test(graph, hub_edges_removed_in_random_order_keep_positions, .timeout = 60) {
+  /* A hub lock with 10,000 leaves: out-edges to odd leaves, in-edges from even ones, and
+   * refused edges of both directions at the hub and between leaves, so every vector kind at
+   * the hub loses entries from random positions and the swap-with-last runs everywhere. */
+  enum { LEAVES = 10000 };
+  static hub_edge_t edges[3 * LEAVES];
+  static unsigned char dead[LEAVES + 1];
+  static lg_node_t order[LEAVES];
+  memset(dead, 0, sizeof dead);
+  size_t ne = 0;
+  lg_graph_t *g = lg_graph_new();
+  cr_assert_not_null(g);
+  for (lg_node_t i = 1; i <= LEAVES; i++) {
+    lg_node_t from = i % 2 ? 0 : i, to = i % 2 ? i : 0;
+    cr_assert_eq(lg_graph_add_new_edge(g, from, to, NULL, 0, NULL), LG_GRAPH_ADDED);
+    edges[ne++] = (hub_edge_t){from, to};
+  }
+  for (lg_node_t i = 1; i <= LEAVES; i++) {
+    if (i % 4 == 0 || i % 4 == 1) { /* the opposite of its hub edge: a two-lock inversion */
+      lg_node_t from = i % 2 ? i : 0, to = i % 2 ? 0 : i;
+      cr_assert_eq(lg_graph_add_new_edge(g, from, to, NULL, 0, NULL), LG_GRAPH_CYCLE);
+      edges[ne++] = (hub_edge_t){from, to};
+    }
+    if (i % 2 == 1 && i < LEAVES) { /* 0 -> i -> i+1 -> 0 */
+      cr_assert_eq(lg_graph_add_new_edge(g, i, i + 1, NULL, 0, NULL), LG_GRAPH_CYCLE);
+      edges[ne++] = (hub_edge_t){i, i + 1};
+    }
+  }
+  cr_assert_eq(lg_graph_edge_count(g), ne);
+  cr_assert_eq(lg_graph_check_invariants(g), 0);
+
+  rng_state = 0x5eed;
+  for (lg_node_t i = 0; i < LEAVES; i++)
+    order[i] = i + 1;
+  for (size_t i = LEAVES - 1; i > 0; i--) {
+    size_t j = rng_next() % (i + 1);
+    lg_node_t t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  const size_t keep = 1000;
+  for (size_t r = 0; r < LEAVES - keep; r++) {
+    lg_graph_remove_node(g, order[r]);
+    dead[order[r]] = 1;
+    if (r % 500 != 499)
+      continue;
+    int inv = lg_graph_check_invariants(g);
+    cr_assert_eq(inv, 0, "after %zu removals: invariants broken (%d)", r + 1, inv);
+    size_t live = 0;
+    for (size_t k = 0; k < ne; k++) {
+      int want = !dead[edges[k].from] && !dead[edges[k].to];
+      live += want;
+      if ((lg_graph_has_edge(g, edges[k].from, edges[k].to) != 0) != want)
+        cr_assert_fail("after %zu removals: has_edge %u -> %u should be %d", r + 1,
+                       edges[k].from, edges[k].to, want);
+    }
+    cr_assert_eq(lg_graph_edge_count(g), live, "after %zu removals", r + 1);
+    cr_assert_eq(lg_graph_node_count(g), LEAVES - r, "after %zu removals", r + 1);
+  }
+
+  /* The hub goes last but one: it walks its own (now scattered) vectors. */
+  lg_graph_remove_node(g, 0);
+  dead[0] = 1;
+  cr_expect_eq(lg_graph_check_invariants(g), 0);
+  size_t live = 0;
+  for (size_t k = 0; k < ne; k++)
+    live += !dead[edges[k].from] && !dead[edges[k].to];
+  cr_expect_eq(lg_graph_edge_count(g), live, "only refused leaf-to-leaf edges are left");
+  cr_expect_eq(lg_graph_node_count(g), keep);
+  for (size_t r = LEAVES - keep; r < LEAVES; r++)
+    lg_graph_remove_node(g, order[r]);
+  cr_expect_eq(lg_graph_edge_count(g), 0);
+  cr_expect_eq(lg_graph_node_count(g), 0);
+  cr_expect_eq(lg_graph_check_invariants(g), 0);
   lg_graph_free(g);
 }
