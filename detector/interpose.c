@@ -197,9 +197,13 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
     uintptr_t addr_ = (uintptr_t)(lockp);                                                  \
     uint64_t slot_ = lg_slot_peek((t), addr_), key_;                                       \
     if (LG_UNLIKELY((t)->depth == (t)->cap) ||                                             \
-        !lg_acquire_known_slot((t), slot_, (kind), (mode), LG_ACQ_BLOCKING, &key_))         \
-      return lg_blocking_slow((t), (void *)addr_, (kind), (mode), (lockcall), __func__,    \
-                              LG_CALLER_PC, LG_CALLER_CFA, LG_SELF_FP);                    \
+        !lg_acquire_known_slot((t), slot_, (kind), (mode), LG_ACQ_BLOCKING, &key_)) {       \
+      int slow_ = lg_blocking_slow((t), (void *)addr_, (kind), (mode), (lockcall), __func__, \
+                                   LG_CALLER_PC, LG_CALLER_CFA, LG_SELF_FP);               \
+      /* Not a tail call: the walk from LG_SELF_FP needs this frame alive. */             \
+      __asm__ volatile("" : "+r"(slow_));                                                  \
+      return slow_;                                                                        \
+    }                                                                                      \
     lg_held_prepare((t), addr_, slot_ & LG_SLOT_IDVER, key_, (kind), (mode), LG_CALLER_PC,  \
                     LG_CALLER_CFA, LG_SELF_FP);                                            \
     lg_wait_begin(t);                                                                      \
