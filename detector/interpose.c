@@ -163,7 +163,11 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
                                                       const char *func, uintptr_t pc,
                                                       uintptr_t cfa, uintptr_t fp) {
   lg_acq_t a;
-  int pre = lg_acquire_check(t, (uintptr_t)lock, kind, mode, LG_ACQ_BLOCKING, pc, cfa, &a);
+  /* In the cached region with room on the stack, the inline check already found the lock or
+   * its chain unknown: straight to the slow path, without looking the slot up again. */
+  int pre = ((uintptr_t)lock >> LG_REGION_SHIFT) == t->region_key && t->depth != t->cap
+                ? lg_lock_slow(t, (uintptr_t)lock, kind, mode, LG_ACQ_BLOCKING, pc, cfa, &a)
+                : lg_acquire_check(t, (uintptr_t)lock, kind, mode, LG_ACQ_BLOCKING, pc, cfa, &a);
   if (pre == LG_PRE_UNTRACKED)
     return call(lock);
   int filled = lg_held_fill(t, (uintptr_t)lock, &a, kind, mode, pc, cfa, fp) == 0;
