@@ -461,7 +461,10 @@ LG_INLINE int lg_acquire_known_slot(lg_thread_t *t, uint64_t s, uint8_t kind, ui
   if (LG_LIKELY(atomic_load_explicit(lg_lock_hot(id), memory_order_relaxed) == k))
     return 1;
   const uint64_t *c = t->cache;
-  for (uint32_t i = (uint32_t)k & t->cache_mask; c[i] != 0; i = (i + 1) & t->cache_mask)
+  uint32_t mask = t->cache_mask, i = (uint32_t)k & mask;
+  if (LG_LIKELY(c[i] == k)) /* the key's home slot: where it usually is */
+    return 1;
+  for (; c[i] != 0; i = (i + 1) & mask)
     if (c[i] == k)
       return 1;
   lg_lock_t *n = lg_lock_at(id);
