@@ -526,26 +526,6 @@ _Static_assert(offsetof(lg_held_t, ver) == offsetof(lg_held_t, id) + 4 &&
 LG_INLINE void lg_held_prepare(lg_thread_t *t, uintptr_t addr, uint64_t idver, uint64_t key,
                                uint8_t kind, uint8_t mode, uintptr_t pc, uintptr_t cfa,
                                uintptr_t wrapper_fp) {
-  /* Frame-pointer walk from the program's frame: every frame address must lie between the
-   * caller's stack pointer and the stack's top and grow outwards, so a program built without
-   * frame pointers yields a short (or empty) list, never a fault. The callers are gathered in
-   * registers and stored once, 0 where the walk stopped. */
-  uintptr_t fp = *(const uintptr_t *)wrapper_fp, lo = cfa, hi = t->stack_hi;
-  uintptr_t up0 = 0, up1 = 0, up2 = 0, up3 = 0;
-#define LG_FP_STEP(u)                                                                         \
-  if (fp < lo || fp + 16 > hi || (fp & 7) != 0)                                               \
-    goto walked;                                                                              \
-  u = ((const uintptr_t *)fp)[1];                                                             \
-  lo = fp + 16;                                                                               \
-  fp = ((const uintptr_t *)fp)[0]
-  LG_FP_STEP(up0);
-  LG_FP_STEP(up1);
-  LG_FP_STEP(up2);
-  if (!(fp < lo || fp + 16 > hi || (fp & 7) != 0))
-    up3 = ((const uintptr_t *)fp)[1];
-#undef LG_FP_STEP
-walked:;
-  _Static_assert(LG_HELD_UP == 4, "lg_held_prepare walks four frames");
   lg_held_t *h = &t->held[t->depth];
   h->addr = addr;
   memcpy(&h->id, &idver, sizeof idver);
@@ -554,10 +534,32 @@ walked:;
   h->cfa = cfa;
   h->mode = mode;
   h->kind = kind;
-  h->up[0] = up0;
-  h->up[1] = up1;
-  h->up[2] = up2;
-  h->up[3] = up3;
+  /* Frame-pointer walk from the program's frame: every frame address must lie between the
+   * caller's stack pointer and the stack's top and grow outwards, so a program built without
+   * frame pointers yields a short (or empty) list, never a fault. Each caller is stored once,
+   * 0 from where the walk stopped. */
+  uintptr_t fp = *(const uintptr_t *)wrapper_fp, lo = cfa, hi = t->stack_hi;
+  _Static_assert(LG_HELD_UP == 4, "lg_held_prepare walks four frames");
+#define LG_FP_STEP(k, stop)                                                                   \
+  if (fp < lo || fp + 16 > hi || (fp & 7) != 0)                                              \
+    goto stop;                                                                                \
+  h->up[k] = ((const uintptr_t *)fp)[1];                                                      \
+  lo = fp + 16;                                                                               \
+  fp = ((const uintptr_t *)fp)[0]
+  LG_FP_STEP(0, stop0);
+  LG_FP_STEP(1, stop1);
+  LG_FP_STEP(2, stop2);
+  LG_FP_STEP(3, stop3);
+#undef LG_FP_STEP
+  return;
+stop0:
+  h->up[0] = 0;
+stop1:
+  h->up[1] = 0;
+stop2:
+  h->up[2] = 0;
+stop3:
+  h->up[3] = 0;
 }
 
 /* Room for one more held entry: 0, or nonzero when the stack could not grow (the entry is then
