@@ -134,37 +134,92 @@ void lg_real_resolve(void) {
 
 /* ---- the shape every acquisition shares ---- */
 
-/* A blocking acquisition: check first (may report before a hang), prepare the held entry
- * (outside the program's critical section), publish the wait, call; on success only the
- * depth changes. */
-#define LG_BLOCKING(t, lockp, kind, mode, realcall)                                         \
+/* A blocking acquisition's real call failed: an errorcheck relock (EDEADLK) is reported, as is
+ * a destroyed or uninitialized lock (EINVAL). h is the entry prepared for it. Out of line, so
+ * the wrapper keeps nothing but the thread across the real call. */
+static __attribute__((noinline, cold)) int lg_blocking_failed(lg_thread_t *t, const lg_held_t *h,
+                                                              int rc, uint8_t kind,
+                                                              const char *func) {
+  if (rc == EDEADLK)
+    lg_lock_report_errcheck(t, h->addr, h->id, h->ver, h->pc, h->cfa);
+  else if (rc == EINVAL)
+    lg_misuse_lock_failed(t, h->addr, kind, rc, func, h->pc);
+  return rc;
+}
+
+/* The real blocking acquisitions, all of one type for lg_blocking_slow. */
+typedef int (*lg_lockcall_t)(void *lock);
+static int lg_call_mutex_lock(void *l) { return lg_real.mutex_lock(l); }
+static int lg_call_rwlock_rdlock(void *l) { return lg_real.rwlock_rdlock(l); }
+static int lg_call_rwlock_wrlock(void *l) { return lg_real.rwlock_wrlock(l); }
+static int lg_call_spin_lock(void *l) { return lg_real.spin_lock(l); }
+
+/* A blocking acquisition the wrapper's inline path does not take on (an unknown lock or chain,
+ * a lock outside the thread's cached shadow region, a full held stack): check first (may report
+ * before a hang), prepare the held entry, publish the wait, call; on success only the depth
+ * changes. pc, cfa and fp are the wrapper's (its frame is live meanwhile). */
+static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock, uint8_t kind,
+                                                      uint8_t mode, lg_lockcall_t call,
+                                                      const char *func, uintptr_t pc,
+                                                      uintptr_t cfa, uintptr_t fp) {
+  lg_acq_t a;
+  /* In the cached region with room on the stack, the inline check already found the lock or
+   * its chain unknown: straight to the slow path, without looking the slot up again. */
+  int pre = ((uintptr_t)lock >> LG_REGION_SHIFT) == t->region_key && t->depth != t->cap
+                ? lg_lock_slow(t, (uintptr_t)lock, kind, mode, LG_ACQ_BLOCKING, pc, cfa, &a)
+                : lg_acquire_check(t, (uintptr_t)lock, kind, mode, LG_ACQ_BLOCKING, pc, cfa, &a);
+  if (pre == LG_PRE_UNTRACKED)
+    return call(lock);
+  int filled = lg_held_fill(t, (uintptr_t)lock, &a, kind, mode, pc, cfa, fp) == 0;
+  if (LG_LIKELY(filled))
+    lg_wait_begin(t);
+  /* A signal handler that locks while this call blocks must not reuse the prepared entry: its
+   * calls pass straight through until this one returns. */
+  t->passthrough = 1;
+  int rc = call(lock);
+  t->passthrough = 0;
+  if (LG_LIKELY(filled))
+    lg_wait_end(t);
+  if (LG_LIKELY(rc == 0) || rc == EOWNERDEAD) { /* a robust mutex's dead owner: held */
+    if (LG_LIKELY(filled))
+      lg_held_commit(t);
+  } else if (rc == EDEADLK) {
+    lg_lock_report_errcheck(t, (uintptr_t)lock, a.id, a.ver, pc, cfa);
+  } else if (rc == EINVAL) { /* a destroyed or uninitialized lock */
+    lg_misuse_lock_failed(t, (uintptr_t)lock, kind, rc, func, pc);
+  }
+  return rc;
+}
+
+/* A blocking acquisition. Inline, only the known case (the lock in the thread's cached region,
+ * its chain key processed before, room on the held stack): the check is a few loads, the
+ * entry is prepared outside the program's critical section and covered once the real call
+ * succeeded, and only the thread lives across the real call (the failures read the prepared
+ * entry). Anything else is lg_blocking_slow, whose checks come first. */
+#define LG_BLOCKING(t, lockp, kind, mode, realcall, lockcall)                               \
   do {                                                                                     \
-    uintptr_t pc_ = LG_CALLER_PC, cfa_ = LG_CALLER_CFA;                                    \
-    lg_acq_t a_;                                                                            \
-    int pre_ = lg_acquire_check((t), (uintptr_t)(lockp), (kind), (mode), LG_ACQ_BLOCKING,   \
-                                pc_, cfa_, &a_);                                            \
-    if (pre_ == LG_PRE_UNTRACKED)                                                           \
-      return (realcall);                                                                    \
-    int filled_ = lg_held_fill((t), (uintptr_t)(lockp), &a_, (kind), (mode), pc_, cfa_,     \
-                               LG_SELF_FP) == 0;                                            \
-    if (LG_LIKELY(filled_))                                                                 \
-      lg_wait_begin(t);                                                                     \
-    /* A signal handler that locks while this call blocks must not reuse the prepared      \
-     * entry: its calls pass straight through until this one returns. */                  \
-    (t)->passthrough = 1;                                                                   \
-    int rc_ = (realcall);                                                                   \
-    (t)->passthrough = 0;                                                                   \
-    if (LG_LIKELY(filled_))                                                                 \
-      lg_wait_end(t);                                                                       \
-    if (LG_LIKELY(rc_ == 0) || rc_ == EOWNERDEAD) { /* a robust mutex's dead owner: held */ \
-      if (LG_LIKELY(filled_))                                                               \
-        lg_held_commit(t);                                                                  \
-    } else if (rc_ == EDEADLK) {                                                            \
-      lg_lock_report_errcheck((t), (uintptr_t)(lockp), a_.id, a_.ver, pc_, cfa_);          \
-    } else if (rc_ == EINVAL) { /* a destroyed or uninitialized lock */                     \
-      lg_misuse_lock_failed((t), (uintptr_t)(lockp), (kind), rc_, __func__, pc_);           \
-    }                                                                                       \
-    return rc_;                                                                             \
+    uintptr_t addr_ = (uintptr_t)(lockp);                                                  \
+    uint64_t slot_ = lg_slot_peek((t), addr_), key_;                                       \
+    if (LG_UNLIKELY((t)->depth == (t)->cap) ||                                             \
+        !lg_acquire_known_slot((t), slot_, (kind), (mode), LG_ACQ_BLOCKING, &key_)) {       \
+      int slow_ = lg_blocking_slow((t), (void *)addr_, (kind), (mode), (lockcall), __func__, \
+                                   LG_CALLER_PC, LG_CALLER_CFA, LG_SELF_FP);               \
+      /* Not a tail call: the walk from LG_SELF_FP needs this frame alive. */             \
+      __asm__ volatile("" : "+r"(slow_));                                                  \
+      return slow_;                                                                        \
+    }                                                                                      \
+    lg_held_prepare((t), addr_, slot_ & LG_SLOT_IDVER, key_, (kind), (mode), LG_CALLER_PC,  \
+                    LG_CALLER_CFA, LG_SELF_FP);                                            \
+    lg_wait_begin(t);                                                                      \
+    (t)->passthrough = 1; /* see lg_blocking_slow */                                       \
+    int rc_ = (realcall);                                                                  \
+    (t)->passthrough = 0;                                                                  \
+    lg_wait_end(t);                                                                        \
+    if (LG_LIKELY(rc_ == 0) || rc_ == EOWNERDEAD) {                                        \
+      lg_held_commit(t);                                                                   \
+      return rc_;                                                                          \
+    }                                                                                      \
+    return lg_blocking_failed((t), &(t)->held[(t)->depth], rc_, (kind), __func__);         \
   } while (0)
 
 /* A timed or try acquisition: call first, record only what succeeded. */
@@ -242,7 +297,7 @@ LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
   lg_thread_t *t = lg_enter();
   if (LG_UNLIKELY(t == NULL))
     return LG_CALL_REAL(mutex_lock, m);
-  LG_BLOCKING(t, m, LG_KIND_MUTEX, LG_MODE_WRITE, lg_real.mutex_lock(m));
+  LG_BLOCKING(t, m, LG_KIND_MUTEX, LG_MODE_WRITE, lg_real.mutex_lock(m), lg_call_mutex_lock);
 }
 
 LG_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) {
@@ -407,14 +462,14 @@ LG_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l) {
   lg_thread_t *t = lg_enter();
   if (LG_UNLIKELY(t == NULL))
     return LG_CALL_REAL(rwlock_rdlock, l);
-  LG_BLOCKING(t, l, LG_KIND_RWLOCK, LG_MODE_READ, lg_real.rwlock_rdlock(l));
+  LG_BLOCKING(t, l, LG_KIND_RWLOCK, LG_MODE_READ, lg_real.rwlock_rdlock(l), lg_call_rwlock_rdlock);
 }
 
 LG_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l) {
   lg_thread_t *t = lg_enter();
   if (LG_UNLIKELY(t == NULL))
     return LG_CALL_REAL(rwlock_wrlock, l);
-  LG_BLOCKING(t, l, LG_KIND_RWLOCK, LG_MODE_WRITE, lg_real.rwlock_wrlock(l));
+  LG_BLOCKING(t, l, LG_KIND_RWLOCK, LG_MODE_WRITE, lg_real.rwlock_wrlock(l), lg_call_rwlock_wrlock);
 }
 
 LG_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l) {
@@ -483,7 +538,7 @@ LG_EXPORT int pthread_spin_lock(pthread_spinlock_t *s) {
   lg_thread_t *t = lg_enter();
   if (LG_UNLIKELY(t == NULL))
     return LG_CALL_REAL(spin_lock, s);
-  LG_BLOCKING(t, s, LG_KIND_SPIN, LG_MODE_WRITE, lg_real.spin_lock(s));
+  LG_BLOCKING(t, s, LG_KIND_SPIN, LG_MODE_WRITE, lg_real.spin_lock(s), lg_call_spin_lock);
 }
 
 LG_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s) {

@@ -36,6 +36,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 #include <threads.h>
 #include <time.h>
@@ -440,12 +441,19 @@ LG_INLINE _Atomic uint64_t *lg_lock_hot(uint32_t id) {
          (id & ((1u << LG_NODE_CHUNK_SHIFT) - 1));
 }
 
-LG_INLINE uint64_t lg_chain_mix(uint64_t key, uint32_t id, uint32_t ver, uint8_t mode) {
-  uint64_t x = key ^ (((uint64_t)ver << 32 | id) * 0x9e3779b97f4a7c15ull) ^ mode;
+/* The chain key of lock (id, ver) taken in mode on top of key. In two forms: from the lock's id
+ * and version, and from the word ver << 32 | id, which is also a shadow slot's low 56 bits (see
+ * below), so the fast path need not take a slot apart first. */
+LG_INLINE uint64_t lg_chain_mix_word(uint64_t key, uint64_t idver, uint8_t mode) {
+  uint64_t x = key ^ (idver * 0x9e3779b97f4a7c15ull) ^ mode;
   x ^= x >> 31;
   x *= 0xbf58476d1ce4e5b9ull;
   x ^= x >> 29;
   return x | 1; /* never 0: 0 marks an empty cache entry */
+}
+
+LG_INLINE uint64_t lg_chain_mix(uint64_t key, uint32_t id, uint32_t ver, uint8_t mode) {
+  return lg_chain_mix_word(key, (uint64_t)ver << 32 | id, mode);
 }
 
 /* A shadow slot: id (bits 0-31), version (32-55, 24 bits), kind (56-59), and two bits that send
@@ -456,6 +464,7 @@ LG_INLINE uint64_t lg_chain_mix(uint64_t key, uint32_t id, uint32_t ver, uint8_t
 #define LG_SLOT_SHARED (0x10ull << 56)
 #define LG_SLOT_ORPHAN (0x20ull << 56)
 #define LG_SLOT_SPECIAL (LG_SLOT_SHARED | LG_SLOT_ORPHAN)
+#define LG_SLOT_IDVER ((1ull << 56) - 1) /* ver << 32 | id */
 
 LG_INLINE uint64_t lg_slot_value(uint32_t id, uint32_t ver, uint8_t kind) {
   return (uint64_t)kind << 56 | (uint64_t)(ver & LG_VER_MASK) << 32 | id;
@@ -478,74 +487,140 @@ void lg_held_remove_at(lg_thread_t *t, uint32_t i);
 /* The live instance at addr as a slot value (id, ver, kind), 0 when none. Under lg_rt.mu. */
 uint64_t lg_lock_current_locked(uintptr_t addr);
 
-/* Decides what an acquisition needs. A known lock whose chain key (held stack + this lock +
- * the thread's hb segment) was processed before costs one slot load and one load of the
+/* Whether an acquisition of the lock in shadow slot s is already known: its chain key (held
+ * stack + this lock + the thread's hb segment) was processed before. That costs one load of the
  * lock's hot word (its last key), then a probe of the thread's key set, then the lock's own
- * small key set on its node line; with nothing held, the slot alone. Anything else goes to
- * lg_lock_slow. */
+ * small key set on its node line; with nothing held (or a trylock), nothing. *key gets the
+ * chain key; on zero the slow path decides. Inlined, *key stays in a register. */
+LG_INLINE int lg_acquire_known_slot(lg_thread_t *t, uint64_t s, uint8_t kind, uint8_t mode,
+                                    int acq, uint64_t *key) {
+  /* One compare says: a lock lives here, of this kind, alone in its granule, not orphaned. */
+  if (LG_UNLIKELY((s >> 56) != kind))
+    return 0;
+  uint32_t d = t->depth;
+  uint64_t k = lg_chain_mix_word(d ? t->held[d - 1].key : t->seed, s & LG_SLOT_IDVER, mode);
+  *key = k;
+  if (d == 0 || acq == LG_ACQ_TRY)
+    return 1;
+  uint32_t id = (uint32_t)s;
+  if (LG_LIKELY(atomic_load_explicit(lg_lock_hot(id), memory_order_relaxed) == k))
+    return 1;
+  const uint64_t *c = t->cache;
+  uint32_t mask = t->cache_mask, i = (uint32_t)k & mask;
+  if (LG_LIKELY(c[i] == k)) /* the key's home slot: where it usually is */
+    return 1;
+  for (; c[i] != 0; i = (i + 1) & mask)
+    if (c[i] == k)
+      return 1;
+  lg_lock_t *n = lg_lock_at(id);
+  for (int j = 0; j < LG_LOCK_KEYS; j++)
+    if (atomic_load_explicit(&n->keys[j], memory_order_relaxed) == k)
+      return 1;
+  return 0;
+}
+
+/* The shadow slot of addr from the thread's cached region without calling out: 0 (as for no
+ * lock) when addr lies outside that region. */
+LG_INLINE uint64_t lg_slot_peek(const lg_thread_t *t, uintptr_t addr) {
+  if (LG_UNLIKELY((addr >> LG_REGION_SHIFT) != t->region_key))
+    return 0;
+  return atomic_load_explicit(
+      &t->region_slots[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)], memory_order_acquire);
+}
+
+/* lg_acquire_known_slot for the lock at addr, looking its region up when it is not the cached
+ * one. On nonzero, *slot is the lock's shadow slot and *key the acquisition's chain key. */
+LG_INLINE int lg_acquire_known(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int acq,
+                               uint64_t *slot, uint64_t *key) {
+  _Atomic uint64_t *slots = t->region_slots;
+  if (LG_UNLIKELY((addr >> LG_REGION_SHIFT) != t->region_key)) {
+    slots = lg_region_find(t, addr);
+    if (slots == NULL)
+      return 0;
+  }
+  uint64_t s = atomic_load_explicit(&slots[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)],
+                                    memory_order_acquire);
+  *slot = s;
+  return lg_acquire_known_slot(t, s, kind, mode, acq, key);
+}
+
+/* Decides what an acquisition needs: a known one (lg_acquire_known) fills a and returns
+ * LG_PRE_OK at once; anything else goes to lg_lock_slow. */
 LG_INLINE int lg_acquire_check(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode,
                                    int acq, uintptr_t pc, uintptr_t cfa, lg_acq_t *a) {
-  _Atomic uint64_t *slots = t->region_slots;
-  if (LG_UNLIKELY((addr >> LG_REGION_SHIFT) != t->region_key))
-    slots = lg_region_find(t, addr);
-  if (LG_LIKELY(slots != NULL)) {
-    uint64_t s = atomic_load_explicit(&slots[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)],
-                                      memory_order_acquire);
-    /* One compare says: a lock lives here, of this kind, alone in its granule, not orphaned. */
-    if (LG_LIKELY((s >> 56) == kind)) {
-      uint32_t id = (uint32_t)s, ver = (uint32_t)(s >> 32) & LG_VER_MASK;
-      uint32_t d = t->depth;
-      uint64_t key = lg_chain_mix(d ? t->held[d - 1].key : t->seed, id, ver, mode);
-      a->id = id;
-      a->ver = ver;
-      a->key = key;
-      if (d == 0 || acq == LG_ACQ_TRY)
-        return LG_PRE_OK;
-      if (LG_LIKELY(atomic_load_explicit(lg_lock_hot(id), memory_order_relaxed) == key))
-        return LG_PRE_OK;
-      const uint64_t *c = t->cache;
-      for (uint32_t i = (uint32_t)key & t->cache_mask; c[i] != 0; i = (i + 1) & t->cache_mask)
-        if (c[i] == key)
-          return LG_PRE_OK;
-      lg_lock_t *n = lg_lock_at(id);
-      for (int k = 0; k < LG_LOCK_KEYS; k++)
-        if (atomic_load_explicit(&n->keys[k], memory_order_relaxed) == key)
-          return LG_PRE_OK;
-    }
+  uint64_t s, key;
+  if (LG_LIKELY(lg_acquire_known(t, addr, kind, mode, acq, &s, &key))) {
+    a->id = (uint32_t)s;
+    a->ver = (uint32_t)(s >> 32) & LG_VER_MASK;
+    a->key = key;
+    return LG_PRE_OK;
   }
   return lg_lock_slow(t, addr, kind, mode, acq, pc, cfa, a);
 }
 
-/* Writes the entry one above the top of the held stack without covering it: nobody reads
- * beyond depth, so a blocking acquisition prepares it BEFORE the real call and only bumps
- * the depth once it returns (lg_held_commit), keeping this work out of the program's critical
- * section. Returns nonzero when the stack could not grow (the entry is then dropped). */
-LG_INLINE int lg_held_fill(lg_thread_t *t, uintptr_t addr, const lg_acq_t *a, uint8_t kind,
-                           uint8_t mode, uintptr_t pc, uintptr_t cfa, uintptr_t wrapper_fp) {
-  uint32_t d = t->depth;
-  if (LG_UNLIKELY(d == t->cap) && lg_thread_held_grow(t) != 0)
-    return -1;
-  lg_held_t *h = &t->held[d];
+/* A held entry's id and ver as one word (ver << 32 | id, which is also a shadow slot's low 56
+ * bits), so that both are written by one store. */
+_Static_assert(offsetof(lg_held_t, ver) == offsetof(lg_held_t, id) + 4 &&
+                   __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "lg_held_t: id and ver form one little-endian word");
+
+/* Writes the entry one above the top of the held stack, for which there must be room
+ * (depth < cap), without covering it: nobody reads beyond depth, so a blocking acquisition
+ * prepares it BEFORE the real call and only bumps the depth once it returns (lg_held_commit),
+ * keeping this work out of the program's critical section. idver is ver << 32 | id. */
+LG_INLINE void lg_held_prepare(lg_thread_t *t, uintptr_t addr, uint64_t idver, uint64_t key,
+                               uint8_t kind, uint8_t mode, uintptr_t pc, uintptr_t cfa,
+                               uintptr_t wrapper_fp) {
+  lg_held_t *h = &t->held[t->depth];
   h->addr = addr;
-  h->id = a->id;
-  h->ver = a->ver;
-  h->key = a->key;
+  memcpy(&h->id, &idver, sizeof idver);
+  h->key = key;
   h->pc = pc;
   h->cfa = cfa;
   h->mode = mode;
   h->kind = kind;
   /* Frame-pointer walk from the program's frame: every frame address must lie between the
    * caller's stack pointer and the stack's top and grow outwards, so a program built without
-   * frame pointers yields a short (or empty) list, never a fault. */
+   * frame pointers yields a short (or empty) list, never a fault. Each caller is stored once,
+   * 0 from where the walk stopped. */
   uintptr_t fp = *(const uintptr_t *)wrapper_fp, lo = cfa, hi = t->stack_hi;
-  h->up[0] = h->up[1] = h->up[2] = h->up[3] = 0;
-  for (int k = 0; k < LG_HELD_UP; k++) {
-    if (fp < lo || fp + 16 > hi || (fp & 7) != 0)
-      break;
-    h->up[k] = ((const uintptr_t *)fp)[1];
-    lo = fp + 16;
-    fp = ((const uintptr_t *)fp)[0];
-  }
+  _Static_assert(LG_HELD_UP == 4, "lg_held_prepare walks four frames");
+#define LG_FP_STEP(k, stop)                                                                   \
+  if (fp < lo || fp + 16 > hi || (fp & 7) != 0)                                              \
+    goto stop;                                                                                \
+  h->up[k] = ((const uintptr_t *)fp)[1];                                                      \
+  lo = fp + 16;                                                                               \
+  fp = ((const uintptr_t *)fp)[0]
+  LG_FP_STEP(0, stop0);
+  LG_FP_STEP(1, stop1);
+  LG_FP_STEP(2, stop2);
+  LG_FP_STEP(3, stop3);
+#undef LG_FP_STEP
+  return;
+stop0:
+  h->up[0] = 0;
+stop1:
+  h->up[1] = 0;
+stop2:
+  h->up[2] = 0;
+stop3:
+  h->up[3] = 0;
+}
+
+/* Room for one more held entry: 0, or nonzero when the stack could not grow (the entry is then
+ * dropped). */
+LG_INLINE int lg_held_room(lg_thread_t *t) {
+  return LG_UNLIKELY(t->depth == t->cap) ? lg_thread_held_grow(t) : 0;
+}
+
+/* lg_held_prepare from a decided acquisition, growing the stack first; nonzero when it could
+ * not grow. */
+LG_INLINE int lg_held_fill(lg_thread_t *t, uintptr_t addr, const lg_acq_t *a, uint8_t kind,
+                           uint8_t mode, uintptr_t pc, uintptr_t cfa, uintptr_t wrapper_fp) {
+  if (lg_held_room(t) != 0)
+    return -1;
+  lg_held_prepare(t, addr, (uint64_t)a->ver << 32 | a->id, a->key, kind, mode, pc, cfa,
+                  wrapper_fp);
   return 0;
 }
 
