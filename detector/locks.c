@@ -1139,14 +1139,16 @@ static int lg_cycle_possible(uint32_t from, uint32_t to, int64_t *bound) {
  * the order first (they cannot close a cycle: nothing leaves it yet). Every edge of a cycle
  * leads into a lock with an edge out, so when a cycle's last edge arrives all its edges are
  * in the order and the graph refuses that one, as if nothing had been set aside. A lock
- * destroyed while still innermost never touches the graph. Under lg_rt.mu.
+ * destroyed while still innermost never touches the graph. Each edge is offered to the graph
+ * once (when both its ends have had an edge out), so the graph is not asked whether it knows
+ * it (lg_graph_add_new_edge: this table is the one index of edges). Under lg_rt.mu.
  * Invariant: an edge set aside leads into a lock with no edge out (out.n == 0). */
 static int lg_graph_learn(lg_edge_t *e) {
   lg_lock_aux_t *fx = lg_aux_at(e->from);
   if (!fx->ordered) {
     fx->ordered = 1;
     for (uint32_t i = 0; i < fx->in.n; i++) {
-      int rc = lg_graph_add_edge(lg_rt.graph, lg_edge_vec_items(&fx->in)[i]->from, e->from, NULL, 0, NULL);
+      int rc = lg_graph_add_new_edge(lg_rt.graph, lg_edge_vec_items(&fx->in)[i]->from, e->from, NULL, 0, NULL);
       if (rc == LG_GRAPH_CYCLE) /* cannot happen (see above); kept searchable if it does */
         lg_refused_add(lg_edge_vec_items(&fx->in)[i]);
       else if (rc < 0)
@@ -1155,7 +1157,7 @@ static int lg_graph_learn(lg_edge_t *e) {
   }
   if (!lg_aux_at(e->to)->ordered)
     return LG_GRAPH_ADDED; /* set aside */
-  return lg_graph_add_edge(lg_rt.graph, e->from, e->to, NULL, 0, NULL);
+  return lg_graph_add_new_edge(lg_rt.graph, e->from, e->to, NULL, 0, NULL);
 }
 
 void lg_lock_publish_locked(uint32_t id) {
