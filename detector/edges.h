@@ -57,6 +57,9 @@ _Static_assert(sizeof(struct lg_edge) == 128, "an edge record is one 128-byte al
 /* ---- locks.c, for leaf.c ---- */
 
 lg_lock_aux_t *lg_aux_at(uint32_t id);
+/* Nonzero once some lock lives in the overflow map (two locks in one granule): a slot then
+ * no longer says alone which lock an address holds, and leaf.c leaves every lock alone. */
+int lg_locks_overflow_any(void);
 /* The slot of addr through the thread's region cache; no region is created (NULL then). */
 _Atomic uint64_t *lg_slot_lookup(lg_thread_t *t, uintptr_t addr);
 /* The occurrence of held entry h -> (the lock `id` being taken in `mode`) on thread t. */

@@ -352,6 +352,10 @@ static _Atomic uint64_t *lg_slot_cached(const lg_thread_t *t, uintptr_t addr, in
   return lg_slot_of(addr, create);
 }
 
+int lg_locks_overflow_any(void) {
+  return atomic_load_explicit(&lg_overflow_live, memory_order_relaxed) != 0;
+}
+
 _Atomic uint64_t *lg_slot_lookup(lg_thread_t *t, uintptr_t addr) {
   return lg_slot_cached(t, addr, 0);
 }
