@@ -327,6 +327,24 @@ int lg_leaf_acquire(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, 
   _Atomic uint64_t *slot = lg_slot_lookup(t, addr);
   if (slot == NULL)
     return 0;
+  /* The lock first: most acquisitions that come here are of a published lock (a new order
+   * between known locks), which is the detector lock's business, decided in a few loads. */
+  uint64_t s = atomic_load_explicit(slot, memory_order_acquire);
+  uint32_t id = 0, ver = 0;
+  lg_lock_t *n = NULL;
+  lg_lock_aux_t *x = NULL;
+  if (s != 0) {
+    if ((s >> 56) != kind) /* another kind, or a special slot */
+      return 0;
+    id = (uint32_t)s;
+    ver = (uint32_t)(s >> 32) & LG_VER_MASK;
+    n = lg_lock_at(id);
+    x = lg_aux_at(id);
+    if (!atomic_load_explicit(&x->leaf, memory_order_relaxed) ||
+        atomic_load_explicit(&n->addr, memory_order_relaxed) != addr ||
+        atomic_load_explicit(&n->flags, memory_order_relaxed) != 0)
+      return 0;
+  }
   uint32_t d = t->depth;
   int edges = d > 0 && acq != LG_ACQ_TRY;
   lg_leaf_memo_t *memo[LG_LEAF_DEPTH]; /* per held entry (NULL: no edge from it) */
@@ -351,18 +369,8 @@ int lg_leaf_acquire(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, 
   }
   t->region_key = addr >> LG_REGION_SHIFT;
   t->region_slots = slot - ((addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1));
-  uint64_t s = atomic_load_explicit(slot, memory_order_acquire);
   if (s == 0)
     return lg_leaf_new(t, addr, kind, mode, edges, memo, pc, slot, a);
-  if ((s >> 56) != kind) /* another kind, or a special slot */
-    return 0;
-  uint32_t id = (uint32_t)s, ver = (uint32_t)(s >> 32) & LG_VER_MASK;
-  lg_lock_t *n = lg_lock_at(id);
-  lg_lock_aux_t *x = lg_aux_at(id);
-  if (!atomic_load_explicit(&x->leaf, memory_order_relaxed) ||
-      atomic_load_explicit(&n->addr, memory_order_relaxed) != addr ||
-      atomic_load_explicit(&n->flags, memory_order_relaxed) != 0)
-    return 0;
   a->id = id;
   a->ver = ver;
   a->key = lg_chain_mix(d ? t->held[d - 1].key : t->seed, id, ver, mode);
