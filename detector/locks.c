@@ -29,6 +29,10 @@
  * an edge between two call sites already seen reuses its stacks (lg_edge_stacks), released
  * edge records and stacks wait in small bounded pools for the next edge, and every edge knows
  * its place in its locks' vectors, so a destroy costs O(the lock's edges).
+ *
+ * The slow path (its own section below) is a driver, lg_lock_slow, the one place lg_rt.mu is
+ * taken and dropped and a stack captured; each pass under the lock (lg_slow_pass_locked) runs
+ * the judgements in turn (relock, stacks needed, edges learned), each returning what to do next.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -345,8 +349,9 @@ static _Atomic uint64_t *lg_slot_of(uintptr_t addr, int create) {
 }
 
 /* lg_slot_of through the thread's cached region (regions are never unmapped): the slow path
- * mostly runs for locks next to the last one the thread took. */
-static _Atomic uint64_t *lg_slot_cached(const lg_thread_t *t, uintptr_t addr, int create) {
+ * mostly runs for locks next to the last one the thread took. Always inlined: the slow path
+ * looks a slot up on every pass, and this test is most of what the lookup costs. */
+LG_INLINE _Atomic uint64_t *lg_slot_cached(const lg_thread_t *t, uintptr_t addr, int create) {
   if ((addr >> LG_REGION_SHIFT) == t->region_key && t->region_slots != NULL)
     return &t->region_slots[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)];
   return lg_slot_of(addr, create);
@@ -1507,180 +1512,145 @@ static lg_report_t *lg_self_report(lg_thread_t *t, const lg_held_t *h, uint32_t 
   return r;
 }
 
-int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int acq,
-                 uintptr_t pc, uintptr_t cfa, lg_acq_t *a) {
-  int saved_errno = errno;
-  int was = lg_guard_enter(t);
-  /* This runs on the program's thread, whose stack may be PTHREAD_STACK_MIN: the big buffers
-   * live elsewhere (the frames per thread, the cycle path under lg_rt.mu). */
-  lg_frame_pcsp_t *frames = lg_thread_frames(t);
-  int nframes = -1;
-  uint32_t gen = 0; /* nonzero: the frames are the thread's cached capture of that generation */
-  lg_report_list_t reports;
-  reports.n = 0; /* not the whole array: this runs for every new edge */
-  int result = LG_PRE_OK;
+/* The slow path, laid out as a driver and the steps it runs. lg_lock_slow alone takes and
+ * drops lg_rt.mu; each step below runs under it, decides, and says what the driver does next.
+ * A step that wants this acquisition's stack asks for it rather than capture under the lock:
+ * the driver drops the lock, captures, retakes it and runs the pass again from the start, since
+ * anything may have changed meanwhile. */
+typedef enum {
+  LG_SLOW_ON,    /* go on to the next step, lg_rt.mu still held */
+  LG_SLOW_DONE,  /* drop lg_rt.mu and finish (emitting the report that ends the run, if any) */
+  LG_SLOW_STACK, /* drop lg_rt.mu, capture this acquisition's stack, start the pass over */
+  LG_SLOW_AGAIN, /* drop lg_rt.mu and start the pass over (the thread's held locks changed) */
+} lg_slow_step_t;
 
-  /* An rwlock or spinlock used after its destroy (a destroyed mutex fails with EINVAL). */
-  lg_misuse_acquire_slow(t, addr, kind, pc);
+/* One acquisition on the slow path: the call as lg_lock_slow was given it, and the stack
+ * captured for it so far. */
+typedef struct lg_slow {
+  lg_thread_t *t;
+  uintptr_t addr, pc, cfa;
+  uint8_t kind, mode;
+  int acq;
+  lg_acq_t *a;             /* id, ver and chain key, filled in by each pass */
+  lg_frame_pcsp_t *frames; /* the thread's buffer; NULL when it cannot be allocated */
+  int nframes;             /* -1: not captured yet */
+  uint32_t gen; /* nonzero: the frames are the thread's cached capture of that generation */
+} lg_slow_t;
 
-  /* A leaf lock taken under published ones needs no detector lock (leaf.c). */
-  if (lg_leaf_acquire(t, addr, kind, mode, acq, pc, cfa, a))
-    goto out;
+/* Captures this acquisition's stack, outside lg_rt.mu. gen goes through a local so that s
+ * never escapes and the compiler can keep its fields in registers. */
+static void lg_slow_capture(lg_slow_t *s) {
+  uint32_t gen;
+  s->nframes = lg_capture_for(s->t, s->pc, s->cfa, s->frames, &gen);
+  s->gen = gen;
+}
 
-  /* A lock never seen, taken while others are held, brings new edges for certain: capture
-   * their stack now rather than find out under the lock, drop it and come back. */
-  if (t->depth > 0 && acq != LG_ACQ_TRY) {
-    _Atomic uint64_t *slot = lg_slot_cached(t, addr, 0);
-    if (slot == NULL || atomic_load_explicit(slot, memory_order_acquire) == 0)
-      nframes = lg_capture_for(t, pc, cfa, frames, &gen);
+/* What the real call does when this thread takes again a lock it holds (held in held_mode):
+ * 0 harmless (a recursive mutex, a second read hold, or a timed lock that succeeded so it was
+ * not ours), 1 it fails with EDEADLK (an errorcheck mutex, a write-held rwlock), 2 it hangs.
+ * Reads only the mutex's own type: needs no lock. */
+static int lg_relock_outcome(uintptr_t addr, uint8_t kind, uint8_t mode, uint8_t held_mode,
+                             int acq) {
+  if (kind == LG_KIND_MUTEX) {
+    int type = lg_mutex_type(addr);
+    int outcome = type == PTHREAD_MUTEX_RECURSIVE ? 0 : type == PTHREAD_MUTEX_ERRORCHECK ? 1 : 2;
+    if (outcome == 2 && acq == LG_ACQ_TIMED)
+      outcome = 0; /* it succeeded, so it was not ours after all */
+    return outcome;
   }
+  if (kind == LG_KIND_RWLOCK)
+    return (held_mode == LG_MODE_READ && mode == LG_MODE_READ) ? 0
+           : held_mode == LG_MODE_WRITE                         ? 1
+                                                                : 2;
+  return 2;
+}
 
-retry:
-  lg_rt_lock();
-  /* Locks another thread released for this one are not held any more. */
-  if (LG_UNLIKELY(atomic_load_explicit(&t->nforeign, memory_order_relaxed) != 0))
-    lg_misuse_drain_locked(t);
-  if (t->leaf.ndefer != 0)
-    lg_leaf_flush_locked(t);
-  /* The slot is looked up (its region created) once per pass; everything below uses it. */
-  _Atomic uint64_t *slot = lg_slot_cached(t, addr, 1);
-  uint64_t v = lg_lock_get_locked(addr, kind, slot);
-  if (v == 0) {
-    lg_rt_unlock();
-    result = LG_PRE_UNTRACKED;
-    goto out;
-  }
-  uint32_t id = (uint32_t)v, ver = (uint32_t)(v >> 32) & LG_VER_MASK;
-  lg_lock_t *n = lg_lock_at(id);
-  if (atomic_load_explicit(&n->first_pc, memory_order_relaxed) == 0)
-    atomic_store_explicit(&n->first_pc, pc, memory_order_relaxed);
-  /* What follows works on the table and the graph: leaves it meets join them first. */
-  if (atomic_load_explicit(&lg_aux_at(id)->leaf, memory_order_relaxed))
-    lg_lock_publish_locked(id);
-  for (uint32_t i = 0; i < t->depth; i++) {
-    const lg_held_t *h = &t->held[i];
-    if (atomic_load_explicit(&lg_aux_at(h->id)->leaf, memory_order_relaxed) &&
-        atomic_load_explicit(&lg_lock_at(h->id)->ver, memory_order_relaxed) == h->ver)
-      lg_lock_publish_locked(h->id);
-  }
-  /* Keep the thread's region cache warm for the next acquisition nearby. */
-  if (slot != NULL) {
-    t->region_key = addr >> LG_REGION_SHIFT;
-    t->region_slots = slot - ((addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1));
-  }
-  uint32_t d = t->depth;
-  a->id = id;
-  a->ver = ver;
-  a->key = lg_chain_mix(d ? t->held[d - 1].key : t->seed, id, ver, mode);
-
-  if ((atomic_load_explicit(&n->flags, memory_order_relaxed) & LG_NODE_ORPHAN) &&
-      acq == LG_ACQ_BLOCKING) {
-    if (nframes < 0) {
-      lg_rt_unlock();
-      nframes = lg_capture_for(t, pc, cfa, frames, &gen);
-      goto retry;
-    }
-    /* Held by a thread that is gone (fork, exit): reported when the call would block. */
-    lg_report_t *r = lg_abandoned_blocking(t, id, ver, mode, lg_stack_of_frames(frames, nframes));
-    if (r != NULL) {
-      lg_rt_unlock();
-      lg_report_emit(r); /* ends the run */
-      goto out;
-    }
-  }
-  if (acq == LG_ACQ_TRY || d == 0) {
-    lg_rt_unlock();
-    goto out;
-  }
-
-  /* Retaking a lock this thread holds. */
-  int relock = -1;
-  for (uint32_t i = d; i-- > 0;)
+/* The relock judgement, under lg_rt.mu: LG_SLOW_ON when the thread does not hold this lock
+ * already. Otherwise a harmless relock is remembered in the chain caches; one the real call
+ * refuses with EDEADLK sets *result to LG_PRE_ERRCHECK_RELOCK; a mutex this thread's held
+ * entry says it holds but glibc says it does not (another thread unlocked it: a hand-off) drops
+ * the stale entry and starts the pass over; a hang on a mutex the program hands off between
+ * threads is left to the watchdog; any other hang is a self-deadlock, put in *fatal (with
+ * this acquisition's stack, so it asks for one first). */
+static lg_slow_step_t lg_relock_judge_locked(lg_slow_t *s, lg_lock_t *n, int *result,
+                                             lg_report_t **fatal) {
+  lg_thread_t *t = s->t;
+  uint32_t id = s->a->id, ver = s->a->ver;
+  const lg_held_t *h = NULL;
+  for (uint32_t i = t->depth; i-- > 0;)
     if (t->held[i].id == id && t->held[i].ver == ver) {
-      relock = (int)i;
+      h = &t->held[i];
       break;
     }
-  if (relock >= 0) {
-    const lg_held_t *h = &t->held[relock];
-    int outcome; /* 0 harmless, 1 the real call fails with EDEADLK, 2 the real call hangs */
-    if (kind == LG_KIND_MUTEX) {
-      int type = lg_mutex_type(addr);
-      outcome = type == PTHREAD_MUTEX_RECURSIVE ? 0 : type == PTHREAD_MUTEX_ERRORCHECK ? 1 : 2;
-      if (outcome == 2 && acq == LG_ACQ_TIMED)
-        outcome = 0; /* it succeeded, so it was not ours after all */
-    } else if (kind == LG_KIND_RWLOCK) {
-      outcome = (h->mode == LG_MODE_READ && mode == LG_MODE_READ) ? 0
-                : h->mode == LG_MODE_WRITE                          ? 1
-                                                                    : 2;
-    } else {
-      outcome = 2;
-    }
-    if (outcome == 2 && kind == LG_KIND_MUTEX && !lg_mutex_owned_by(addr, t->ktid)) {
-      /* Another thread unlocked it for us (undefined by POSIX, but glibc allows it and programs
-       * use a mutex as a handoff that way): the entry is stale, not a relock. */
-      lg_held_pop_slow(t, addr);
-      lg_rt_unlock();
-      goto retry;
-    }
-    if (outcome == 2 && kind == LG_KIND_MUTEX &&
-        (atomic_load_explicit(&n->flags, memory_order_relaxed) & LG_NODE_HANDOFF)) {
-      /* A mutex the program hands off between threads (a bad unlock, reported): its locker
-       * may be waiting for the next hand-off, not forever. The watchdog ends a wait that
-       * never ends. Nothing is remembered, so the next relock is judged again. */
-      lg_rt_unlock();
-      goto out;
-    }
-    if (outcome == 0) {
-      lg_chain_remember(t, id, n, a->key);
-      lg_rt_unlock();
-      goto out;
-    }
-    if (outcome == 1) {
-      lg_rt_unlock();
-      result = LG_PRE_ERRCHECK_RELOCK;
-      goto out;
-    }
-    if (nframes < 0) {
-      lg_rt_unlock();
-      nframes = lg_capture_for(t, pc, cfa, frames, &gen);
-      goto retry;
-    }
-    lg_report_t *r = lg_self_report(t, h, id, ver, cfa, frames, nframes, 1);
-    lg_rt_unlock();
-    if (r != NULL)
-      lg_report_emit(r); /* ends the run */
-    goto out;
+  if (h == NULL)
+    return LG_SLOW_ON;
+  int outcome = lg_relock_outcome(s->addr, s->kind, s->mode, h->mode, s->acq);
+  if (outcome == 2 && s->kind == LG_KIND_MUTEX && !lg_mutex_owned_by(s->addr, t->ktid)) {
+    /* Another thread unlocked it for us (undefined by POSIX, but glibc allows it and programs
+     * use a mutex as a handoff that way): the entry is stale, not a relock. */
+    lg_held_pop_slow(t, s->addr);
+    return LG_SLOW_AGAIN;
   }
+  if (outcome == 2 && s->kind == LG_KIND_MUTEX &&
+      (atomic_load_explicit(&n->flags, memory_order_relaxed) & LG_NODE_HANDOFF)) {
+    /* A mutex the program hands off between threads (a bad unlock, reported): its locker
+     * may be waiting for the next hand-off, not forever. The watchdog ends a wait that
+     * never ends. Nothing is remembered, so the next relock is judged again. */
+    return LG_SLOW_DONE;
+  }
+  if (outcome == 0) {
+    lg_chain_remember(t, id, n, s->a->key);
+    return LG_SLOW_DONE;
+  }
+  if (outcome == 1) {
+    *result = LG_PRE_ERRCHECK_RELOCK;
+    return LG_SLOW_DONE;
+  }
+  if (s->nframes < 0)
+    return LG_SLOW_STACK;
+  *fatal = lg_self_report(t, h, id, ver, s->cfa, s->frames, s->nframes, 1);
+  return LG_SLOW_DONE;
+}
 
-  /* Is any edge or any occurrence new? Stacks are captured outside the lock: for a new edge
-   * always, for a new occurrence of a known edge when some cycle may run through it (the
-   * graph has refused an edge), since only then can this occurrence be the one reported. */
-  if (nframes < 0) {
-    uint32_t stamp = ++lg_stamp;
-    int need = 0;
-    for (uint32_t i = 0; i < d && !need; i++) {
-      const lg_held_t *h = &t->held[i];
-      lg_lock_aux_t *hn = lg_aux_at(h->id);
-      if (h->id == id || hn->stamp == stamp)
-        continue;
-      hn->stamp = stamp;
-      const lg_edge_t *e = lg_edge_find(h->id, id);
-      if (e == NULL) {
-        need = 1;
-      } else if (lg_refused_live > 0) {
-        int64_t bound;
-        lg_occ_t o;
-        lg_occ_of(t, h, id, mode, &o);
-        need = !lg_edge_has_occ(e, &o) && lg_cycle_possible(h->id, id, &bound);
-      }
-    }
-    if (need) {
-      lg_rt_unlock();
-      nframes = lg_capture_for(t, pc, cfa, frames, &gen);
-      goto retry;
+/* Does learning this acquisition need its stack? Under lg_rt.mu, before any edge changes:
+ * yes when some held lock has no edge to this one yet (a new edge always keeps stacks), or
+ * when a known edge gets an occurrence it lacks and some cycle may run through it (only once
+ * the graph has refused an edge), since only then can this occurrence be the one reported. */
+static int lg_stacks_needed_locked(const lg_slow_t *s) {
+  const lg_thread_t *t = s->t;
+  uint32_t id = s->a->id, d = t->depth;
+  uint32_t stamp = ++lg_stamp;
+  int need = 0;
+  for (uint32_t i = 0; i < d && !need; i++) {
+    const lg_held_t *h = &t->held[i];
+    lg_lock_aux_t *hn = lg_aux_at(h->id);
+    if (h->id == id || hn->stamp == stamp)
+      continue;
+    hn->stamp = stamp;
+    const lg_edge_t *e = lg_edge_find(h->id, id);
+    if (e == NULL) {
+      need = 1;
+    } else if (lg_refused_live > 0) {
+      int64_t bound;
+      lg_occ_t o;
+      lg_occ_of(t, h, id, s->mode, &o);
+      need = !lg_edge_has_occ(e, &o) && lg_cycle_possible(h->id, id, &bound);
     }
   }
+  return need;
+}
 
+/* Learns the edge from every lock the thread holds (once per lock, skipping those destroyed
+ * while held) to this one, under lg_rt.mu: a new edge is created with this acquisition's
+ * stacks (when captured) and offered to the graph's order (lg_graph_learn), which refuses an
+ * edge that closes a cycle; a known edge gains this occurrence unless it has it already, with
+ * stacks of its own. Every cycle the edge may close (a refused edge exists, or it is one) is
+ * searched and each reportable one added to reports. Out of memory, an edge or an occurrence
+ * is skipped with a warning. */
+static void lg_edges_learn_locked(const lg_slow_t *s, lg_report_list_t *reports) {
+  lg_thread_t *t = s->t;
+  uint32_t id = s->a->id, d = t->depth;
+  int nframes = s->nframes;
   uint32_t stamp = ++lg_stamp;
   for (uint32_t i = 0; i < d; i++) {
     const lg_held_t *h = &t->held[i];
@@ -1692,7 +1662,7 @@ retry:
       continue; /* destroyed while held */
 
     lg_occ_t o;
-    lg_occ_of(t, h, id, mode, &o);
+    lg_occ_of(t, h, id, s->mode, &o);
     lg_edge_t *e = lg_edge_find(h->id, id);
     int fresh = e == NULL;
     if (fresh) {
@@ -1702,12 +1672,12 @@ retry:
         continue;
       }
       if (nframes > 0)
-        lg_edge_stacks(t, h, cfa, frames, nframes, gen, &e->held, &e->acq);
+        lg_edge_stacks(t, h, s->cfa, s->frames, nframes, s->gen, &e->held, &e->acq);
     } else if (lg_edge_has_occ(e, &o)) {
       continue;
     }
     if (nframes > 0 && !fresh) /* a first occurrence shows the edge's own stacks */
-      lg_edge_stacks(t, h, cfa, frames, nframes, gen, &o.hstack, &o.astack);
+      lg_edge_stacks(t, h, s->cfa, s->frames, nframes, s->gen, &o.hstack, &o.astack);
     lg_occ_t *x = lg_edge_add_occ(e, &o);
     if (x == NULL) {
       lg_occ_release(&o);
@@ -1726,21 +1696,131 @@ retry:
     }
     /* Without a refused edge the graph is acyclic: no cycle runs through this order. */
     if (cycle || lg_refused_live > 0)
-      lg_cycles_through(e, x, &reports);
+      lg_cycles_through(e, x, reports);
   }
+}
+
+/* One pass of the slow path under lg_rt.mu, from the start each time the driver retries:
+ * settles what was left pending for this thread, finds (or makes) the lock's node and fills in
+ * *s->a, then runs the judgements in order: an abandoned lock this call would block on, a try
+ * or outermost acquisition (nothing to learn), a relock, the stacks learning needs, and last
+ * the edges themselves. */
+static lg_slow_step_t lg_slow_pass_locked(lg_slow_t *s, int *result, lg_report_t **fatal,
+                                          lg_report_list_t *reports) {
+  lg_thread_t *t = s->t;
+  lg_acq_t *a = s->a;
+  /* Locks another thread released for this one are not held any more. */
+  if (LG_UNLIKELY(atomic_load_explicit(&t->nforeign, memory_order_relaxed) != 0))
+    lg_misuse_drain_locked(t);
+  if (t->leaf.ndefer != 0)
+    lg_leaf_flush_locked(t);
+  /* The slot is looked up (its region created) once per pass; everything below uses it. */
+  _Atomic uint64_t *slot = lg_slot_cached(t, s->addr, 1);
+  uint64_t v = lg_lock_get_locked(s->addr, s->kind, slot);
+  if (v == 0) {
+    *result = LG_PRE_UNTRACKED;
+    return LG_SLOW_DONE;
+  }
+  uint32_t id = (uint32_t)v, ver = (uint32_t)(v >> 32) & LG_VER_MASK;
+  lg_lock_t *n = lg_lock_at(id);
+  if (atomic_load_explicit(&n->first_pc, memory_order_relaxed) == 0)
+    atomic_store_explicit(&n->first_pc, s->pc, memory_order_relaxed);
+  /* What follows works on the table and the graph: leaves it meets join them first. */
+  if (atomic_load_explicit(&lg_aux_at(id)->leaf, memory_order_relaxed))
+    lg_lock_publish_locked(id);
+  for (uint32_t i = 0; i < t->depth; i++) {
+    const lg_held_t *h = &t->held[i];
+    if (atomic_load_explicit(&lg_aux_at(h->id)->leaf, memory_order_relaxed) &&
+        atomic_load_explicit(&lg_lock_at(h->id)->ver, memory_order_relaxed) == h->ver)
+      lg_lock_publish_locked(h->id);
+  }
+  /* Keep the thread's region cache warm for the next acquisition nearby. */
+  if (slot != NULL) {
+    t->region_key = s->addr >> LG_REGION_SHIFT;
+    t->region_slots = slot - ((s->addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1));
+  }
+  uint32_t d = t->depth;
+  a->id = id;
+  a->ver = ver;
+  a->key = lg_chain_mix(d ? t->held[d - 1].key : t->seed, id, ver, s->mode);
+
+  if ((atomic_load_explicit(&n->flags, memory_order_relaxed) & LG_NODE_ORPHAN) &&
+      s->acq == LG_ACQ_BLOCKING) {
+    if (s->nframes < 0)
+      return LG_SLOW_STACK;
+    /* Held by a thread that is gone (fork, exit): reported when the call would block. */
+    *fatal = lg_abandoned_blocking(t, id, ver, s->mode, lg_stack_of_frames(s->frames, s->nframes));
+    if (*fatal != NULL)
+      return LG_SLOW_DONE;
+  }
+  if (s->acq == LG_ACQ_TRY || d == 0)
+    return LG_SLOW_DONE;
+  lg_slow_step_t step = lg_relock_judge_locked(s, n, result, fatal);
+  if (step != LG_SLOW_ON)
+    return step;
+  if (s->nframes < 0 && lg_stacks_needed_locked(s))
+    return LG_SLOW_STACK;
+  lg_edges_learn_locked(s, reports);
   lg_chain_remember(t, id, n, a->key);
-  lg_rt_unlock();
+  return LG_SLOW_DONE;
+}
+
+/* Emits the cycles one acquisition found, after lg_rt.mu is dropped: shortest first when it
+ * closed several (stable: found order otherwise). */
+static void lg_reports_emit_shortest_first(lg_report_list_t *reports) {
+  for (uint32_t i = 1; i < reports->n; i++)
+    for (uint32_t j = i; j > 0 && reports->r[j - 1]->nedges > reports->r[j]->nedges; j--) {
+      lg_report_t *x = reports->r[j];
+      reports->r[j] = reports->r[j - 1];
+      reports->r[j - 1] = x;
+    }
+  for (uint32_t i = 0; i < reports->n; i++)
+    lg_report_emit(reports->r[i]);
+}
+
+int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int acq,
+                 uintptr_t pc, uintptr_t cfa, lg_acq_t *a) {
+  int saved_errno = errno;
+  int was = lg_guard_enter(t);
+  /* This runs on the program's thread, whose stack may be PTHREAD_STACK_MIN: the big buffers
+   * live elsewhere (the frames per thread, the cycle path under lg_rt.mu). */
+  lg_slow_t s = {.t = t, .addr = addr, .pc = pc, .cfa = cfa, .kind = kind, .mode = mode,
+                 .acq = acq, .a = a, .frames = lg_thread_frames(t), .nframes = -1, .gen = 0};
+  lg_report_list_t reports;
+  reports.n = 0; /* not the whole array: this runs for every new edge */
+  lg_report_t *fatal = NULL; /* a report that ends the run, emitted once the lock is dropped */
+  int result = LG_PRE_OK;
+
+  /* An rwlock or spinlock used after its destroy (a destroyed mutex fails with EINVAL). */
+  lg_misuse_acquire_slow(t, addr, kind, pc);
+
+  /* A leaf lock taken under published ones needs no detector lock (leaf.c). */
+  if (lg_leaf_acquire(t, addr, kind, mode, acq, pc, cfa, a))
+    goto out;
+
+  /* A lock never seen, taken while others are held, brings new edges for certain: capture
+   * their stack now rather than find out under the lock, drop it and come back. */
+  if (t->depth > 0 && acq != LG_ACQ_TRY) {
+    _Atomic uint64_t *slot = lg_slot_cached(t, addr, 0);
+    if (slot == NULL || atomic_load_explicit(slot, memory_order_acquire) == 0)
+      lg_slow_capture(&s);
+  }
+
+  /* Passes under lg_rt.mu until one finishes; a pass that wants the stack gets it between. */
+  for (;;) {
+    lg_rt_lock();
+    lg_slow_step_t step = lg_slow_pass_locked(&s, &result, &fatal, &reports);
+    lg_rt_unlock();
+    if (step == LG_SLOW_STACK)
+      lg_slow_capture(&s);
+    else if (step != LG_SLOW_AGAIN)
+      break;
+  }
+  if (fatal != NULL)
+    lg_report_emit(fatal); /* ends the run */
 
 out:
-  /* Shortest cycle first when one acquisition closed several (stable: found order otherwise). */
-  for (uint32_t i = 1; i < reports.n; i++)
-    for (uint32_t j = i; j > 0 && reports.r[j - 1]->nedges > reports.r[j]->nedges; j--) {
-      lg_report_t *x = reports.r[j];
-      reports.r[j] = reports.r[j - 1];
-      reports.r[j - 1] = x;
-    }
-  for (uint32_t i = 0; i < reports.n; i++)
-    lg_report_emit(reports.r[i]);
+  lg_reports_emit_shortest_first(&reports);
   lg_guard_leave(t, was);
   errno = saved_errno;
   return result;
