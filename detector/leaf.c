@@ -322,6 +322,10 @@ static int lg_leaf_new(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mod
 
 int lg_leaf_acquire(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int acq,
                     uintptr_t pc, uintptr_t cfa, lg_acq_t *a) {
+  /* Once two locks share a granule (adjacent spinlocks), a slot no longer names its lock alone:
+   * leaves stop. (A map entry made between this check and the slot read below is not seen;
+   * that needs another thread to put adjacent locks in the map and destroy the slot's lock in
+   * that window.) */
   if (atomic_load_explicit(&t->nforeign, memory_order_relaxed) != 0 || lg_locks_overflow_any())
     return 0;
   _Atomic uint64_t *slot = lg_slot_lookup(t, addr);
