@@ -905,15 +905,19 @@ load_end=$(load_of)
   fi
 } >"$out/results.md"
 
+# The JSON writers' awk helpers: a string (escaped), a number or null, a yes/no as a boolean.
+awk_json='
+  function js(v) { gsub(/\\/, "\\\\", v); gsub(/"/, "\\\"", v); return "\"" v "\"" }
+  function jn(v) { return v == "" ? "null" : v + 0 }
+  function jb(v) { return v == "yes" ? "true" : (v ~ /^no/ ? "false" : "null") }
+'
 {
   printf '{\n  "machine": {"cpu": %s, "cores": %s, "memory": %s, "kernel": %s, "tools": %s},\n' \
     "$(json_string "$machine_cpu")" "$machine_cores" "$(json_string "$machine_mem")" \
     "$(json_string "$machine_kernel")" "$(json_string "$tool_versions")"
   printf '  "rounds": %d,\n  "elapsed_s": %d,\n  "load_average_start": %s,\n  "load_average_end": %s,\n  "results": [\n' \
     "$rounds" "$elapsed" "$(json_string "$load_start")" "$(json_string "$load_end")"
-  awk -F'\t' -v goals="$goals" '
-    function js(v) { gsub(/\\/, "\\\\", v); gsub(/"/, "\\\"", v); return "\"" v "\"" }
-    function jn(v) { return v == "" ? "null" : v + 0 }
+  awk -F'\t' -v goals="$goals" "$awk_json"'
     BEGIN { n = split(goals, g, " "); for (i = 1; i <= n; i++) { split(g[i], kv, "="); goal[kv[1]] = kv[2] } }
     NR == 1 { next }
     {
@@ -925,9 +929,7 @@ load_end=$(load_of)
   printf '  ],\n  "scaling": ['
   if [ -f "$scaling_tsv" ]; then
     echo
-    awk -F'\t' '
-      function js(v) { return "\"" v "\"" }
-      function jn(v) { return v == "" ? "null" : v + 0 }
+    awk -F'\t' "$awk_json"'
       NR == 1 { next }
       { printf "%s    {\"series\": %s, \"point\": %s, \"x\": %s, \"native_wall_s\": %s, \"lockgraph_wall_s\": %s, \"ratio\": %s, \"native_ns_per_acquisition\": %s, \"lockgraph_ns_per_acquisition\": %s, \"native_max_rss_kb\": %s, \"lockgraph_max_rss_kb\": %s, \"acquisitions\": %s, \"status\": %s, \"locks\": %s, \"edges\": %s, \"extra_s\": %s, \"extra_rss_kb\": %s, \"extra_ns_per_acquisition\": %s, \"extra_ns_per_new_edge\": %s, \"extra_bytes_per_lock\": %s, \"extra_bytes_per_edge\": %s}", (NR > 2 ? ",\n" : ""), js($1), js($2), jn($3), jn($4), jn($5), jn($6), jn($7), jn($8), jn($9), jn($10), jn($11), js($12), jn($13), jn($14), jn($15), jn($16), jn($17), jn($18), jn($19), jn($20) }
       END { print "" }' "$scaling_tsv"
@@ -936,10 +938,7 @@ load_end=$(load_of)
   printf '],\n  "scaling_verdicts": ['
   if [ -f "$out/scaling-verdicts.tsv" ]; then
     echo
-    awk -F'\t' '
-      function js(v) { gsub(/\\/, "\\\\", v); gsub(/"/, "\\\"", v); return "\"" v "\"" }
-      function jn(v) { return v == "" ? "null" : v + 0 }
-      function jb(v) { return v == "yes" ? "true" : (v ~ /^no/ ? "false" : "null") }
+    awk -F'\t' "$awk_json"'
       NR == 1 { next }
       { printf "%s    {\"series\": %s, \"metric\": %s, \"first_point\": %s, \"first\": %s, \"last_point\": %s, \"last\": %s, \"max_over_first\": %s, \"within_2x\": %s, \"bytes_per_lock_at_largest\": %s, \"at_most_128_bytes_per_lock\": %s, \"verdict\": %s}", (NR > 2 ? ",\n" : ""), js($1), js($2), js($3), jn($4), js($5), jn($6), jn($7), jb($8), jn($9), jb($10), js($11) }
       END { print "" }' "$out/scaling-verdicts.tsv"
@@ -948,9 +947,7 @@ load_end=$(load_of)
   printf '],\n  "realworld": ['
   if [ -f "$realworld_tsv" ]; then
     echo
-    awk -F'\t' '
-      function js(v) { gsub(/\\/, "\\\\", v); gsub(/"/, "\\\"", v); return "\"" v "\"" }
-      function jn(v) { return v == "" ? "null" : v + 0 }
+    awk -F'\t' "$awk_json"'
       NR == 1 { next }
       { printf "%s    {\"program\": %s, \"native_wall_s\": %s, \"lockgraph_wall_s\": %s, \"ratio\": %s, \"ratio_min\": %s, \"ratio_max\": %s, \"native_cpu_s\": %s, \"lockgraph_cpu_s\": %s, \"cpu_ratio\": %s, \"native_max_rss_kb\": %s, \"lockgraph_max_rss_kb\": %s, \"reports\": %d, \"status\": %s}", (NR > 2 ? ",\n" : ""), js($1), jn($2), jn($3), jn($4), jn($5), jn($6), jn($11), jn($12), jn($13), jn($7), jn($8), $9, js($10) }
       END { print "" }' "$realworld_tsv"
