@@ -1,8 +1,14 @@
-/* edges.h - lock-order edge records and what locks.c shares with leaf.c (internal).
+/* edges.h - the lock-order edges (edges.c) and what locks.c shares with leaf.c (internal).
+ *
+ * edges.c owns every published edge: one table keyed by (from, to), the records with their
+ * occurrences, the list of edges the graph refused, and the interned stacks they show. All
+ * of it is under lg_rt.mu; leaf.c's own calls (marked below) work on a leaf's edges under
+ * its spin flag instead. Finding, adding and removing an edge is O(1) expected; destroying a
+ * lock is O(its edges). The graph's order (graph.c) and the cycle search (locks.c) read it.
  *
  * An edge A -> B ("B was taken while A was held") is one record with the ways it was taken
  * (occurrences). Where it lives depends on B:
- *   - B is published (lg_lock_aux_t.leaf == 0): in locks.c's edge table, in A's `out` and B's
+ *   - B is published (lg_lock_aux_t.leaf == 0): in edges.c's table, in A's `out` and B's
  *     `in` vectors, and (once B has an edge out) in the graph's order. All of it under
  *     lg_rt.mu.
  *   - B is a leaf (leaf.c): only in B's `in` vector, under B's spin flag, not lg_rt.mu. A
@@ -54,22 +60,69 @@ struct lg_edge {
 };
 _Static_assert(sizeof(struct lg_edge) == 128, "an edge record is one 128-byte allocation class");
 
-/* ---- locks.c, for leaf.c ---- */
+/* ---- edges.c: the edge table, records, occurrences, refused edges, interned stacks ----
+ * Under lg_rt.mu, but for those marked as leaf.c's (on a leaf's own edges, under its flag). */
 
-lg_lock_aux_t *lg_aux_at(uint32_t id);
+/* The edges the graph refused that are still alive (cycles run through them); read-only
+ * outside edges.c. */
+extern lg_edge_t **lg_refused;
+extern size_t lg_refused_live;
+/* The out-of-memory warning, once for lock records and edges alike. */
+extern int lg_warned_mem;
+
+/* The published edge from -> to, or NULL. */
+lg_edge_t *lg_edge_find(uint32_t from, uint32_t to);
+/* A new published edge from -> to with no occurrence yet (in the table and both vectors);
+ * NULL without memory. */
+lg_edge_t *lg_edge_new(uint32_t from, uint32_t to);
+/* Takes e out of the table and both vectors and frees it. */
+void lg_edge_remove(lg_edge_t *e);
+/* A leaf's edge being published: into the table and its from's `out` vector; -ENOMEM when
+ * either cannot grow (e is then in neither). */
+int lg_edge_adopt_locked(lg_edge_t *e);
+/* Frees an edge record and what it holds (stacks, occurrences, its refused entry). */
+void lg_edge_free_locked(lg_edge_t *e);
+/* Sets e aside as refused by the graph (cycles may run through it). */
+void lg_refused_add(lg_edge_t *e);
+/* Appends e to v, storing its index in *pos; -ENOMEM when the vector cannot grow. leaf.c's
+ * too. */
+int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e, uint32_t *pos);
+/* Creation order of a new edge (lg_edge_t.seq): on the detector lock's path, and in leaf.c. */
+uint64_t lg_edge_seq_next(void);
+uint64_t lg_edge_seq_leaf(void);
+/* The occurrence of held entry h -> (the lock `id` being taken in `mode`) on thread t, and
+ * whether e has it already. leaf.c's too. */
+void lg_occ_of(const lg_thread_t *t, const lg_held_t *h, uint32_t id, uint8_t mode, lg_occ_t *o);
+int lg_edge_has_occ(const lg_edge_t *e, const lg_occ_t *o);
+/* Adds occurrence o to e (taking over its stacks); the new entry, or NULL without memory. */
+lg_occ_t *lg_edge_add_occ(lg_edge_t *e, const lg_occ_t *o);
+/* The interned stack of pc[0..n-1], with a reference taken; NULL without memory. */
+lg_stack_t *lg_stack_intern(const uintptr_t *pc, uint32_t n);
+/* Stack references: take one on a stack the caller already holds one on (any thread, no
+ * lock); drop one under lg_rt.mu. */
+void lg_stack_ref(lg_stack_t *s);
+void lg_stack_unref(lg_stack_t *s);
+
+/* Drops the stacks an occurrence holds. */
+static inline void lg_occ_release(lg_occ_t *o) {
+  if (o->hstack != NULL)
+    lg_stack_unref(o->hstack);
+  if (o->astack != NULL)
+    lg_stack_unref(o->astack);
+}
+
+/* ---- locks.c, for edges.c and leaf.c ---- */
+
+/* A lock's cold record (edges, leaf state), by id: inline, as every edge operation asks it. */
+extern lg_lock_aux_t *lg_aux_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
+static inline lg_lock_aux_t *lg_aux_at(uint32_t id) {
+  return lg_aux_chunks[id >> LG_NODE_CHUNK_SHIFT] + (id & ((1u << LG_NODE_CHUNK_SHIFT) - 1));
+}
 /* Nonzero once some lock lives in the overflow map (two locks in one granule): a slot then
  * no longer says alone which lock an address holds, and leaf.c leaves every lock alone. */
 int lg_locks_overflow_any(void);
 /* The slot of addr through the thread's region cache; no region is created (NULL then). */
 _Atomic uint64_t *lg_slot_lookup(lg_thread_t *t, uintptr_t addr);
-/* The occurrence of held entry h -> (the lock `id` being taken in `mode`) on thread t. */
-void lg_occ_of(const lg_thread_t *t, const lg_held_t *h, uint32_t id, uint8_t mode, lg_occ_t *o);
-int lg_edge_has_occ(const lg_edge_t *e, const lg_occ_t *o);
-/* Appends e to v, storing its index in *pos; -ENOMEM when the vector cannot grow. */
-int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e, uint32_t *pos);
-/* Creation order of a new edge (lg_edge_t.seq): on the detector lock's path, and in leaf.c. */
-uint64_t lg_edge_seq_next(void);
-uint64_t lg_edge_seq_leaf(void);
 /* A chain key processed into lock id: its hot word and key set, and the thread's set unless
  * t is NULL (a leaf's few ways in fit its own set). */
 void lg_chain_remember(lg_thread_t *t, uint32_t id, lg_lock_t *n, uint64_t key);
@@ -80,10 +133,6 @@ uint32_t lg_scache_gen(const lg_thread_t *t, uintptr_t pc, uintptr_t cfa);
  * Under lg_rt.mu. */
 uint32_t lg_lock_id_alloc(void);
 void lg_lock_id_free_locked(uint32_t id);
-/* Stack references: take one on a stack the caller already holds one on (any thread, no
- * lock); drop one under lg_rt.mu. */
-void lg_stack_ref(lg_stack_t *s);
-void lg_stack_unref(lg_stack_t *s);
 /* Moves a leaf's edges into the table and its holders' vectors and marks it published.
  * Under lg_rt.mu. */
 void lg_lock_publish_locked(uint32_t id);

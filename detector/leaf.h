@@ -47,8 +47,6 @@ void lg_leaf_flush_locked(lg_thread_t *t);
 /* A leaf's flag: guards its `in` vector and its death. */
 void lg_leaf_spin_lock(lg_lock_aux_t *x);
 void lg_leaf_spin_unlock(lg_lock_aux_t *x);
-/* Frees an edge record and what it holds. Under lg_rt.mu. */
-void lg_edge_free_locked(lg_edge_t *e);
 /* Thread exit, under lg_rt.mu: the pools go back (ids to the free list), the memo's stacks
  * are dropped. */
 void lg_leaf_thread_exit_locked(lg_thread_t *t);

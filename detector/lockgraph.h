@@ -5,6 +5,8 @@
  *   c11.c        the exported C11 <threads.h> wrappers (mtx_*, cnd_*, thrd_*), same paths
  *   locks.c      lock identity (shadow table, node records), held stacks, the fast path and the
  *                slow path (edges, gate sets, happens-before lists, cycles)
+ *   edges.c      the lock-order edges (edges.h): one table, the records, their occurrences, the
+ *                refused edges, interned stacks
  *   leaf.c       leaf locks (leaf.h): a lock taken only innermost is created, given its edges in
  *                and destroyed without the detector lock; edges.h says where an edge lives
  *   threads.c    per-thread state, create/join/exit/detach, fork

@@ -1,4 +1,6 @@
-/* locks.c - lock identity, held stacks, and the slow path that builds the lock-order graph.
+/* locks.c - lock identity, held stacks, cycle judging and search, and the slow path that
+ * builds the lock-order graph. The edges themselves (their table, records, occurrences and
+ * interned stacks) are edges.c's (edges.h).
  *
  * Identity: a shadow table maps a lock's address to its node: a region table (1 MiB of address
  * space per region, found through two levels keyed by address bits and cached per thread),
@@ -54,11 +56,7 @@
 
 lg_lock_t *_Atomic lg_lock_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
 _Atomic uint64_t *_Atomic lg_hot_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
-static lg_lock_aux_t *lg_aux_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)]; /* under lg_rt.mu */
-
-lg_lock_aux_t *lg_aux_at(uint32_t id) {
-  return lg_aux_chunks[id >> LG_NODE_CHUNK_SHIFT] + (id & ((1u << LG_NODE_CHUNK_SHIFT) - 1));
-}
+lg_lock_aux_t *lg_aux_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)]; /* under lg_rt.mu */
 
 static _Atomic(_Atomic(_Atomic uint64_t *) *) lg_top[1u << LG_TOP_BITS];
 
@@ -66,15 +64,7 @@ static _Atomic(_Atomic(_Atomic uint64_t *) *) lg_top[1u << LG_TOP_BITS];
 static uint32_t lg_next_id = 1;   /* ids start at 1: a zero slot is empty */
 static uint32_t lg_free_head;     /* free list of ids */
 static _Atomic size_t lg_lock_instances; /* every instance ever seen (leaf.c adds without the lock) */
-static _Atomic uint64_t lg_edge_seq;      /* every edge ever learned (likewise) */
 static uint32_t lg_stamp;
-
-typedef struct lg_edge_slot {
-  uint64_t key;
-  lg_edge_t *e;
-} lg_edge_slot_t;
-static lg_edge_slot_t *lg_edges;
-static size_t lg_edges_cap, lg_edges_used;
 
 typedef struct lg_addr_slot {
   uintptr_t addr;
@@ -95,93 +85,8 @@ typedef struct lg_sigset {
 static lg_sigset_t lg_judged, lg_reported;
 static size_t lg_duplicates;
 
-static int lg_warned_ids, lg_warned_mem, lg_warned_search;
+static int lg_warned_ids, lg_warned_search;
 static uint32_t lg_search_stamp;
-
-static lg_edge_t **lg_refused;  /* edges the graph refused, still alive: cycles run through them */
-static size_t lg_refused_live, lg_refused_cap;
-
-static void lg_refused_add(lg_edge_t *e) {
-  if (lg_refused_live == lg_refused_cap) {
-    size_t ncap = lg_refused_cap ? lg_refused_cap * 2 : 16;
-    lg_edge_t **p = lg_mem_realloc(lg_refused, lg_refused_cap * sizeof(*p), ncap * sizeof(*p));
-    if (p == NULL) { /* cycles through this edge will not be searched */
-      lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are not checked");
-      return;
-    }
-    lg_refused = p;
-    lg_refused_cap = ncap;
-  }
-  e->refused = 1;
-  lg_refused[lg_refused_live++] = e;
-}
-
-static void lg_refused_drop(lg_edge_t *e) {
-  for (size_t i = 0; i < lg_refused_live; i++)
-    if (lg_refused[i] == e) {
-      lg_refused[i] = lg_refused[--lg_refused_live];
-      return;
-    }
-}
-
-/* Interned edge stacks: a loop that creates many edges from one line shares one stack. A stack
- * whose last edge goes is kept in a small ring of idle ones, still interned: a program that
- * creates and destroys locks from the same lines finds its stacks again instead of allocating
- * and freeing two per new edge. The ring is bounded, so memory stays that of the live edges
- * plus LG_INTERN_IDLE stacks. */
-#define LG_INTERN_BUCKETS 4096
-#define LG_INTERN_IDLE 256
-static lg_stack_t *lg_interned[LG_INTERN_BUCKETS];
-static lg_stack_t *lg_idle[LG_INTERN_IDLE];
-static uint32_t lg_idle_next;
-
-static lg_stack_t *lg_stack_intern(const uintptr_t *pc, uint32_t n) {
-  uint64_t h = n;
-  for (uint32_t i = 0; i < n; i++)
-    h = lg_chain_mix(h, (uint32_t)pc[i], (uint32_t)(pc[i] >> 32), 0);
-  lg_stack_t **b = &lg_interned[h % LG_INTERN_BUCKETS];
-  for (lg_stack_t *s = *b; s != NULL; s = s->next)
-    if (s->hash == h && s->n == n && memcmp(s->pc, pc, n * sizeof(uintptr_t)) == 0) {
-      s->refs++;
-      return s;
-    }
-  lg_stack_t *s = lg_stack_new(pc, n);
-  if (s == NULL)
-    return NULL;
-  s->hash = h;
-  s->refs = 1;
-  s->next = *b;
-  *b = s;
-  return s;
-}
-
-static void lg_stack_drop(lg_stack_t *s) {
-  for (lg_stack_t **p = &lg_interned[s->hash % LG_INTERN_BUCKETS]; *p != NULL; p = &(*p)->next)
-    if (*p == s) {
-      *p = s->next;
-      break;
-    }
-  lg_stack_free(s);
-}
-
-void lg_stack_ref(lg_stack_t *s) {
-  atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-}
-
-/* refs is atomic because leaf.c takes and drops references without lg_rt.mu, but only ever
- * on a stack it holds a reference on and never down to zero: the count reaches zero here,
- * under the lock, or not at all. */
-void lg_stack_unref(lg_stack_t *s) {
-  if (s == NULL || (--s->refs & ~LG_STACK_IDLE) > 0 || (s->refs & LG_STACK_IDLE))
-    return;
-  /* Unreferenced: into the ring; the one it replaces goes unless it was found again. */
-  lg_stack_t *old = lg_idle[lg_idle_next];
-  lg_idle[lg_idle_next] = s;
-  lg_idle_next = (lg_idle_next + 1) % LG_INTERN_IDLE;
-  s->refs |= LG_STACK_IDLE;
-  if (old != NULL && (old->refs &= ~LG_STACK_IDLE) == 0)
-    lg_stack_drop(old);
-}
 
 /* ---- shadow regions ---- */
 
@@ -375,8 +280,6 @@ static uint64_t lg_lock_find_locked(uintptr_t addr, _Atomic uint64_t *slot) {
   return o ? o->val : 0;
 }
 
-static void lg_edge_remove(lg_edge_t *e);
-
 /* Ends the instance (id, ver): its edges go, its id is free again. Under lg_rt.mu. */
 static void lg_lock_kill(uint64_t v, uintptr_t addr, _Atomic uint64_t *slot) {
   uint32_t id = (uint32_t)v;
@@ -534,317 +437,6 @@ size_t lg_locks_count(int live) {
 
 size_t lg_cycles_duplicate_count(void) {
   return lg_duplicates;
-}
-
-size_t lg_edges_count(int live) {
-  /* every edge ever learned, also those of destroyed locks */
-  return (size_t)lg_edge_seq + lg_leaf_made(live, 1);
-}
-
-/* ---- edges ---- */
-
-static uint64_t lg_edge_key(uint32_t from, uint32_t to) {
-  return (uint64_t)from << 32 | to;
-}
-
-static size_t lg_edge_home(uint64_t key, size_t mask) {
-  uint64_t x = key;
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  x ^= x >> 31;
-  return (size_t)x & mask;
-}
-
-static lg_edge_t *lg_edge_find(uint32_t from, uint32_t to) {
-  /* A lock just learned has no edge in: no need for a probe of the table (a cache miss once
-   * it is large). */
-  if (lg_edges_cap == 0 || lg_aux_at(to)->in.n == 0 || lg_aux_at(from)->out.n == 0)
-    return NULL;
-  uint64_t key = lg_edge_key(from, to);
-  size_t mask = lg_edges_cap - 1;
-  for (size_t i = lg_edge_home(key, mask); lg_edges[i].e != NULL; i = (i + 1) & mask)
-    if (lg_edges[i].key == key)
-      return lg_edges[i].e;
-  return NULL;
-}
-
-static int lg_edge_table_reserve(void) {
-  if ((lg_edges_used + 1) * 2 <= lg_edges_cap)
-    return 0;
-  size_t ncap = lg_edges_cap ? lg_edges_cap * 2 : 1024;
-  lg_edge_slot_t *n = lg_mem_alloc(ncap * sizeof(*n));
-  if (n == NULL)
-    return -ENOMEM;
-  for (size_t i = 0; i < lg_edges_cap; i++) {
-    if (lg_edges[i].e == NULL)
-      continue;
-    size_t j = lg_edge_home(lg_edges[i].key, ncap - 1);
-    while (n[j].e != NULL)
-      j = (j + 1) & (ncap - 1);
-    n[j] = lg_edges[i];
-  }
-  lg_mem_free(lg_edges, lg_edges_cap * sizeof(*n));
-  lg_edges = n;
-  lg_edges_cap = ncap;
-  return 0;
-}
-
-/* Linear probing with backward-shift deletion: no tombstones to age the table. */
-static void lg_edge_table_erase(uint64_t key) {
-  size_t mask = lg_edges_cap - 1, i = lg_edge_home(key, mask);
-  while (lg_edges[i].e != NULL && lg_edges[i].key != key)
-    i = (i + 1) & mask;
-  if (lg_edges[i].e == NULL)
-    return;
-  size_t j = i;
-  for (;;) {
-    lg_edges[i].e = NULL;
-    for (;;) {
-      j = (j + 1) & mask;
-      if (lg_edges[j].e == NULL) {
-        lg_edges_used--;
-        return;
-      }
-      size_t home = lg_edge_home(lg_edges[j].key, mask);
-      /* j may move to i when its home is not cyclically in (i, j]. */
-      if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
-        break;
-    }
-    lg_edges[i] = lg_edges[j];
-    i = j;
-  }
-}
-
-/* Enters e into the table (room reserved by lg_edge_table_reserve). */
-static void lg_edge_table_put(lg_edge_t *e) {
-  uint64_t key = lg_edge_key(e->from, e->to);
-  size_t mask = lg_edges_cap - 1, i = lg_edge_home(key, mask);
-  while (lg_edges[i].e != NULL)
-    i = (i + 1) & mask;
-  lg_edges[i].key = key;
-  lg_edges[i].e = e;
-  lg_edges_used++;
-}
-
-/* Appends e to v and stores its index in *pos (the edge's out_pos or in_pos). */
-int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e, uint32_t *pos) {
-  if (v->n == (v->cap ? v->cap : 1)) {
-    uint32_t ncap = v->cap ? v->cap * 2 : 4;
-    lg_edge_t **p;
-    if (v->cap == 0) {
-      p = lg_mem_alloc(ncap * sizeof(*p));
-      if (p != NULL)
-        p[0] = v->u.one;
-    } else {
-      p = lg_mem_realloc(v->u.v, v->cap * sizeof(*p), ncap * sizeof(*p));
-    }
-    if (p == NULL)
-      return -ENOMEM;
-    v->u.v = p;
-    v->cap = ncap;
-  }
-  *pos = v->n;
-  lg_edge_vec_items(v)[v->n++] = e;
-  return 0;
-}
-
-/* Removal by the position the edge keeps (no scan: a lock with 100,000 edges is destroyed in
- * O(its edges), not O(their square)); the last edge fills the hole and learns its new place. */
-static void lg_edge_vec_drop_out(lg_edge_vec_t *v, lg_edge_t *e) {
-  lg_edge_t **items = lg_edge_vec_items(v);
-  lg_edge_t *last = items[--v->n];
-  items[e->out_pos] = last;
-  last->out_pos = e->out_pos;
-}
-
-static void lg_edge_vec_drop_in(lg_edge_vec_t *v, lg_edge_t *e) {
-  lg_edge_t **items = lg_edge_vec_items(v);
-  lg_edge_t *last = items[--v->n];
-  items[e->in_pos] = last;
-  last->in_pos = e->in_pos;
-}
-
-static inline void lg_occ_release(lg_occ_t *o) {
-  if (o->hstack != NULL)
-    lg_stack_unref(o->hstack);
-  if (o->astack != NULL)
-    lg_stack_unref(o->astack);
-}
-
-/* Edge records released by destroys wait here for the next new edge (a lock per request makes
- * and retires one per request), up to LG_EDGE_POOL of them; beyond that they are freed, so
- * memory stays that of the live edges plus the pool. Under lg_rt.mu. */
-#define LG_EDGE_POOL 1024
-static lg_edge_t *lg_edge_pool[LG_EDGE_POOL];
-static uint32_t lg_edge_pool_n;
-
-static lg_edge_t *lg_edge_record_alloc(void) {
-  if (lg_edge_pool_n > 0) {
-    lg_edge_t *e = lg_edge_pool[--lg_edge_pool_n];
-    memset(e, 0, sizeof(*e));
-    return e;
-  }
-  return lg_mem_alloc(sizeof(lg_edge_t)); /* zeroed */
-}
-
-static void lg_edge_record_free(lg_edge_t *e) {
-  if (lg_edge_pool_n < LG_EDGE_POOL)
-    lg_edge_pool[lg_edge_pool_n++] = e;
-  else
-    lg_mem_free(e, sizeof(*e));
-}
-
-void lg_edge_free_locked(lg_edge_t *e) {
-  lg_stack_unref(e->held);
-  lg_stack_unref(e->acq);
-  for (uint32_t i = 0; i < e->nocc; i++)
-    lg_occ_release(&e->occ[i]);
-  if (e->occ != e->occ_inline)
-    lg_mem_free(e->occ, e->capocc * sizeof(e->occ[0]));
-  if (e->refused)
-    lg_refused_drop(e);
-  lg_edge_record_free(e);
-}
-
-static void lg_edge_remove(lg_edge_t *e) {
-  lg_edge_vec_drop_out(&lg_aux_at(e->from)->out, e);
-  lg_edge_vec_drop_in(&lg_aux_at(e->to)->in, e);
-  lg_edge_table_erase(lg_edge_key(e->from, e->to));
-  lg_edge_free_locked(e);
-}
-
-static lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
-  if (lg_edge_table_reserve() != 0)
-    return NULL;
-  lg_edge_t *e = lg_edge_record_alloc();
-  if (e == NULL)
-    return NULL;
-  if (lg_edge_vec_push(&lg_aux_at(from)->out, e, &e->out_pos) != 0) {
-    lg_edge_record_free(e);
-    return NULL;
-  }
-  if (lg_edge_vec_push(&lg_aux_at(to)->in, e, &e->in_pos) != 0) {
-    lg_edge_vec_drop_out(&lg_aux_at(from)->out, e);
-    lg_edge_record_free(e);
-    return NULL;
-  }
-  e->from = from;
-  e->to = to;
-  e->seq = lg_edge_seq_next();
-  e->gc_at = LG_OCC_GC_MIN;
-  e->occ = e->occ_inline;
-  e->capocc = 1;
-  lg_edge_table_put(e);
-  return e;
-}
-
-/* The detector lock's edges are numbered 2, 4, 6...; a leaf's edge made after edge 2n takes
- * 2n + 1 without adding (an atomic add on every leaf edge would make the threads that create
- * them contend on one cache line): it sorts after the edges before it and before those after. */
-uint64_t lg_edge_seq_next(void) {
-  return 2 * (atomic_fetch_add_explicit(&lg_edge_seq, 1, memory_order_relaxed) + 1);
-}
-
-uint64_t lg_edge_seq_leaf(void) {
-  return 2 * atomic_load_explicit(&lg_edge_seq, memory_order_relaxed) + 1;
-}
-
-/* ---- occurrences ---- */
-
-/* The occurrence of h -> (the lock being taken) on thread t: the other locks held, sorted. */
-void lg_occ_of(const lg_thread_t *t, const lg_held_t *h, uint32_t id, uint8_t mode, lg_occ_t *o) {
-  o->hstack = o->astack = NULL; /* held[] beyond nheld is never read */
-  o->nheld = 0;
-  o->seg = t->seg;
-  o->tid = t->tid;
-  o->from_mode = h->mode;
-  o->to_mode = mode;
-  for (uint32_t j = 0; j < t->depth && o->nheld < LG_GATE_MAX; j++) {
-    const lg_held_t *x = &t->held[j];
-    if (x->id == h->id || x->id == id)
-      continue;
-    uint64_t g = (uint64_t)x->ver << 32 | x->id;
-    int dup = 0;
-    for (uint32_t k = 0; k < o->nheld && !dup; k++)
-      if ((o->held[k] & ~LG_HELD_READ) == g) {
-        dup = 1;
-        if (x->mode == LG_MODE_WRITE) /* held both ways (a recursive retake): exclusive */
-          o->held[k] = g;
-      }
-    if (!dup)
-      o->held[o->nheld++] = g | (x->mode == LG_MODE_READ ? LG_HELD_READ : 0);
-  }
-  for (uint32_t a = 1; a < o->nheld; a++) /* insertion sort: at most LG_GATE_MAX */
-    for (uint32_t b = a; b > 0 && o->held[b - 1] > o->held[b]; b--) {
-      uint64_t x = o->held[b];
-      o->held[b] = o->held[b - 1];
-      o->held[b - 1] = x;
-    }
-}
-
-static int lg_occ_same(const lg_occ_t *a, const lg_occ_t *b) {
-  return a->seg == b->seg && a->tid == b->tid && a->from_mode == b->from_mode &&
-         a->to_mode == b->to_mode && a->nheld == b->nheld &&
-         memcmp(a->held, b->held, a->nheld * sizeof(a->held[0])) == 0;
-}
-
-int lg_edge_has_occ(const lg_edge_t *e, const lg_occ_t *o) {
-  for (uint32_t i = e->nocc; i-- > 0;)
-    if (lg_occ_same(&e->occ[i], o))
-      return 1;
-  return 0;
-}
-
-/* Nonzero when every live thread's current segment comes after seg: no occurrence made from
- * now on can run alongside one made in seg (threads created later start from a live thread's
- * knowledge), and every combination with the occurrences seen so far was judged when the last
- * of them came. Such an occurrence can never be part of a new finding. */
-static int lg_seg_dead(const lg_segment_t *seg) {
-  if (seg == NULL)
-    return 0;
-  for (const lg_thread_t *t = lg_rt.threads; t != NULL; t = t->next)
-    if (!t->exited && !lg_hb_before(seg, t->seg)) /* its own segment included */
-      return 0;
-  return 1;
-}
-
-/* Drops the occurrences no future finding can use; called when the list doubled. */
-static void lg_edge_gc(lg_edge_t *e) {
-  uint32_t k = 0;
-  for (uint32_t i = 0; i < e->nocc; i++) {
-    if (i + 1 < e->nocc && lg_seg_dead(e->occ[i].seg)) { /* the newest one stays */
-      lg_occ_release(&e->occ[i]);
-      continue;
-    }
-    e->occ[k++] = e->occ[i];
-  }
-  e->nocc = k;
-  e->gc_at = k * 2 > LG_OCC_GC_MIN ? k * 2 : LG_OCC_GC_MIN;
-}
-
-/* Adds an occurrence (taking over its stacks); the new entry, or NULL without memory. */
-static lg_occ_t *lg_edge_add_occ(lg_edge_t *e, const lg_occ_t *o) {
-  if (e->nocc >= e->gc_at)
-    lg_edge_gc(e);
-  if (e->nocc == e->capocc) {
-    uint32_t ncap = e->capocc * 2;
-    lg_occ_t *p;
-    if (e->occ == e->occ_inline) {
-      p = lg_mem_alloc(ncap * sizeof(*p));
-      if (p != NULL)
-        memcpy(p, e->occ, e->nocc * sizeof(*p));
-    } else {
-      p = lg_mem_realloc(e->occ, e->capocc * sizeof(*p), ncap * sizeof(*p));
-    }
-    if (p == NULL)
-      return NULL;
-    e->occ = p;
-    e->capocc = ncap;
-  }
-  e->occ[e->nocc] = *o;
-  return &e->occ[e->nocc++];
 }
 
 /* ---- judging a cycle ----
@@ -1183,13 +775,11 @@ void lg_lock_publish_locked(uint32_t id) {
       lg_edge_free_locked(e); /* its holder lock was destroyed since */
       continue;
     }
-    if (lg_edge_table_reserve() != 0 ||
-        lg_edge_vec_push(&lg_aux_at(e->from)->out, e, &e->out_pos) != 0) {
+    if (lg_edge_adopt_locked(e) != 0) {
       lg_warn_once(&lg_warned_mem, "out of memory for lock-order edges; some are not tracked");
       lg_edge_free_locked(e);
       continue;
     }
-    lg_edge_table_put(e);
     e->in_pos = k;
     lg_edge_vec_items(&x->in)[k++] = e;
   }
