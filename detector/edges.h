@@ -4,7 +4,7 @@
  * occurrences, the list of edges the graph refused, and the interned stacks they show. All
  * of it is under lg_rt.mu; leaf.c's own calls (marked below) work on a leaf's edges under
  * its spin flag instead. Finding, adding and removing an edge is O(1) expected; destroying a
- * lock is O(its edges). The graph's order (graph.c) and the cycle search (locks.c) read it.
+ * lock is O(its edges). The graph's order (graph.c) and the cycle search (cycles.c) read it.
  *
  * An edge A -> B ("B was taken while A was held") is one record with the ways it was taken
  * (occurrences). Where it lives depends on B:
@@ -111,7 +111,7 @@ static inline void lg_occ_release(lg_occ_t *o) {
     lg_stack_unref(o->astack);
 }
 
-/* ---- locks.c, for edges.c and leaf.c ---- */
+/* ---- locks.c, for edges.c, cycles.c and leaf.c ---- */
 
 /* A lock's cold record (edges, leaf state), by id: inline, as every edge operation asks it. */
 extern lg_lock_aux_t *lg_aux_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];

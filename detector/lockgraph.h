@@ -7,6 +7,7 @@
  *                slow path (edges, gate sets, happens-before lists, cycles)
  *   edges.c      the lock-order edges (edges.h): one table, the records, their occurrences, the
  *                refused edges, interned stacks
+ *   cycles.c     which new edges close a cycle, and judging and reporting those cycles (cycles.h)
  *   leaf.c       leaf locks (leaf.h): a lock taken only innermost is created, given its edges in
  *                and destroyed without the detector lock; edges.h says where an edge lives
  *   threads.c    per-thread state, create/join/exit/detach, fork
