@@ -292,6 +292,27 @@ void lg_edge_remove(lg_edge_t *e) {
   lg_edge_free_locked(e);
 }
 
+/* A destroyed lock's edges, last first. In a big graph each removal touches memory nothing
+ * else has touched lately: the record, its table slot, its place in the other lock's vector.
+ * Those of the edges a few places further down are fetched ahead, so the misses overlap
+ * instead of following one another. */
+#define LG_REMOVE_AHEAD 4
+void lg_edges_remove_all(lg_edge_vec_t *v, int out) {
+  while (v->n > 0) {
+    lg_edge_t **items = lg_edge_vec_items(v);
+    uint32_t n = v->n;
+    if (n > 2 * LG_REMOVE_AHEAD)
+      __builtin_prefetch(items[n - 1 - 2 * LG_REMOVE_AHEAD]);
+    if (n > LG_REMOVE_AHEAD) {
+      const lg_edge_t *a = items[n - 1 - LG_REMOVE_AHEAD];
+      __builtin_prefetch(&lg_edges[lg_edge_home(lg_edge_key(a->from, a->to), lg_edges_cap - 1)]);
+      const lg_edge_vec_t *other = out ? &lg_aux_at(a->to)->in : &lg_aux_at(a->from)->out;
+      __builtin_prefetch(&lg_edge_vec_items(other)[out ? a->in_pos : a->out_pos]);
+    }
+    lg_edge_remove(items[n - 1]);
+  }
+}
+
 lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
   if (lg_edge_table_reserve() != 0)
     return NULL;

@@ -77,6 +77,8 @@ lg_edge_t *lg_edge_find(uint32_t from, uint32_t to);
 lg_edge_t *lg_edge_new(uint32_t from, uint32_t to);
 /* Takes e out of the table and both vectors and frees it. */
 void lg_edge_remove(lg_edge_t *e);
+/* Removes every edge of v, a dying lock's out (out = 1) or in vector (0). */
+void lg_edges_remove_all(lg_edge_vec_t *v, int out);
 /* A leaf's edge being published: into the table and its from's `out` vector; -ENOMEM when
  * either cannot grow (e is then in neither). */
 int lg_edge_adopt_locked(lg_edge_t *e);

@@ -275,10 +275,8 @@ static void lg_lock_kill(uint64_t v, uintptr_t addr, _Atomic uint64_t *slot) {
   lg_lock_aux_t *x = lg_aux_at(id);
   if (atomic_load_explicit(&x->leaf, memory_order_relaxed))
     lg_leaf_drop_edges_locked(id); /* its edges are in `in` only */
-  while (x->out.n)
-    lg_edge_remove(lg_edge_vec_items(&x->out)[x->out.n - 1]);
-  while (x->in.n)
-    lg_edge_remove(lg_edge_vec_items(&x->in)[x->in.n - 1]);
+  lg_edges_remove_all(&x->out, 1);
+  lg_edges_remove_all(&x->in, 0);
   if (x->out.cap)
     lg_mem_free(x->out.u.v, x->out.cap * sizeof(lg_edge_t *));
   if (x->in.cap)
