@@ -8,6 +8,7 @@
  *   edges.c      the lock-order edges (edges.h): one table, the records, their occurrences, the
  *                refused edges, interned stacks
  *   cycles.c     which new edges close a cycle, and judging and reporting those cycles (cycles.h)
+ *   held.c       the held stack: growth, out-of-order release, new chain keys
  *   leaf.c       leaf locks (leaf.h): a lock taken only innermost is created, given its edges in
  *                and destroyed without the detector lock; edges.h says where an edge lives
  *   threads.c    per-thread state, create/join/exit/detach, fork
@@ -369,10 +370,6 @@ lg_thread_t *lg_thread_self(void);
 extern __thread lg_thread_t *lg_tls_self __attribute__((tls_model("initial-exec")));
 /* Remembers a processed chain key (slow path). */
 void lg_thread_cache_insert(lg_thread_t *t, uint64_t key);
-/* Recomputes every held entry's chain key after the seed changed. */
-void lg_thread_rekey(lg_thread_t *t);
-/* Grows the held stack to hold one more entry; 0 or -ENOMEM (then the entry is dropped). */
-int lg_thread_held_grow(lg_thread_t *t);
 void lg_thread_init_main(void);
 /* pthread_atfork handlers and the exit key; once, from the constructor. */
 void lg_threads_setup(void);
@@ -393,6 +390,19 @@ static inline lg_thread_t *lg_enter(void) {
   t = lg_thread_self();
   return (t != NULL && !t->passthrough) ? t : NULL;
 }
+
+/* ---- held.c: the held stack beyond the inline push and pop ---- */
+
+/* Recomputes every held entry's chain key after the seed changed. */
+void lg_thread_rekey(lg_thread_t *t);
+/* Grows the held stack to hold one more entry; 0 or -ENOMEM (then the entry is dropped). */
+int lg_thread_held_grow(lg_thread_t *t);
+/* Pops the top-most entry of addr; returns nonzero when there was one. */
+int lg_held_pop_slow(lg_thread_t *t, uintptr_t addr);
+/* Removes held entry i (below depth), rekeying the entries above it. */
+void lg_held_remove_at(lg_thread_t *t, uint32_t i);
+/* The chain key of the empty stack in segment seg. */
+uint64_t lg_seed_of(const lg_segment_t *seg);
 
 /* ---- locks.c ---- */
 
@@ -417,7 +427,6 @@ size_t lg_cycles_duplicate_count(void);
 void lg_locks_after_fork_child(void);
 /* Fork child: marks locks held by other threads as orphaned. Under lg_rt.mu. */
 void lg_locks_mark_orphan(uint32_t id, uint32_t ver);
-uint64_t lg_seed_of(const lg_segment_t *seg);
 
 /* ---- the fast path (inline: the wrappers compile it in) ---- */
 
@@ -483,10 +492,6 @@ _Atomic uint64_t *lg_region_find(lg_thread_t *t, uintptr_t addr);
 /* Out of line: everything the fast path does not know. Returns LG_PRE_*. */
 int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int acq,
                  uintptr_t pc, uintptr_t cfa, lg_acq_t *a);
-/* Pops the top-most entry of addr; returns nonzero when there was one. */
-int lg_held_pop_slow(lg_thread_t *t, uintptr_t addr);
-/* Removes held entry i (below depth), rekeying the entries above it. */
-void lg_held_remove_at(lg_thread_t *t, uint32_t i);
 /* The live instance at addr as a slot value (id, ver, kind), 0 when none. Under lg_rt.mu. */
 uint64_t lg_lock_current_locked(uintptr_t addr);
 

@@ -1021,25 +1021,3 @@ void lg_lock_report_errcheck(lg_thread_t *t, uintptr_t addr, uint32_t id, uint32
   lg_guard_leave(t, was);
   errno = saved_errno;
 }
-
-void lg_held_remove_at(lg_thread_t *t, uint32_t i) {
-  uint32_t d = t->depth;
-  /* Out-of-order release: close the gap and recompute the chain keys above it. */
-  for (uint32_t j = i; j + 1 < d; j++)
-    t->held[j] = t->held[j + 1];
-  for (uint32_t j = i; j + 1 < d; j++) {
-    lg_held_t *h = &t->held[j];
-    h->key = lg_chain_mix(j ? t->held[j - 1].key : t->seed, h->id, h->ver, h->mode);
-  }
-  t->depth = d - 1;
-}
-
-int lg_held_pop_slow(lg_thread_t *t, uintptr_t addr) {
-  for (uint32_t i = t->depth; i-- > 0;) {
-    if (t->held[i].addr == addr) {
-      lg_held_remove_at(t, i);
-      return 1;
-    }
-  }
-  return 0;
-}

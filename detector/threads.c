@@ -32,7 +32,7 @@ __thread lg_thread_t *lg_tls_self __attribute__((tls_model("initial-exec")));
 static lg_thread_t lg_thread_gone = {.passthrough = 1};
 static pthread_key_t lg_thread_key;
 static int lg_thread_key_ok;
-static int lg_warned_held, lg_warned_threads;
+static int lg_warned_threads;
 
 #define LG_HELD_INITIAL 16
 
@@ -140,50 +140,6 @@ static void lg_thread_unlink(lg_thread_t *t) {
   if (t->next)
     t->next->prev = t->prev;
   t->next = t->prev = NULL;
-}
-
-void lg_thread_rekey(lg_thread_t *t) {
-  t->seed = lg_seed_of(t->seg);
-  for (uint32_t i = 0; i < t->depth; i++) {
-    lg_held_t *h = &t->held[i];
-    h->key = lg_chain_mix(i ? t->held[i - 1].key : t->seed, h->id, h->ver, h->mode);
-  }
-}
-
-uint64_t lg_seed_of(const lg_segment_t *seg) {
-  return lg_chain_mix((uint64_t)(uintptr_t)seg, 0x5eed, 0, 0);
-}
-
-int lg_thread_held_grow(lg_thread_t *t) {
-  uint32_t ncap = t->cap * 2;
-  lg_held_t *n = lg_mem_alloc(ncap * sizeof(lg_held_t));
-  if (n == NULL) {
-    lg_warn_once(&lg_warned_held, "out of memory for held locks (%u held by one thread); "
-                 "further ones are not tracked", t->cap);
-    return -ENOMEM;
-  }
-  memcpy(n, t->held, t->depth * sizeof(lg_held_t));
-  /* The old array is retired, not freed: the watchdog may be reading it right now. */
-  if (t->nretired == t->capretired) {
-    uint32_t rc = t->capretired ? t->capretired * 2 : 8;
-    lg_held_t **r = lg_mem_realloc(t->retired, t->capretired * sizeof(*r), rc * sizeof(*r));
-    uint32_t *c = r ? lg_mem_realloc(t->retired_caps, t->capretired * sizeof(*c), rc * sizeof(*c))
-                    : NULL;
-    if (r != NULL)
-      t->retired = r;
-    if (c == NULL) {
-      lg_mem_free(n, ncap * sizeof(lg_held_t));
-      return -ENOMEM;
-    }
-    t->retired_caps = c;
-    t->capretired = rc;
-  }
-  t->retired[t->nretired] = t->held;
-  t->retired_caps[t->nretired++] = t->cap;
-  t->held = n;
-  atomic_signal_fence(memory_order_release); /* a reader that sees the new cap sees the new array */
-  t->cap = ncap;
-  return 0;
 }
 
 /* A record for a thread the wrappers meet without having seen it created (the main thread
