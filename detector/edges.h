@@ -134,6 +134,12 @@ uint32_t lg_scache_gen(const lg_thread_t *t, uintptr_t pc, uintptr_t cfa);
 /* Lock ids: one from the shared free list (0 when the table is full), and one back to it.
  * Under lg_rt.mu. */
 uint32_t lg_lock_id_alloc(void);
+/* A lock instance's birth in record id (its next version, returned; the version is stored
+ * last, with release) and its death (keys forgotten, version bumped, address cleared; the
+ * caller has emptied its edges and gives the id back). Both sides, leaf or not. */
+uint32_t lg_lock_record_begin(uint32_t id, uint8_t kind, uintptr_t addr, uintptr_t first_pc,
+                              uint8_t leaf);
+void lg_lock_record_end(uint32_t id);
 void lg_lock_id_free_locked(uint32_t id);
 /* Moves a leaf's edges into the table and its holders' vectors and marks it published.
  * Under lg_rt.mu. */

@@ -274,17 +274,7 @@ static int lg_leaf_new(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mod
     return 0;
   lg_lock_t *n = lg_lock_at(id);
   lg_lock_aux_t *x = lg_aux_at(id);
-  uint32_t ver = (atomic_load_explicit(&n->ver, memory_order_relaxed) + 1) & LG_VER_MASK;
-  if (ver == 0)
-    ver = 1;
-  n->kind = kind;
-  n->reported = 0;
-  atomic_store_explicit(&n->flags, 0, memory_order_relaxed);
-  atomic_store_explicit(&n->first_pc, pc, memory_order_relaxed);
-  atomic_store_explicit(&n->addr, addr, memory_order_relaxed);
-  x->ordered = 0;
-  atomic_store_explicit(&x->leaf, 1, memory_order_relaxed);
-  atomic_store_explicit(&n->ver, ver, memory_order_release);
+  uint32_t ver = lg_lock_record_begin(id, kind, addr, pc, 1);
   uint32_t d = t->depth;
   a->id = id;
   a->ver = ver;
@@ -310,11 +300,7 @@ static int lg_leaf_new(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mod
   lg_edge_t *dead[LG_LEAF_IN_MAX], **grown;
   uint32_t grown_cap, k = lg_leaf_take_edges(x, dead, &grown, &grown_cap);
   atomic_store_explicit(&t->leaf.edges_made, t->leaf.edges_made - k, memory_order_relaxed);
-  for (int j = 0; j < LG_LOCK_KEYS; j++)
-    atomic_store_explicit(&n->keys[j], 0, memory_order_relaxed);
-  atomic_store_explicit(lg_lock_hot(id), 0, memory_order_relaxed);
-  atomic_store_explicit(&x->leaf, 0, memory_order_relaxed);
-  atomic_store_explicit(&n->addr, 0, memory_order_relaxed);
+  lg_lock_record_end(id);
   lg_leaf_free_edges(t, dead, k, grown, grown_cap);
   lg_leaf_id_put(t, id);
   return 0;
@@ -439,13 +425,7 @@ int lg_leaf_retire(lg_thread_t *t, uintptr_t addr, _Atomic uint64_t *slot, uint6
   }
   lg_edge_t *dead[LG_LEAF_IN_MAX], **grown;
   uint32_t grown_cap, ndead = lg_leaf_take_edges(x, dead, &grown, &grown_cap);
-  atomic_store_explicit(&x->leaf, 0, memory_order_relaxed);
-  for (int k = 0; k < LG_LOCK_KEYS; k++)
-    atomic_store_explicit(&n->keys[k], 0, memory_order_relaxed);
-  atomic_store_explicit(lg_lock_hot(id), 0, memory_order_relaxed);
-  uint32_t nver = (ver + 1) & LG_VER_MASK;
-  atomic_store_explicit(&n->ver, nver ? nver : 1, memory_order_release);
-  atomic_store_explicit(&n->addr, 0, memory_order_relaxed);
+  lg_lock_record_end(id);
   uint64_t cur = s; /* the detector lock's side may have marked the slot shared meanwhile */
   atomic_compare_exchange_strong_explicit(slot, &cur, 0, memory_order_release, memory_order_relaxed);
   lg_leaf_spin_unlock(x);

@@ -230,6 +230,36 @@ uint32_t lg_lock_id_alloc(void) {
   return id;
 }
 
+uint32_t lg_lock_record_begin(uint32_t id, uint8_t kind, uintptr_t addr, uintptr_t first_pc,
+                              uint8_t leaf) {
+  lg_lock_t *n = lg_lock_at(id);
+  lg_lock_aux_t *x = lg_aux_at(id);
+  uint32_t ver = (atomic_load_explicit(&n->ver, memory_order_relaxed) + 1) & LG_VER_MASK;
+  if (ver == 0)
+    ver = 1;
+  n->kind = kind;
+  n->reported = 0;
+  atomic_store_explicit(&n->flags, 0, memory_order_relaxed);
+  atomic_store_explicit(&n->first_pc, first_pc, memory_order_relaxed);
+  atomic_store_explicit(&n->addr, addr, memory_order_relaxed);
+  x->ordered = 0;
+  atomic_store_explicit(&x->leaf, leaf, memory_order_relaxed);
+  atomic_store_explicit(&n->ver, ver, memory_order_release); /* last: the record is whole */
+  return ver;
+}
+
+void lg_lock_record_end(uint32_t id) {
+  lg_lock_t *n = lg_lock_at(id);
+  for (int k = 0; k < LG_LOCK_KEYS; k++)
+    atomic_store_explicit(&n->keys[k], 0, memory_order_relaxed);
+  atomic_store_explicit(lg_lock_hot(id), 0, memory_order_relaxed);
+  atomic_store_explicit(&lg_aux_at(id)->leaf, 0, memory_order_relaxed);
+  lg_aux_at(id)->ordered = 0;
+  uint32_t nver = (atomic_load_explicit(&n->ver, memory_order_relaxed) + 1) & LG_VER_MASK;
+  atomic_store_explicit(&n->ver, nver ? nver : 1, memory_order_release);
+  atomic_store_explicit(&n->addr, 0, memory_order_relaxed);
+}
+
 void lg_lock_id_free_locked(uint32_t id) {
   lg_aux_at(id)->free_next = lg_free_head;
   lg_free_head = id;
@@ -271,7 +301,6 @@ static uint64_t lg_lock_find_locked(uintptr_t addr, _Atomic uint64_t *slot) {
 /* Ends the instance (id, ver): its edges go, its id is free again. Under lg_rt.mu. */
 static void lg_lock_kill(uint64_t v, uintptr_t addr, _Atomic uint64_t *slot) {
   uint32_t id = (uint32_t)v;
-  lg_lock_t *n = lg_lock_at(id);
   lg_lock_aux_t *x = lg_aux_at(id);
   if (atomic_load_explicit(&x->leaf, memory_order_relaxed))
     lg_leaf_drop_edges_locked(id); /* its edges are in `in` only */
@@ -283,15 +312,9 @@ static void lg_lock_kill(uint64_t v, uintptr_t addr, _Atomic uint64_t *slot) {
     lg_mem_free(x->in.u.v, x->in.cap * sizeof(lg_edge_t *));
   memset(&x->out, 0, sizeof x->out);
   memset(&x->in, 0, sizeof x->in);
-  x->ordered = 0;
-  for (int k = 0; k < LG_LOCK_KEYS; k++)
-    atomic_store_explicit(&n->keys[k], 0, memory_order_relaxed);
-  atomic_store_explicit(lg_lock_hot(id), 0, memory_order_relaxed);
   if (lg_rt.graph)
     lg_graph_remove_node(lg_rt.graph, id);
-  uint32_t nver = (atomic_load_explicit(&n->ver, memory_order_relaxed) + 1) & LG_VER_MASK;
-  atomic_store_explicit(&n->ver, nver ? nver : 1, memory_order_release);
-  atomic_store_explicit(&n->addr, 0, memory_order_relaxed);
+  lg_lock_record_end(id);
   lg_lock_id_free_locked(id);
   if (slot != NULL) { /* only if it still names this instance (special bits kept otherwise) */
     uint64_t cur = atomic_load_explicit(slot, memory_order_relaxed);
@@ -316,22 +339,21 @@ static uint64_t lg_lock_get_locked(uintptr_t addr, uint8_t kind, _Atomic uint64_
   uint32_t id = lg_lock_id_alloc();
   if (id == 0)
     return 0;
-  lg_lock_t *n = lg_lock_at(id);
-  uint32_t ver = (atomic_load_explicit(&n->ver, memory_order_relaxed) + 1) & LG_VER_MASK;
-  if (ver == 0)
-    ver = 1;
-  n->kind = kind;
-  atomic_store_explicit(&n->flags, 0, memory_order_relaxed);
-  atomic_store_explicit(&lg_aux_at(id)->leaf, 0, memory_order_relaxed);
-  n->reported = 0;
-  atomic_store_explicit(&n->first_pc, 0, memory_order_relaxed);
-  atomic_store_explicit(&n->addr, addr, memory_order_relaxed);
-  atomic_store_explicit(&n->ver, ver, memory_order_release);
+  uint32_t ver = lg_lock_record_begin(id, kind, addr, 0, 0);
   v = lg_slot_value(id, ver, kind);
+  uint64_t seen = 0; /* leaf.c installs slots without the lock: compare and swap here too */
+  if (slot != NULL && !atomic_compare_exchange_strong_explicit(slot, &seen, v, memory_order_release,
+                                                               memory_order_relaxed) &&
+      (seen & LG_SLOT_SPECIAL) == 0 && (uint8_t)(seen >> 56) == kind &&
+      atomic_load_explicit(&lg_lock_at((uint32_t)seen)->addr, memory_order_relaxed) == addr) {
+    /* Another thread's first acquisition of this very lock made it a leaf meanwhile: that is
+     * the lock (a second record for the address would give it two identities). */
+    lg_lock_record_end(id);
+    lg_lock_id_free_locked(id);
+    return seen;
+  }
   lg_lock_instances++;
-  uint64_t empty = 0; /* leaf.c installs slots without the lock: compare and swap here too */
-  if (slot != NULL && atomic_compare_exchange_strong_explicit(slot, &empty, v, memory_order_release,
-                                                              memory_order_relaxed)) {
+  if (slot != NULL && seen == 0) {
   } else if (slot != NULL && lg_overflow_put(addr, v) == 0) {
     /* Two locks in one granule: both go the slow way from now on. */
     atomic_fetch_or_explicit(slot, LG_SLOT_SHARED, memory_order_release);

@@ -47,3 +47,19 @@ Test(lockgraph_leaf, children_forked_during_churn_run_to_their_end, .timeout = 1
   for (int i = 0; i < 5; i++)
     check_clean("leaf_churn_fork", "leaf_churn_fork: done");
 }
+
+/* Four threads' first acquisitions of one fresh mutex at the same moment, some making it a leaf
+ * and some on the detector lock's path: it stays one lock (counted once, no report). */
+Test(lockgraph_leaf, a_lock_first_taken_by_threads_at_once_is_one_lock, .timeout = 120)
+{
+  run_request_t rq = {.program = "leaf_first_lock_race", .cli_flags = verbose_summary};
+  run_result_t r;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  expect_clean(&r, "leaf_first_lock_race");
+  cr_assert_eq(summary_parse(r.err, &s), 1, "expected one summary line; stderr:\n%s", r.err);
+  cr_expect_eq(s.locks, 2002, "summary: %u locks, expected 2 + 2,000", s.locks);
+  cr_expect_eq(s.edges, 4000, "summary: %u edges, expected 2 per round", s.edges);
+  run_cleanup(&r);
+}
