@@ -792,9 +792,6 @@ int lg_stack_capture_after_self(uintptr_t *out, int cap);
  * short of stack (see stack.c); a fork child resets the lock of that stack with this, and when
  * the parent had other threads, captures by frame-pointer walk from then on (see stack.c). */
 void lg_stack_after_fork_child(int other_threads);
-/* Around fork, in the parent: no libunwind walk is in progress while the handlers hold this. */
-void lg_stack_fork_prepare(void);
-void lg_stack_fork_parent(void);
 lg_stack_t *lg_stack_new(const uintptr_t *pc, uint32_t n);
 lg_stack_t *lg_stack_dup(const lg_stack_t *s);
 void lg_stack_free(lg_stack_t *s);

@@ -44,30 +44,18 @@ static void lg_unwind_setup(void) {
 }
 
 /* libunwind keeps locks of its own (its trace cache's set-up, its memory pools, its lookups):
- * a fork while another thread walks would leave them taken in the child, whose first walk then
- * waits forever. Every walk holds this gate for reading, and the fork handlers hold it for
- * writing across fork, so no walk of ours is in progress when the address space is copied.
- * That is not enough: a child of a threaded parent still hung in libunwind's lock about once in
- * 30 runs (leaf_churn_fork), held by a parent thread outside any walk of ours. So such a child
- * does not call libunwind at all: it walks frame pointers (lg_fp_capture). */
-static pthread_rwlock_t lg_unwind_gate = PTHREAD_RWLOCK_INITIALIZER;
-
-void lg_stack_fork_prepare(void) {
-  lg_real.rwlock_wrlock(&lg_unwind_gate);
-}
-
-void lg_stack_fork_parent(void) {
-  lg_real.rwlock_unlock(&lg_unwind_gate);
-}
+ * a fork while another thread holds one leaves it taken in the child, whose first walk then
+ * waits forever (leaf_churn_fork hung about once in 30 runs, with a gate that kept our own walks
+ * out of the fork window: the lock was held outside them). So a child of a threaded parent does
+ * not call libunwind at all: it walks frame pointers (lg_fp_capture, lg_stack_after_fork_child). */
 
 static int lg_capture_here(lg_frame_pcsp_t *out, int cap) {
   lg_unwind_setup();
   unw_context_t ctx;
   unw_cursor_t cur;
   int n = 0;
-  lg_real.rwlock_rdlock(&lg_unwind_gate);
   if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
-    goto out;
+    return 0;
   for (int guard = 0; n < cap && guard < 256 && unw_step(&cur) > 0; guard++) {
     unw_word_t ip = 0, sp = 0;
     unw_get_reg(&cur, UNW_REG_IP, &ip);
@@ -80,17 +68,13 @@ static int lg_capture_here(lg_frame_pcsp_t *out, int cap) {
     out[n].sp = (uintptr_t)sp;
     n++;
   }
-out:
-  lg_real.rwlock_unlock(&lg_unwind_gate);
   return n;
 }
 
 static int lg_capture_fast_here(lg_frame_pcsp_t *out, int cap) {
   lg_unwind_setup();
   void *all[LG_STACK_MAX + 16];
-  lg_real.rwlock_rdlock(&lg_unwind_gate);
   int n = unw_backtrace(all, (int)(sizeof all / sizeof all[0]));
-  lg_real.rwlock_unlock(&lg_unwind_gate);
   int k = 0;
   for (int i = 0; i < n && k < cap; i++) {
     if (lg_pc_is_self((uintptr_t)all[i]))
@@ -102,8 +86,6 @@ static int lg_capture_fast_here(lg_frame_pcsp_t *out, int cap) {
   return k;
 }
 
-/* Not behind the fork gate: this runs in a signal handler (a rwlock is not async-signal-safe),
- * on a thread the watchdog found blocked, while the run is being ended by a report. */
 static int lg_capture_after_self_here(uintptr_t *out, int cap) {
   void *all[LG_STACK_MAX + 32];
   int n = unw_backtrace(all, (int)(sizeof all / sizeof all[0]));
@@ -232,7 +214,6 @@ static int lg_unwind_unsafe; /* a fork child of a threaded parent: no libunwind 
 
 void lg_stack_after_fork_child(int other_threads) {
   lg_real.mutex_init(&lg_unwind_mu, NULL); /* a thread that held it is gone */
-  lg_real.rwlock_init(&lg_unwind_gate, NULL);
   if (other_threads)
     lg_unwind_unsafe = 1;
 }

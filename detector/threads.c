@@ -450,12 +450,10 @@ static void lg_fork_prepare(void) {
   lg_real.mutex_lock(&lg_rt.report_mu);
   lg_real.mutex_lock(&lg_rt.mu);
   lg_mem_fork_prepare();
-  lg_stack_fork_prepare();
 }
 
 static void lg_fork_parent(void) {
   lg_waits_after_fork();
-  lg_stack_fork_parent();
   lg_mem_fork_parent();
   lg_real.mutex_unlock(&lg_rt.mu);
   lg_real.mutex_unlock(&lg_rt.report_mu);
