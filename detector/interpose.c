@@ -135,15 +135,17 @@ void lg_real_resolve(void) {
 /* ---- the shape every acquisition shares ---- */
 
 /* A blocking acquisition's real call failed: an errorcheck relock (EDEADLK) is reported, as is
- * a destroyed or uninitialized lock (EINVAL). h is the entry prepared for it. Out of line, so
- * the wrapper keeps nothing but the thread across the real call. */
-static __attribute__((noinline, cold)) int lg_blocking_failed(lg_thread_t *t, const lg_held_t *h,
-                                                              int rc, uint8_t kind,
-                                                              const char *func) {
+ * a destroyed or uninitialized lock (EINVAL). Out of line and cold: the inline path passes the
+ * entry it prepared (so only the thread lives across the real call), the slow form what it
+ * knows. */
+static __attribute__((noinline, cold)) int lg_blocking_failed(lg_thread_t *t, uintptr_t addr,
+                                                              uint32_t id, uint32_t ver,
+                                                              uintptr_t pc, uintptr_t cfa, int rc,
+                                                              uint8_t kind, const char *func) {
   if (rc == EDEADLK)
-    lg_lock_report_errcheck(t, h->addr, h->id, h->ver, h->pc, h->cfa);
+    lg_lock_report_errcheck(t, addr, id, ver, pc, cfa);
   else if (rc == EINVAL)
-    lg_misuse_lock_failed(t, h->addr, kind, rc, func, h->pc);
+    lg_misuse_lock_failed(t, addr, kind, rc, func, pc);
   return rc;
 }
 
@@ -183,12 +185,9 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
   if (LG_LIKELY(rc == 0) || rc == EOWNERDEAD) { /* a robust mutex's dead owner: held */
     if (LG_LIKELY(filled))
       lg_held_commit(t);
-  } else if (rc == EDEADLK) {
-    lg_lock_report_errcheck(t, (uintptr_t)lock, a.id, a.ver, pc, cfa);
-  } else if (rc == EINVAL) { /* a destroyed or uninitialized lock */
-    lg_misuse_lock_failed(t, (uintptr_t)lock, kind, rc, func, pc);
+    return rc;
   }
-  return rc;
+  return lg_blocking_failed(t, (uintptr_t)lock, a.id, a.ver, pc, cfa, rc, kind, func);
 }
 
 /* A blocking acquisition. Inline, only the known case (the lock in the thread's cached region,
@@ -219,7 +218,9 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
       lg_held_commit(t);                                                                   \
       return rc_;                                                                          \
     }                                                                                      \
-    return lg_blocking_failed((t), &(t)->held[(t)->depth], rc_, (kind), __func__);         \
+    const lg_held_t *h_ = &(t)->held[(t)->depth];                                          \
+    return lg_blocking_failed((t), h_->addr, h_->id, h_->ver, h_->pc, h_->cfa, rc_, (kind),  \
+                              __func__);                                                   \
   } while (0)
 
 /* A timed or try acquisition: call first, record only what succeeded. */
