@@ -86,6 +86,39 @@ Test(lockgraph_robust, deadlock_in_pthread_stack_min_threads_is_reported_by_the_
 }
 
 /* ------------------------------------------------------------------------------------------
+ * Fork: a child of a threaded parent never calls into libunwind, whose locks another thread of
+ * the parent may have held at the fork (the child would hang in them for good).
+ */
+
+Test(lockgraph_robust, fork_child_of_threaded_parent_captures_stacks_without_libunwind,
+     .timeout = 60)
+{
+  run_request_t rq = {.program = "fork_child_unwinds"};
+  run_result_t r;
+  report_set_t set;
+  long parent = -1;
+
+  run_corpus(&rq, &r);
+  cr_assert_eq(r.timed_out, 0, "the run timed out; stderr:\n%s", r.err);
+  expect_out_line(&r, "fork_child_unwinds: done");
+  expect_out_line(&r, "child exited 0");
+  /* The counting wrappers see the detector's calls, or the child's 0 would prove nothing. */
+  const char *p = strstr(r.out, "parent libunwind calls: ");
+  cr_assert_not_null(p, "no parent count; stdout:\n%s", r.out);
+  cr_assert_eq(sscanf(p, "parent libunwind calls: %ld", &parent), 1);
+  cr_expect_gt(parent, 0, "the parent's stack captures did not reach the wrappers");
+  expect_out_line(&r, "child libunwind calls: 0");
+  /* The child still reports its inversion, with frame-pointer stacks: both processes' reports. */
+  reports_load(r.json, &set);
+  cr_expect_eq(reports_count(&set, "potential-deadlock"), 2, "potential deadlocks: %zu; stderr:\n%s",
+               reports_count(&set, "potential-deadlock"), r.err);
+  reports_free(&set);
+  expect_text_frame(r.err, "child_take_in_order", "fork_child_unwinds.c",
+                    corpus_marker_line("fork_child_unwinds.c", "child_second"));
+  run_cleanup(&r);
+}
+
+/* ------------------------------------------------------------------------------------------
  * Lockgraph's own descriptor: reports reach the stderr the run started with, never the
  * program's files.
  */
