@@ -70,6 +70,10 @@ static int lg_occ_compatible(const lg_edge_t *ea, const lg_occ_t *a, const lg_ed
   return 1;
 }
 
+/* Where the judge writes out a compact occurrence it picks, one per position of the cycle
+ * (under lg_rt.mu, like every search; too big for the program's stack). */
+static lg_occ_t lg_judge_compact[LG_STACK_MAX];
+
 typedef struct lg_judge {
   lg_edge_t *const *e;
   uint32_t k;
@@ -93,7 +97,7 @@ static int lg_judge_search(lg_judge_t *j) {
     const lg_edge_t *e = j->e[i];
     int advanced = 0;
     while (next[i] < e->nocc) {
-      const lg_occ_t *o = &e->occ[next[i]++];
+      const lg_occ_t *o = lg_edge_occ(e, next[i]++, &lg_judge_compact[i]);
       if (++j->steps > LG_SEARCH_BUDGET)
         return 0;
       if (j->pick[i - 1]->to_mode == LG_MODE_READ && o->from_mode == LG_MODE_READ)

@@ -3,7 +3,7 @@
  *
  * The table is keyed by from << 32 | to, with linear probing and backward-shift deletion, at
  * most half full. Adding an occurrence is O(the edge's occurrences), dead ones dropped each
- * time the list doubles; interning a stack is O(its frames). Memory is that of the live
+ * time the array doubles; interning a stack is O(its frames). Memory is that of the live
  * edges and stacks plus bounded pools (LG_EDGE_POOL records, LG_INTERN_IDLE stacks).
  */
 #define _GNU_SOURCE
@@ -276,10 +276,11 @@ static void lg_edge_record_free(lg_edge_t *e) {
 void lg_edge_free_locked(lg_edge_t *e) {
   lg_stack_unref(e->held);
   lg_stack_unref(e->acq);
-  for (uint32_t i = 0; i < e->nocc; i++)
-    lg_occ_release(&e->occ[i]);
-  if (e->occ != e->occ_inline)
-    lg_mem_free(e->occ, e->capocc * sizeof(e->occ[0]));
+  uint32_t n;
+  lg_occ_t *occ = lg_edge_occ_array(e, &n);
+  for (uint32_t i = 0; i < n; i++)
+    lg_occ_release(&occ[i]);
+  lg_edge_occ_array_free(e);
   if (e->refused)
     lg_refused_drop(e);
   lg_edge_record_free(e);
@@ -331,9 +332,6 @@ lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
   e->from = from;
   e->to = to;
   e->seq = lg_edge_seq_next();
-  e->gc_at = LG_OCC_GC_MIN;
-  e->occ = e->occ_inline;
-  e->capocc = 1;
   lg_edge_table_put(e);
   return e;
 }
@@ -389,8 +387,9 @@ static int lg_occ_same(const lg_occ_t *a, const lg_occ_t *b) {
 }
 
 int lg_edge_has_occ(const lg_edge_t *e, const lg_occ_t *o) {
+  lg_occ_t buf;
   for (uint32_t i = e->nocc; i-- > 0;)
-    if (lg_occ_same(&e->occ[i], o))
+    if (lg_occ_same(lg_edge_occ(e, i, &buf), o))
       return 1;
   return 0;
 }
@@ -408,39 +407,64 @@ static int lg_seg_dead(const lg_segment_t *seg) {
   return 1;
 }
 
-/* Drops the occurrences no future finding can use; called when the list doubled. */
+/* Drops the occurrences no future finding can use; called when the array doubled. */
 static void lg_edge_gc(lg_edge_t *e) {
+  lg_occ_t *v = e->occ.many.v;
   uint32_t k = 0;
   for (uint32_t i = 0; i < e->nocc; i++) {
-    if (i + 1 < e->nocc && lg_seg_dead(e->occ[i].seg)) { /* the newest one stays */
-      lg_occ_release(&e->occ[i]);
+    if (i + 1 < e->nocc && lg_seg_dead(v[i].seg)) { /* the newest one stays */
+      lg_occ_release(&v[i]);
       continue;
     }
-    e->occ[k++] = e->occ[i];
+    v[k++] = v[i];
   }
   e->nocc = k;
-  e->gc_at = k * 2 > LG_OCC_GC_MIN ? k * 2 : LG_OCC_GC_MIN;
+  e->occ.many.gc_at = k * 2 > LG_OCC_GC_MIN ? k * 2 : LG_OCC_GC_MIN;
 }
 
-/* Adds an occurrence (taking over its stacks); the new entry, or NULL without memory. */
-lg_occ_t *lg_edge_add_occ(lg_edge_t *e, const lg_occ_t *o) {
-  if (e->nocc >= e->gc_at)
-    lg_edge_gc(e);
-  if (e->nocc == e->capocc) {
-    uint32_t ncap = e->capocc * 2;
-    lg_occ_t *p;
-    if (e->occ == e->occ_inline) {
-      p = lg_mem_alloc(ncap * sizeof(*p));
-      if (p != NULL)
-        memcpy(p, e->occ, e->nocc * sizeof(*p));
-    } else {
-      p = lg_mem_realloc(e->occ, e->capocc * sizeof(*p), ncap * sizeof(*p));
-    }
+/* Gives e's occurrences an array of ncap entries: the compact one (if any) written out into a
+ * new array, or the array grown. 0, or -ENOMEM with e unchanged. */
+static int lg_edge_occ_grow(lg_edge_t *e, uint32_t ncap) {
+  lg_occ_t *p;
+  if (!e->spilled) {
+    p = lg_mem_alloc(ncap * sizeof(*p)); /* zeroed */
     if (p == NULL)
-      return NULL;
-    e->occ = p;
-    e->capocc = ncap;
+      return -ENOMEM;
+    if (e->nocc == 1)
+      (void)lg_edge_occ(e, 0, &p[0]); /* the compact one, written out */
+    e->occ.many.gc_at = LG_OCC_GC_MIN; /* (the union's compact form was read above) */
+    e->spilled = 1;
+  } else {
+    p = lg_mem_realloc(e->occ.many.v, e->occ.many.cap * sizeof(*p), ncap * sizeof(*p));
+    if (p == NULL)
+      return -ENOMEM;
   }
-  e->occ[e->nocc] = *o;
-  return &e->occ[e->nocc++];
+  e->occ.many.v = p;
+  e->occ.many.cap = ncap;
+  return 0;
+}
+
+int lg_edge_add_occ(lg_edge_t *e, const lg_occ_t *o) {
+  if (!e->spilled && e->nocc == 0 && o->nheld == 0 && o->hstack == NULL && o->astack == NULL) {
+    e->occ.one = (lg_occ_one_t){
+        .seg = o->seg, .tid = o->tid, .from_mode = o->from_mode, .to_mode = o->to_mode};
+    e->nocc = 1;
+    return 0;
+  }
+  if (e->spilled && e->nocc >= e->occ.many.gc_at)
+    lg_edge_gc(e);
+  if (!e->spilled || e->nocc == e->occ.many.cap) {
+    /* a first array holds what is there and this one: most edges stop at one or two */
+    if (lg_edge_occ_grow(e, e->spilled ? e->occ.many.cap * 2 : e->nocc + 1) != 0)
+      return -ENOMEM;
+  }
+  e->occ.many.v[e->nocc++] = *o;
+  return 0;
+}
+
+void lg_edge_occ_array_free(lg_edge_t *e) {
+  if (e->spilled)
+    lg_mem_free(e->occ.many.v, e->occ.many.cap * sizeof(e->occ.many.v[0]));
+  e->spilled = 0;
+  e->nocc = 0;
 }

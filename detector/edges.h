@@ -41,24 +41,41 @@ typedef struct lg_occ {
   lg_stack_t *hstack, *astack; /* interned; NULL when not captured (the edge's are shown) */
 } lg_occ_t;
 
+/* The first occurrence of an edge in the form most take: no other lock held, the edge's own
+ * stacks (hstack and astack NULL). 16 bytes. */
+typedef struct lg_occ_one {
+  lg_segment_t *seg;
+  lg_tid_t tid;
+  uint8_t from_mode, to_mode;
+} lg_occ_one_t;
+
 struct lg_edge {
   uint32_t from, to;
   uint64_t seq;      /* creation order: a report starts at its oldest edge */
-  uint8_t refused;   /* the graph refused it (it closed a cycle): cycles may run through it */
-  uint32_t nocc, capocc, gc_at;
   /* Where it sits in from's out and to's in vectors (O(1) removal). An edge into a leaf is in
    * no out vector yet; it names instead the instance of `from` it was taken under, which may
-   * be destroyed before the leaf is published. (128 bytes in all: one allocation class.) */
+   * be destroyed before the leaf is published. */
   union {
     uint32_t out_pos;
     uint32_t from_ver;
   };
   uint32_t in_pos;
-  lg_occ_t *occ;          /* occ_inline, or a growing array */
   lg_stack_t *held, *acq; /* interned, of the first occurrence */
-  lg_occ_t occ_inline[1]; /* most orders are taken one way only: no allocation for them */
+  uint32_t nocc;
+  uint8_t refused;   /* the graph refused it (it closed a cycle): cycles may run through it */
+  uint8_t spilled;   /* the occurrences are in occ.many (else nocc <= 1, in occ.one) */
+  /* Most orders are taken one way only, with no other lock held: that occurrence is kept
+   * compact, in place. Anything else (other locks held, stacks of its own, a second way) moves
+   * every occurrence into a growing array, for good. (64 bytes in all: one allocation class.) */
+  union {
+    lg_occ_one_t one;
+    struct {
+      lg_occ_t *v;
+      uint32_t cap, gc_at;
+    } many;
+  } occ;
 };
-_Static_assert(sizeof(struct lg_edge) == 128, "an edge record is one 128-byte allocation class");
+_Static_assert(sizeof(struct lg_edge) == 64, "an edge record is one 64-byte allocation class");
 
 /* ---- edges.c: the edge table, records, occurrences, refused edges, interned stacks ----
  * Under lg_rt.mu, but for those marked as leaf.c's (on a leaf's own edges, under its flag). */
@@ -96,8 +113,11 @@ uint64_t lg_edge_seq_leaf(void);
  * whether e has it already. leaf.c's too. */
 void lg_occ_of(const lg_thread_t *t, const lg_held_t *h, uint32_t id, uint8_t mode, lg_occ_t *o);
 int lg_edge_has_occ(const lg_edge_t *e, const lg_occ_t *o);
-/* Adds occurrence o to e (taking over its stacks); the new entry, or NULL without memory. */
-lg_occ_t *lg_edge_add_occ(lg_edge_t *e, const lg_occ_t *o);
+/* Adds occurrence o to e (taking over its stacks); 0, or -ENOMEM (o's stacks are then still
+ * the caller's). On an edge with no occurrence yet it reads nothing shared: leaf.c's too. */
+int lg_edge_add_occ(lg_edge_t *e, const lg_occ_t *o);
+/* Frees e's array of occurrences, if it has one (not the stacks in it); any thread. */
+void lg_edge_occ_array_free(lg_edge_t *e);
 /* The interned stack of pc[0..n-1], with a reference taken; NULL without memory. */
 lg_stack_t *lg_stack_intern(const uintptr_t *pc, uint32_t n);
 /* Stack references: take one on a stack the caller already holds one on (any thread, no
@@ -111,6 +131,27 @@ static inline void lg_occ_release(lg_occ_t *o) {
     lg_stack_unref(o->hstack);
   if (o->astack != NULL)
     lg_stack_unref(o->astack);
+}
+
+/* Occurrence i of e (i < e->nocc): in place, or written out into *buf when it is kept
+ * compact (the pointer returned is then buf). */
+static inline const lg_occ_t *lg_edge_occ(const lg_edge_t *e, uint32_t i, lg_occ_t *buf) {
+  if (e->spilled)
+    return &e->occ.many.v[i];
+  buf->seg = e->occ.one.seg;
+  buf->tid = e->occ.one.tid;
+  buf->from_mode = e->occ.one.from_mode;
+  buf->to_mode = e->occ.one.to_mode;
+  buf->nheld = 0;
+  buf->hstack = buf->astack = NULL;
+  return buf;
+}
+
+/* The occurrences that may hold stacks of their own: e's array (*n entries), or NULL when it
+ * has none (a compact occurrence holds none). */
+static inline lg_occ_t *lg_edge_occ_array(const lg_edge_t *e, uint32_t *n) {
+  *n = e->spilled ? e->nocc : 0;
+  return e->spilled ? e->occ.many.v : NULL;
 }
 
 /* ---- locks.c, for edges.c, cycles.c and leaf.c ---- */

@@ -205,6 +205,8 @@ static lg_edge_t *lg_leaf_edge_from(const lg_lock_aux_t *x, uint32_t from, uint3
 /* Held locks the leaf path takes on at most: deeper stacks go the detector lock's way. */
 #define LG_LEAF_DEPTH 8
 
+static void lg_leaf_edge_free(lg_thread_t *t, lg_edge_t *e);
+
 /* Adds to leaf x (id) the edge from held entry h with occurrence o, its stacks from memo m.
  * The caller owns x's `in` (holds its flag, or x is not visible yet). 0, or -ENOMEM. */
 static int lg_leaf_edge_add(lg_thread_t *t, lg_lock_aux_t *x, uint32_t id, const lg_held_t *h,
@@ -212,19 +214,14 @@ static int lg_leaf_edge_add(lg_thread_t *t, lg_lock_aux_t *x, uint32_t id, const
   lg_edge_t *e = m != NULL && x->in.n < LG_LEAF_IN_MAX ? lg_leaf_edge_get(t) : NULL;
   if (e == NULL)
     return -ENOMEM;
-  if (lg_edge_vec_push(&x->in, e, &e->in_pos) != 0) {
-    lg_leaf_edge_put(t, e);
+  if (lg_edge_add_occ(e, o) != 0 || lg_edge_vec_push(&x->in, e, &e->in_pos) != 0) {
+    lg_leaf_edge_free(t, e); /* (no stacks yet: o's are the edge's own, taken below) */
     return -ENOMEM;
   }
   e->from = h->id;
   e->to = id;
   e->from_ver = h->ver;
   e->seq = lg_edge_seq_leaf();
-  e->gc_at = LG_OCC_GC_MIN;
-  e->occ = e->occ_inline;
-  e->capocc = 1;
-  e->occ[0] = *o;
-  e->nocc = 1;
   lg_leaf_memo_take(m);
   e->held = m->held;
   e->acq = m->acq;
@@ -241,8 +238,6 @@ static const lg_held_t *lg_leaf_held(const lg_thread_t *t, uint32_t i) {
       return NULL;
   return atomic_load_explicit(&lg_lock_at(h->id)->ver, memory_order_relaxed) == h->ver ? h : NULL;
 }
-
-static void lg_leaf_edge_free(lg_thread_t *t, lg_edge_t *e);
 
 /* Empties a leaf's `in` the caller owns; returns its edges to free (at most LG_LEAF_IN_MAX). */
 static uint32_t lg_leaf_take_edges(lg_lock_aux_t *x, lg_edge_t **out, lg_edge_t ***grown,
@@ -396,12 +391,13 @@ int lg_leaf_acquire(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, 
 static void lg_leaf_edge_free(lg_thread_t *t, lg_edge_t *e) {
   lg_leaf_stack_put(t, e->held);
   lg_leaf_stack_put(t, e->acq);
-  for (uint32_t i = 0; i < e->nocc; i++) {
-    lg_leaf_stack_put(t, e->occ[i].hstack);
-    lg_leaf_stack_put(t, e->occ[i].astack);
+  uint32_t n;
+  lg_occ_t *occ = lg_edge_occ_array(e, &n);
+  for (uint32_t i = 0; i < n; i++) {
+    lg_leaf_stack_put(t, occ[i].hstack);
+    lg_leaf_stack_put(t, occ[i].astack);
   }
-  if (e->occ != e->occ_inline)
-    lg_mem_free(e->occ, e->capocc * sizeof(e->occ[0]));
+  lg_edge_occ_array_free(e);
   lg_leaf_edge_put(t, e);
 }
 

@@ -868,8 +868,7 @@ static void lg_edges_learn_locked(const lg_slow_t *s, lg_report_list_t *reports)
     }
     if (nframes > 0 && !fresh) /* a first occurrence shows the edge's own stacks */
       lg_edge_stacks(t, h, s->cfa, s->frames, nframes, s->gen, &o.hstack, &o.astack);
-    lg_occ_t *x = lg_edge_add_occ(e, &o);
-    if (x == NULL) {
+    if (lg_edge_add_occ(e, &o) != 0) {
       lg_occ_release(&o);
       lg_warn_once(&lg_warned_mem, "out of memory for lock-order edges; some are not tracked");
       continue;
@@ -886,7 +885,7 @@ static void lg_edges_learn_locked(const lg_slow_t *s, lg_report_list_t *reports)
     }
     /* Without a refused edge the graph is acyclic: no cycle runs through this order. */
     if (cycle || lg_refused_live > 0)
-      lg_cycles_through(e, x, reports);
+      lg_cycles_through(e, &o, reports); /* o as added (its stacks are the edge's now) */
   }
 }
 
