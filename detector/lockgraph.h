@@ -9,6 +9,8 @@
  *                refused edges, interned stacks
  *   cycles.c     which new edges close a cycle, and judging and reporting those cycles (cycles.h)
  *   held.c       the held stack: growth, out-of-order release, new chain keys
+ *   capture.c    the slow path's stacks (capture.h): capture through the thread's cache of
+ *                call sites, and the stacks an edge or a report shows
  *   leaf.c       leaf locks (leaf.h): a lock taken only innermost is created, given its edges in
  *                and destroyed without the detector lock; edges.h says where an edge lives
  *   threads.c    per-thread state, create/join/exit/detach, fork
@@ -236,7 +238,7 @@ typedef struct lg_frame_pcsp {
 typedef struct lg_scache_entry {
   uintptr_t pc, cfa;
   int n; /* frames in f; 0: empty */
-  uint32_t gen; /* unique per stored capture: names these exact frames (locks.c's stack memo) */
+  uint32_t gen; /* unique per stored capture: names these exact frames (capture.c's stack memo) */
   lg_frame_pcsp_t f[LG_STACK_MAX];
 } lg_scache_entry_t;
 
