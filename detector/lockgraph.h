@@ -302,7 +302,7 @@ struct lg_thread {
   uint32_t nretired, capretired;
   uint32_t *retired_caps;
   lg_thread_t *next, *prev;
-  uint64_t wd_seen_seq; /* watchdog bookkeeping */
+  uint64_t wd_seen_seq; /* watchdog bookkeeping (lg_wait_age) */
   uint64_t wd_seen_ns;
 
   lg_scache_entry_t *scache; /* LG_SCACHE_WAYS entries, allocated on first use (slow path) */
@@ -684,6 +684,18 @@ LG_INLINE void lg_wait_begin(lg_thread_t *t) {
 LG_INLINE void lg_wait_end(lg_thread_t *t) {
   uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
   atomic_store_explicit(&t->wait_seq, s + 1, memory_order_release);
+}
+
+/* How long, at time now, thread t has been in the wait whose odd wait_seq the caller loaded
+ * (seq): a wait is as old as the first look that saw its seq, so the first look returns 0 and
+ * starts its clock (wd_seen_seq, wd_seen_ns). For the watchdog's scans (watchdog.c, hang.c),
+ * under lg_rt.mu. */
+static inline uint64_t lg_wait_age(lg_thread_t *t, uint64_t seq, uint64_t now) {
+  if (t->wd_seen_seq != seq) {
+    t->wd_seen_seq = seq;
+    t->wd_seen_ns = now;
+  }
+  return now - t->wd_seen_ns;
 }
 
 /* ---- waits.c: waits other than lock acquisitions (the contract is in waits.h) ---- */
