@@ -15,49 +15,26 @@
  */
 #include <pthread.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "hz_args.h"
-
-#define PQ_WORDS 64
-#define PQ_DONE UINT64_MAX
+#include "bench_queue.h"
+#include "bench_util.h"
 
 typedef struct {
-  int fd; /* the read end */
-  unsigned char *seen;
-  uint64_t *result;
-  unsigned long rounds;
-  unsigned long items;
-  unsigned long calls;
+  bench_queue_tally_t tally; /* first: bench_queue_join reads it; calls counts reads */
+  int fd;                    /* the read end */
 } pq_consumer_t;
-
-/* The same work as work_queue's, so the two rows compare. */
-static uint64_t pq_item_work(uint64_t item, unsigned long rounds) {
-  uint64_t buf[PQ_WORDS];
-  for (unsigned i = 0; i < PQ_WORDS; i++)
-    buf[i] = item * 0x9e3779b97f4a7c15ULL + i;
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned long r = 0; r < rounds; r++) {
-    unsigned i = (unsigned)(h % PQ_WORDS);
-    h = (h ^ buf[i]) * 0x100000001b3ULL;
-    buf[(i + 1) % PQ_WORDS] ^= h >> 7;
-  }
-  return h;
-}
 
 static void *pq_consumer_run(void *arg) {
   pq_consumer_t *c = arg;
   for (;;) {
     uint64_t item;
     ssize_t got = read(c->fd, &item, sizeof item);
-    c->calls++;
-    if (got != (ssize_t)sizeof item || item == PQ_DONE)
+    c->tally.calls++;
+    if (got != (ssize_t)sizeof item || item == BENCH_QUEUE_DONE)
       break;
-    c->seen[item]++;
-    c->result[item] = pq_item_work(item, c->rounds);
-    c->items++;
+    bench_queue_take(&c->tally, item);
   }
   return NULL;
 }
@@ -67,54 +44,30 @@ static int pq_put(int fd, uint64_t item) {
 }
 
 int main(int argc, char **argv) {
-  static const hz_args_spec_t spec = {.what_n = "items", .n_default = 100000, .t_default = 1};
-  hz_args_t args;
-  hz_args_parse_or_exit(&args, argc, argv, &spec);
-  unsigned nconsumers = (unsigned)args.threads;
-  unsigned long nitems = (unsigned long)args.n, rounds = 400UL * (unsigned long)args.scale;
-
+  bench_queue_run_t r;
   int fds[2];
-  unsigned char *seen = calloc(nitems + 1, 1);
-  uint64_t *result = calloc(nitems + 1, sizeof(*result));
-  pq_consumer_t *consumers = calloc(nconsumers, sizeof(*consumers));
-  pthread_t *tids = calloc(nconsumers, sizeof(*tids));
-  if (!seen || !result || !consumers || !tids || pipe(fds) != 0) {
-    fprintf(stderr, "pipe_queue: out of memory or pipes\n");
-    return 2;
-  }
-  for (unsigned t = 0; t < nconsumers; t++) {
-    consumers[t] = (pq_consumer_t){.fd = fds[0], .seen = seen, .result = result, .rounds = rounds};
-    if (pthread_create(&tids[t], NULL, pq_consumer_run, &consumers[t]) != 0) {
-      fprintf(stderr, "pipe_queue: pthread_create failed\n");
-      return 2;
-    }
-  }
+  int ready = bench_queue_run_init(&r, argc, argv) == 0;
+  pq_consumer_t *consumers = calloc(r.nconsumers, sizeof(*consumers));
+  if (!ready || !consumers || pipe(fds) != 0)
+    return bench_setup_fail("pipe_queue", "out of memory or pipes");
+  for (unsigned t = 0; t < r.nconsumers; t++)
+    consumers[t] = (pq_consumer_t){.tally = bench_queue_tally_of(&r), .fd = fds[0]};
+  if (bench_threads_start("pipe_queue", r.tids, r.nconsumers, pq_consumer_run, consumers,
+                          sizeof *consumers) != 0)
+    return BENCH_EXIT_SETUP;
+
   unsigned long calls = 0;
   int ok = 1;
-  for (uint64_t i = 0; i < nitems; i++, calls++)
+  for (uint64_t i = 0; i < r.nitems; i++, calls++)
     ok = ok && pq_put(fds[1], i) == 0;
-  for (unsigned t = 0; t < nconsumers; t++, calls++)
-    ok = ok && pq_put(fds[1], PQ_DONE) == 0;
+  for (unsigned t = 0; t < r.nconsumers; t++, calls++)
+    ok = ok && pq_put(fds[1], BENCH_QUEUE_DONE) == 0;
 
-  unsigned long consumed = 0;
-  for (unsigned t = 0; t < nconsumers; t++) {
-    pthread_join(tids[t], NULL);
-    calls += consumers[t].calls;
-    consumed += consumers[t].items;
-  }
-  ok = ok && consumed == nitems;
-  uint64_t checksum = 0;
-  for (unsigned long i = 0; i < nitems; i++) {
-    ok = ok && seen[i] == 1;
-    checksum += result[i];
-  }
-  printf("pipe_queue: %s acquisitions=%lu items=%lu consumers=%u rounds=%lu checksum=%016llx\n",
-         ok ? "OK" : "FAIL", calls, consumed, nconsumers, rounds, (unsigned long long)checksum);
+  unsigned long consumed = bench_queue_join(&r, consumers, sizeof *consumers, &calls);
+  ok = bench_queue_finish("pipe_queue", &r, ok, calls, consumed);
   close(fds[0]);
   close(fds[1]);
-  free(tids);
   free(consumers);
-  free(result);
-  free(seen);
+  bench_queue_run_free(&r);
   return ok ? 0 : 1;
 }

@@ -14,14 +14,12 @@
  */
 #include <pthread.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 
-#include "hz_args.h"
+#include "bench_queue.h"
+#include "bench_util.h"
 
 #define WQ_CAPACITY 16
-#define WQ_WORDS 64
-#define WQ_DONE UINT64_MAX
 
 typedef struct {
   pthread_mutex_t mu;
@@ -32,12 +30,8 @@ typedef struct {
 } wq_queue_t;
 
 typedef struct {
+  bench_queue_tally_t tally; /* first: bench_queue_join reads it; calls counts acquisitions */
   wq_queue_t *q;
-  unsigned char *seen; /* seen[i] is written only by the consumer that took item i */
-  uint64_t *result;
-  unsigned long rounds;
-  unsigned long items;
-  unsigned long acquisitions;
 } wq_consumer_t;
 
 static void wq_queue_push(wq_queue_t *q, uint64_t item) {
@@ -62,88 +56,46 @@ static uint64_t wq_queue_pop(wq_queue_t *q) {
   return item;
 }
 
-/* The work: fill a buffer from the item, then stir it `rounds` times (memory traffic, not only
- * arithmetic in registers, as real work has). */
-static uint64_t wq_item_work(uint64_t item, unsigned long rounds) {
-  uint64_t buf[WQ_WORDS];
-  for (unsigned i = 0; i < WQ_WORDS; i++)
-    buf[i] = item * 0x9e3779b97f4a7c15ULL + i;
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned long r = 0; r < rounds; r++) {
-    unsigned i = (unsigned)(h % WQ_WORDS);
-    h = (h ^ buf[i]) * 0x100000001b3ULL;
-    buf[(i + 1) % WQ_WORDS] ^= h >> 7;
-  }
-  return h;
-}
-
 static void *wq_consumer_run(void *arg) {
   wq_consumer_t *c = arg;
   for (;;) {
     uint64_t item = wq_queue_pop(c->q);
-    c->acquisitions++;
-    if (item == WQ_DONE)
+    c->tally.calls++;
+    if (item == BENCH_QUEUE_DONE)
       break;
-    c->seen[item]++;
-    c->result[item] = wq_item_work(item, c->rounds);
-    c->items++;
+    bench_queue_take(&c->tally, item);
   }
   return NULL;
 }
 
 int main(int argc, char **argv) {
-  static const hz_args_spec_t spec = {.what_n = "items", .n_default = 100000, .t_default = 1};
-  hz_args_t args;
-  hz_args_parse_or_exit(&args, argc, argv, &spec);
-  unsigned nconsumers = (unsigned)args.threads;
-  unsigned long nitems = (unsigned long)args.n, rounds = 400UL * (unsigned long)args.scale;
-
+  bench_queue_run_t r;
+  int ready = bench_queue_run_init(&r, argc, argv) == 0;
   wq_queue_t q = {.head = 0, .len = 0};
   pthread_mutex_init(&q.mu, NULL);
   pthread_cond_init(&q.not_full, NULL);
   pthread_cond_init(&q.not_empty, NULL);
-  unsigned char *seen = calloc(nitems + 1, 1);
-  uint64_t *result = calloc(nitems + 1, sizeof(*result));
-  wq_consumer_t *consumers = calloc(nconsumers, sizeof(*consumers));
-  pthread_t *tids = calloc(nconsumers, sizeof(*tids));
-  if (!seen || !result || !consumers || !tids) {
-    fprintf(stderr, "work_queue: out of memory\n");
-    return 2;
-  }
-  for (unsigned t = 0; t < nconsumers; t++) {
-    consumers[t] = (wq_consumer_t){.q = &q, .seen = seen, .result = result, .rounds = rounds};
-    if (pthread_create(&tids[t], NULL, wq_consumer_run, &consumers[t]) != 0) {
-      fprintf(stderr, "work_queue: pthread_create failed\n");
-      return 2;
-    }
-  }
-  unsigned long acquisitions = 0;
-  for (uint64_t i = 0; i < nitems; i++, acquisitions++)
-    wq_queue_push(&q, i);
-  for (unsigned t = 0; t < nconsumers; t++, acquisitions++)
-    wq_queue_push(&q, WQ_DONE);
+  wq_consumer_t *consumers = calloc(r.nconsumers, sizeof(*consumers));
+  if (!ready || !consumers)
+    return bench_setup_fail("work_queue", "out of memory");
+  for (unsigned t = 0; t < r.nconsumers; t++)
+    consumers[t] = (wq_consumer_t){.tally = bench_queue_tally_of(&r), .q = &q};
+  if (bench_threads_start("work_queue", r.tids, r.nconsumers, wq_consumer_run, consumers,
+                          sizeof *consumers) != 0)
+    return BENCH_EXIT_SETUP;
 
-  unsigned long consumed = 0;
-  for (unsigned t = 0; t < nconsumers; t++) {
-    pthread_join(tids[t], NULL);
-    acquisitions += consumers[t].acquisitions;
-    consumed += consumers[t].items;
-  }
-  int ok = consumed == nitems;
-  uint64_t checksum = 0;
-  for (unsigned long i = 0; i < nitems; i++) {
-    ok = ok && seen[i] == 1;
-    checksum += result[i];
-  }
-  printf("work_queue: %s acquisitions=%lu items=%lu consumers=%u rounds=%lu checksum=%016llx\n",
-         ok ? "OK" : "FAIL", acquisitions, consumed, nconsumers, rounds,
-         (unsigned long long)checksum);
+  unsigned long acquisitions = 0;
+  for (uint64_t i = 0; i < r.nitems; i++, acquisitions++)
+    wq_queue_push(&q, i);
+  for (unsigned t = 0; t < r.nconsumers; t++, acquisitions++)
+    wq_queue_push(&q, BENCH_QUEUE_DONE);
+
+  unsigned long consumed = bench_queue_join(&r, consumers, sizeof *consumers, &acquisitions);
+  int ok = bench_queue_finish("work_queue", &r, 1, acquisitions, consumed);
   pthread_mutex_destroy(&q.mu);
   pthread_cond_destroy(&q.not_full);
   pthread_cond_destroy(&q.not_empty);
-  free(tids);
   free(consumers);
-  free(result);
-  free(seen);
+  bench_queue_run_free(&r);
   return ok ? 0 : 1;
 }

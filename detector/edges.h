@@ -169,9 +169,6 @@ _Atomic uint64_t *lg_slot_lookup(lg_thread_t *t, uintptr_t addr);
 /* A chain key processed into lock id: its hot word and key set, and the thread's set unless
  * t is NULL (a leaf's few ways in fit its own set). */
 void lg_chain_remember(lg_thread_t *t, uint32_t id, lg_lock_t *n, uint64_t key);
-/* The generation of the thread's cached capture of call site (pc, cfa), 0 when it has none
- * that still matches the stack. */
-uint32_t lg_scache_gen(const lg_thread_t *t, uintptr_t pc, uintptr_t cfa);
 /* Lock ids: one from the shared free list (0 when the table is full), and one back to it.
  * Under lg_rt.mu. */
 uint32_t lg_lock_id_alloc(void);

@@ -1,8 +1,8 @@
 /* hang.c - hangs that are not lock-order cycles, and stalls, found from the watchdog.
  *
  * Input: every tracked thread's published wait (wait_seq and, for waits other than lock
- * acquisitions, its lg_wait_t: waits.h), timed by the watchdog (wd_seen_seq, wd_seen_ns: a
- * wait is as old as the first look that saw its wait_seq). One scan, under lg_rt.mu, copies
+ * acquisitions, its lg_wait_t: waits.h), timed by the watchdog (lg_wait_age: a wait is as old
+ * as the first look that saw its wait_seq). One scan, under lg_rt.mu, copies
  * what each thread waits for and which locks it holds, then decides, in this order:
  *
  *   stall   a thread has waited stall_ms for a lock whose holder is, right now, inside a
@@ -423,11 +423,7 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
     uint64_t seq = atomic_load_explicit(&t->wait_seq, memory_order_acquire);
     if (!(seq & 1) || t->exited)
       continue;
-    if (t->wd_seen_seq != seq) {
-      t->wd_seen_seq = seq;
-      t->wd_seen_ns = now;
-    }
-    old += now - t->wd_seen_ns >= need;
+    old += lg_wait_age(t, seq, now) >= need;
   }
   if (old == 0) {
     lg_rt_unlock();
@@ -451,11 +447,7 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
       all_stuck = 0;
       continue;
     }
-    if (t->wd_seen_seq != x->seq) {
-      t->wd_seen_seq = x->seq;
-      t->wd_seen_ns = now;
-    }
-    x->since_ns = t->wd_seen_ns;
+    x->since_ns = now - lg_wait_age(t, x->seq, now);
     x->w = t->wait;
     if (x->w.what == LG_WAIT_LOCK) {
       lg_held_t *h;

@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <string.h>
 
+#include "capture.h"
 #include "edges.h"
 #include "leaf.h"
 #include "lockgraph.h"
@@ -170,7 +171,7 @@ static void lg_leaf_memo_take(lg_leaf_memo_t *m) {
 }
 
 /* The stacks the detector lock's side built for an edge from h made at capture gen: the
- * same capture and the same held entry give the same stacks (locks.c's lg_edge_stacks). */
+ * same capture and the same held entry give the same stacks (capture.c's lg_edge_stacks). */
 static lg_leaf_memo_t *lg_leaf_memo_find(lg_thread_t *t, uint32_t gen, const lg_held_t *h) {
   lg_leaf_memo_t *m = lg_leaf_memo_slot(t, gen, h);
   return lg_leaf_memo_same(m, gen, h) ? m : NULL;

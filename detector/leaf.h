@@ -38,7 +38,7 @@ int lg_leaf_retire(lg_thread_t *t, uintptr_t addr, _Atomic uint64_t *slot, uint6
 
 /* For locks.c, under lg_rt.mu: drops the edges of leaf instance id (it is being destroyed). */
 void lg_leaf_drop_edges_locked(uint32_t id);
-/* For locks.c, under lg_rt.mu: remembers in t's memo the stacks of an edge from held entry h
+/* For capture.c, under lg_rt.mu: remembers in t's memo the stacks of an edge from held entry h
  * made at the capture of generation gen (a reference on each). */
 void lg_leaf_memo_store_locked(lg_thread_t *t, const lg_held_t *h, uint32_t gen,
                                lg_stack_t *held, lg_stack_t *acq);

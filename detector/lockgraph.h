@@ -9,6 +9,8 @@
  *                refused edges, interned stacks
  *   cycles.c     which new edges close a cycle, and judging and reporting those cycles (cycles.h)
  *   held.c       the held stack: growth, out-of-order release, new chain keys
+ *   capture.c    the slow path's stacks (capture.h): capture through the thread's cache of
+ *                call sites, and the stacks an edge or a report shows
  *   leaf.c       leaf locks (leaf.h): a lock taken only innermost is created, given its edges in
  *                and destroyed without the detector lock; edges.h says where an edge lives
  *   threads.c    per-thread state, create/join/exit/detach, fork
@@ -236,7 +238,7 @@ typedef struct lg_frame_pcsp {
 typedef struct lg_scache_entry {
   uintptr_t pc, cfa;
   int n; /* frames in f; 0: empty */
-  uint32_t gen; /* unique per stored capture: names these exact frames (locks.c's stack memo) */
+  uint32_t gen; /* unique per stored capture: names these exact frames (capture.c's stack memo) */
   lg_frame_pcsp_t f[LG_STACK_MAX];
 } lg_scache_entry_t;
 
@@ -300,7 +302,7 @@ struct lg_thread {
   uint32_t nretired, capretired;
   uint32_t *retired_caps;
   lg_thread_t *next, *prev;
-  uint64_t wd_seen_seq; /* watchdog bookkeeping */
+  uint64_t wd_seen_seq; /* watchdog bookkeeping (lg_wait_age) */
   uint64_t wd_seen_ns;
 
   lg_scache_entry_t *scache; /* LG_SCACHE_WAYS entries, allocated on first use (slow path) */
@@ -682,6 +684,18 @@ LG_INLINE void lg_wait_begin(lg_thread_t *t) {
 LG_INLINE void lg_wait_end(lg_thread_t *t) {
   uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
   atomic_store_explicit(&t->wait_seq, s + 1, memory_order_release);
+}
+
+/* How long, at time now, thread t has been in the wait whose odd wait_seq the caller loaded
+ * (seq): a wait is as old as the first look that saw its seq, so the first look returns 0 and
+ * starts its clock (wd_seen_seq, wd_seen_ns). For the watchdog's scans (watchdog.c, hang.c),
+ * under lg_rt.mu. */
+static inline uint64_t lg_wait_age(lg_thread_t *t, uint64_t seq, uint64_t now) {
+  if (t->wd_seen_seq != seq) {
+    t->wd_seen_seq = seq;
+    t->wd_seen_ns = now;
+  }
+  return now - t->wd_seen_ns;
 }
 
 /* ---- waits.c: waits other than lock acquisitions (the contract is in waits.h) ---- */

@@ -22,6 +22,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "decimal.h"
 #include "lockgraph.h"
 #include "mem.h"
 
@@ -705,14 +706,10 @@ static void lg_sbuf_str(lg_sbuf_t *w, const char *s) {
 }
 
 static void lg_sbuf_uint(lg_sbuf_t *w, uint64_t v) {
-  char d[24];
-  int k = 0;
-  do {
-    d[k++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (k > 0)
-    lg_sbuf_char(w, d[--k]);
+  char d[LG_DECIMAL_MAX];
+  size_t k = lg_decimal_of(d, v);
+  for (size_t i = 0; i < k; i++)
+    lg_sbuf_char(w, d[i]);
 }
 
 static void lg_sbuf_int(lg_sbuf_t *w, int64_t v) {

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "decimal.h"
+
 /* ---- scanning JSON in place ---- */
 
 typedef struct js {
@@ -266,14 +268,8 @@ static void sw_s(sw_t *w, const char *s) {
 }
 
 static void sw_uint(sw_t *w, unsigned long v) {
-  char d[24];
-  int k = 0;
-  do {
-    d[k++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (k > 0)
-    sw_mem(w, &d[--k], 1);
+  char d[LG_DECIMAL_MAX];
+  sw_mem(w, d, lg_decimal_of(d, v));
 }
 
 /* A JSON string; bytes that are not valid UTF-8 become U+FFFD, as SARIF is UTF-8 text. */

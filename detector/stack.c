@@ -3,7 +3,7 @@
  * Capture is local-only unwinding (UNW_LOCAL_ONLY), done only on the slow path (a new edge, a
  * report): unw_backtrace (about 0.1 us: libunwind's per-thread trace cache) for PCs, and the
  * much slower unw_step walk only when the stack pointers of the frames are needed (to tell
- * frames apart, or to keep the stack in the thread's cache of call sites, locks.c). The detector's own frames (this library's text) are dropped wherever they appear,
+ * frames apart, or to keep the stack in the thread's cache of call sites, capture.c). The detector's own frames (this library's text) are dropped wherever they appear,
  * so frame #0 is the program's call into pthread and a thread's bottom frames go straight
  * from the start routine to libc's start_thread.
  *

@@ -152,13 +152,8 @@ static void lg_wd_scan(uint64_t limit_ns) {
     uint64_t seq = atomic_load_explicit(&t->wait_seq, memory_order_acquire);
     if (!(seq & 1) || t->exited)
       continue;
-    if (t->wd_seen_seq != seq) {
-      t->wd_seen_seq = seq;
-      t->wd_seen_ns = now;
-      continue;
-    }
-    if (now - t->wd_seen_ns < limit_ns || t->wait.what != LG_WAIT_LOCK)
-      continue; /* too young, or not a lock acquisition (hang.c looks at those) */
+    if (lg_wait_age(t, seq, now) < limit_ns || t->wait.what != LG_WAIT_LOCK)
+      continue; /* new or too young (limit_ns > 0), or not a lock acquisition (hang.c's) */
     lg_wd_cand_t *x = &c[n++];
     x->t = t;
     x->seq = seq;
