@@ -241,58 +241,62 @@ typedef struct lg_hwant {
   uint8_t mode[LG_HANG_HOLDERS];
 } lg_hwant_t;
 
+/* Whether x has waited (for a lock, a join: `what`) for at least `need` ns. */
+static int lg_h_waits(const lg_hthread_t *x, uint8_t what, uint64_t now, uint64_t need) {
+  return (x->seq & 1) && x->w.what == what && now - x->since_ns >= need;
+}
+
+/* The entry of lock instance (id, ver) in tab (cap entries, a power of two): its own, or the
+ * empty one where it would go, which `claim` makes its own (key 0: not there). */
+static lg_hwant_t *lg_h_slot(lg_hwant_t *tab, uint32_t cap, uint32_t id, uint32_t ver, int claim) {
+  uint64_t key = (uint64_t)ver << 32 | id | 1ull << 63;
+  uint32_t k = (uint32_t)(key * 0x9e3779b97f4a7c15ull >> 40) & (cap - 1);
+  while (tab[k].key != 0 && tab[k].key != key)
+    k = (k + 1) & (cap - 1);
+  if (claim)
+    tab[k].key = key;
+  return &tab[k];
+}
+
 static void lg_h_link(lg_hthread_t *c, uint32_t n, uint64_t now, uint64_t need) {
   uint32_t nw = 0;
   for (uint32_t i = 0; i < n; i++)
-    nw += (c[i].seq & 1) && c[i].w.what == LG_WAIT_LOCK && now - c[i].since_ns >= need;
+    nw += lg_h_waits(&c[i], LG_WAIT_LOCK, now, need);
   uint32_t cap = 16;
   while (cap < nw * 2)
     cap *= 2;
   lg_hwant_t *tab = nw ? lg_mem_alloc(cap * sizeof(*tab)) : NULL;
   if (tab != NULL) {
-    for (uint32_t i = 0; i < n; i++) {
-      lg_hthread_t *x = &c[i];
-      if (!(x->seq & 1) || x->w.what != LG_WAIT_LOCK || now - x->since_ns < need)
-        continue;
-      uint64_t key = (uint64_t)x->ver << 32 | x->id | 1ull << 63;
-      uint32_t k = (uint32_t)(key * 0x9e3779b97f4a7c15ull >> 40) & (cap - 1);
-      while (tab[k].key != 0 && tab[k].key != key)
-        k = (k + 1) & (cap - 1);
-      tab[k].key = key;
-    }
+    /* Every lock waited for gets an entry; then each thread holding one is listed in it. */
+    for (uint32_t i = 0; i < n; i++)
+      if (lg_h_waits(&c[i], LG_WAIT_LOCK, now, need))
+        lg_h_slot(tab, cap, c[i].id, c[i].ver, 1);
     for (uint32_t j = 0; j < n; j++) {
       lg_held_t *h;
       uint32_t d = lg_h_depth(c[j].t, &h);
       for (uint32_t q = 0; q < d; q++) {
-        uint64_t key = (uint64_t)h[q].ver << 32 | h[q].id | 1ull << 63;
-        uint32_t k = (uint32_t)(key * 0x9e3779b97f4a7c15ull >> 40) & (cap - 1);
-        while (tab[k].key != 0 && tab[k].key != key)
-          k = (k + 1) & (cap - 1);
-        if (tab[k].key == key && tab[k].n < LG_HANG_HOLDERS &&
-            (tab[k].n == 0 || tab[k].who[tab[k].n - 1] != j)) {
-          tab[k].who[tab[k].n] = j;
-          tab[k].mode[tab[k].n++] = h[q].mode;
+        lg_hwant_t *w = lg_h_slot(tab, cap, h[q].id, h[q].ver, 0);
+        if (w->key != 0 && w->n < LG_HANG_HOLDERS && (w->n == 0 || w->who[w->n - 1] != j)) {
+          w->who[w->n] = j;
+          w->mode[w->n++] = h[q].mode;
         }
       }
     }
     for (uint32_t i = 0; i < n; i++) {
       lg_hthread_t *x = &c[i];
-      if (!(x->seq & 1) || x->w.what != LG_WAIT_LOCK || now - x->since_ns < need)
+      if (!lg_h_waits(x, LG_WAIT_LOCK, now, need))
         continue;
-      uint64_t key = (uint64_t)x->ver << 32 | x->id | 1ull << 63;
-      uint32_t k = (uint32_t)(key * 0x9e3779b97f4a7c15ull >> 40) & (cap - 1);
-      while (tab[k].key != key)
-        k = (k + 1) & (cap - 1);
-      for (uint32_t q = 0; q < tab[k].n; q++)
-        if (tab[k].who[q] != i && (x->mode == LG_MODE_WRITE || tab[k].mode[q] == LG_MODE_WRITE))
-          x->holders[x->nholders++] = tab[k].who[q];
+      const lg_hwant_t *w = lg_h_slot(tab, cap, x->id, x->ver, 0);
+      for (uint32_t q = 0; q < w->n; q++)
+        if (w->who[q] != i && (x->mode == LG_MODE_WRITE || w->mode[q] == LG_MODE_WRITE))
+          x->holders[x->nholders++] = w->who[q];
     }
     lg_mem_free(tab, cap * sizeof(*tab));
   }
   /* Joins: by pthread_t. Few threads join at once; each looks through the list. */
   for (uint32_t i = 0; i < n; i++) {
     lg_hthread_t *x = &c[i];
-    if (!(x->seq & 1) || x->w.what != LG_WAIT_JOIN || now - x->since_ns < need)
+    if (!lg_h_waits(x, LG_WAIT_JOIN, now, need))
       continue;
     for (uint32_t j = 0; j < n && x->joins < 0; j++)
       if (j != i && c[j].t->pth == (pthread_t)x->w.obj)
