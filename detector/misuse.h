@@ -89,8 +89,8 @@ static inline void lg_misuse_acquire_slow(lg_thread_t *t, uintptr_t addr, uint8_
  * (dead, 0 for none), reports an init or destroy of a held lock (a mutex destroy refused with
  * EBUSY; an rwlock or spinlock destroyed while its glibc state says locked, which glibc's
  * destroy leaves as it was; an init that ended a live instance some thread holds), and
- * remembers (destroy) or forgets (init) the destroy of this address. fp is the wrapper's frame
- * address (for a cheap stack of the destroy). */
+ * remembers the destroy of this address (an init, or a mutex destroy, forgets an rwlock's or
+ * spinlock's there). fp is the wrapper's frame address (for a cheap stack of the destroy). */
 enum { LG_MISUSE_INIT = 0, LG_MISUSE_DESTROY = 1 };
 void lg_misuse_lifecycle_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op, int rc,
                               uint64_t dead, const char *name, uintptr_t pc, uintptr_t fp);
