@@ -11,7 +11,7 @@
  * What glibc knows is used where it is exact: a destroyed mutex has __kind == -1 and its calls
  * fail with EINVAL; a locked mutex's destroy fails with EBUSY; a locked rwlock has a writer bit
  * or readers in __readers; a locked spinlock is nonzero. Everything else comes from the
- * detector's own records (held stacks, and a table of recent destroys).
+ * detector's own records (held stacks, and records of recent destroys).
  */
 #define _GNU_SOURCE
 #include "misuse.h"
@@ -90,8 +90,8 @@ static lg_stack_t *lg_misuse_stack_of_held(const lg_held_t *h) {
 
 /* The same frame-pointer walk as lg_held_fill, from the wrapper's frame: the program's call
  * site and its callers, cheap enough for every destroy. */
-static void lg_misuse_walk(lg_thread_t *t, uintptr_t pc, uintptr_t wrapper_fp,
-                           uintptr_t out[1 + LG_HELD_UP]) {
+LG_INLINE void lg_misuse_walk(lg_thread_t *t, uintptr_t pc, uintptr_t wrapper_fp,
+                              uintptr_t out[1 + LG_HELD_UP]) {
   memset(out, 0, (1 + LG_HELD_UP) * sizeof(uintptr_t));
   out[0] = pc;
   uintptr_t fp = *(const uintptr_t *)wrapper_fp, lo = wrapper_fp, hi = t->stack_hi;
@@ -245,31 +245,189 @@ void lg_misuse_drain_locked(lg_thread_t *t) {
   atomic_store_explicit(&t->nforeign, 0, memory_order_relaxed);
 }
 
-/* ---- recent destroys: a direct-mapped table, one slot per address hash ---- */
+/* ---- recent destroys ----
+ *
+ * What a destroy leaves for a later report: where it was, by whom, of which lock instance.
+ * A mutex's record is only ever read when a later call fails with EINVAL (glibc marks a
+ * destroyed mutex), so its destroy pays for a store, not for an exchange: it goes into a ring
+ * of the destroying thread's own (no other thread writes it, so no flag), and one word in a
+ * shared index names the newest destroy of each address hash. An rwlock or spinlock leaves
+ * nothing glibc can see, so its record is what tells a later use: those go into a table with
+ * per-slot flags, read (and ended) by the acquisition's slow path, and ended by an init. */
 
-#define LG_DESTROYED_SLOTS 4096
+typedef struct lg_destroy_rec {
+  uintptr_t addr;
+  uintptr_t first_pc;
+  uint32_t id, ver;
+  lg_tid_t tid;
+  uint8_t kind;
+  uintptr_t pcs[1 + LG_HELD_UP];
+} lg_destroy_rec_t;
+
+LG_INLINE void lg_destroy_rec_fill(lg_destroy_rec_t *r, lg_thread_t *t, uintptr_t addr,
+                                   uint8_t kind, uint64_t dead, uintptr_t pc, uintptr_t fp) {
+  uint32_t id = (uint32_t)dead;
+  r->addr = addr;
+  r->first_pc = id ? atomic_load_explicit(&lg_lock_at(id)->first_pc, memory_order_relaxed) : 0;
+  r->id = id;
+  r->ver = (uint32_t)(dead >> 32) & LG_VER_MASK;
+  r->tid = t->tid;
+  r->kind = kind;
+  lg_misuse_walk(t, pc, fp, r->pcs);
+}
+
+/* Fibonacci hashing: the top bits of the product (a table of 2^bits slots). */
+#define LG_DESTROY_HASH(addr, bits) \
+  ((uint32_t)(((uint64_t)(addr) * 0x9e3779b97f4a7c15ull) >> (64 - (bits))))
+
+/* -- mutexes: per-thread rings, and an index of the newest destroy per address hash -- */
+
+#define LG_RING_LEN 256    /* destroys a thread's ring remembers */
+#define LG_RINGS_MAX 65536 /* ring ids are 16 bits (0: none) */
+#define LG_INDEX_BITS 13   /* 8192 index words */
+#define LG_INDEX_N_BITS 48 /* an index word: ring id << 48 | the destroy's number in it */
+
+typedef struct lg_ring_entry {
+  /* 2n+1 while the ring's n-th destroy is written into it, 2n+2 once it is complete. */
+  _Atomic uint64_t seq;
+  lg_destroy_rec_t rec;
+} lg_ring_entry_t;
+
+typedef struct lg_ring {
+  uint64_t n;      /* destroys written (by the owner only) */
+  uint32_t id;     /* its index in lg_rings, for ever */
+  int owned;       /* a thread writes it (under lg_rt.mu) */
+  struct lg_ring *next_free;
+  lg_ring_entry_t e[LG_RING_LEN];
+} lg_ring_t;
+
+/* Rings are never freed: an index word or a report may name one whose thread has exited. A
+ * ring whose thread exited goes to the next thread that needs one, its entries still readable
+ * until that thread's destroys overwrite them. */
+static _Atomic(lg_ring_t *) lg_rings[LG_RINGS_MAX];
+static uint32_t lg_rings_used;   /* under lg_rt.mu */
+static lg_ring_t *lg_rings_free; /* under lg_rt.mu */
+static int lg_warned_rings;
+static __thread lg_ring_t *lg_ring_self __attribute__((tls_model("initial-exec")));
+static __thread int lg_ring_refused __attribute__((tls_model("initial-exec")));
+static _Atomic uint64_t lg_index[1u << LG_INDEX_BITS];
+
+static _Atomic uint64_t *lg_index_at(uintptr_t addr) {
+  return &lg_index[LG_DESTROY_HASH(addr, LG_INDEX_BITS)];
+}
+
+/* The calling thread's ring, taken from the free list or made; NULL when none can be had
+ * (then its destroys are not remembered, and it does not ask again). Once per thread. */
+__attribute__((noinline, cold)) static lg_ring_t *lg_ring_take(lg_thread_t *t) {
+  if (lg_ring_refused)
+    return NULL;
+  int was = lg_guard_enter(t);
+  lg_rt_lock();
+  lg_ring_t *r = lg_rings_free;
+  if (r != NULL) {
+    lg_rings_free = r->next_free;
+    r->owned = 1;
+  }
+  lg_rt_unlock();
+  if (r == NULL && (r = lg_mem_alloc(sizeof *r)) != NULL) {
+    lg_rt_lock();
+    if (lg_rings_used + 1 < LG_RINGS_MAX) {
+      r->id = ++lg_rings_used;
+      r->owned = 1;
+      atomic_store_explicit(&lg_rings[r->id], r, memory_order_release);
+    } else {
+      lg_mem_free(r, sizeof *r);
+      r = NULL;
+    }
+    lg_rt_unlock();
+  }
+  if (r == NULL) {
+    lg_ring_refused = 1;
+    lg_warn_once(&lg_warned_rings, "no memory for a thread's record of destroyed locks; "
+                                   "a use after its destroys is reported without the destroy");
+  }
+  lg_ring_self = r;
+  lg_guard_leave(t, was);
+  return r;
+}
+
+void lg_misuse_mutex_destroyed(lg_thread_t *t, uintptr_t addr, uint64_t dead, uintptr_t pc,
+                               uintptr_t fp) {
+  lg_ring_t *r = lg_ring_self;
+  if (LG_UNLIKELY(r == NULL) && (r = lg_ring_take(t)) == NULL) {
+    /* Not remembered: the index must not name an older destroy of this address instead. */
+    atomic_store_explicit(lg_index_at(addr), 0, memory_order_relaxed);
+    return;
+  }
+  uint64_t n = r->n;
+  lg_ring_entry_t *e = &r->e[n % LG_RING_LEN];
+  atomic_store_explicit(&e->seq, 2 * n + 1, memory_order_relaxed);
+  atomic_thread_fence(memory_order_release); /* a reader sees the odd seq before new fields */
+  lg_destroy_rec_fill(&e->rec, t, addr, LG_KIND_MUTEX, dead, pc, fp);
+  atomic_store_explicit(&e->seq, 2 * n + 2, memory_order_release);
+  r->n = n + 1;
+  atomic_store_explicit(lg_index_at(addr), (uint64_t)r->id << LG_INDEX_N_BITS | n,
+                        memory_order_release);
+}
+
+/* The newest destroy of the mutex at addr, if the index still names it and its ring has not
+ * overwritten it since (a seqlock read: the owner may be writing that very entry). */
+static int lg_ring_find(uintptr_t addr, lg_destroy_rec_t *out) {
+  uint64_t w = atomic_load_explicit(lg_index_at(addr), memory_order_acquire);
+  lg_ring_t *r = w ? atomic_load_explicit(&lg_rings[w >> LG_INDEX_N_BITS], memory_order_acquire)
+                   : NULL;
+  if (r == NULL)
+    return 0;
+  uint64_t n = w & ((1ull << LG_INDEX_N_BITS) - 1);
+  const lg_ring_entry_t *e = &r->e[n % LG_RING_LEN];
+  if (atomic_load_explicit(&e->seq, memory_order_acquire) != 2 * n + 2)
+    return 0;
+  memcpy(out, &e->rec, sizeof *out);
+  atomic_thread_fence(memory_order_acquire);
+  return atomic_load_explicit(&e->seq, memory_order_relaxed) == 2 * n + 2 && out->addr == addr;
+}
+
+void lg_misuse_thread_exit_locked(void) {
+  lg_ring_t *r = lg_ring_self;
+  if (r == NULL)
+    return;
+  r->owned = 0;
+  r->next_free = lg_rings_free;
+  lg_rings_free = r;
+  lg_ring_self = NULL;
+}
+
+/* Fork child: rings of threads that do not exist here go to the free list, their entries
+ * kept (the child's memory has the mutexes they destroyed). One written at the fork keeps an
+ * odd seq, so no reader takes it. */
+static void lg_rings_after_fork_child(void) {
+  for (uint32_t id = 1; id <= lg_rings_used; id++) {
+    lg_ring_t *r = atomic_load_explicit(&lg_rings[id], memory_order_relaxed);
+    if (r != NULL && r->owned && r != lg_ring_self) {
+      r->owned = 0;
+      r->next_free = lg_rings_free;
+      lg_rings_free = r;
+    }
+  }
+}
+
+/* -- rwlocks and spinlocks: a direct-mapped table, one slot per address hash -- */
+
+#define LG_DESTROYED_BITS 12 /* 4096 slots */
+#define LG_DESTROYED_SLOTS (1u << LG_DESTROYED_BITS)
 
 typedef struct lg_destroyed {
   _Atomic int busy;
-  uint8_t kind;
-  uintptr_t addr; /* 0: empty */
-  uint32_t id, ver;
-  uintptr_t first_pc;
-  lg_tid_t tid;
-  uintptr_t pcs[1 + LG_HELD_UP];
+  lg_destroy_rec_t rec; /* rec.addr 0: empty */
 } lg_destroyed_t;
 
 static lg_destroyed_t lg_destroyed[LG_DESTROYED_SLOTS];
-/* Records of rwlocks and spinlocks: their use after the destroy is only seen by looking here. */
+/* Records in the table: a use after the destroy is only seen by looking here. */
 _Atomic uint32_t lg_misuse_destroyed_unverified;
 #define lg_destroyed_unverified lg_misuse_destroyed_unverified
 
 static lg_destroyed_t *lg_destroyed_at(uintptr_t addr) {
-  uint64_t x = (uint64_t)addr >> 3;
-  x ^= x >> 29;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 32;
-  return &lg_destroyed[x % LG_DESTROYED_SLOTS];
+  return &lg_destroyed[LG_DESTROY_HASH(addr, LG_DESTROYED_BITS)];
 }
 
 /* The slot of addr, its flag taken. */
@@ -285,19 +443,18 @@ static void lg_destroyed_unlock(lg_destroyed_t *s) {
 }
 
 static void lg_destroyed_clear(lg_destroyed_t *s) {
-  if (s->addr != 0 && s->kind != LG_KIND_MUTEX)
+  if (s->rec.addr != 0)
     atomic_fetch_sub_explicit(&lg_destroyed_unverified, 1, memory_order_relaxed);
-  __atomic_store_n(&s->addr, 0, __ATOMIC_RELAXED); /* read without the flag by forget */
+  __atomic_store_n(&s->rec.addr, 0, __ATOMIC_RELAXED); /* read without the flag by forget */
 }
 
-/* Copies the record of addr into *out (and forgets it when `take`); 0 when there is none. */
-static int lg_destroyed_get(uintptr_t addr, int take, lg_destroyed_t *out) {
+/* Takes the record of addr into *out (the table forgets it); 0 when there is none. */
+static int lg_destroyed_take(uintptr_t addr, lg_destroy_rec_t *out) {
   lg_destroyed_t *s = lg_destroyed_slot(addr);
-  int found = s->addr == addr;
+  int found = s->rec.addr == addr;
   if (found) {
-    *out = *s;
-    if (take)
-      lg_destroyed_clear(s);
+    *out = s->rec;
+    lg_destroyed_clear(s);
   }
   lg_destroyed_unlock(s);
   return found;
@@ -305,34 +462,25 @@ static int lg_destroyed_get(uintptr_t addr, int take, lg_destroyed_t *out) {
 
 static void lg_destroyed_put(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint64_t dead,
                              uintptr_t pc, uintptr_t fp) {
-  /* An rwlock or spinlock on the thread's own stack is left out: the next call's locals reuse
-   * the place and may make a lock there with an initializer, which no wrapper sees. */
-  if (kind != LG_KIND_MUTEX && t->stack_hi != 0 && addr < t->stack_hi &&
-      addr >= (uintptr_t)__builtin_frame_address(0))
+  /* One on the thread's own stack is left out: the next call's locals reuse the place and may
+   * make a lock there with an initializer, which no wrapper sees. */
+  if (t->stack_hi != 0 && addr < t->stack_hi && addr >= (uintptr_t)__builtin_frame_address(0))
     return;
-  uintptr_t pcs[1 + LG_HELD_UP];
-  lg_misuse_walk(t, pc, fp, pcs);
-  uint32_t id = (uint32_t)dead, ver = (uint32_t)(dead >> 32) & LG_VER_MASK;
-  uintptr_t first_pc = id ? atomic_load_explicit(&lg_lock_at(id)->first_pc, memory_order_relaxed) : 0;
+  lg_destroy_rec_t rec;
+  lg_destroy_rec_fill(&rec, t, addr, kind, dead, pc, fp);
   lg_destroyed_t *s = lg_destroyed_slot(addr);
   lg_destroyed_clear(s);
-  __atomic_store_n(&s->addr, addr, __ATOMIC_RELAXED);
-  s->kind = kind;
-  s->id = id;
-  s->ver = ver;
-  s->first_pc = first_pc;
-  s->tid = t->tid;
-  memcpy(s->pcs, pcs, sizeof pcs);
-  if (kind != LG_KIND_MUTEX)
-    atomic_fetch_add_explicit(&lg_destroyed_unverified, 1, memory_order_relaxed);
+  s->rec = rec;
+  atomic_fetch_add_explicit(&lg_destroyed_unverified, 1, memory_order_relaxed);
   lg_destroyed_unlock(s);
 }
 
+/* An init, or a mutex destroy, at addr: the memory holds another lock now. */
 static void lg_destroyed_forget(uintptr_t addr) {
-  if (__atomic_load_n(&lg_destroyed_at(addr)->addr, __ATOMIC_RELAXED) != addr)
-    return; /* the usual init: of memory whose destroy is not on record */
+  if (__atomic_load_n(&lg_destroyed_at(addr)->rec.addr, __ATOMIC_RELAXED) != addr)
+    return; /* the usual case: no record of this address */
   lg_destroyed_t *s = lg_destroyed_slot(addr);
-  if (s->addr == addr)
+  if (s->rec.addr == addr)
     lg_destroyed_clear(s);
   lg_destroyed_unlock(s);
 }
@@ -424,7 +572,7 @@ enum { LG_INVALID_DESTROYED, LG_INVALID_UNINIT, LG_INVALID_AFTER_DESTROY };
 /* Reports a use (op) of the lock at addr that is destroyed or was never initialized; rec is
  * its destroy when known. `raw`: the mutex's kind word (LG_INVALID_UNINIT). */
 static void lg_misuse_invalid_report(lg_thread_t *t, uintptr_t addr, uint8_t kind, int flavor,
-                                     const lg_destroyed_t *rec, const char *op, int raw,
+                                     const lg_destroy_rec_t *rec, const char *op, int raw,
                                      uintptr_t pc) {
   lg_stack_t *here = lg_misuse_stack_here();
   lg_report_t *r = NULL;
@@ -468,8 +616,8 @@ void lg_misuse_lock_failed(lg_thread_t *t, uintptr_t addr, uint8_t kind, int rc,
     return; /* a mutex all right: the EINVAL is about something else (a timeout out of range) */
   int saved_errno = errno;
   int was = lg_guard_enter(t);
-  lg_destroyed_t rec;
-  int known = raw == -1 && lg_destroyed_get(addr, 0, &rec);
+  lg_destroy_rec_t rec;
+  int known = raw == -1 && lg_ring_find(addr, &rec);
   lg_misuse_invalid_report(t, addr, kind, known ? LG_INVALID_DESTROYED : LG_INVALID_UNINIT,
                            known ? &rec : NULL, op, raw, pc);
   lg_guard_leave(t, was);
@@ -479,8 +627,8 @@ void lg_misuse_lock_failed(lg_thread_t *t, uintptr_t addr, uint8_t kind, int rc,
 void lg_misuse_acquire_destroyed(lg_thread_t *t, uintptr_t addr, uint8_t kind, uintptr_t pc) {
   if (kind == LG_KIND_MUTEX)
     return;
-  lg_destroyed_t rec;
-  if (!lg_destroyed_get(addr, 1, &rec))
+  lg_destroy_rec_t rec;
+  if (!lg_destroyed_take(addr, &rec))
     return;
   if (rec.kind != kind)
     return; /* the memory holds another kind of lock now: it was made anew */
@@ -558,26 +706,32 @@ static void lg_misuse_report_held(lg_thread_t *t, uintptr_t addr, uint8_t kind, 
   lg_misuse_emit(r);
 }
 
-void lg_misuse_lifecycle(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op, int rc,
-                         uint64_t dead, const char *name, uintptr_t pc, uintptr_t fp) {
+void lg_misuse_lifecycle_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op, int rc,
+                              uint64_t dead, const char *name, uintptr_t pc, uintptr_t fp) {
+  int tabled = atomic_load_explicit(&lg_destroyed_unverified, memory_order_relaxed) != 0;
   int was = lg_guard_enter(t);
   if (op == LG_MISUSE_INIT) {
     if (dead != 0) /* a live lock initialized again: reported if some thread holds it */
       lg_misuse_report_held(t, addr, kind, op, name, rc, 0, dead, pc);
-    if (rc == 0)
+    if (rc == 0 && tabled)
       lg_destroyed_forget(addr);
   } else {
-    /* EBUSY with the lock word free is no held lock: glibc's count of users went wrong with an
-     * earlier unlock of an unlocked mutex, which was reported then. An rwlock's or spinlock's
-     * memory is read only when it held a live lock (glibc's destroy does not touch it, nor
-     * would it fault on a pointer the program got wrong). */
+    /* EBUSY with the lock word free is no held lock: glibc's count of users went wrong with
+     * an earlier unlock of an unlocked mutex, which was reported then. An rwlock's or
+     * spinlock's memory is read only when it held a live lock (glibc's destroy does not touch
+     * it, nor would it fault on a pointer the program got wrong). */
     int locked = kind == LG_KIND_MUTEX
                      ? rc == EBUSY && ((const pthread_mutex_t *)addr)->__data.__lock != 0
                      : rc == 0 && dead != 0 && lg_misuse_glibc_locked(addr, kind);
     if (locked)
       lg_misuse_report_held(t, addr, kind, op, name, rc, 1, dead, pc);
-    if (rc == 0)
+    if (rc == 0 && kind == LG_KIND_MUTEX) {
+      lg_misuse_mutex_destroyed(t, addr, dead, pc, fp);
+      if (tabled)
+        lg_destroyed_forget(addr); /* an rwlock's or spinlock's record there is history */
+    } else if (rc == 0) {
       lg_destroyed_put(t, addr, kind, dead, pc, fp);
+    }
   }
   lg_guard_leave(t, was);
 }
@@ -589,8 +743,8 @@ int lg_misuse_cond_unheld(lg_thread_t *t, uintptr_t cond, uintptr_t m, const cha
   int saved_errno = errno;
   int was = lg_guard_enter(t);
   int raw = lg_mutex_kind_raw(m);
-  lg_destroyed_t rec;
-  int known = raw == -1 && lg_destroyed_get(m, 0, &rec);
+  lg_destroy_rec_t rec;
+  int known = raw == -1 && lg_ring_find(m, &rec);
 
   /* What it is and who holds it, and the held-set fix-up, on every such wait; the report once
    * per site. */
@@ -770,5 +924,6 @@ void lg_misuse_cond_leave(uintptr_t cond, int token) {
 void lg_misuse_after_fork_child(void) {
   for (size_t i = 0; i < LG_DESTROYED_SLOTS; i++)
     atomic_store_explicit(&lg_destroyed[i].busy, 0, memory_order_relaxed);
+  lg_rings_after_fork_child();
   memset(lg_cv, 0, sizeof lg_cv);
 }

@@ -24,15 +24,31 @@
  *   - lock, trylock, timed lock: only when the real call failed with EINVAL; rwlocks and
  *     spinlocks (whose glibc destroy leaves nothing behind) on the slow path of the first
  *     acquisition after a destroy;
- *   - init and destroy, after the real call: on a successful destroy a few frame-pointer loads
- *     and a store in a table of recent destroys (and, for an rwlock or spinlock that held a
- *     live lock, a load of its state); on init, a load of that table's slot; the held stacks
+ *   - init and destroy, after the real call, with no atomic read-modify-write: a successful
+ *     mutex destroy walks a few frame pointers and writes its record into the calling thread's
+ *     ring of recent destroys (only that thread writes it) and one word of a shared index (the
+ *     newest destroy per address hash); an init that ended no live lock does nothing but one
+ *     load (of the count of rwlock and spinlock records). An rwlock or spinlock destroy takes a
+ *     slot flag in a table of its own (and, when it held a live lock, loads its state); while
+ *     that table holds records, an init, and a mutex destroy, also probe it. The held stacks
  *     are scanned only when a destroy met a locked lock or an init ended a live one (an init
  *     without a destroy before it);
  *   - condition waits: a probe of a table of waited condition variables (a per-slot flag)
  *     before and after the real wait, which blocks anyway.
- * Cost: scanning the threads' held stacks (under lg_rt.mu) happens only once a misuse is seen.
- * Memory: fixed tables (4096 recent destroys, 1024 waited condition variables), no growth.
+ * Cost: scanning the threads' held stacks (under lg_rt.mu) happens only once a misuse is seen;
+ * a mutex destroy's record is read only after a call failed with EINVAL (a seqlock read of one
+ * ring entry, no lock: its owner may be overwriting it), an rwlock's or spinlock's on the
+ * slow path of an acquisition (under its slot flag).
+ * Which destroy a report shows: a mutex's newest tracked destroy, as long as its ring has
+ * taken fewer than 256 destroys since and no destroy at an address with the same hash came
+ * later (no init clears it: every tracked destroy at an address writes its word again, and
+ * the record is read only when glibc marks the mutex destroyed); an rwlock's or spinlock's
+ * destroy until an init, a use, or a destroy at an address with the same hash.
+ * Memory: fixed tables (an index of 8192 words, 4096 rwlock and spinlock destroys, 1024 waited
+ * condition variables), and a ring of 256 destroys (20 KiB) per thread that destroys a mutex,
+ * made at its first destroy. A ring is never freed: when its thread exits (or in a fork
+ * child, for the threads that are not there) it goes to the next thread that needs one, its
+ * entries readable until overwritten, so a destroy by a thread that has exited is still shown.
  *
  * Every function here is called from a wrapper on a tracked thread (t != NULL), keeps errno,
  * guards against re-entry itself, and never ends the run unless halt_on_error=1 asks.
@@ -73,11 +89,30 @@ static inline void lg_misuse_acquire_slow(lg_thread_t *t, uintptr_t addr, uint8_
  * (dead, 0 for none), reports an init or destroy of a held lock (a mutex destroy refused with
  * EBUSY; an rwlock or spinlock destroyed while its glibc state says locked, which glibc's
  * destroy leaves as it was; an init that ended a live instance some thread holds), and
- * remembers (destroy) or forgets (init) the destroy of this address. fp is the wrapper's frame
- * address (for a cheap stack of the destroy). */
+ * remembers the destroy of this address (an init, or a mutex destroy, forgets an rwlock's or
+ * spinlock's there). fp is the wrapper's frame address (for a cheap stack of the destroy). */
 enum { LG_MISUSE_INIT = 0, LG_MISUSE_DESTROY = 1 };
-void lg_misuse_lifecycle(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op, int rc,
-                         uint64_t dead, const char *name, uintptr_t pc, uintptr_t fp);
+void lg_misuse_lifecycle_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op, int rc,
+                              uint64_t dead, const char *name, uintptr_t pc, uintptr_t fp);
+/* A successful mutex destroy: into the caller's ring of destroys, and the index. */
+void lg_misuse_mutex_destroyed(lg_thread_t *t, uintptr_t addr, uint64_t dead, uintptr_t pc,
+                               uintptr_t fp);
+/* The two usual cases inline, when no rwlock or spinlock destroy is on record: an init that
+ * ended no live lock (nothing to check), and a successful mutex destroy. */
+static inline void lg_misuse_lifecycle(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op,
+                                       int rc, uint64_t dead, const char *name, uintptr_t pc,
+                                       uintptr_t fp) {
+  if (LG_LIKELY(atomic_load_explicit(&lg_misuse_destroyed_unverified, memory_order_relaxed) ==
+                0)) {
+    if (op == LG_MISUSE_INIT && LG_LIKELY(dead == 0))
+      return;
+    if (op == LG_MISUSE_DESTROY && kind == LG_KIND_MUTEX && LG_LIKELY(rc == 0)) {
+      lg_misuse_mutex_destroyed(t, addr, dead, pc, fp);
+      return;
+    }
+  }
+  lg_misuse_lifecycle_slow(t, addr, kind, op, rc, dead, name, pc, fp);
+}
 
 /* A condition wait with mutex m not on the caller's held stack: reports it (not held, or not
  * an initialized mutex). Returns nonzero when glibc will nonetheless release m and take it back
@@ -96,8 +131,12 @@ void lg_misuse_cond_leave(uintptr_t cond, int token);
  * lg_rt.mu, on t's own thread. */
 void lg_misuse_drain_locked(lg_thread_t *t);
 
+/* Thread exit, under lg_rt.mu, on the exiting thread: its ring of destroys goes to the next
+ * thread that needs one (its entries stay readable until overwritten). */
+void lg_misuse_thread_exit_locked(void);
+
 /* Fork child: the tables' slot flags may have been taken by threads that do not exist here,
- * and their waits on condition variables are gone. */
+ * their waits on condition variables are gone, and their rings go to the free list. */
 void lg_misuse_after_fork_child(void);
 
 #endif

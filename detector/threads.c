@@ -216,6 +216,7 @@ static void lg_thread_exit_cb(void *arg) {
     lg_abandoned_thread_exit(t);
   lg_rt_lock();
   lg_leaf_thread_exit_locked(t);
+  lg_misuse_thread_exit_locked();
   t->exited = 1;
   t->depth = 0;
   atomic_store_explicit(&t->wait_seq, 0, memory_order_relaxed);

@@ -43,41 +43,30 @@ static const json_t *section_find(const json_t *rep, const char *label)
   return NULL;
 }
 
-/* Runs the program and checks: exit 66, it ran to its end (and printed `out`, unless NULL),
- * exactly one report, of the expected kind, saying what it must, with each expected stack. */
-static void check_misuse(const misuse_expect_t *e, const char *out)
+/* Checks the run's (first) summary and its one report: of the expected kind, saying what it
+ * must, with each expected stack. */
+static void expect_misuse_report(const misuse_expect_t *e, const run_result_t *r)
 {
-  const char *args[] = {e->arg, NULL};
-  run_request_t rq = {.program = e->program, .args = e->arg ? args : NULL, .timeout_s = 30};
-  char src[128], done[128], first[160];
-  run_result_t r;
+  char src[128], first[160];
   report_set_t set;
   summary_t s;
 
   snprintf(src, sizeof(src), "%s.c", e->program);
-  snprintf(done, sizeof(done), "%s: done", e->program);
-  run_corpus(&rq, &r);
-  cr_expect_eq(r.status, REPORT_EXITCODE, "%s %s: exit status %d; stderr:\n%s", e->program,
-               e->arg ? e->arg : "", r.status, r.err);
-  expect_out_line(&r, done); /* a misuse report does not end the run */
-  if (out != NULL)
-    expect_out_line(&r, out);
-
-  cr_assert_geq(summary_parse(r.err, &s), 1, "no summary line; stderr:\n%s", r.err);
-  cr_expect_eq(s.reports, 1, "summary counts %u reports; stderr:\n%s", s.reports, r.err);
-  cr_expect_eq(summary_kind(&s, e->noun), 1, "summary has no '1 %s'; stderr:\n%s", e->noun, r.err);
+  cr_assert_geq(summary_parse(r->err, &s), 1, "no summary line; stderr:\n%s", r->err);
+  cr_expect_eq(s.reports, 1, "summary counts %u reports; stderr:\n%s", s.reports, r->err);
+  cr_expect_eq(summary_kind(&s, e->noun), 1, "summary has no '1 %s'; stderr:\n%s", e->noun, r->err);
   cr_expect_eq(s.potential + s.deadlocks + s.self, 0, "a deadlock report besides the misuse");
 
   snprintf(first, sizeof(first), "lockgraph: %s: ", e->word);
-  char *line = text_find_line(r.err, first, "(report 1)");
-  cr_expect_not_null(line, "no text line '%s... (report 1)'; stderr:\n%s", first, r.err);
+  char *line = text_find_line(r->err, first, "(report 1)");
+  cr_expect_not_null(line, "no text line '%s... (report 1)'; stderr:\n%s", first, r->err);
   free(line);
 
-  reports_load(r.json, &set);
+  reports_load(r->json, &set);
   cr_expect_eq(reports_count_findings(&set), 1, "the JSON report has %zu findings",
                reports_count_findings(&set));
   const json_t *rep = reports_first(&set, e->json_type);
-  cr_assert_not_null(rep, "no JSON report of type %s; JSON:\n%s", e->json_type, r.json);
+  cr_assert_not_null(rep, "no JSON report of type %s; JSON:\n%s", e->json_type, r->json);
   cr_expect(json_get(rep, "ends_run") != NULL && json_get(rep, "ends_run")->number == 0,
             "the report says it ends the run");
   const char *msg = json_str(json_get(rep, "message"));
@@ -91,19 +80,44 @@ static void check_misuse(const misuse_expect_t *e, const char *out)
     int line_no = corpus_marker_line(src, x->marker);
     char buf[256];
 
-    cr_expect_not_null(sec, "no section labelled '...%s...'; JSON:\n%s", x->label, r.json);
+    cr_expect_not_null(sec, "no section labelled '...%s...'; JSON:\n%s", x->label, r->json);
     if (sec == NULL)
       continue;
     const json_t *stack = json_get(sec, "stack");
     cr_expect(stack_has(stack, x->function, 0, src, line_no),
               "section '%s': frame #0 is %s, expected %s %s:%d", x->label,
               frame_describe(json_at(stack, 0), buf, sizeof(buf)), x->function, src, line_no);
-    expect_text_frame(r.err, x->function, src, line_no);
+    expect_text_frame(r->err, x->function, src, line_no);
   }
   /* The JSON summary counts the kind under its own key. */
   const json_t *sum = reports_first(&set, "summary");
   cr_expect(sum != NULL && json_int(json_get(sum, "reports")) == 1, "JSON summary: reports != 1");
   reports_free(&set);
+}
+
+static void run_misuse(const misuse_expect_t *e, run_result_t *r)
+{
+  const char *args[] = {e->arg, NULL};
+  run_request_t rq = {.program = e->program, .args = e->arg ? args : NULL, .timeout_s = 30};
+  char done[128];
+
+  run_corpus(&rq, r);
+  snprintf(done, sizeof(done), "%s: done", e->program);
+  expect_out_line(r, done); /* a misuse report does not end the run */
+}
+
+/* Runs the program and checks: exit 66, it ran to its end (and printed `out`, unless NULL),
+ * exactly one report, of the expected kind, saying what it must, with each expected stack. */
+static void check_misuse(const misuse_expect_t *e, const char *out)
+{
+  run_result_t r;
+
+  run_misuse(e, &r);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "%s %s: exit status %d; stderr:\n%s", e->program,
+               e->arg ? e->arg : "", r.status, r.err);
+  if (out != NULL)
+    expect_out_line(&r, out);
+  expect_misuse_report(e, &r);
   run_cleanup(&r);
 }
 
@@ -251,6 +265,45 @@ Test(lockgraph_misuse, unlock_of_a_destroyed_mutex_shows_the_destroy, .timeout =
       {"pthread_mutex_unlock on mutex", "destroyed by T1", "returned EINVAL"},
       {{"used by T1 at", "main", "use_unlock"}, {"destroyed by T1 at", "main", "destroy_m"}}};
   check_misuse(&e, NULL);
+}
+
+/* misuse_destroyer_gone in `mode`: main (T1) locks the mutex T2 destroyed, at LINE:use_<mode>. */
+static misuse_expect_t destroyer_gone_expect(const char *mode)
+{
+  static char marker[32];
+  misuse_expect_t e = {
+      "misuse_destroyer_gone", mode, "invalid-lock", "use of an invalid lock",
+      "invalid lock use", {"pthread_mutex_lock on mutex", "by T1, destroyed by T2", "EINVAL"},
+      {{"used by T1 at", "main", marker}, {"destroyed by T2 at", "destroyer", "destroy"}}};
+
+  snprintf(marker, sizeof marker, "use_%s", mode);
+  return e;
+}
+
+/* The destroying thread has exited, and the thread started after it has destroyed mutexes of
+ * its own since: the destroy is still shown. */
+Test(lockgraph_misuse, lock_of_a_mutex_destroyed_by_an_exited_thread_shows_the_destroy,
+     .timeout = 60)
+{
+  misuse_expect_t e = destroyer_gone_expect("exited");
+
+  check_misuse(&e, "misuse_destroyer_gone: exited returned Invalid argument");
+}
+
+/* A fork child, which has only the forking thread, uses a mutex another thread of the parent
+ * destroyed: the destroy is still shown (the child reports, the parent finds nothing). */
+Test(lockgraph_misuse, lock_in_a_fork_child_of_a_mutex_destroyed_by_a_thread_not_there,
+     .timeout = 60)
+{
+  misuse_expect_t e = destroyer_gone_expect("fork_child");
+  run_result_t r;
+
+  run_misuse(&e, &r);
+  cr_expect_eq(r.status, 0, "the parent's exit status %d; stderr:\n%s", r.status, r.err);
+  expect_out_line(&r, "misuse_destroyer_gone: child's lock returned Invalid argument");
+  expect_out_line(&r, "misuse_destroyer_gone: child exit status 66");
+  expect_misuse_report(&e, &r);
+  run_cleanup(&r);
 }
 
 Test(lockgraph_misuse, rwlock_locked_after_its_destroy, .timeout = 60)
