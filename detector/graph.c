@@ -9,7 +9,7 @@
  * path) or yields the set F, a backward search from `from` bounded by ord(to) yields B, and
  * the ords of B and F are reassigned, B first, each keeping its internal order.
  *
- * Storage: nodes live in an array indexed by id, 40 bytes each: the ord and the accepted out-
+ * Storage: nodes live in chunks indexed by id, 40 bytes each: the ord and the accepted out-
  * and in-edges as small vectors (one entry inline before the first allocation). Refused edges
  * live in a separate pair of vectors, only for nodes that have one, found through a side
  * table keyed by node id (a pointer in every node would cost 8 bytes per lock for the few
@@ -83,9 +83,16 @@ typedef struct graph_refused_slot {
   graph_refused_t *rec;
 } graph_refused_slot_t;
 
+/* Nodes come in chunks of GRAPH_CHUNK_NODES, allocated as ids reach them and never moved:
+ * growing costs no copy and leaves at most one chunk unused (a doubling array would leave up
+ * to half of itself). */
+#define GRAPH_CHUNK_SHIFT 12
+#define GRAPH_CHUNK_NODES (1u << GRAPH_CHUNK_SHIFT)
+
 struct lg_graph {
-  graph_node_t *nodes;
-  size_t nodes_cap;
+  graph_node_t **chunks;
+  size_t chunks_n, chunks_cap;
+  size_t nodes_cap; /* chunks_n * GRAPH_CHUNK_NODES: ids below it have a node */
   size_t node_count;
   int64_t ord_hi, ord_lo; /* ords in use lie in [ord_lo, ord_hi]; 0 is never one */
   size_t edge_count;
@@ -149,12 +156,16 @@ static void graph_vec_free(graph_vec_t *v) {
 
 /* ---- nodes ---- */
 
+static graph_node_t *graph_node(const lg_graph_t *g, uint32_t n) {
+  return &g->chunks[n >> GRAPH_CHUNK_SHIFT][n & (GRAPH_CHUNK_NODES - 1)];
+}
+
 static int graph_node_live(const lg_graph_t *g, uint32_t n) {
-  return n < g->nodes_cap && g->nodes[n].ord != 0;
+  return n < g->nodes_cap && graph_node(g, n)->ord != 0;
 }
 
 int64_t lg_graph_order(const lg_graph_t *g, lg_node_t n) {
-  return graph_node_live(g, n) ? g->nodes[n].ord : 0;
+  return graph_node_live(g, n) ? graph_node(g, n)->ord : 0;
 }
 
 /* ---- refused vectors, by node id ---- */
@@ -239,29 +250,30 @@ static void graph_refused_drop(lg_graph_t *g, uint32_t n) {
 }
 
 static graph_vec_t *graph_out_vec(lg_graph_t *g, uint32_t n, int refused) {
-  return refused ? &graph_refused_of(g, n)->out : &g->nodes[n].out;
+  return refused ? &graph_refused_of(g, n)->out : &graph_node(g, n)->out;
 }
 
 static graph_vec_t *graph_in_vec(lg_graph_t *g, uint32_t n, int refused) {
-  return refused ? &graph_refused_of(g, n)->in : &g->nodes[n].in;
+  return refused ? &graph_refused_of(g, n)->in : &graph_node(g, n)->in;
 }
 
-/* The node array covers id n. */
+/* Chunks cover id n (ids are dense: the lock table hands out the lowest free ones). */
 static int graph_nodes_reserve(lg_graph_t *g, uint32_t n) {
-  if (n < g->nodes_cap)
-    return 0;
-  size_t want = g->nodes_cap ? g->nodes_cap : 64;
-  while (want <= n)
-    want *= 2;
-  if (want > (size_t)GRAPH_NONE)
-    want = GRAPH_NONE; /* ids stop at UINT32_MAX - 1 */
-  if (g->nodes_cap < want) {
-    graph_node_t *nodes = lg_mem_realloc(g->nodes, g->nodes_cap * sizeof *nodes,
-                                         want * sizeof *nodes);
-    if (nodes == NULL)
+  while (n >= g->nodes_cap) {
+    if (g->chunks_n == g->chunks_cap) {
+      size_t ncap = g->chunks_cap ? g->chunks_cap * 2 : 16;
+      graph_node_t **chunks = lg_mem_realloc(g->chunks, g->chunks_cap * sizeof *chunks,
+                                             ncap * sizeof *chunks);
+      if (chunks == NULL)
+        return -ENOMEM;
+      g->chunks = chunks;
+      g->chunks_cap = ncap;
+    }
+    graph_node_t *chunk = lg_mem_alloc(GRAPH_CHUNK_NODES * sizeof *chunk);
+    if (chunk == NULL)
       return -ENOMEM;
-    g->nodes = nodes;
-    g->nodes_cap = want;
+    g->chunks[g->chunks_n++] = chunk;
+    g->nodes_cap += GRAPH_CHUNK_NODES;
   }
   return 0;
 }
@@ -300,7 +312,7 @@ void lg_graph_free(lg_graph_t *g) {
   if (g == NULL)
     return;
   for (size_t i = 0; i < g->nodes_cap; i++) {
-    graph_node_t *nd = &g->nodes[i];
+    graph_node_t *nd = graph_node(g, i);
     graph_vec_free(&nd->out);
     graph_vec_free(&nd->in);
   }
@@ -313,7 +325,9 @@ void lg_graph_free(lg_graph_t *g) {
     }
   }
   lg_mem_free(g->refused, (size_t)g->refused_cap * sizeof *g->refused);
-  lg_mem_free(g->nodes, g->nodes_cap * sizeof *g->nodes);
+  for (size_t c = 0; c < g->chunks_n; c++)
+    lg_mem_free(g->chunks[c], GRAPH_CHUNK_NODES * sizeof *g->chunks[c]);
+  lg_mem_free(g->chunks, g->chunks_cap * sizeof *g->chunks);
   lg_visit_free(&g->scratch->seen);
   lg_mem_free(g->scratch->queue, g->scratch->queue_cap * 4);
   lg_mem_free(g->scratch->pool, g->scratch->pool_cap * sizeof *g->scratch->pool);
@@ -363,7 +377,7 @@ static void graph_edge_unlink(lg_graph_t *g, uint32_t from, uint32_t k, int refu
 void lg_graph_remove_node(lg_graph_t *g, lg_node_t n) {
   if (!graph_node_live(g, n))
     return;
-  graph_node_t *nd = &g->nodes[n];
+  graph_node_t *nd = graph_node(g, n);
   /* Always take the last entry, so the hole is filled trivially on this node's side; an in
    * entry names the tail and the edge's place in the tail's out vector. */
   while (nd->out.n > 0)
@@ -404,11 +418,11 @@ static int graph_search_forward(const lg_graph_t *g, uint32_t src, uint32_t dst,
   *parent = src;
   while (head < tail) {
     uint32_t u = s->queue[head++];
-    const graph_vec_t *out = &g->nodes[u].out;
+    const graph_vec_t *out = &graph_node(g, u)->out;
     const graph_adj_t *items = graph_vec_citems(out);
     for (uint32_t k = 0; k < out->n; k++) {
       uint32_t v = items[k].node;
-      if (g->nodes[v].ord > limit)
+      if (graph_node(g, v)->ord > limit)
         continue;
       parent = lg_visit_put(&s->seen, v, &added);
       if (parent == NULL)
@@ -441,11 +455,11 @@ static int graph_search_backward(const lg_graph_t *g, uint32_t src, int64_t limi
     return -ENOMEM;
   while (head < tail) {
     uint32_t u = s->queue[head++];
-    const graph_vec_t *in = &g->nodes[u].in;
+    const graph_vec_t *in = &graph_node(g, u)->in;
     const graph_adj_t *items = graph_vec_citems(in);
     for (uint32_t k = 0; k < in->n; k++) {
       uint32_t v = items[k].node;
-      if (g->nodes[v].ord <= limit)
+      if (graph_node(g, v)->ord <= limit)
         continue;
       if (lg_visit_put(&s->seen, v, &added) == NULL)
         return -ENOMEM;
@@ -481,9 +495,9 @@ static void graph_sift_ids(const lg_graph_t *g, uint32_t *a, size_t root, size_t
     size_t child = 2 * root + 1;
     if (child >= n)
       return;
-    if (child + 1 < n && g->nodes[a[child + 1]].ord > g->nodes[a[child]].ord)
+    if (child + 1 < n && graph_node(g, a[child + 1])->ord > graph_node(g, a[child])->ord)
       child++;
-    if (g->nodes[a[root]].ord >= g->nodes[a[child]].ord)
+    if (graph_node(g, a[root])->ord >= graph_node(g, a[child])->ord)
       return;
     uint32_t t = a[root];
     a[root] = a[child];
@@ -557,15 +571,15 @@ static void graph_reorder(lg_graph_t *g, size_t nf, size_t nb) {
   /* Merge the two sorted ord sequences into the pool. */
   size_t i = 0, j = 0, k = 0;
   while (i < nb || j < nf) {
-    if (j == nf || (i < nb && g->nodes[b[i]].ord < g->nodes[f[j]].ord))
-      pool[k++] = g->nodes[b[i++]].ord;
+    if (j == nf || (i < nb && graph_node(g, b[i])->ord < graph_node(g, f[j])->ord))
+      pool[k++] = graph_node(g, b[i++])->ord;
     else
-      pool[k++] = g->nodes[f[j++]].ord;
+      pool[k++] = graph_node(g, f[j++])->ord;
   }
   for (i = 0; i < nb; i++)
-    g->nodes[b[i]].ord = pool[i];
+    graph_node(g, b[i])->ord = pool[i];
   for (j = 0; j < nf; j++)
-    g->nodes[f[j]].ord = pool[nb + j];
+    graph_node(g, f[j])->ord = pool[nb + j];
 }
 
 /* Appends from -> to to both vectors (already reserved), each entry naming the other's place. */
@@ -591,7 +605,7 @@ static int graph_refused_reserve(lg_graph_t *g, uint32_t from, uint32_t to) {
 }
 
 static int graph_node_isolated(const lg_graph_t *g, uint32_t n) {
-  return g->nodes[n].out.n == 0 && g->nodes[n].in.n == 0;
+  return graph_node(g, n)->out.n == 0 && graph_node(g, n)->in.n == 0;
 }
 
 static int graph_vec_lists(const graph_vec_t *v, uint32_t m) {
@@ -606,7 +620,7 @@ static int graph_vec_lists(const graph_vec_t *v, uint32_t m) {
  * climbs the order, so only refused vectors can hold one that goes down it; otherwise the
  * shorter side is scanned: O(min(out-degree(from), in-degree(to))). */
 static int graph_edge_exists(const lg_graph_t *g, uint32_t from, uint32_t to) {
-  const graph_node_t *nf = &g->nodes[from], *nt = &g->nodes[to];
+  const graph_node_t *nf = graph_node(g, from), *nt = graph_node(g, to);
   const graph_refused_t *rf = graph_refused_of(g, from), *rt = graph_refused_of(g, to);
   int accepted = nf->ord < nt->ord;
   size_t out_n = (accepted ? nf->out.n : 0) + (rf ? rf->out.n : 0);
@@ -633,18 +647,18 @@ static int graph_add(lg_graph_t *g, lg_node_t from, lg_node_t to, lg_node_t *pat
 
   /* New nodes go to the top of the order; undone if anything below fails. */
   int new_from = 0, new_to = 0;
-  if (g->nodes[from].ord == 0) {
-    g->nodes[from].ord = ++g->ord_hi;
+  if (graph_node(g, from)->ord == 0) {
+    graph_node(g, from)->ord = ++g->ord_hi;
     g->node_count++;
     new_from = 1;
   }
-  if (g->nodes[to].ord == 0) {
-    g->nodes[to].ord = ++g->ord_hi;
+  if (graph_node(g, to)->ord == 0) {
+    graph_node(g, to)->ord = ++g->ord_hi;
     g->node_count++;
     new_to = 1;
   }
 
-  graph_node_t *nf = &g->nodes[from], *nt = &g->nodes[to];
+  graph_node_t *nf = graph_node(g, from), *nt = graph_node(g, to);
   int64_t *move_ord = NULL, move_to = 0;
   size_t f_count = 0, b_count = 0;
   if (nf->ord > nt->ord) {
@@ -694,11 +708,11 @@ static int graph_add(lg_graph_t *g, lg_node_t from, lg_node_t to, lg_node_t *pat
 fail:
   /* A node created above has no edges yet, so dropping it leaves nothing behind. */
   if (new_from) {
-    g->nodes[from].ord = 0;
+    graph_node(g, from)->ord = 0;
     g->node_count--;
   }
   if (new_to) {
-    g->nodes[to].ord = 0;
+    graph_node(g, to)->ord = 0;
     g->node_count--;
   }
   return rc;
@@ -725,10 +739,10 @@ size_t lg_graph_find_path(const lg_graph_t *g, lg_node_t from, lg_node_t to, lg_
   if (from == to || !graph_node_live(g, from) || !graph_node_live(g, to))
     return 0;
   /* Accepted edges only climb the order. */
-  if (g->nodes[from].ord > g->nodes[to].ord)
+  if (graph_node(g, from)->ord > graph_node(g, to)->ord)
     return 0;
   size_t count;
-  if (graph_search_forward(g, from, to, g->nodes[to].ord, &count) != 1)
+  if (graph_search_forward(g, from, to, graph_node(g, to)->ord, &count) != 1)
     return 0; /* no path, or no memory to search */
   return graph_path_write(g, from, to, path, path_cap);
 }
@@ -751,7 +765,7 @@ static int graph_check_vec(const lg_graph_t *g, uint32_t n, const graph_vec_t *v
     uint32_t m = items[k].node, p = items[k].pos;
     if (m == n || !graph_node_live(g, m))
       return LG_GRAPH_BAD_ENDPOINT;
-    const graph_node_t *other = &g->nodes[m];
+    const graph_node_t *other = graph_node(g, m);
     const graph_refused_t *orf = refused ? graph_refused_of(g, m) : NULL;
     if (refused && orf == NULL)
       return LG_GRAPH_BAD_MIRROR;
@@ -762,7 +776,7 @@ static int graph_check_vec(const lg_graph_t *g, uint32_t n, const graph_vec_t *v
     if (graph_vec_citems(mirror)[p].pos != k)
       return LG_GRAPH_BAD_POSITION;
     uint32_t from = outgoing ? n : m, to = outgoing ? m : n;
-    if (!refused && g->nodes[from].ord >= g->nodes[to].ord)
+    if (!refused && graph_node(g, from)->ord >= graph_node(g, to)->ord)
       return LG_GRAPH_BAD_ORDER;
   }
   return 0;
@@ -772,7 +786,7 @@ static int graph_check_vec(const lg_graph_t *g, uint32_t n, const graph_vec_t *v
  * pair up one to one with in entries, so the in side needs no check of its own). Sorts
  * (head, kind) keys in `keys`, which has room for n's out-degree. */
 static int graph_check_unique(const lg_graph_t *g, uint32_t n, int64_t *keys) {
-  const graph_node_t *nd = &g->nodes[n];
+  const graph_node_t *nd = graph_node(g, n);
   const graph_refused_t *rf = graph_refused_of(g, n);
   const graph_vec_t *vs[2] = {&nd->out, rf != NULL ? &rf->out : NULL};
   size_t c = 0;
@@ -794,7 +808,7 @@ int lg_graph_check_invariants(const lg_graph_t *g) {
   size_t live = 0, out_total = 0, in_total = 0, out_max = 0;
   int rc = 0;
   for (uint32_t n = 0; n < g->nodes_cap && rc == 0; n++) {
-    const graph_node_t *nd = &g->nodes[n];
+    const graph_node_t *nd = graph_node(g, n);
     const graph_refused_t *rf = graph_refused_of(g, n);
     if (nd->ord == 0) {
       if (nd->out.n || nd->in.n || rf != NULL)
@@ -835,7 +849,7 @@ int lg_graph_check_invariants(const lg_graph_t *g) {
     if (keys == NULL)
       return -ENOMEM;
     for (uint32_t n = 0; n < g->nodes_cap && rc == 0; n++)
-      if (g->nodes[n].ord != 0)
+      if (graph_node(g, n)->ord != 0)
         rc = graph_check_unique(g, n, keys);
     lg_mem_free(keys, out_max * sizeof *keys);
     if (rc != 0)
@@ -849,8 +863,8 @@ int lg_graph_check_invariants(const lg_graph_t *g) {
       return -ENOMEM;
     size_t k = 0;
     for (size_t n = 0; n < g->nodes_cap; n++)
-      if (g->nodes[n].ord != 0)
-        ords[k++] = g->nodes[n].ord;
+      if (graph_node(g, n)->ord != 0)
+        ords[k++] = graph_node(g, n)->ord;
     graph_sort_ords(ords, live);
     for (k = 1; k < live && rc == 0; k++)
       if (ords[k - 1] == ords[k])
