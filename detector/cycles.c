@@ -3,7 +3,8 @@
  *
  * The search marks what is reachable from the new edge's head, bounded by the graph's order
  * (lg_cycle_possible), takes distances back to its tail, then walks every simple path over
- * the marked locks depth first, without recursion. Each cycle found is judged on one
+ * the marked locks depth first, without recursion. Its marks live in a visited set of its
+ * own (lg_seen), not in the locks' records. Each cycle found is judged on one
  * occurrence per edge (lg_cycle_judge, backtracking) and reported once per set of locks.
  */
 #define _GNU_SOURCE
@@ -14,6 +15,7 @@
 #include "edges.h"
 #include "lockgraph.h"
 #include "mem.h"
+#include "visit.h"
 
 #define LG_SEARCH_BUDGET 200000 /* edge visits per cycle search; past that, warn and stop */
 
@@ -29,7 +31,15 @@ static lg_sigset_t lg_judged, lg_reported;
 static size_t lg_duplicates;
 
 static int lg_warned_search;
-static uint32_t lg_search_stamp;
+
+/* A search's marks, per lock it reached (value 0), kept in a visited set rather than in every
+ * lock's record: a search touches few of the program's locks. A lock with a distance to the
+ * search's target has LG_SEEN_DIST and the distance in the low bits; LG_SEEN_ONPATH while it
+ * is on the path being walked. */
+static lg_visit_t lg_seen;
+#define LG_SEEN_DIST 0x80000000u
+#define LG_SEEN_ONPATH 0x40000000u
+#define LG_SEEN_DIST_MASK 0x3fffffffu
 
 size_t lg_cycles_duplicate_count(void) {
   return lg_duplicates;
@@ -245,8 +255,6 @@ static void lg_cycle_consider(lg_edge_t *const *e, uint32_t k, const lg_occ_t *x
     lg_report_list_add(out, r);
 }
 
-/* Marks (with `stamp`) the locks reachable from `start` over every edge, refused ones
- * included; nonzero when `target` is among them. Counts its work in *steps. */
 static uint32_t *lg_search_stack;
 static size_t lg_search_cap;
 
@@ -270,13 +278,16 @@ static int64_t lg_order_of(uint32_t id) {
   return o != 0 ? o : INT64_MIN;
 }
 
-static int lg_reach_mark(uint32_t start, uint32_t target, uint32_t stamp, int64_t bound,
-                         uint64_t *steps) {
+/* Starts a new search in lg_seen and puts in it the locks reachable from `start` over every
+ * edge, refused ones included, placed no higher than `bound`; nonzero when `target` is among
+ * the locks reached. Counts its work in *steps. Without memory it cannot tell, and says 1:
+ * the enumeration then decides over what was reached. */
+static int lg_reach_mark(uint32_t start, uint32_t target, int64_t bound, uint64_t *steps) {
   size_t n = 0;
-  int found = 0;
-  lg_aux_at(start)->mark = stamp;
-  if (lg_search_push(n++, start) != 0)
-    return 1; /* cannot tell: let the enumeration decide */
+  int found = 0, added;
+  lg_visit_begin(&lg_seen);
+  if (lg_visit_put(&lg_seen, start, &added) == NULL || lg_search_push(n++, start) != 0)
+    return 1;
   while (n > 0 && *steps <= LG_SEARCH_BUDGET) {
     uint32_t v = lg_search_stack[--n];
     const lg_lock_aux_t *x = lg_aux_at(v);
@@ -285,11 +296,11 @@ static int lg_reach_mark(uint32_t start, uint32_t target, uint32_t stamp, int64_
       (*steps)++;
       if (w == target)
         found = 1;
-      lg_lock_aux_t *wx = lg_aux_at(w);
-      if (wx->mark == stamp || lg_order_of(w) > bound)
+      if (lg_order_of(w) > bound)
         continue;
-      wx->mark = stamp;
-      if (lg_search_push(n++, w) != 0)
+      if (lg_visit_put(&lg_seen, w, &added) == NULL)
+        return 1;
+      if (added && lg_search_push(n++, w) != 0)
         return 1;
     }
   }
@@ -362,47 +373,49 @@ void lg_cycles_through(lg_edge_t *closing, const lg_occ_t *x, lg_report_list_t *
   int64_t bound;
   if (!lg_cycle_possible(from, to, &bound))
     return;
-  uint32_t stamp = ++lg_search_stamp;
-  if (!lg_reach_mark(to, from, stamp, bound, &steps))
+  if (!lg_reach_mark(to, from, bound, &steps))
     return;
-  /* Distances to `from` over the marked locks only, breadth first backwards. */
-  uint32_t dstamp = ++lg_search_stamp;
+  /* Distances to `from` over the locks reached only, breadth first backwards. From here on
+   * nothing is added to lg_seen, so its values stay where they are. */
   size_t head = 0, tail = 0;
-  lg_aux_at(from)->mark = dstamp;
-  lg_aux_at(from)->dist = 0;
-  if (lg_search_push(tail++, from) != 0)
+  int added;
+  uint32_t *d = lg_visit_put(&lg_seen, from, &added);
+  if (d == NULL || lg_search_push(tail++, from) != 0)
     return;
+  *d = LG_SEEN_DIST;
   while (head < tail) {
     uint32_t v = lg_search_stack[head++];
     const lg_lock_aux_t *vx = lg_aux_at(v);
-    if (vx->dist + 2 >= LG_STACK_MAX)
+    uint32_t vd = *lg_visit_find(&lg_seen, v) & LG_SEEN_DIST_MASK;
+    if (vd + 2 >= LG_STACK_MAX)
       continue;
     for (uint32_t i = 0; i < vx->in.n; i++) {
       uint32_t u = lg_edge_vec_items(&vx->in)[i]->from;
-      lg_lock_aux_t *ux = lg_aux_at(u);
-      if (ux->mark != stamp)
+      uint32_t *ud = lg_visit_find(&lg_seen, u);
+      if (ud == NULL || (*ud & LG_SEEN_DIST))
         continue; /* not reachable from `to`, or already given a distance */
-      ux->mark = dstamp;
-      ux->dist = vx->dist + 1;
+      *ud = LG_SEEN_DIST | (vd + 1);
       if (lg_search_push(tail++, u) != 0)
         return;
     }
   }
-  if (lg_aux_at(to)->mark != dstamp)
+  uint32_t *td = lg_visit_find(&lg_seen, to);
+  if (td == NULL || !(*td & LG_SEEN_DIST))
     return;
   /* Depth-first over simple paths, never deeper than a report can show. */
   lg_edge_t *e[LG_STACK_MAX];
-  uint32_t idx[LG_STACK_MAX], node[LG_STACK_MAX];
-  uint32_t onpath = ++lg_search_stamp, depth = 0;
+  uint32_t idx[LG_STACK_MAX], node[LG_STACK_MAX], *seen[LG_STACK_MAX];
+  uint32_t depth = 0;
   e[0] = closing;
   node[0] = to;
+  seen[0] = td;
   idx[0] = 0;
-  lg_aux_at(to)->onpath = onpath;
+  *td |= LG_SEEN_ONPATH;
   for (;;) {
     uint32_t v = node[depth];
     if (v == from) {
       lg_cycle_consider(e, depth + 1, x, out);
-      lg_aux_at(v)->onpath = 0;
+      *seen[depth] &= ~LG_SEEN_ONPATH;
       if (depth-- == 0)
         break;
       continue;
@@ -411,26 +424,28 @@ void lg_cycles_through(lg_edge_t *closing, const lg_occ_t *x, lg_report_list_t *
     int pushed = 0;
     while (idx[depth] < vx->out.n) {
       lg_edge_t *ne = lg_edge_vec_items(&vx->out)[idx[depth]++];
-      lg_lock_aux_t *wx = lg_aux_at(ne->to);
       if (++steps > LG_SEARCH_BUDGET) {
         lg_warn_once(&lg_warned_search,
                      "the lock-order graph has too many cycles through one order to search them "
                      "all; some potential deadlocks may go unreported");
         return;
       }
-      if (wx->mark != dstamp || wx->onpath == onpath || depth + 2 + wx->dist > LG_STACK_MAX)
+      uint32_t *wd = lg_visit_find(&lg_seen, ne->to);
+      if (wd == NULL || !(*wd & LG_SEEN_DIST) || (*wd & LG_SEEN_ONPATH) ||
+          depth + 2 + (*wd & LG_SEEN_DIST_MASK) > LG_STACK_MAX)
         continue;
       depth++;
       e[depth] = ne;
       node[depth] = ne->to;
+      seen[depth] = wd;
       idx[depth] = 0;
-      wx->onpath = onpath;
+      *wd |= LG_SEEN_ONPATH;
       pushed = 1;
       break;
     }
     if (pushed)
       continue;
-    lg_aux_at(v)->onpath = 0;
+    *seen[depth] &= ~LG_SEEN_ONPATH;
     if (depth-- == 0)
       break;
   }

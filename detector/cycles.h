@@ -2,9 +2,10 @@
  * potential deadlocks (cycles.c; internal).
  *
  * Owns: the sets of cycles already judged reportable (by lock instances) and already reported
- * (by lock addresses), the duplicate count, and the search's scratch stack. It reads the
- * edges (edges.h) and the graph's order (graph.h) and changes neither, but for putting a new
- * edge into the order, or into the refused list when it closes a cycle (lg_graph_learn).
+ * (by lock addresses), the duplicate count, and the search's scratch stack and visited set
+ * (sized to the largest search, not to the number of locks). It reads the edges (edges.h)
+ * and the graph's order (graph.h) and changes neither, but for putting a new edge into the
+ * order, or into the refused list when it closes a cycle (lg_graph_learn).
  * Everything here is under lg_rt.mu.
  * Cost: lg_cycle_possible is O(refused edges); a search visits at most LG_SEARCH_BUDGET edges
  * and judges at most LG_SEARCH_BUDGET occurrence choices per cycle, then warns once and

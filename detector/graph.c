@@ -9,9 +9,11 @@
  * path) or yields the set F, a backward search from `from` bounded by ord(to) yields B, and
  * the ords of B and F are reassigned, B first, each keeping its internal order.
  *
- * Storage: nodes live in an array indexed by id. Each node's accepted out- and in-edges are
- * small vectors (one entry inline before the first allocation); refused edges live in a
- * separate pair of vectors, allocated only for nodes that have one. An entry names the other
+ * Storage: nodes live in chunks indexed by id, 40 bytes each: the ord and the accepted out-
+ * and in-edges as small vectors (one entry inline before the first allocation). Refused edges
+ * live in a separate pair of vectors, only for nodes that have one, found through a side
+ * table keyed by node id (a pointer in every node would cost 8 bytes per lock for the few
+ * that are ends of a refused edge). An entry names the other
  * end and the position of the same edge in the other end's vector (out entries: the head and
  * its in-position; in entries: the tail and its out-position), so the two entries of an edge
  * point at each other and there is no edge index: removing an edge is a swap with the last
@@ -21,7 +23,9 @@
  * vectors that could hold it (lg_graph_add_edge, lg_graph_has_edge); the detector's path,
  * lg_graph_add_new_edge, never asks. 16 bytes per edge (8 at each end), plus vector slack.
  *
- * No recursion: searches use one queue sized to the node array, sorting is heapsort.
+ * No recursion: searches use one queue, sorting is heapsort. What a search has visited (and
+ * the forward search's parents) lives in a visited set (visit.h) rather than in the nodes:
+ * both grow to the largest search made, so a node costs no search scratch of its own.
  */
 #include "graph.h"
 
@@ -29,6 +33,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "visit.h"
 
 #define GRAPH_NONE UINT32_MAX
 #define GRAPH_VEC_INLINE 1u /* as wide as the heap pointer it shares room with */
@@ -54,31 +59,46 @@ typedef struct graph_refused {
   graph_vec_t out, in;
 } graph_refused_t;
 
+/* 40 bytes: what every node keeps. A search's marks live in the search's visited set, and
+ * the rare refused vectors in a side table (graph_refused_of). */
 typedef struct graph_node {
   int64_t ord; /* 0: no node with this id */
   graph_vec_t out, in;
-  graph_refused_t *refused;
-  /* Search scratch, stamped with the search's epoch so nothing needs clearing. */
-  uint32_t mark;
-  uint32_t parent;
 } graph_node_t;
 
-/* Mutable even through a const graph: the read-only queries still need search space. */
+/* Mutable even through a const graph: the read-only queries still need search space. The
+ * visited set holds, per node a search reached, its parent (forward search). */
 typedef struct graph_scratch {
-  uint32_t epoch;
+  lg_visit_t seen;
   uint32_t *queue;
   size_t queue_cap;
   int64_t *pool;
   size_t pool_cap;
 } graph_scratch_t;
 
+/* The side table of refused vectors: open addressing by node id, at most half full; rec is
+ * NULL in a free slot. */
+typedef struct graph_refused_slot {
+  uint32_t node;
+  graph_refused_t *rec;
+} graph_refused_slot_t;
+
+/* Nodes come in chunks of GRAPH_CHUNK_NODES, allocated as ids reach them and never moved:
+ * growing costs no copy and leaves at most one chunk unused (a doubling array would leave up
+ * to half of itself). */
+#define GRAPH_CHUNK_SHIFT 12
+#define GRAPH_CHUNK_NODES (1u << GRAPH_CHUNK_SHIFT)
+
 struct lg_graph {
-  graph_node_t *nodes;
-  size_t nodes_cap;
+  graph_node_t **chunks;
+  size_t chunks_n, chunks_cap;
+  size_t nodes_cap; /* chunks_n * GRAPH_CHUNK_NODES: ids below it have a node */
   size_t node_count;
   int64_t ord_hi, ord_lo; /* ords in use lie in [ord_lo, ord_hi]; 0 is never one */
   size_t edge_count;
   graph_scratch_t *scratch;
+  graph_refused_slot_t *refused;
+  uint32_t refused_cap, refused_count; /* cap: a power of two, or 0 */
 };
 
 /* ---- small vectors ---- */
@@ -136,58 +156,142 @@ static void graph_vec_free(graph_vec_t *v) {
 
 /* ---- nodes ---- */
 
+static graph_node_t *graph_node(const lg_graph_t *g, uint32_t n) {
+  return &g->chunks[n >> GRAPH_CHUNK_SHIFT][n & (GRAPH_CHUNK_NODES - 1)];
+}
+
 static int graph_node_live(const lg_graph_t *g, uint32_t n) {
-  return n < g->nodes_cap && g->nodes[n].ord != 0;
+  return n < g->nodes_cap && graph_node(g, n)->ord != 0;
 }
 
 int64_t lg_graph_order(const lg_graph_t *g, lg_node_t n) {
-  return graph_node_live(g, n) ? g->nodes[n].ord : 0;
+  return graph_node_live(g, n) ? graph_node(g, n)->ord : 0;
+}
+
+/* ---- refused vectors, by node id ---- */
+
+static uint32_t graph_refused_home(const lg_graph_t *g, uint32_t n) {
+  return (uint32_t)(n * 2654435769u) & (g->refused_cap - 1);
+}
+
+/* Node n's refused vectors, or NULL when it has none (O(1): no probe at all while the graph
+ * has refused nothing). */
+static graph_refused_t *graph_refused_of(const lg_graph_t *g, uint32_t n) {
+  if (g->refused_count == 0)
+    return NULL;
+  for (uint32_t i = graph_refused_home(g, n);; i = (i + 1) & (g->refused_cap - 1)) {
+    const graph_refused_slot_t *s = &g->refused[i];
+    if (s->rec == NULL)
+      return NULL;
+    if (s->node == n)
+      return s->rec;
+  }
+}
+
+static void graph_refused_place(graph_refused_slot_t *slots, uint32_t cap, uint32_t n,
+                                graph_refused_t *rec) {
+  uint32_t i = (uint32_t)(n * 2654435769u) & (cap - 1);
+  while (slots[i].rec != NULL)
+    i = (i + 1) & (cap - 1);
+  slots[i] = (graph_refused_slot_t){n, rec};
+}
+
+/* Node n's refused vectors, created empty when it has none; NULL without memory. */
+static graph_refused_t *graph_refused_make(lg_graph_t *g, uint32_t n) {
+  graph_refused_t *rec = graph_refused_of(g, n);
+  if (rec != NULL)
+    return rec;
+  if ((g->refused_count + 1) * 2 > g->refused_cap) {
+    uint32_t ncap = g->refused_cap ? g->refused_cap * 2 : 16;
+    if (ncap == 0)
+      return NULL;
+    graph_refused_slot_t *slots = lg_mem_alloc((size_t)ncap * sizeof *slots);
+    if (slots == NULL)
+      return NULL;
+    for (uint32_t k = 0; k < g->refused_cap; k++)
+      if (g->refused[k].rec != NULL)
+        graph_refused_place(slots, ncap, g->refused[k].node, g->refused[k].rec);
+    lg_mem_free(g->refused, (size_t)g->refused_cap * sizeof *g->refused);
+    g->refused = slots;
+    g->refused_cap = ncap;
+  }
+  rec = lg_mem_alloc(sizeof *rec);
+  if (rec == NULL)
+    return NULL;
+  graph_refused_place(g->refused, g->refused_cap, n, rec);
+  g->refused_count++;
+  return rec;
+}
+
+/* Frees node n's refused vectors (already emptied of edges) and its slot; the entries after
+ * it in its probe run move back so no lookup stops short. */
+static void graph_refused_drop(lg_graph_t *g, uint32_t n) {
+  if (g->refused_count == 0)
+    return;
+  uint32_t mask = g->refused_cap - 1, i = graph_refused_home(g, n);
+  while (g->refused[i].rec != NULL && g->refused[i].node != n)
+    i = (i + 1) & mask;
+  graph_refused_t *rec = g->refused[i].rec;
+  if (rec == NULL)
+    return;
+  graph_vec_free(&rec->out);
+  graph_vec_free(&rec->in);
+  lg_mem_free(rec, sizeof *rec);
+  for (uint32_t j = (i + 1) & mask; g->refused[j].rec != NULL; j = (j + 1) & mask) {
+    uint32_t h = graph_refused_home(g, g->refused[j].node);
+    /* The entry at j may fill the hole at i unless its home lies cyclically in (i, j]. */
+    if (((j - h) & mask) >= ((j - i) & mask)) {
+      g->refused[i] = g->refused[j];
+      i = j;
+    }
+  }
+  g->refused[i] = (graph_refused_slot_t){0, NULL};
+  g->refused_count--;
 }
 
 static graph_vec_t *graph_out_vec(lg_graph_t *g, uint32_t n, int refused) {
-  return refused ? &g->nodes[n].refused->out : &g->nodes[n].out;
+  return refused ? &graph_refused_of(g, n)->out : &graph_node(g, n)->out;
 }
 
 static graph_vec_t *graph_in_vec(lg_graph_t *g, uint32_t n, int refused) {
-  return refused ? &g->nodes[n].refused->in : &g->nodes[n].in;
+  return refused ? &graph_refused_of(g, n)->in : &graph_node(g, n)->in;
 }
 
-/* Node array and search queue cover id n. */
+/* Chunks cover id n (ids are dense: the lock table hands out the lowest free ones). */
 static int graph_nodes_reserve(lg_graph_t *g, uint32_t n) {
-  if (n < g->nodes_cap && n < g->scratch->queue_cap)
-    return 0;
-  size_t want = g->nodes_cap ? g->nodes_cap : 64;
-  while (want <= n)
-    want *= 2;
-  if (want > (size_t)GRAPH_NONE)
-    want = GRAPH_NONE; /* ids stop at UINT32_MAX - 1 */
-  if (g->nodes_cap < want) {
-    graph_node_t *nodes = lg_mem_realloc(g->nodes, g->nodes_cap * sizeof *nodes,
-                                         want * sizeof *nodes);
-    if (nodes == NULL)
+  while (n >= g->nodes_cap) {
+    if (g->chunks_n == g->chunks_cap) {
+      size_t ncap = g->chunks_cap ? g->chunks_cap * 2 : 16;
+      graph_node_t **chunks = lg_mem_realloc(g->chunks, g->chunks_cap * sizeof *chunks,
+                                             ncap * sizeof *chunks);
+      if (chunks == NULL)
+        return -ENOMEM;
+      g->chunks = chunks;
+      g->chunks_cap = ncap;
+    }
+    graph_node_t *chunk = lg_mem_alloc(GRAPH_CHUNK_NODES * sizeof *chunk);
+    if (chunk == NULL)
       return -ENOMEM;
-    g->nodes = nodes;
-    g->nodes_cap = want;
-  }
-  graph_scratch_t *s = g->scratch;
-  if (s->queue_cap < want) {
-    uint32_t *queue = lg_mem_realloc(s->queue, s->queue_cap * 4, want * 4);
-    if (queue == NULL)
-      return -ENOMEM;
-    s->queue = queue;
-    s->queue_cap = want;
+    g->chunks[g->chunks_n++] = chunk;
+    g->nodes_cap += GRAPH_CHUNK_NODES;
   }
   return 0;
 }
 
-static uint32_t graph_epoch_next(const lg_graph_t *g) {
+/* Appends v at queue[at], growing the queue: it holds what one search visits, never more
+ * than the live nodes. */
+static int graph_queue_put(const lg_graph_t *g, size_t at, uint32_t v) {
   graph_scratch_t *s = g->scratch;
-  if (++s->epoch == 0) {
-    for (size_t i = 0; i < g->nodes_cap; i++)
-      g->nodes[i].mark = 0;
-    s->epoch = 1;
+  if (at == s->queue_cap) {
+    size_t ncap = s->queue_cap ? s->queue_cap * 2 : 64;
+    uint32_t *queue = lg_mem_realloc(s->queue, s->queue_cap * 4, ncap * 4);
+    if (queue == NULL)
+      return -ENOMEM;
+    s->queue = queue;
+    s->queue_cap = ncap;
   }
-  return s->epoch;
+  s->queue[at] = v;
+  return 0;
 }
 
 /* ---- the graph ---- */
@@ -208,16 +312,23 @@ void lg_graph_free(lg_graph_t *g) {
   if (g == NULL)
     return;
   for (size_t i = 0; i < g->nodes_cap; i++) {
-    graph_node_t *nd = &g->nodes[i];
+    graph_node_t *nd = graph_node(g, i);
     graph_vec_free(&nd->out);
     graph_vec_free(&nd->in);
-    if (nd->refused != NULL) {
-      graph_vec_free(&nd->refused->out);
-      graph_vec_free(&nd->refused->in);
-      lg_mem_free(nd->refused, sizeof *nd->refused);
+  }
+  for (uint32_t k = 0; k < g->refused_cap; k++) {
+    graph_refused_t *rec = g->refused[k].rec;
+    if (rec != NULL) {
+      graph_vec_free(&rec->out);
+      graph_vec_free(&rec->in);
+      lg_mem_free(rec, sizeof *rec);
     }
   }
-  lg_mem_free(g->nodes, g->nodes_cap * sizeof *g->nodes);
+  lg_mem_free(g->refused, (size_t)g->refused_cap * sizeof *g->refused);
+  for (size_t c = 0; c < g->chunks_n; c++)
+    lg_mem_free(g->chunks[c], GRAPH_CHUNK_NODES * sizeof *g->chunks[c]);
+  lg_mem_free(g->chunks, g->chunks_cap * sizeof *g->chunks);
+  lg_visit_free(&g->scratch->seen);
   lg_mem_free(g->scratch->queue, g->scratch->queue_cap * 4);
   lg_mem_free(g->scratch->pool, g->scratch->pool_cap * sizeof *g->scratch->pool);
   lg_mem_free(g->scratch, sizeof *g->scratch);
@@ -256,13 +367,9 @@ static void graph_edge_unlink(lg_graph_t *g, uint32_t from, uint32_t k, int refu
   if (refused) {
     uint32_t ends[2] = {from, e.node};
     for (int i = 0; i < 2; i++) {
-      graph_refused_t *r = g->nodes[ends[i]].refused;
-      if (r != NULL && r->out.n == 0 && r->in.n == 0) {
-        graph_vec_free(&r->out);
-        graph_vec_free(&r->in);
-        lg_mem_free(r, sizeof *r);
-        g->nodes[ends[i]].refused = NULL;
-      }
+      graph_refused_t *r = graph_refused_of(g, ends[i]);
+      if (r != NULL && r->out.n == 0 && r->in.n == 0)
+        graph_refused_drop(g, ends[i]);
     }
   }
 }
@@ -270,7 +377,7 @@ static void graph_edge_unlink(lg_graph_t *g, uint32_t from, uint32_t k, int refu
 void lg_graph_remove_node(lg_graph_t *g, lg_node_t n) {
   if (!graph_node_live(g, n))
     return;
-  graph_node_t *nd = &g->nodes[n];
+  graph_node_t *nd = graph_node(g, n);
   /* Always take the last entry, so the hole is filled trivially on this node's side; an in
    * entry names the tail and the edge's place in the tail's out vector. */
   while (nd->out.n > 0)
@@ -279,20 +386,17 @@ void lg_graph_remove_node(lg_graph_t *g, lg_node_t n) {
     graph_adj_t e = graph_vec_items(&nd->in)[nd->in.n - 1];
     graph_edge_unlink(g, e.node, e.pos, 0);
   }
-  while (nd->refused != NULL && nd->refused->out.n > 0)
-    graph_edge_unlink(g, n, nd->refused->out.n - 1, 1);
-  while (nd->refused != NULL && nd->refused->in.n > 0) {
-    graph_vec_t *v = &nd->refused->in;
-    graph_adj_t e = graph_vec_items(v)[v->n - 1];
+  graph_refused_t *r;
+  while ((r = graph_refused_of(g, n)) != NULL && r->out.n > 0)
+    graph_edge_unlink(g, n, r->out.n - 1, 1);
+  while ((r = graph_refused_of(g, n)) != NULL && r->in.n > 0) {
+    graph_adj_t e = graph_vec_items(&r->in)[r->in.n - 1];
     graph_edge_unlink(g, e.node, e.pos, 1);
   }
   graph_vec_free(&nd->out);
   graph_vec_free(&nd->in);
-  if (nd->refused != NULL) {
-    /* Emptied above, but may be a record left empty by an allocation failure. */
-    lg_mem_free(nd->refused, sizeof *nd->refused);
-    nd->refused = NULL;
-  }
+  /* Emptied above, but may be a record left empty by an allocation failure. */
+  graph_refused_drop(g, n);
   nd->ord = 0;
   g->node_count--;
 }
@@ -300,27 +404,34 @@ void lg_graph_remove_node(lg_graph_t *g, lg_node_t n) {
 /* BFS from src over accepted out-edges, entering only nodes with ord <= limit (no path to a
  * node of ord <= limit leaves that range, so nothing on such a path is cut off). Stops as
  * soon as dst is reached. Visited nodes end up in queue[0 .. *count). Returns 1 if dst was
- * reached; parents then lead back from dst to src along a shortest path. */
+ * reached (the visited set's values, parents, then lead back from dst to src along a shortest
+ * path), 0 if not, -ENOMEM when the search space cannot grow. */
 static int graph_search_forward(const lg_graph_t *g, uint32_t src, uint32_t dst, int64_t limit,
                                 size_t *count) {
-  uint32_t *queue = g->scratch->queue;
-  uint32_t ep = graph_epoch_next(g);
+  graph_scratch_t *s = g->scratch;
   size_t head = 0, tail = 0;
-  g->nodes[src].mark = ep;
-  g->nodes[src].parent = src;
-  queue[tail++] = src;
+  int added;
+  lg_visit_begin(&s->seen);
+  uint32_t *parent = lg_visit_put(&s->seen, src, &added);
+  if (parent == NULL || graph_queue_put(g, tail++, src) != 0)
+    return -ENOMEM;
+  *parent = src;
   while (head < tail) {
-    uint32_t u = queue[head++];
-    const graph_vec_t *out = &g->nodes[u].out;
+    uint32_t u = s->queue[head++];
+    const graph_vec_t *out = &graph_node(g, u)->out;
     const graph_adj_t *items = graph_vec_citems(out);
     for (uint32_t k = 0; k < out->n; k++) {
       uint32_t v = items[k].node;
-      graph_node_t *nv = &g->nodes[v];
-      if (nv->mark == ep || nv->ord > limit)
+      if (graph_node(g, v)->ord > limit)
         continue;
-      nv->mark = ep;
-      nv->parent = u;
-      queue[tail++] = v;
+      parent = lg_visit_put(&s->seen, v, &added);
+      if (parent == NULL)
+        return -ENOMEM;
+      if (!added)
+        continue;
+      *parent = u;
+      if (graph_queue_put(g, tail++, v) != 0)
+        return -ENOMEM;
       if (v == dst) {
         *count = tail;
         return 1;
@@ -332,39 +443,44 @@ static int graph_search_forward(const lg_graph_t *g, uint32_t src, uint32_t dst,
 }
 
 /* Search backward from src over accepted in-edges, entering only nodes with ord > limit.
- * Appends the visited nodes to queue from `start`; returns how many. */
-static size_t graph_search_backward(const lg_graph_t *g, uint32_t src, int64_t limit,
-                                    size_t start) {
-  uint32_t *queue = g->scratch->queue;
-  uint32_t ep = graph_epoch_next(g);
+ * Appends the visited nodes to queue from `start` and stores how many in *count; 0, or
+ * -ENOMEM when the search space cannot grow. */
+static int graph_search_backward(const lg_graph_t *g, uint32_t src, int64_t limit, size_t start,
+                                 size_t *count) {
+  graph_scratch_t *s = g->scratch;
   size_t head = start, tail = start;
-  g->nodes[src].mark = ep;
-  queue[tail++] = src;
+  int added;
+  lg_visit_begin(&s->seen);
+  if (lg_visit_put(&s->seen, src, &added) == NULL || graph_queue_put(g, tail++, src) != 0)
+    return -ENOMEM;
   while (head < tail) {
-    uint32_t u = queue[head++];
-    const graph_vec_t *in = &g->nodes[u].in;
+    uint32_t u = s->queue[head++];
+    const graph_vec_t *in = &graph_node(g, u)->in;
     const graph_adj_t *items = graph_vec_citems(in);
     for (uint32_t k = 0; k < in->n; k++) {
       uint32_t v = items[k].node;
-      graph_node_t *nv = &g->nodes[v];
-      if (nv->mark == ep || nv->ord <= limit)
+      if (graph_node(g, v)->ord <= limit)
         continue;
-      nv->mark = ep;
-      queue[tail++] = v;
+      if (lg_visit_put(&s->seen, v, &added) == NULL)
+        return -ENOMEM;
+      if (added && graph_queue_put(g, tail++, v) != 0)
+        return -ENOMEM;
     }
   }
-  return tail - start;
+  *count = tail - start;
+  return 0;
 }
 
 /* Writes the path src -> ... -> dst found by graph_search_forward (its first path_cap nodes)
  * and returns its length in nodes. */
 static size_t graph_path_write(const lg_graph_t *g, uint32_t src, uint32_t dst, lg_node_t *path,
                                size_t path_cap) {
+  const lg_visit_t *seen = &g->scratch->seen;
   size_t len = 1;
-  for (uint32_t v = dst; v != src; v = g->nodes[v].parent)
+  for (uint32_t v = dst; v != src; v = *lg_visit_find(seen, v))
     len++;
   size_t i = len;
-  for (uint32_t v = dst;; v = g->nodes[v].parent) {
+  for (uint32_t v = dst;; v = *lg_visit_find(seen, v)) {
     i--;
     if (path != NULL && i < path_cap)
       path[i] = v;
@@ -379,9 +495,9 @@ static void graph_sift_ids(const lg_graph_t *g, uint32_t *a, size_t root, size_t
     size_t child = 2 * root + 1;
     if (child >= n)
       return;
-    if (child + 1 < n && g->nodes[a[child + 1]].ord > g->nodes[a[child]].ord)
+    if (child + 1 < n && graph_node(g, a[child + 1])->ord > graph_node(g, a[child])->ord)
       child++;
-    if (g->nodes[a[root]].ord >= g->nodes[a[child]].ord)
+    if (graph_node(g, a[root])->ord >= graph_node(g, a[child])->ord)
       return;
     uint32_t t = a[root];
     a[root] = a[child];
@@ -455,15 +571,15 @@ static void graph_reorder(lg_graph_t *g, size_t nf, size_t nb) {
   /* Merge the two sorted ord sequences into the pool. */
   size_t i = 0, j = 0, k = 0;
   while (i < nb || j < nf) {
-    if (j == nf || (i < nb && g->nodes[b[i]].ord < g->nodes[f[j]].ord))
-      pool[k++] = g->nodes[b[i++]].ord;
+    if (j == nf || (i < nb && graph_node(g, b[i])->ord < graph_node(g, f[j])->ord))
+      pool[k++] = graph_node(g, b[i++])->ord;
     else
-      pool[k++] = g->nodes[f[j++]].ord;
+      pool[k++] = graph_node(g, f[j++])->ord;
   }
   for (i = 0; i < nb; i++)
-    g->nodes[b[i]].ord = pool[i];
+    graph_node(g, b[i])->ord = pool[i];
   for (j = 0; j < nf; j++)
-    g->nodes[f[j]].ord = pool[nb + j];
+    graph_node(g, f[j])->ord = pool[nb + j];
 }
 
 /* Appends from -> to to both vectors (already reserved), each entry naming the other's place. */
@@ -478,23 +594,18 @@ static void graph_edge_link(lg_graph_t *g, uint32_t from, uint32_t to, int refus
 }
 
 static int graph_refused_reserve(lg_graph_t *g, uint32_t from, uint32_t to) {
-  uint32_t ends[2] = {from, to};
-  for (int k = 0; k < 2; k++) {
-    if (g->nodes[ends[k]].refused == NULL) {
-      g->nodes[ends[k]].refused = lg_mem_alloc(sizeof(graph_refused_t));
-      if (g->nodes[ends[k]].refused == NULL)
-        return -ENOMEM;
-    }
-  }
-  /* An empty refused record left behind by a failure here is harmless and reused later. */
-  if (graph_vec_reserve(&g->nodes[from].refused->out) != 0 ||
-      graph_vec_reserve(&g->nodes[to].refused->in) != 0)
+  /* An empty refused record left behind by a failure here is harmless and reused later.
+   * Both are made before either is used: making one may move the side table, never a record. */
+  if (graph_refused_make(g, from) == NULL || graph_refused_make(g, to) == NULL)
+    return -ENOMEM;
+  if (graph_vec_reserve(&graph_refused_of(g, from)->out) != 0 ||
+      graph_vec_reserve(&graph_refused_of(g, to)->in) != 0)
     return -ENOMEM;
   return 0;
 }
 
 static int graph_node_isolated(const lg_graph_t *g, uint32_t n) {
-  return g->nodes[n].out.n == 0 && g->nodes[n].in.n == 0;
+  return graph_node(g, n)->out.n == 0 && graph_node(g, n)->in.n == 0;
 }
 
 static int graph_vec_lists(const graph_vec_t *v, uint32_t m) {
@@ -509,15 +620,16 @@ static int graph_vec_lists(const graph_vec_t *v, uint32_t m) {
  * climbs the order, so only refused vectors can hold one that goes down it; otherwise the
  * shorter side is scanned: O(min(out-degree(from), in-degree(to))). */
 static int graph_edge_exists(const lg_graph_t *g, uint32_t from, uint32_t to) {
-  const graph_node_t *nf = &g->nodes[from], *nt = &g->nodes[to];
+  const graph_node_t *nf = graph_node(g, from), *nt = graph_node(g, to);
+  const graph_refused_t *rf = graph_refused_of(g, from), *rt = graph_refused_of(g, to);
   int accepted = nf->ord < nt->ord;
-  size_t out_n = (accepted ? nf->out.n : 0) + (nf->refused ? nf->refused->out.n : 0);
-  size_t in_n = (accepted ? nt->in.n : 0) + (nt->refused ? nt->refused->in.n : 0);
+  size_t out_n = (accepted ? nf->out.n : 0) + (rf ? rf->out.n : 0);
+  size_t in_n = (accepted ? nt->in.n : 0) + (rt ? rt->in.n : 0);
   if (out_n <= in_n)
     return (accepted && graph_vec_lists(&nf->out, to)) ||
-           (nf->refused != NULL && graph_vec_lists(&nf->refused->out, to));
+           (rf != NULL && graph_vec_lists(&rf->out, to));
   return (accepted && graph_vec_lists(&nt->in, from)) ||
-         (nt->refused != NULL && graph_vec_lists(&nt->refused->in, from));
+         (rt != NULL && graph_vec_lists(&rt->in, from));
 }
 
 /* add_edge with the KNOWN check left to the caller when `check_known` is 0. */
@@ -535,18 +647,18 @@ static int graph_add(lg_graph_t *g, lg_node_t from, lg_node_t to, lg_node_t *pat
 
   /* New nodes go to the top of the order; undone if anything below fails. */
   int new_from = 0, new_to = 0;
-  if (g->nodes[from].ord == 0) {
-    g->nodes[from].ord = ++g->ord_hi;
+  if (graph_node(g, from)->ord == 0) {
+    graph_node(g, from)->ord = ++g->ord_hi;
     g->node_count++;
     new_from = 1;
   }
-  if (g->nodes[to].ord == 0) {
-    g->nodes[to].ord = ++g->ord_hi;
+  if (graph_node(g, to)->ord == 0) {
+    graph_node(g, to)->ord = ++g->ord_hi;
     g->node_count++;
     new_to = 1;
   }
 
-  graph_node_t *nf = &g->nodes[from], *nt = &g->nodes[to];
+  graph_node_t *nf = graph_node(g, from), *nt = graph_node(g, to);
   int64_t *move_ord = NULL, move_to = 0;
   size_t f_count = 0, b_count = 0;
   if (nf->ord > nt->ord) {
@@ -556,18 +668,23 @@ static int graph_add(lg_graph_t *g, lg_node_t from, lg_node_t to, lg_node_t *pat
     } else if (graph_node_isolated(g, from)) {
       move_ord = &nf->ord;
       move_to = g->ord_lo - 1;
-    } else if (graph_search_forward(g, to, from, nf->ord, &f_count)) {
-      rc = graph_refused_reserve(g, from, to);
-      if (rc != 0)
-        goto fail;
-      size_t len = graph_path_write(g, to, from, path, path_cap);
-      if (path_len != NULL)
-        *path_len = len;
-      graph_edge_link(g, from, to, 1);
-      return LG_GRAPH_CYCLE;
     } else {
-      b_count = graph_search_backward(g, from, nt->ord, f_count);
-      rc = graph_pool_reserve(g, f_count + b_count);
+      rc = graph_search_forward(g, to, from, nf->ord, &f_count);
+      if (rc < 0)
+        goto fail;
+      if (rc == 1) {
+        rc = graph_refused_reserve(g, from, to);
+        if (rc != 0)
+          goto fail;
+        size_t len = graph_path_write(g, to, from, path, path_cap);
+        if (path_len != NULL)
+          *path_len = len;
+        graph_edge_link(g, from, to, 1);
+        return LG_GRAPH_CYCLE;
+      }
+      rc = graph_search_backward(g, from, nt->ord, f_count, &b_count);
+      if (rc == 0)
+        rc = graph_pool_reserve(g, f_count + b_count);
       if (rc != 0)
         goto fail;
     }
@@ -591,11 +708,11 @@ static int graph_add(lg_graph_t *g, lg_node_t from, lg_node_t to, lg_node_t *pat
 fail:
   /* A node created above has no edges yet, so dropping it leaves nothing behind. */
   if (new_from) {
-    g->nodes[from].ord = 0;
+    graph_node(g, from)->ord = 0;
     g->node_count--;
   }
   if (new_to) {
-    g->nodes[to].ord = 0;
+    graph_node(g, to)->ord = 0;
     g->node_count--;
   }
   return rc;
@@ -622,11 +739,11 @@ size_t lg_graph_find_path(const lg_graph_t *g, lg_node_t from, lg_node_t to, lg_
   if (from == to || !graph_node_live(g, from) || !graph_node_live(g, to))
     return 0;
   /* Accepted edges only climb the order. */
-  if (g->nodes[from].ord > g->nodes[to].ord)
+  if (graph_node(g, from)->ord > graph_node(g, to)->ord)
     return 0;
   size_t count;
-  if (!graph_search_forward(g, from, to, g->nodes[to].ord, &count))
-    return 0;
+  if (graph_search_forward(g, from, to, graph_node(g, to)->ord, &count) != 1)
+    return 0; /* no path, or no memory to search */
   return graph_path_write(g, from, to, path, path_cap);
 }
 
@@ -648,17 +765,18 @@ static int graph_check_vec(const lg_graph_t *g, uint32_t n, const graph_vec_t *v
     uint32_t m = items[k].node, p = items[k].pos;
     if (m == n || !graph_node_live(g, m))
       return LG_GRAPH_BAD_ENDPOINT;
-    const graph_node_t *other = &g->nodes[m];
-    if (refused && other->refused == NULL)
+    const graph_node_t *other = graph_node(g, m);
+    const graph_refused_t *orf = refused ? graph_refused_of(g, m) : NULL;
+    if (refused && orf == NULL)
       return LG_GRAPH_BAD_MIRROR;
-    const graph_vec_t *mirror = outgoing ? (refused ? &other->refused->in : &other->in)
-                                         : (refused ? &other->refused->out : &other->out);
+    const graph_vec_t *mirror = outgoing ? (refused ? &orf->in : &other->in)
+                                         : (refused ? &orf->out : &other->out);
     if (p >= mirror->n || graph_vec_citems(mirror)[p].node != n)
       return LG_GRAPH_BAD_MIRROR;
     if (graph_vec_citems(mirror)[p].pos != k)
       return LG_GRAPH_BAD_POSITION;
     uint32_t from = outgoing ? n : m, to = outgoing ? m : n;
-    if (!refused && g->nodes[from].ord >= g->nodes[to].ord)
+    if (!refused && graph_node(g, from)->ord >= graph_node(g, to)->ord)
       return LG_GRAPH_BAD_ORDER;
   }
   return 0;
@@ -668,8 +786,9 @@ static int graph_check_vec(const lg_graph_t *g, uint32_t n, const graph_vec_t *v
  * pair up one to one with in entries, so the in side needs no check of its own). Sorts
  * (head, kind) keys in `keys`, which has room for n's out-degree. */
 static int graph_check_unique(const lg_graph_t *g, uint32_t n, int64_t *keys) {
-  const graph_node_t *nd = &g->nodes[n];
-  const graph_vec_t *vs[2] = {&nd->out, nd->refused != NULL ? &nd->refused->out : NULL};
+  const graph_node_t *nd = graph_node(g, n);
+  const graph_refused_t *rf = graph_refused_of(g, n);
+  const graph_vec_t *vs[2] = {&nd->out, rf != NULL ? &rf->out : NULL};
   size_t c = 0;
   for (int kind = 0; kind < 2; kind++) {
     if (vs[kind] == NULL)
@@ -689,9 +808,10 @@ int lg_graph_check_invariants(const lg_graph_t *g) {
   size_t live = 0, out_total = 0, in_total = 0, out_max = 0;
   int rc = 0;
   for (uint32_t n = 0; n < g->nodes_cap && rc == 0; n++) {
-    const graph_node_t *nd = &g->nodes[n];
+    const graph_node_t *nd = graph_node(g, n);
+    const graph_refused_t *rf = graph_refused_of(g, n);
     if (nd->ord == 0) {
-      if (nd->out.n || nd->in.n || nd->refused != NULL)
+      if (nd->out.n || nd->in.n || rf != NULL)
         rc = LG_GRAPH_BAD_ENDPOINT;
       continue;
     }
@@ -704,12 +824,12 @@ int lg_graph_check_invariants(const lg_graph_t *g) {
       rc = graph_check_vec(g, n, &nd->in, 0, 0);
     size_t out_n = nd->out.n;
     in_total += nd->in.n;
-    if (rc == 0 && nd->refused != NULL) {
-      rc = graph_check_vec(g, n, &nd->refused->out, 1, 1);
+    if (rc == 0 && rf != NULL) {
+      rc = graph_check_vec(g, n, &rf->out, 1, 1);
       if (rc == 0)
-        rc = graph_check_vec(g, n, &nd->refused->in, 0, 1);
-      out_n += nd->refused->out.n;
-      in_total += nd->refused->in.n;
+        rc = graph_check_vec(g, n, &rf->in, 0, 1);
+      out_n += rf->out.n;
+      in_total += rf->in.n;
     }
     out_total += out_n;
     if (out_n > out_max)
@@ -719,13 +839,17 @@ int lg_graph_check_invariants(const lg_graph_t *g) {
     return rc;
   if (live != g->node_count || out_total != g->edge_count || in_total != g->edge_count)
     return LG_GRAPH_BAD_COUNT;
+  /* The side table holds refused vectors of live nodes only. */
+  for (uint32_t k = 0; k < g->refused_cap; k++)
+    if (g->refused[k].rec != NULL && !graph_node_live(g, g->refused[k].node))
+      return LG_GRAPH_BAD_ENDPOINT;
 
   if (out_max > 1) {
     int64_t *keys = lg_mem_alloc(out_max * sizeof *keys);
     if (keys == NULL)
       return -ENOMEM;
     for (uint32_t n = 0; n < g->nodes_cap && rc == 0; n++)
-      if (g->nodes[n].ord != 0)
+      if (graph_node(g, n)->ord != 0)
         rc = graph_check_unique(g, n, keys);
     lg_mem_free(keys, out_max * sizeof *keys);
     if (rc != 0)
@@ -739,8 +863,8 @@ int lg_graph_check_invariants(const lg_graph_t *g) {
       return -ENOMEM;
     size_t k = 0;
     for (size_t n = 0; n < g->nodes_cap; n++)
-      if (g->nodes[n].ord != 0)
-        ords[k++] = g->nodes[n].ord;
+      if (graph_node(g, n)->ord != 0)
+        ords[k++] = graph_node(g, n)->ord;
     graph_sort_ords(ords, live);
     for (k = 1; k < live && rc == 0; k++)
       if (ords[k - 1] == ords[k])

@@ -27,8 +27,10 @@
  * O(min(out-degree(from), in-degree(to))). A caller that knows the edge is new calls
  * lg_graph_add_new_edge, which skips that scan.
  *
- * Complexity: memory O(nodes + edges), about 16 bytes per edge, no cap; add_new_edge O(1)
- * amortized when consistent with the order, otherwise O(size of the affected region);
+ * Complexity: memory O(nodes + edges), about 16 bytes per edge and 40 per node id up to the
+ * highest in use, plus search space in proportion to the largest search, no cap;
+ * add_new_edge O(1) amortized when consistent with the order, otherwise O(size of the
+ * affected region);
  * add_edge adds the lookup above; remove_node O(its degree) (each edge O(1) at both ends);
  * no recursion (explicit stacks from lg_mem). Allocation failure returns -ENOMEM and leaves
  * the graph as it was.
@@ -75,8 +77,9 @@ int lg_graph_has_edge(const lg_graph_t *g, lg_node_t from, lg_node_t to);
 void lg_graph_remove_node(lg_graph_t *g, lg_node_t n);
 
 /* Shortest path from -> ... -> to over the graph's edges, as in add_edge. Returns its length
- * in nodes (0 when there is none, and when from == to). Used to re-check a cycle; not on any
- * fast path. Const, but uses the graph's search space: serialize it like the other calls. */
+ * in nodes (0 when there is none, when from == to, and when it has no memory to search).
+ * Used to re-check a cycle; not on any fast path. Const, but uses the graph's search space:
+ * serialize it like the other calls. */
 size_t lg_graph_find_path(const lg_graph_t *g, lg_node_t from, lg_node_t to,
                           lg_node_t *path, size_t path_cap);
 

@@ -187,15 +187,13 @@ typedef struct lg_lock {
 typedef struct lg_lock_aux {
   uint32_t stamp;        /* dedup marker */
   uint32_t free_next;    /* free list link while the id is unused */
-  uint32_t mark, dist;   /* cycle search: reached marker and distance to the search's target */
-  uint32_t onpath;       /* cycle search: on the current path */
   uint8_t ordered;       /* has had an edge out: its edges in are in the graph's order */
   /* A leaf instance (leaf.c): no edge out, and its edges in live only in `in`, under `spin`
    * rather than lg_rt.mu; published (0) when the detector lock's side needs them. */
   _Atomic uint8_t leaf, spin;
   lg_edge_vec_t out, in; /* edges, for removal on destroy */
 } lg_lock_aux_t;
-_Static_assert(sizeof(lg_lock_aux_t) == 56, "what the slow path keeps per lock: 56 bytes");
+_Static_assert(sizeof(lg_lock_aux_t) == 48, "what the slow path keeps per lock: 48 bytes");
 
 enum {
   LG_NODE_ORPHAN = 1, /* fork child: held by a thread that does not exist here */
