@@ -198,17 +198,20 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
 #define LG_BLOCKING(t, lockp, kind, mode, realcall, lockcall)                               \
   do {                                                                                     \
     uintptr_t addr_ = (uintptr_t)(lockp);                                                  \
+    /* The thread's fields before the slot's acquire load, so none is loaded twice. */     \
+    uint32_t d_ = (t)->depth;                                                              \
+    lg_held_t *top_ = &(t)->held[d_];                                                      \
     uint64_t slot_ = lg_slot_peek((t), addr_), key_;                                       \
-    if (LG_UNLIKELY((t)->depth == (t)->cap) ||                                             \
-        !lg_acquire_known_slot((t), slot_, (kind), (mode), LG_ACQ_BLOCKING, &key_)) {       \
+    if (LG_UNLIKELY(d_ == (t)->cap) ||                                                     \
+        !lg_acquire_known_top((t), d_, top_, slot_, (kind), (mode), LG_ACQ_BLOCKING, &key_)) { \
       int slow_ = lg_blocking_slow((t), (void *)addr_, (kind), (mode), (lockcall), __func__, \
                                    LG_CALLER_PC, LG_CALLER_CFA, LG_SELF_FP);               \
       /* Not a tail call: the walk from LG_SELF_FP needs this frame alive. */             \
       __asm__ volatile("" : "+r"(slow_));                                                  \
       return slow_;                                                                        \
     }                                                                                      \
-    lg_held_prepare((t), addr_, slot_ & LG_SLOT_IDVER, key_, (kind), (mode), LG_CALLER_PC,  \
-                    LG_CALLER_CFA, LG_SELF_FP);                                            \
+    lg_held_prepare_at(top_, (t)->stack_hi, addr_, slot_ & LG_SLOT_IDVER, key_, (kind), (mode),      \
+                       LG_CALLER_PC, LG_CALLER_CFA, LG_SELF_FP);                           \
     lg_wait_begin(t);                                                                      \
     (t)->passthrough = 1; /* see lg_blocking_slow */                                       \
     int rc_ = (realcall);                                                                  \
@@ -218,7 +221,7 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
       lg_held_commit(t);                                                                   \
       return rc_;                                                                          \
     }                                                                                      \
-    const lg_held_t *h_ = &(t)->held[(t)->depth];                                          \
+    const lg_held_t *h_ = &(t)->held[(t)->depth]; /* only t lives across the call */       \
     return lg_blocking_failed((t), h_->addr, h_->id, h_->ver, h_->pc, h_->cfa, rc_, (kind),  \
                               __func__);                                                   \
   } while (0)

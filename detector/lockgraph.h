@@ -501,14 +501,15 @@ uint64_t lg_lock_current_locked(uintptr_t addr);
  * stack + this lock + the thread's hb segment) was processed before. That costs one load of the
  * lock's hot word (its last key), then a probe of the thread's key set, then the lock's own
  * small key set on its node line; with nothing held (or a trylock), nothing. *key gets the
- * chain key; on zero the slow path decides. Inlined, *key stays in a register. */
-LG_INLINE int lg_acquire_known_slot(lg_thread_t *t, uint64_t s, uint8_t kind, uint8_t mode,
-                                    int acq, uint64_t *key) {
+ * chain key; on zero the slow path decides. Inlined, *key stays in a register.
+ * This form takes the held depth d and top = &t->held[d], loaded by the caller before the
+ * slot's acquire load: the caller goes on to prepare *top without loading them again. */
+LG_INLINE int lg_acquire_known_top(lg_thread_t *t, uint32_t d, const lg_held_t *top, uint64_t s,
+                                   uint8_t kind, uint8_t mode, int acq, uint64_t *key) {
   /* One compare says: a lock lives here, of this kind, alone in its granule, not orphaned. */
   if (LG_UNLIKELY((s >> 56) != kind))
     return 0;
-  uint32_t d = t->depth;
-  uint64_t k = lg_chain_mix_word(d ? t->held[d - 1].key : t->seed, s & LG_SLOT_IDVER, mode);
+  uint64_t k = lg_chain_mix_word(d ? top[-1].key : t->seed, s & LG_SLOT_IDVER, mode);
   *key = k;
   if (d == 0 || acq == LG_ACQ_TRY)
     return 1;
@@ -522,11 +523,21 @@ LG_INLINE int lg_acquire_known_slot(lg_thread_t *t, uint64_t s, uint8_t kind, ui
   for (; c[i] != 0; i = (i + 1) & mask)
     if (c[i] == k)
       return 1;
-  lg_lock_t *n = lg_lock_at(id);
+  /* The node from s again rather than from the hot word's chunk and index: those would stay
+   * in two registers across the loop above, which then needs one the caller must save. */
+  uint64_t again = s;
+  __asm__("" : "+r"(again));
+  lg_lock_t *n = lg_lock_at((uint32_t)again);
   for (int j = 0; j < LG_LOCK_KEYS; j++)
     if (atomic_load_explicit(&n->keys[j], memory_order_relaxed) == k)
       return 1;
   return 0;
+}
+
+LG_INLINE int lg_acquire_known_slot(lg_thread_t *t, uint64_t s, uint8_t kind, uint8_t mode,
+                                    int acq, uint64_t *key) {
+  uint32_t d = t->depth;
+  return lg_acquire_known_top(t, d, &t->held[d], s, kind, mode, acq, key);
 }
 
 /* The shadow slot of addr from the thread's cached region without calling out: 0 (as for no
@@ -578,22 +589,27 @@ _Static_assert(offsetof(lg_held_t, ver) == offsetof(lg_held_t, id) + 4 &&
  * (depth < cap), without covering it: nobody reads beyond depth, so a blocking acquisition
  * prepares it BEFORE the real call and only bumps the depth once it returns (lg_held_commit),
  * keeping this work out of the program's critical section. idver is ver << 32 | id. */
-LG_INLINE void lg_held_prepare(lg_thread_t *t, uintptr_t addr, uint64_t idver, uint64_t key,
-                               uint8_t kind, uint8_t mode, uintptr_t pc, uintptr_t cfa,
-                               uintptr_t wrapper_fp) {
-  lg_held_t *h = &t->held[t->depth];
+/* This form writes entry h (&t->held[t->depth]) with hi the thread's stack_hi, both loaded by
+ * the caller ahead of the lock's shadow slot (lg_held_prepare loads them itself). */
+LG_INLINE void lg_held_prepare_at(lg_held_t *h, uintptr_t hi, uintptr_t addr, uint64_t idver,
+                                  uint64_t key, uint8_t kind, uint8_t mode, uintptr_t pc,
+                                  uintptr_t cfa, uintptr_t wrapper_fp) {
   h->addr = addr;
   memcpy(&h->id, &idver, sizeof idver);
   h->key = key;
   h->pc = pc;
   h->cfa = cfa;
-  h->mode = mode;
-  h->kind = kind;
+  /* mode and kind as one 16-bit store of an immediate (two byte stores merge into a load of a
+   * constant otherwise). */
+  _Static_assert(offsetof(lg_held_t, kind) == offsetof(lg_held_t, mode) + 1,
+                 "lg_held_t: mode and kind are adjacent bytes");
+  uint16_t mk = (uint16_t)(mode | (unsigned)kind << 8);
+  memcpy(&h->mode, &mk, sizeof mk);
   /* Frame-pointer walk from the program's frame: every frame address must lie between the
    * caller's stack pointer and the stack's top and grow outwards, so a program built without
    * frame pointers yields a short (or empty) list, never a fault. Each caller is stored once,
    * 0 from where the walk stopped. */
-  uintptr_t fp = *(const uintptr_t *)wrapper_fp, lo = cfa, hi = t->stack_hi;
+  uintptr_t fp = *(const uintptr_t *)wrapper_fp, lo = cfa;
   _Static_assert(LG_HELD_UP == 4, "lg_held_prepare walks four frames");
 #define LG_FP_STEP(k, stop)                                                                   \
   if (fp < lo || fp + 16 > hi || (fp & 7) != 0)                                              \
@@ -615,6 +631,13 @@ stop2:
   h->up[2] = 0;
 stop3:
   h->up[3] = 0;
+}
+
+LG_INLINE void lg_held_prepare(lg_thread_t *t, uintptr_t addr, uint64_t idver, uint64_t key,
+                               uint8_t kind, uint8_t mode, uintptr_t pc, uintptr_t cfa,
+                               uintptr_t wrapper_fp) {
+  lg_held_prepare_at(&t->held[t->depth], t->stack_hi, addr, idver, key, kind, mode, pc, cfa,
+                     wrapper_fp);
 }
 
 /* Room for one more held entry: 0, or nonzero when the stack could not grow (the entry is then
