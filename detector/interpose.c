@@ -137,11 +137,17 @@ void lg_real_resolve(void) {
 /* A blocking acquisition's real call failed: an errorcheck relock (EDEADLK) is reported, as is
  * a destroyed or uninitialized lock (EINVAL). Out of line and cold: the inline path passes the
  * entry it prepared (so only the thread lives across the real call), the slow form what it
- * knows. */
+ * knows. A robust mutex's dead owner (EOWNERDEAD) left it held: the inline path's prepared
+ * entry is covered here, so that its own test of the outcome is only rc == 0 (the slow form
+ * commits that case itself and never passes it). */
 static __attribute__((noinline, cold)) int lg_blocking_failed(lg_thread_t *t, uintptr_t addr,
                                                               uint32_t id, uint32_t ver,
                                                               uintptr_t pc, uintptr_t cfa, int rc,
                                                               uint8_t kind, const char *func) {
+  if (rc == EOWNERDEAD) {
+    lg_held_commit(t);
+    return rc;
+  }
   if (rc == EDEADLK)
     lg_lock_report_errcheck(t, addr, id, ver, pc, cfa);
   else if (rc == EINVAL)
@@ -217,8 +223,9 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
     int rc_ = (realcall);                                                                  \
     (t)->passthrough = 0;                                                                  \
     lg_wait_end(t);                                                                        \
-    if (LG_LIKELY(rc_ == 0) || rc_ == EOWNERDEAD) {                                        \
+    if (LG_LIKELY(rc_ == 0)) { /* EOWNERDEAD, also held, is committed out of line */       \
       lg_held_commit(t);                                                                   \
+      __asm__("" : "+r"(rc_)); /* returned as is: no second register made 0 */             \
       return rc_;                                                                          \
     }                                                                                      \
     const lg_held_t *h_ = &(t)->held[(t)->depth]; /* only t lives across the call */       \
