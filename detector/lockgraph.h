@@ -697,16 +697,33 @@ LG_INLINE uint64_t lg_wait_seq_even(uint64_t s) {
 
 /* On the acquisition's fast path, as cheap as a plain increment: s | 1 is s + 1 for the usual
  * even s, and keeps a cut-short wait's odd value odd (the watchdog then times this wait from
- * that one: early, never late); s + 1 then ends it even. */
+ * that one: early, never late); s + 1 then ends it even.
+ * On x86-64 each is one or/add instruction on memory, without a lock prefix, in place of a
+ * load, the operation and a store: the owner is wait_seq's only writer (the watchdog and the
+ * hang scan only read it), a signal handler cannot land inside one instruction, an aligned
+ * 8-byte store is seen whole, and x86-64 keeps stores in program order, so with the compiler
+ * barrier ("memory") it publishes as the release store does. */
+#if defined(__x86_64__)
+#define LG_WAIT_SEQ_RMW(t, insn) __asm__ volatile(insn " $1, %0" : "+m"((t)->wait_seq) : : "memory")
+#endif
+
 LG_INLINE void lg_wait_begin(lg_thread_t *t) {
-  uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
   t->wait.what = 0; /* a lock acquisition (LG_WAIT_LOCK), whatever a cut-short wait left */
+#ifdef LG_WAIT_SEQ_RMW
+  LG_WAIT_SEQ_RMW(t, "orq");
+#else
+  uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
   atomic_store_explicit(&t->wait_seq, s | 1, memory_order_release);
+#endif
 }
 
 LG_INLINE void lg_wait_end(lg_thread_t *t) {
+#ifdef LG_WAIT_SEQ_RMW
+  LG_WAIT_SEQ_RMW(t, "addq");
+#else
   uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
   atomic_store_explicit(&t->wait_seq, s + 1, memory_order_release);
+#endif
 }
 
 /* How long, at time now, thread t has been in the wait whose odd wait_seq the caller loaded
