@@ -599,24 +599,30 @@ LG_INLINE void lg_held_prepare_at(lg_held_t *h, uintptr_t hi, uintptr_t addr, ui
   h->key = key;
   h->pc = pc;
   h->cfa = cfa;
-  /* mode and kind as one 16-bit store of an immediate (two byte stores merge into a load of a
-   * constant otherwise). */
-  _Static_assert(offsetof(lg_held_t, kind) == offsetof(lg_held_t, mode) + 1,
-                 "lg_held_t: mode and kind are adjacent bytes");
-  uint16_t mk = (uint16_t)(mode | (unsigned)kind << 8);
-  memcpy(&h->mode, &mk, sizeof mk);
-  /* Frame-pointer walk from the program's frame: every frame address must lie between the
-   * caller's stack pointer and the stack's top and grow outwards, so a program built without
-   * frame pointers yields a short (or empty) list, never a fault. Each caller is stored once,
-   * 0 from where the walk stopped. */
-  uintptr_t fp = *(const uintptr_t *)wrapper_fp, lo = cfa;
+  /* mode and kind, with the padding up to up[0], as one store of an immediate (two byte
+   * stores become a load of a constant and a 16-bit store). */
+  _Static_assert(offsetof(lg_held_t, kind) == offsetof(lg_held_t, mode) + 1 &&
+                     offsetof(lg_held_t, up) == offsetof(lg_held_t, mode) + 8,
+                 "lg_held_t: mode, kind and padding fill the word before up");
+  uint64_t mk = mode | (uint64_t)kind << 8;
+  memcpy((char *)h + offsetof(lg_held_t, mode), &mk, sizeof mk);
+  /* Frame-pointer walk from the program's frame: every frame address must be 8-aligned, lie
+   * above the previous one (the first: at or above the caller's stack pointer) and leave 16
+   * bytes below the stack's top, so a program built without frame pointers yields a short (or
+   * empty) list, never a fault. Each caller is stored once, 0 from where the walk stopped.
+   * The bounds are compared as signed: user addresses are below 2^63, so a frame address
+   * at or above it fails the lower bound, and an unknown top (hi 0) makes the upper bound
+   * negative, which every frame fails. Two compares against the previous frame and the
+   * precomputed top, where lo = fp + 16 took three. */
+  intptr_t fp = *(const intptr_t *)wrapper_fp, prev = (intptr_t)cfa - 8,
+           top = (intptr_t)hi - 16;
   _Static_assert(LG_HELD_UP == 4, "lg_held_prepare walks four frames");
 #define LG_FP_STEP(k, stop)                                                                   \
-  if (fp < lo || fp + 16 > hi || (fp & 7) != 0)                                              \
+  if (fp <= prev || fp > top || (fp & 7) != 0)                                               \
     goto stop;                                                                                \
   h->up[k] = ((const uintptr_t *)fp)[1];                                                      \
-  lo = fp + 16;                                                                               \
-  fp = ((const uintptr_t *)fp)[0]
+  prev = fp;                                                                                  \
+  fp = ((const intptr_t *)fp)[0]
   LG_FP_STEP(0, stop0);
   LG_FP_STEP(1, stop1);
   LG_FP_STEP(2, stop2);
