@@ -252,29 +252,41 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
     return rc_;                                                                             \
   } while (0)
 
+/* A release the fast path does not explain (lg_misuse_release), out of line; returns rc, so
+ * that the wrapper ends in a jump to it and keeps no stack slot for rc. */
+static __attribute__((noinline, cold)) int lg_release_misuse(lg_thread_t *t, uintptr_t addr,
+                                                             uint8_t kind, int rc,
+                                                             const char *func, uintptr_t pc) {
+  lg_misuse_release(t, addr, kind, rc, func, pc);
+  return rc;
+}
+
 /* A release: the real call first, so nothing of ours runs while the program still holds the
- * lock; the held stack is the calling thread's own and can be popped after. A thread with no
- * state yet holds nothing tracked, so none is created here. A release of a lock the thread
+ * lock (but the load of the thread's state and its passthrough flag, so that only the thread
+ * and the lock live across the call); the held stack is the calling thread's own and can be
+ * popped after. A thread with no state yet holds nothing tracked, so none is created here. A release of a lock the thread
  * does not hold (not on its held stack, or refused by the real call) is a misuse. */
 #define LG_RELEASE(field, lockp, kind)                                                    \
   do {                                                                                    \
-    int rc_ = LG_CALL_REAL(field, (lockp));                                               \
     lg_thread_t *t_ = lg_tls_self;                                                        \
+    if (LG_UNLIKELY(t_ == NULL || t_->passthrough))                                       \
+      return LG_CALL_REAL(field, (lockp));                                                \
+    /* Tracked, so the runtime has started, resolving the real functions first: called   \
+     * without a test of the pointer, as the acquisitions' wrappers call theirs. */       \
+    int rc_ = lg_real.field(lockp);                                                       \
     if (LG_LIKELY(rc_ == 0)) {                                                            \
-      if (LG_LIKELY(t_ != NULL && !t_->passthrough)) {                                    \
-        uint32_t d_ = t_->depth;                                                          \
-        /* The top entry: the fast path. Anything else (deeper, or absent) is one call    \
-         * that needs nothing back. */                                                    \
-        if (LG_LIKELY(d_ != 0 && t_->held[d_ - 1].addr == (uintptr_t)(lockp)))            \
-          t_->depth = d_ - 1;                                                             \
-        else                                                                              \
-          lg_misuse_release(t_, (uintptr_t)(lockp), (kind), 0, __func__, LG_CALLER_PC);   \
+      /* The top entry: the fast path. Anything else (deeper, or absent) is one call      \
+       * that needs nothing back. An empty stack is the decrement's borrow (one sub and   \
+       * branch, where a test of depth and the index's own decrement took three). */      \
+      uint64_t d_;                                                                        \
+      if (LG_LIKELY(!__builtin_sub_overflow((uint64_t)t_->depth, 1u, &d_) &&              \
+                    t_->held[d_].addr == (uintptr_t)(lockp))) {                           \
+        t_->depth = (uint32_t)d_;                                                         \
+        return 0;                                                                         \
       }                                                                                   \
-      return 0;                                                                           \
+      return lg_release_misuse(t_, (uintptr_t)(lockp), (kind), 0, __func__, LG_CALLER_PC); \
     }                                                                                     \
-    if (t_ != NULL && !t_->passthrough)                                                   \
-      lg_misuse_release(t_, (uintptr_t)(lockp), (kind), rc_, __func__, LG_CALLER_PC);     \
-    return rc_;                                                                           \
+    return lg_release_misuse(t_, (uintptr_t)(lockp), (kind), rc_, __func__, LG_CALLER_PC); \
   } while (0)
 
 /* init and destroy: the instance at this address ends (a new one starts at first use). The
