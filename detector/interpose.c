@@ -216,8 +216,10 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
       __asm__ volatile("" : "+r"(slow_));                                                  \
       return slow_;                                                                        \
     }                                                                                      \
-    lg_held_prepare_at(top_, (t)->stack_hi, addr_, slot_ & LG_SLOT_IDVER, key_, (kind), (mode),      \
-                       LG_CALLER_PC, LG_CALLER_CFA, LG_SELF_FP);                           \
+    /* The slot less its kind (known to match): the lock's id and version, as the check   \
+     * computed them. */                                                                   \
+    lg_held_prepare_at(top_, (t)->stack_hi, addr_, slot_ ^ (uint64_t)(kind) << 56, key_,   \
+                       (kind), (mode), LG_CALLER_PC, LG_CALLER_CFA, LG_SELF_FP);           \
     lg_wait_begin(t);                                                                      \
     (t)->passthrough = 1; /* see lg_blocking_slow */                                       \
     int rc_ = (realcall);                                                                  \

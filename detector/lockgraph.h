@@ -506,10 +506,12 @@ uint64_t lg_lock_current_locked(uintptr_t addr);
  * slot's acquire load: the caller goes on to prepare *top without loading them again. */
 LG_INLINE int lg_acquire_known_top(lg_thread_t *t, uint32_t d, const lg_held_t *top, uint64_t s,
                                    uint8_t kind, uint8_t mode, int acq, uint64_t *key) {
-  /* One compare says: a lock lives here, of this kind, alone in its granule, not orphaned. */
-  if (LG_UNLIKELY((s >> 56) != kind))
+  /* One test says: a lock lives here, of this kind, alone in its granule, not orphaned; what
+   * is left of s is then the lock's id and version. */
+  uint64_t idver = s ^ (uint64_t)kind << 56;
+  if (LG_UNLIKELY((idver >> 56) != 0))
     return 0;
-  uint64_t k = lg_chain_mix_word(d ? top[-1].key : t->seed, s & LG_SLOT_IDVER, mode);
+  uint64_t k = lg_chain_mix_word(d ? top[-1].key : t->seed, idver, mode);
   *key = k;
   if (d == 0 || acq == LG_ACQ_TRY)
     return 1;
@@ -523,9 +525,9 @@ LG_INLINE int lg_acquire_known_top(lg_thread_t *t, uint32_t d, const lg_held_t *
   for (; c[i] != 0; i = (i + 1) & mask)
     if (c[i] == k)
       return 1;
-  /* The node from s again rather than from the hot word's chunk and index: those would stay
-   * in two registers across the loop above, which then needs one the caller must save. */
-  uint64_t again = s;
+  /* The node from idver again rather than from the hot word's chunk and index: those would
+   * stay in two registers across the loop above, which then needs one the caller must save. */
+  uint64_t again = idver;
   __asm__("" : "+r"(again));
   lg_lock_t *n = lg_lock_at((uint32_t)again);
   for (int j = 0; j < LG_LOCK_KEYS; j++)
