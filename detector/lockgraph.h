@@ -590,9 +590,10 @@ _Static_assert(offsetof(lg_held_t, ver) == offsetof(lg_held_t, id) + 4 &&
 /* Writes the entry one above the top of the held stack, for which there must be room
  * (depth < cap), without covering it: nobody reads beyond depth, so a blocking acquisition
  * prepares it BEFORE the real call and only bumps the depth once it returns (lg_held_commit),
- * keeping this work out of the program's critical section. idver is ver << 32 | id. */
-/* This form writes entry h (&t->held[t->depth]) with hi the thread's stack_hi, both loaded by
- * the caller ahead of the lock's shadow slot (lg_held_prepare loads them itself). */
+ * keeping this work out of the program's critical section. idver is ver << 32 | id.
+ * This form takes the entry h (&t->held[t->depth]) and hi (the thread's stack_hi) from the
+ * blocking wrapper, which loads them ahead of the lock's shadow slot; lg_held_prepare, below,
+ * loads them itself. */
 LG_INLINE void lg_held_prepare_at(lg_held_t *h, uintptr_t hi, uintptr_t addr, uint64_t idver,
                                   uint64_t key, uint8_t kind, uint8_t mode, uintptr_t pc,
                                   uintptr_t cfa, uintptr_t wrapper_fp) {
