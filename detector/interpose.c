@@ -275,6 +275,9 @@ static __attribute__((noinline, cold)) int lg_release_misuse(lg_thread_t *t, uin
       return LG_CALL_REAL(field, (lockp));                                                \
     /* Tracked, so the runtime has started, resolving the real functions first: called   \
      * without a test of the pointer, as the acquisitions' wrappers call theirs. */       \
+    /* A compiler barrier: the pointer is loaded by the call itself (call *mem) rather    \
+     * than ahead of the tests into a register of its own. */                              \
+    __asm__ volatile("" : : : "memory");                                                  \
     int rc_ = lg_real.field(lockp);                                                       \
     if (LG_LIKELY(rc_ == 0)) {                                                            \
       /* The top entry: the fast path. Anything else (deeper, or absent) is one call      \
