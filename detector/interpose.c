@@ -137,11 +137,17 @@ void lg_real_resolve(void) {
 /* A blocking acquisition's real call failed: an errorcheck relock (EDEADLK) is reported, as is
  * a destroyed or uninitialized lock (EINVAL). Out of line and cold: the inline path passes the
  * entry it prepared (so only the thread lives across the real call), the slow form what it
- * knows. */
+ * knows. A robust mutex's dead owner (EOWNERDEAD) left it held: the inline path's prepared
+ * entry is covered here, so that its own test of the outcome is only rc == 0 (the slow form
+ * commits that case itself and never passes it). */
 static __attribute__((noinline, cold)) int lg_blocking_failed(lg_thread_t *t, uintptr_t addr,
                                                               uint32_t id, uint32_t ver,
                                                               uintptr_t pc, uintptr_t cfa, int rc,
                                                               uint8_t kind, const char *func) {
+  if (rc == EOWNERDEAD) {
+    lg_held_commit(t);
+    return rc;
+  }
   if (rc == EDEADLK)
     lg_lock_report_errcheck(t, addr, id, ver, pc, cfa);
   else if (rc == EINVAL)
@@ -198,27 +204,33 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
 #define LG_BLOCKING(t, lockp, kind, mode, realcall, lockcall)                               \
   do {                                                                                     \
     uintptr_t addr_ = (uintptr_t)(lockp);                                                  \
+    /* The thread's fields before the slot's acquire load, so none is loaded twice. */     \
+    uint32_t d_ = (t)->depth;                                                              \
+    lg_held_t *top_ = &(t)->held[d_];                                                      \
     uint64_t slot_ = lg_slot_peek((t), addr_), key_;                                       \
-    if (LG_UNLIKELY((t)->depth == (t)->cap) ||                                             \
-        !lg_acquire_known_slot((t), slot_, (kind), (mode), LG_ACQ_BLOCKING, &key_)) {       \
+    if (LG_UNLIKELY(d_ == (t)->cap) ||                                                     \
+        !lg_acquire_known_top((t), d_, top_, slot_, (kind), (mode), LG_ACQ_BLOCKING, &key_)) { \
       int slow_ = lg_blocking_slow((t), (void *)addr_, (kind), (mode), (lockcall), __func__, \
                                    LG_CALLER_PC, LG_CALLER_CFA, LG_SELF_FP);               \
       /* Not a tail call: the walk from LG_SELF_FP needs this frame alive. */             \
       __asm__ volatile("" : "+r"(slow_));                                                  \
       return slow_;                                                                        \
     }                                                                                      \
-    lg_held_prepare((t), addr_, slot_ & LG_SLOT_IDVER, key_, (kind), (mode), LG_CALLER_PC,  \
-                    LG_CALLER_CFA, LG_SELF_FP);                                            \
+    /* The slot less its kind (known to match): the lock's id and version, as the check   \
+     * computed them. */                                                                   \
+    lg_held_prepare_at(top_, (t)->stack_hi, addr_, slot_ ^ (uint64_t)(kind) << 56, key_,   \
+                       (kind), (mode), LG_CALLER_PC, LG_CALLER_CFA, LG_SELF_FP);           \
     lg_wait_begin(t);                                                                      \
     (t)->passthrough = 1; /* see lg_blocking_slow */                                       \
     int rc_ = (realcall);                                                                  \
     (t)->passthrough = 0;                                                                  \
     lg_wait_end(t);                                                                        \
-    if (LG_LIKELY(rc_ == 0) || rc_ == EOWNERDEAD) {                                        \
+    if (LG_LIKELY(rc_ == 0)) { /* EOWNERDEAD, also held, is committed out of line */       \
       lg_held_commit(t);                                                                   \
+      __asm__("" : "+r"(rc_)); /* returned as is: no second register made 0 */             \
       return rc_;                                                                          \
     }                                                                                      \
-    const lg_held_t *h_ = &(t)->held[(t)->depth];                                          \
+    const lg_held_t *h_ = &(t)->held[(t)->depth]; /* only t lives across the call */       \
     return lg_blocking_failed((t), h_->addr, h_->id, h_->ver, h_->pc, h_->cfa, rc_, (kind),  \
                               __func__);                                                   \
   } while (0)
@@ -242,29 +254,44 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
     return rc_;                                                                             \
   } while (0)
 
+/* A release the fast path does not explain (lg_misuse_release), out of line; returns rc, so
+ * that the wrapper ends in a jump to it and keeps no stack slot for rc. */
+static __attribute__((noinline, cold)) int lg_release_misuse(lg_thread_t *t, uintptr_t addr,
+                                                             uint8_t kind, int rc,
+                                                             const char *func, uintptr_t pc) {
+  lg_misuse_release(t, addr, kind, rc, func, pc);
+  return rc;
+}
+
 /* A release: the real call first, so nothing of ours runs while the program still holds the
- * lock; the held stack is the calling thread's own and can be popped after. A thread with no
- * state yet holds nothing tracked, so none is created here. A release of a lock the thread
+ * lock (but the load of the thread's state and its passthrough flag, so that only the thread
+ * and the lock live across the call); the held stack is the calling thread's own and can be
+ * popped after. A thread with no state yet holds nothing tracked, so none is created here. A release of a lock the thread
  * does not hold (not on its held stack, or refused by the real call) is a misuse. */
 #define LG_RELEASE(field, lockp, kind)                                                    \
   do {                                                                                    \
-    int rc_ = LG_CALL_REAL(field, (lockp));                                               \
     lg_thread_t *t_ = lg_tls_self;                                                        \
+    if (LG_UNLIKELY(t_ == NULL || t_->passthrough))                                       \
+      return LG_CALL_REAL(field, (lockp));                                                \
+    /* Tracked, so the runtime has started, resolving the real functions first: called   \
+     * without a test of the pointer, as the acquisitions' wrappers call theirs. */       \
+    /* A compiler barrier: the pointer is loaded by the call itself (call *mem) rather    \
+     * than ahead of the tests into a register of its own. */                              \
+    __asm__ volatile("" : : : "memory");                                                  \
+    int rc_ = lg_real.field(lockp);                                                       \
     if (LG_LIKELY(rc_ == 0)) {                                                            \
-      if (LG_LIKELY(t_ != NULL && !t_->passthrough)) {                                    \
-        uint32_t d_ = t_->depth;                                                          \
-        /* The top entry: the fast path. Anything else (deeper, or absent) is one call    \
-         * that needs nothing back. */                                                    \
-        if (LG_LIKELY(d_ != 0 && t_->held[d_ - 1].addr == (uintptr_t)(lockp)))            \
-          t_->depth = d_ - 1;                                                             \
-        else                                                                              \
-          lg_misuse_release(t_, (uintptr_t)(lockp), (kind), 0, __func__, LG_CALLER_PC);   \
+      /* The top entry: the fast path. Anything else (deeper, or absent) is one call      \
+       * that needs nothing back. An empty stack is the decrement's borrow (one sub and   \
+       * branch, where a test of depth and the index's own decrement took three). */      \
+      uint64_t d_;                                                                        \
+      if (LG_LIKELY(!__builtin_sub_overflow((uint64_t)t_->depth, 1u, &d_) &&              \
+                    t_->held[d_].addr == (uintptr_t)(lockp))) {                           \
+        t_->depth = (uint32_t)d_;                                                         \
+        return 0;                                                                         \
       }                                                                                   \
-      return 0;                                                                           \
+      return lg_release_misuse(t_, (uintptr_t)(lockp), (kind), 0, __func__, LG_CALLER_PC); \
     }                                                                                     \
-    if (t_ != NULL && !t_->passthrough)                                                   \
-      lg_misuse_release(t_, (uintptr_t)(lockp), (kind), rc_, __func__, LG_CALLER_PC);     \
-    return rc_;                                                                           \
+    return lg_release_misuse(t_, (uintptr_t)(lockp), (kind), rc_, __func__, LG_CALLER_PC); \
   } while (0)
 
 /* init and destroy: the instance at this address ends (a new one starts at first use). The

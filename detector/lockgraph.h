@@ -499,14 +499,17 @@ uint64_t lg_lock_current_locked(uintptr_t addr);
  * stack + this lock + the thread's hb segment) was processed before. That costs one load of the
  * lock's hot word (its last key), then a probe of the thread's key set, then the lock's own
  * small key set on its node line; with nothing held (or a trylock), nothing. *key gets the
- * chain key; on zero the slow path decides. Inlined, *key stays in a register. */
-LG_INLINE int lg_acquire_known_slot(lg_thread_t *t, uint64_t s, uint8_t kind, uint8_t mode,
-                                    int acq, uint64_t *key) {
-  /* One compare says: a lock lives here, of this kind, alone in its granule, not orphaned. */
-  if (LG_UNLIKELY((s >> 56) != kind))
+ * chain key; on zero the slow path decides. Inlined, *key stays in a register.
+ * This form takes the held depth d and top = &t->held[d], loaded by the caller before the
+ * slot's acquire load: the caller goes on to prepare *top without loading them again. */
+LG_INLINE int lg_acquire_known_top(lg_thread_t *t, uint32_t d, const lg_held_t *top, uint64_t s,
+                                   uint8_t kind, uint8_t mode, int acq, uint64_t *key) {
+  /* One test says: a lock lives here, of this kind, alone in its granule, not orphaned; what
+   * is left of s is then the lock's id and version. */
+  uint64_t idver = s ^ (uint64_t)kind << 56;
+  if (LG_UNLIKELY((idver >> 56) != 0))
     return 0;
-  uint32_t d = t->depth;
-  uint64_t k = lg_chain_mix_word(d ? t->held[d - 1].key : t->seed, s & LG_SLOT_IDVER, mode);
+  uint64_t k = lg_chain_mix_word(d ? top[-1].key : t->seed, idver, mode);
   *key = k;
   if (d == 0 || acq == LG_ACQ_TRY)
     return 1;
@@ -520,11 +523,21 @@ LG_INLINE int lg_acquire_known_slot(lg_thread_t *t, uint64_t s, uint8_t kind, ui
   for (; c[i] != 0; i = (i + 1) & mask)
     if (c[i] == k)
       return 1;
-  lg_lock_t *n = lg_lock_at(id);
+  /* The node from idver again rather than from the hot word's chunk and index: those would
+   * stay in two registers across the loop above, which then needs one the caller must save. */
+  uint64_t again = idver;
+  __asm__("" : "+r"(again));
+  lg_lock_t *n = lg_lock_at((uint32_t)again);
   for (int j = 0; j < LG_LOCK_KEYS; j++)
     if (atomic_load_explicit(&n->keys[j], memory_order_relaxed) == k)
       return 1;
   return 0;
+}
+
+LG_INLINE int lg_acquire_known_slot(lg_thread_t *t, uint64_t s, uint8_t kind, uint8_t mode,
+                                    int acq, uint64_t *key) {
+  uint32_t d = t->depth;
+  return lg_acquire_known_top(t, d, &t->held[d], s, kind, mode, acq, key);
 }
 
 /* The shadow slot of addr from the thread's cached region without calling out: 0 (as for no
@@ -575,30 +588,42 @@ _Static_assert(offsetof(lg_held_t, ver) == offsetof(lg_held_t, id) + 4 &&
 /* Writes the entry one above the top of the held stack, for which there must be room
  * (depth < cap), without covering it: nobody reads beyond depth, so a blocking acquisition
  * prepares it BEFORE the real call and only bumps the depth once it returns (lg_held_commit),
- * keeping this work out of the program's critical section. idver is ver << 32 | id. */
-LG_INLINE void lg_held_prepare(lg_thread_t *t, uintptr_t addr, uint64_t idver, uint64_t key,
-                               uint8_t kind, uint8_t mode, uintptr_t pc, uintptr_t cfa,
-                               uintptr_t wrapper_fp) {
-  lg_held_t *h = &t->held[t->depth];
+ * keeping this work out of the program's critical section. idver is ver << 32 | id.
+ * This form takes the entry h (&t->held[t->depth]) and hi (the thread's stack_hi) from the
+ * blocking wrapper, which loads them ahead of the lock's shadow slot; lg_held_prepare, below,
+ * loads them itself. */
+LG_INLINE void lg_held_prepare_at(lg_held_t *h, uintptr_t hi, uintptr_t addr, uint64_t idver,
+                                  uint64_t key, uint8_t kind, uint8_t mode, uintptr_t pc,
+                                  uintptr_t cfa, uintptr_t wrapper_fp) {
   h->addr = addr;
   memcpy(&h->id, &idver, sizeof idver);
   h->key = key;
   h->pc = pc;
   h->cfa = cfa;
-  h->mode = mode;
-  h->kind = kind;
-  /* Frame-pointer walk from the program's frame: every frame address must lie between the
-   * caller's stack pointer and the stack's top and grow outwards, so a program built without
-   * frame pointers yields a short (or empty) list, never a fault. Each caller is stored once,
-   * 0 from where the walk stopped. */
-  uintptr_t fp = *(const uintptr_t *)wrapper_fp, lo = cfa, hi = t->stack_hi;
+  /* mode and kind, with the padding up to up[0], as one store of an immediate (two byte
+   * stores become a load of a constant and a 16-bit store). */
+  _Static_assert(offsetof(lg_held_t, kind) == offsetof(lg_held_t, mode) + 1 &&
+                     offsetof(lg_held_t, up) == offsetof(lg_held_t, mode) + 8,
+                 "lg_held_t: mode, kind and padding fill the word before up");
+  uint64_t mk = mode | (uint64_t)kind << 8;
+  memcpy((char *)h + offsetof(lg_held_t, mode), &mk, sizeof mk);
+  /* Frame-pointer walk from the program's frame: every frame address must be 8-aligned, lie
+   * above the previous one (the first: at or above the caller's stack pointer) and leave 16
+   * bytes below the stack's top, so a program built without frame pointers yields a short (or
+   * empty) list, never a fault. Each caller is stored once, 0 from where the walk stopped.
+   * The bounds are compared as signed: user addresses are below 2^63, so a frame address
+   * at or above it fails the lower bound, and an unknown top (hi 0) makes the upper bound
+   * negative, which every frame fails. Two compares against the previous frame and the
+   * precomputed top, where lo = fp + 16 took three. */
+  intptr_t fp = *(const intptr_t *)wrapper_fp, prev = (intptr_t)cfa - 8,
+           top = (intptr_t)hi - 16;
   _Static_assert(LG_HELD_UP == 4, "lg_held_prepare walks four frames");
 #define LG_FP_STEP(k, stop)                                                                   \
-  if (fp < lo || fp + 16 > hi || (fp & 7) != 0)                                              \
+  if (fp <= prev || fp > top || (fp & 7) != 0)                                               \
     goto stop;                                                                                \
   h->up[k] = ((const uintptr_t *)fp)[1];                                                      \
-  lo = fp + 16;                                                                               \
-  fp = ((const uintptr_t *)fp)[0]
+  prev = fp;                                                                                  \
+  fp = ((const intptr_t *)fp)[0]
   LG_FP_STEP(0, stop0);
   LG_FP_STEP(1, stop1);
   LG_FP_STEP(2, stop2);
@@ -613,6 +638,13 @@ stop2:
   h->up[2] = 0;
 stop3:
   h->up[3] = 0;
+}
+
+LG_INLINE void lg_held_prepare(lg_thread_t *t, uintptr_t addr, uint64_t idver, uint64_t key,
+                               uint8_t kind, uint8_t mode, uintptr_t pc, uintptr_t cfa,
+                               uintptr_t wrapper_fp) {
+  lg_held_prepare_at(&t->held[t->depth], t->stack_hi, addr, idver, key, kind, mode, pc, cfa,
+                     wrapper_fp);
 }
 
 /* Room for one more held entry: 0, or nonzero when the stack could not grow (the entry is then
@@ -672,16 +704,33 @@ LG_INLINE uint64_t lg_wait_seq_even(uint64_t s) {
 
 /* On the acquisition's fast path, as cheap as a plain increment: s | 1 is s + 1 for the usual
  * even s, and keeps a cut-short wait's odd value odd (the watchdog then times this wait from
- * that one: early, never late); s + 1 then ends it even. */
+ * that one: early, never late); s + 1 then ends it even.
+ * On x86-64 each is one or/add instruction on memory, without a lock prefix, in place of a
+ * load, the operation and a store: the owner is wait_seq's only writer (the watchdog and the
+ * hang scan only read it), a signal handler cannot land inside one instruction, an aligned
+ * 8-byte store is seen whole, and x86-64 keeps stores in program order, so with the compiler
+ * barrier ("memory") it publishes as the release store does. */
+#if defined(__x86_64__)
+#define LG_WAIT_SEQ_RMW(t, insn) __asm__ volatile(insn " $1, %0" : "+m"((t)->wait_seq) : : "memory")
+#endif
+
 LG_INLINE void lg_wait_begin(lg_thread_t *t) {
-  uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
   t->wait.what = 0; /* a lock acquisition (LG_WAIT_LOCK), whatever a cut-short wait left */
+#ifdef LG_WAIT_SEQ_RMW
+  LG_WAIT_SEQ_RMW(t, "orq");
+#else
+  uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
   atomic_store_explicit(&t->wait_seq, s | 1, memory_order_release);
+#endif
 }
 
 LG_INLINE void lg_wait_end(lg_thread_t *t) {
+#ifdef LG_WAIT_SEQ_RMW
+  LG_WAIT_SEQ_RMW(t, "addq");
+#else
   uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
   atomic_store_explicit(&t->wait_seq, s + 1, memory_order_release);
+#endif
 }
 
 /* How long, at time now, thread t has been in the wait whose odd wait_seq the caller loaded
