@@ -8,6 +8,8 @@
  *   edges.c      the lock-order edges (edges.h): one table, the records, their occurrences, the
  *                refused edges, interned stacks
  *   cycles.c     which new edges close a cycle, and judging and reporting those cycles (cycles.h)
+ *   visit.c      a search's visited set (visit.h): the cycle and order searches' marks, kept
+ *                per search rather than in every lock's and node's record
  *   held.c       the held stack: growth, out-of-order release, new chain keys
  *   capture.c    the slow path's stacks (capture.h): capture through the thread's cache of
  *                call sites, and the stacks an edge or a report shows
