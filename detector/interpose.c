@@ -266,8 +266,9 @@ static __attribute__((noinline, cold)) int lg_release_misuse(lg_thread_t *t, uin
 /* A release: the real call first, so nothing of ours runs while the program still holds the
  * lock (but the load of the thread's state and its passthrough flag, so that only the thread
  * and the lock live across the call); the held stack is the calling thread's own and can be
- * popped after. A thread with no state yet holds nothing tracked, so none is created here. A release of a lock the thread
- * does not hold (not on its held stack, or refused by the real call) is a misuse. */
+ * popped after. A thread with no state yet holds nothing tracked, so none is created here. A
+ * release of a lock the thread does not hold (not on its held stack, or refused by the real
+ * call) is a misuse. */
 #define LG_RELEASE(field, lockp, kind)                                                    \
   do {                                                                                    \
     lg_thread_t *t_ = lg_tls_self;                                                        \
