@@ -187,7 +187,6 @@ typedef struct lg_lock {
 
 /* What only the slow path needs about a lock, kept off the fast path's cache line. */
 typedef struct lg_lock_aux {
-  uint32_t stamp;        /* dedup marker */
   uint32_t free_next;    /* free list link while the id is unused */
   uint8_t ordered;       /* has had an edge out: its edges in are in the graph's order */
   /* A leaf instance (leaf.c): no edge out, and its edges in live only in `in`, under `spin`
@@ -195,7 +194,7 @@ typedef struct lg_lock_aux {
   _Atomic uint8_t leaf, spin;
   lg_edge_vec_t out, in; /* edges, for removal on destroy */
 } lg_lock_aux_t;
-_Static_assert(sizeof(lg_lock_aux_t) == 48, "what the slow path keeps per lock: 48 bytes");
+_Static_assert(sizeof(lg_lock_aux_t) == 40, "what the slow path keeps per lock: 40 bytes");
 
 enum {
   LG_NODE_ORPHAN = 1, /* fork child: held by a thread that does not exist here */

@@ -51,6 +51,7 @@
 #include "lockgraph.h"
 #include "mem.h"
 #include "misuse.h"
+#include "visit.h"
 
 #define LG_CHUNK_LOCKS (1u << LG_NODE_CHUNK_SHIFT)
 #define LG_TOP_BITS 15 /* address bits 32..46 */
@@ -66,7 +67,6 @@ static _Atomic(_Atomic(_Atomic uint64_t *) *) lg_top[1u << LG_TOP_BITS];
 static uint32_t lg_next_id = 1;   /* ids start at 1: a zero slot is empty */
 static uint32_t lg_free_head;     /* free list of ids */
 static _Atomic size_t lg_lock_instances; /* every instance ever seen (leaf.c adds without the lock) */
-static uint32_t lg_stamp;
 
 typedef struct lg_addr_slot {
   uintptr_t addr;
@@ -621,6 +621,47 @@ static lg_slow_step_t lg_relock_judge_locked(lg_slow_t *s, lg_lock_t *n, int *re
   return LG_SLOW_DONE;
 }
 
+/* ---- each held lock once: a lock held twice (recursive, or read mode) gives one edge ---- */
+
+#define LG_HELD_SCAN 16 /* up to this depth, earlier entries are compared directly */
+static lg_visit_t lg_held_seen; /* deeper stacks: the ids met so far in this pass */
+
+/* Starts a pass over t's held stack in which lg_held_first is asked of every entry, in order. */
+static void lg_held_pass_begin(const lg_thread_t *t) {
+  if (t->depth > LG_HELD_SCAN)
+    lg_visit_begin(&lg_held_seen);
+}
+
+/* Whether held entry i is the first entry of its lock instance below it, by a scan. */
+static inline int lg_held_first_scan(const lg_thread_t *t, uint32_t i) {
+  uint32_t id = t->held[i].id, ver = t->held[i].ver;
+  for (uint32_t j = 0; j < i; j++)
+    if (t->held[j].id == id && t->held[j].ver == ver)
+      return 0;
+  return 1;
+}
+
+/* lg_held_first on a deep stack: through the set (the scan when it cannot grow, and for an id
+ * met before with another version, which is rare). */
+static __attribute__((noinline)) int lg_held_first_deep(const lg_thread_t *t, uint32_t i) {
+  uint32_t ver = t->held[i].ver, *seen;
+  int added;
+  if ((seen = lg_visit_put(&lg_held_seen, t->held[i].id, &added)) != NULL) {
+    if (added)
+      *seen = ver; /* the set keeps the first version met */
+    if (added || *seen == ver)
+      return added;
+  }
+  return lg_held_first_scan(t, i);
+}
+
+/* Whether held entry i is its lock instance's first entry in the stack (none below it has its
+ * id and version: an entry of an instance destroyed while held does not hide the instance that
+ * reuses its id). */
+static inline int lg_held_first(const lg_thread_t *t, uint32_t i) {
+  return LG_LIKELY(t->depth <= LG_HELD_SCAN) ? lg_held_first_scan(t, i) : lg_held_first_deep(t, i);
+}
+
 /* Does learning this acquisition need its stack? Under lg_rt.mu, before any edge changes:
  * yes when some held lock has no edge to this one yet (a new edge always keeps stacks), or
  * when a known edge gets an occurrence it lacks and some cycle may run through it (only once
@@ -628,14 +669,12 @@ static lg_slow_step_t lg_relock_judge_locked(lg_slow_t *s, lg_lock_t *n, int *re
 static int lg_stacks_needed_locked(const lg_slow_t *s) {
   const lg_thread_t *t = s->t;
   uint32_t id = s->a->id, d = t->depth;
-  uint32_t stamp = ++lg_stamp;
   int need = 0;
+  lg_held_pass_begin(t);
   for (uint32_t i = 0; i < d && !need; i++) {
     const lg_held_t *h = &t->held[i];
-    lg_lock_aux_t *hn = lg_aux_at(h->id);
-    if (h->id == id || hn->stamp == stamp)
+    if (!lg_held_first(t, i) || h->id == id)
       continue;
-    hn->stamp = stamp;
     const lg_edge_t *e = lg_edge_find(h->id, id);
     if (e == NULL) {
       need = 1;
@@ -660,13 +699,11 @@ static void lg_edges_learn_locked(const lg_slow_t *s, lg_report_list_t *reports)
   lg_thread_t *t = s->t;
   uint32_t id = s->a->id, d = t->depth;
   int nframes = s->nframes;
-  uint32_t stamp = ++lg_stamp;
+  lg_held_pass_begin(t);
   for (uint32_t i = 0; i < d; i++) {
     const lg_held_t *h = &t->held[i];
-    lg_lock_aux_t *hx = lg_aux_at(h->id);
-    if (h->id == id || hx->stamp == stamp)
+    if (!lg_held_first(t, i) || h->id == id)
       continue;
-    hx->stamp = stamp;
     if (atomic_load_explicit(&lg_lock_at(h->id)->ver, memory_order_relaxed) != h->ver)
       continue; /* destroyed while held */
 

@@ -847,6 +847,22 @@ Test(lockgraph_accuracy, repeated_cycles_over_the_same_locks_are_counted_as_dupl
 }
 
 /* A C11 deadlock that happens is ended by the watchdog like a pthread one. */
+/* A held stack deeper than the direct scan, with locks held twice in it: one edge from each
+ * lock, whatever its depth and however often it is held, and the inversion against it. */
+Test(lockgraph_accuracy, deep_held_stack_gives_one_edge_per_held_lock, .timeout = 60)
+{
+  run_request_t rq = {.program = "deep_held_stack"};
+  run_result_t r;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  expect_potential_deadlock(&r, "deep_held_stack", 2);
+  summary_parse(r.err, &s);
+  cr_expect_eq(s.locks, 21, "summary: %u locks, expected 21", s.locks);
+  cr_expect_eq(s.edges, 211, "summary: %u edges, expected 190 + 20 + 1", s.edges);
+  run_cleanup(&r);
+}
+
 Test(lockgraph_accuracy, c11_real_deadlock_is_ended_by_the_watchdog, .timeout = 30)
 {
   const char *src = "c11_real_deadlock.c";
