@@ -170,8 +170,9 @@ int64_t lg_graph_order(const lg_graph_t *g, lg_node_t n) {
 
 /* ---- refused vectors, by node id ---- */
 
-static uint32_t graph_refused_home(const lg_graph_t *g, uint32_t n) {
-  return (uint32_t)(n * 2654435769u) & (g->refused_cap - 1);
+/* Where node n's slot starts its probe in a side table of cap slots (a power of two). */
+static uint32_t graph_refused_home(uint32_t n, uint32_t cap) {
+  return (uint32_t)(n * 2654435769u) & (cap - 1);
 }
 
 /* Node n's refused vectors, or NULL when it has none (O(1): no probe at all while the graph
@@ -179,7 +180,7 @@ static uint32_t graph_refused_home(const lg_graph_t *g, uint32_t n) {
 static graph_refused_t *graph_refused_of(const lg_graph_t *g, uint32_t n) {
   if (g->refused_count == 0)
     return NULL;
-  for (uint32_t i = graph_refused_home(g, n);; i = (i + 1) & (g->refused_cap - 1)) {
+  for (uint32_t i = graph_refused_home(n, g->refused_cap);; i = (i + 1) & (g->refused_cap - 1)) {
     const graph_refused_slot_t *s = &g->refused[i];
     if (s->rec == NULL)
       return NULL;
@@ -190,7 +191,7 @@ static graph_refused_t *graph_refused_of(const lg_graph_t *g, uint32_t n) {
 
 static void graph_refused_place(graph_refused_slot_t *slots, uint32_t cap, uint32_t n,
                                 graph_refused_t *rec) {
-  uint32_t i = (uint32_t)(n * 2654435769u) & (cap - 1);
+  uint32_t i = graph_refused_home(n, cap);
   while (slots[i].rec != NULL)
     i = (i + 1) & (cap - 1);
   slots[i] = (graph_refused_slot_t){n, rec};
@@ -228,7 +229,7 @@ static graph_refused_t *graph_refused_make(lg_graph_t *g, uint32_t n) {
 static void graph_refused_drop(lg_graph_t *g, uint32_t n) {
   if (g->refused_count == 0)
     return;
-  uint32_t mask = g->refused_cap - 1, i = graph_refused_home(g, n);
+  uint32_t mask = g->refused_cap - 1, i = graph_refused_home(n, g->refused_cap);
   while (g->refused[i].rec != NULL && g->refused[i].node != n)
     i = (i + 1) & mask;
   graph_refused_t *rec = g->refused[i].rec;
@@ -238,7 +239,7 @@ static void graph_refused_drop(lg_graph_t *g, uint32_t n) {
   graph_vec_free(&rec->in);
   lg_mem_free(rec, sizeof *rec);
   for (uint32_t j = (i + 1) & mask; g->refused[j].rec != NULL; j = (j + 1) & mask) {
-    uint32_t h = graph_refused_home(g, g->refused[j].node);
+    uint32_t h = graph_refused_home(g->refused[j].node, g->refused_cap);
     /* The entry at j may fill the hole at i unless its home lies cyclically in (i, j]. */
     if (((j - h) & mask) >= ((j - i) & mask)) {
       g->refused[i] = g->refused[j];
