@@ -291,7 +291,7 @@ static int lg_reach_mark(uint32_t start, uint32_t target, int64_t bound, uint64_
   while (n > 0 && *steps <= LG_SEARCH_BUDGET) {
     uint32_t v = lg_search_stack[--n];
     const lg_lock_aux_t *x = lg_aux_at(v);
-    for (uint32_t i = 0; i < x->out.n; i++) {
+    for (uint32_t i = 0; i < lg_edge_vec_len(&x->out); i++) {
       uint32_t w = lg_edge_vec_items(&x->out)[i]->to;
       (*steps)++;
       if (w == target)
@@ -317,7 +317,7 @@ int lg_cycle_possible(uint32_t from, uint32_t to, int64_t *bound) {
   int64_t tails = INT64_MIN, heads = INT64_MAX;
   int known = 1; /* every lock involved has a place (the graph took all its edges) */
   *bound = INT64_MAX;
-  if (lg_aux_at(to)->out.n == 0)
+  if (lg_aux_at(to)->out.w == 0)
     return 0; /* no path leaves `to` */
   for (size_t i = 0; i < lg_refused_live && known; i++) {
     int64_t t = lg_graph_order(lg_rt.graph, lg_refused[i]->from);
@@ -346,12 +346,12 @@ int lg_cycle_possible(uint32_t from, uint32_t to, int64_t *bound) {
  * destroyed while still innermost never touches the graph. Each edge is offered to the graph
  * once (when both its ends have had an edge out), so the graph is not asked whether it knows
  * it (lg_graph_add_new_edge: this table is the one index of edges). Under lg_rt.mu.
- * Invariant: an edge set aside leads into a lock with no edge out (out.n == 0). */
+ * Invariant: an edge set aside leads into a lock with no edge out (out.w == 0). */
 int lg_graph_learn(lg_edge_t *e) {
   lg_lock_aux_t *fx = lg_aux_at(e->from);
   if (!fx->ordered) {
     fx->ordered = 1;
-    for (uint32_t i = 0; i < fx->in.n; i++) {
+    for (uint32_t i = 0; i < lg_edge_vec_len(&fx->in); i++) {
       int rc = lg_graph_add_new_edge(lg_rt.graph, lg_edge_vec_items(&fx->in)[i]->from, e->from, NULL, 0, NULL);
       if (rc == LG_GRAPH_CYCLE) /* cannot happen (see above); kept searchable if it does */
         lg_refused_add(lg_edge_vec_items(&fx->in)[i]);
@@ -389,7 +389,7 @@ void lg_cycles_through(lg_edge_t *closing, const lg_occ_t *x, lg_report_list_t *
     uint32_t vd = *lg_visit_find(&lg_seen, v) & LG_SEEN_DIST_MASK;
     if (vd + 2 >= LG_STACK_MAX)
       continue;
-    for (uint32_t i = 0; i < vx->in.n; i++) {
+    for (uint32_t i = 0; i < lg_edge_vec_len(&vx->in); i++) {
       uint32_t u = lg_edge_vec_items(&vx->in)[i]->from;
       uint32_t *ud = lg_visit_find(&lg_seen, u);
       if (ud == NULL || (*ud & LG_SEEN_DIST))
@@ -422,7 +422,7 @@ void lg_cycles_through(lg_edge_t *closing, const lg_occ_t *x, lg_report_list_t *
     }
     const lg_lock_aux_t *vx = lg_aux_at(v);
     int pushed = 0;
-    while (idx[depth] < vx->out.n) {
+    while (idx[depth] < lg_edge_vec_len(&vx->out)) {
       lg_edge_t *ne = lg_edge_vec_items(&vx->out)[idx[depth]++];
       if (++steps > LG_SEARCH_BUDGET) {
         lg_warn_once(&lg_warned_search,

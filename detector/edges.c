@@ -136,7 +136,7 @@ static size_t lg_edge_home(uint64_t key, size_t mask) {
 lg_edge_t *lg_edge_find(uint32_t from, uint32_t to) {
   /* A lock just learned has no edge in: no need for a probe of the table (a cache miss once
    * it is large). */
-  if (lg_edges_cap == 0 || lg_aux_at(to)->in.n == 0 || lg_aux_at(from)->out.n == 0)
+  if (lg_edges_cap == 0 || lg_aux_at(to)->in.w == 0 || lg_aux_at(from)->out.w == 0)
     return NULL;
   uint64_t key = lg_edge_key(from, to);
   size_t mask = lg_edges_cap - 1;
@@ -212,42 +212,89 @@ int lg_edge_adopt_locked(lg_edge_t *e) {
   return 0;
 }
 
+static size_t lg_edge_block_size(uint32_t cap) {
+  return sizeof(lg_edge_block_t) + (size_t)cap * sizeof(lg_edge_t *);
+}
+
 /* Appends e to v and stores its index in *pos (the edge's out_pos or in_pos). */
 int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e, uint32_t *pos) {
-  if (v->n == (v->cap ? v->cap : 1)) {
-    uint32_t ncap = v->cap ? v->cap * 2 : 4;
-    lg_edge_t **p;
-    if (v->cap == 0) {
-      p = lg_mem_alloc(ncap * sizeof(*p));
-      if (p != NULL)
-        p[0] = v->u.one;
-    } else {
-      p = lg_mem_realloc(v->u.v, v->cap * sizeof(*p), ncap * sizeof(*p));
-    }
-    if (p == NULL)
-      return -ENOMEM;
-    v->u.v = p;
-    v->cap = ncap;
+  _Static_assert(_Alignof(lg_edge_t) >= 2, "an edge pointer leaves the vector's tag bit clear");
+  if (v->w == 0) {
+    v->w = (uintptr_t)e;
+    *pos = 0;
+    return 0;
   }
-  *pos = v->n;
-  lg_edge_vec_items(v)[v->n++] = e;
+  lg_edge_block_t *b = lg_edge_vec_block(v);
+  if (b == NULL || b->n == b->cap) {
+    uint32_t cap = b == NULL ? 3 : b->cap * 2 + 1;
+    lg_edge_block_t *nb;
+    if (b == NULL) {
+      nb = lg_mem_alloc(lg_edge_block_size(cap));
+      if (nb != NULL) {
+        nb->v[0] = (lg_edge_t *)v->w;
+        nb->n = 1;
+      }
+    } else {
+      nb = lg_mem_realloc(b, lg_edge_block_size(b->cap), lg_edge_block_size(cap));
+    }
+    if (nb == NULL)
+      return -ENOMEM;
+    nb->cap = cap;
+    v->w = (uintptr_t)nb | 1;
+    b = nb;
+  }
+  *pos = b->n;
+  b->v[b->n++] = e;
   return 0;
+}
+
+void lg_edge_vec_free(lg_edge_vec_t *v) {
+  lg_edge_block_t *b = lg_edge_vec_block(v);
+  if (b != NULL)
+    lg_mem_free(b, lg_edge_block_size(b->cap));
+  v->w = 0;
+}
+
+void lg_edge_vec_truncate(lg_edge_vec_t *v, uint32_t n) {
+  lg_edge_block_t *b = lg_edge_vec_block(v);
+  if (n == 0)
+    lg_edge_vec_free(v);
+  else if (b != NULL)
+    b->n = n;
+}
+
+/* Takes the last item off v (which has one). */
+static lg_edge_t *lg_edge_vec_pop(lg_edge_vec_t *v) {
+  lg_edge_block_t *b = lg_edge_vec_block(v);
+  if (b == NULL) {
+    lg_edge_t *e = (lg_edge_t *)v->w;
+    v->w = 0;
+    return e;
+  }
+  lg_edge_t *e = b->v[--b->n];
+  if (b->n == 0)
+    lg_edge_vec_free(v);
+  return e;
 }
 
 /* Removal by the position the edge keeps (no scan: a lock with 100,000 edges is destroyed in
  * O(its edges), not O(their square)); the last edge fills the hole and learns its new place. */
 static void lg_edge_vec_drop_out(lg_edge_vec_t *v, lg_edge_t *e) {
   lg_edge_t **items = lg_edge_vec_items(v);
-  lg_edge_t *last = items[--v->n];
-  items[e->out_pos] = last;
-  last->out_pos = e->out_pos;
+  lg_edge_t *last = lg_edge_vec_pop(v);
+  if (last != e) {
+    items[e->out_pos] = last;
+    last->out_pos = e->out_pos;
+  }
 }
 
 static void lg_edge_vec_drop_in(lg_edge_vec_t *v, lg_edge_t *e) {
   lg_edge_t **items = lg_edge_vec_items(v);
-  lg_edge_t *last = items[--v->n];
-  items[e->in_pos] = last;
-  last->in_pos = e->in_pos;
+  lg_edge_t *last = lg_edge_vec_pop(v);
+  if (last != e) {
+    items[e->in_pos] = last;
+    last->in_pos = e->in_pos;
+  }
 }
 
 /* Edge records released by destroys wait here for the next new edge (a lock per request makes
@@ -299,9 +346,9 @@ void lg_edge_remove(lg_edge_t *e) {
  * instead of following one another. */
 #define LG_REMOVE_AHEAD 4
 void lg_edges_remove_all(lg_edge_vec_t *v, int out) {
-  while (v->n > 0) {
+  uint32_t n;
+  while ((n = lg_edge_vec_len(v)) > 0) {
     lg_edge_t **items = lg_edge_vec_items(v);
-    uint32_t n = v->n;
     if (n > 2 * LG_REMOVE_AHEAD)
       __builtin_prefetch(items[n - 1 - 2 * LG_REMOVE_AHEAD]);
     if (n > LG_REMOVE_AHEAD) {

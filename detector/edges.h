@@ -106,6 +106,10 @@ void lg_refused_add(lg_edge_t *e);
 /* Appends e to v, storing its index in *pos; -ENOMEM when the vector cannot grow. leaf.c's
  * too. */
 int lg_edge_vec_push(lg_edge_vec_t *v, lg_edge_t *e, uint32_t *pos);
+/* Keeps the first n items of v (n <= its length), freeing its block when n is 0. */
+void lg_edge_vec_truncate(lg_edge_vec_t *v, uint32_t n);
+/* Empties v, freeing its block (not the edges). */
+void lg_edge_vec_free(lg_edge_vec_t *v);
 /* Creation order of a new edge (lg_edge_t.seq): on the detector lock's path, and in leaf.c. */
 uint64_t lg_edge_seq_next(void);
 uint64_t lg_edge_seq_leaf(void);

@@ -197,7 +197,7 @@ void lg_leaf_memo_store_locked(lg_thread_t *t, const lg_held_t *h, uint32_t gen,
 
 static lg_edge_t *lg_leaf_edge_from(const lg_lock_aux_t *x, uint32_t from, uint32_t from_ver) {
   lg_edge_t *const *items = lg_edge_vec_items(&x->in);
-  for (uint32_t i = 0; i < x->in.n; i++)
+  for (uint32_t i = 0, n = lg_edge_vec_len(&x->in); i < n; i++)
     if (items[i]->from == from && items[i]->from_ver == from_ver)
       return items[i];
   return NULL;
@@ -212,7 +212,7 @@ static void lg_leaf_edge_free(lg_thread_t *t, lg_edge_t *e);
  * The caller owns x's `in` (holds its flag, or x is not visible yet). 0, or -ENOMEM. */
 static int lg_leaf_edge_add(lg_thread_t *t, lg_lock_aux_t *x, uint32_t id, const lg_held_t *h,
                             const lg_occ_t *o, lg_leaf_memo_t *m) {
-  lg_edge_t *e = m != NULL && x->in.n < LG_LEAF_IN_MAX ? lg_leaf_edge_get(t) : NULL;
+  lg_edge_t *e = m != NULL && lg_edge_vec_len(&x->in) < LG_LEAF_IN_MAX ? lg_leaf_edge_get(t) : NULL;
   if (e == NULL)
     return -ENOMEM;
   if (lg_edge_add_occ(e, o) != 0 || lg_edge_vec_push(&x->in, e, &e->in_pos) != 0) {
@@ -240,23 +240,19 @@ static const lg_held_t *lg_leaf_held(const lg_thread_t *t, uint32_t i) {
   return atomic_load_explicit(&lg_lock_at(h->id)->ver, memory_order_relaxed) == h->ver ? h : NULL;
 }
 
-/* Empties a leaf's `in` the caller owns; returns its edges to free (at most LG_LEAF_IN_MAX). */
-static uint32_t lg_leaf_take_edges(lg_lock_aux_t *x, lg_edge_t **out, lg_edge_t ***grown,
-                                   uint32_t *grown_cap) {
-  uint32_t k = x->in.n;
-  memcpy(out, lg_edge_vec_items(&x->in), k * sizeof(out[0]));
-  *grown = x->in.cap ? x->in.u.v : NULL;
-  *grown_cap = x->in.cap;
-  memset(&x->in, 0, sizeof x->in);
-  return k;
+/* Empties a leaf's `in` the caller owns, handing its edges over in *taken (to free once the
+ * flag is released); returns how many (at most LG_LEAF_IN_MAX). */
+static uint32_t lg_leaf_take_edges(lg_lock_aux_t *x, lg_edge_vec_t *taken) {
+  *taken = x->in;
+  x->in.w = 0;
+  return lg_edge_vec_len(taken);
 }
 
-static void lg_leaf_free_edges(lg_thread_t *t, lg_edge_t **e, uint32_t k, lg_edge_t **grown,
-                               uint32_t grown_cap) {
-  for (uint32_t i = 0; i < k; i++)
+static void lg_leaf_free_edges(lg_thread_t *t, lg_edge_vec_t *taken) {
+  lg_edge_t **e = lg_edge_vec_items(taken);
+  for (uint32_t i = 0, k = lg_edge_vec_len(taken); i < k; i++)
     lg_leaf_edge_free(t, e[i]);
-  if (grown != NULL)
-    lg_mem_free(grown, grown_cap * sizeof(lg_edge_t *));
+  lg_edge_vec_free(taken);
 }
 
 /* A lock never seen: its record and its edges in are made before anyone else can see it, then
@@ -293,11 +289,11 @@ static int lg_leaf_new(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mod
     return 1;
   }
   /* Never visible: undone here. */
-  lg_edge_t *dead[LG_LEAF_IN_MAX], **grown;
-  uint32_t grown_cap, k = lg_leaf_take_edges(x, dead, &grown, &grown_cap);
+  lg_edge_vec_t dead;
+  uint32_t k = lg_leaf_take_edges(x, &dead);
   atomic_store_explicit(&t->leaf.edges_made, t->leaf.edges_made - k, memory_order_relaxed);
   lg_lock_record_end(id);
-  lg_leaf_free_edges(t, dead, k, grown, grown_cap);
+  lg_leaf_free_edges(t, &dead);
   lg_leaf_id_put(t, id);
   return 0;
 }
@@ -420,13 +416,13 @@ int lg_leaf_retire(lg_thread_t *t, uintptr_t addr, _Atomic uint64_t *slot, uint6
     lg_leaf_spin_unlock(x);
     return 0;
   }
-  lg_edge_t *dead[LG_LEAF_IN_MAX], **grown;
-  uint32_t grown_cap, ndead = lg_leaf_take_edges(x, dead, &grown, &grown_cap);
+  lg_edge_vec_t dead;
+  lg_leaf_take_edges(x, &dead);
   lg_lock_record_end(id);
   uint64_t cur = s; /* the detector lock's side may have marked the slot shared meanwhile */
   atomic_compare_exchange_strong_explicit(slot, &cur, 0, memory_order_release, memory_order_relaxed);
   lg_leaf_spin_unlock(x);
-  lg_leaf_free_edges(t, dead, ndead, grown, grown_cap);
+  lg_leaf_free_edges(t, &dead);
   lg_leaf_id_put(t, id);
   return 1;
 }
@@ -434,11 +430,9 @@ int lg_leaf_retire(lg_thread_t *t, uintptr_t addr, _Atomic uint64_t *slot, uint6
 void lg_leaf_drop_edges_locked(uint32_t id) {
   lg_lock_aux_t *x = lg_aux_at(id);
   lg_leaf_spin_lock(x);
-  for (uint32_t i = 0; i < x->in.n; i++)
+  for (uint32_t i = 0, n = lg_edge_vec_len(&x->in); i < n; i++)
     lg_edge_free_locked(lg_edge_vec_items(&x->in)[i]);
-  if (x->in.cap)
-    lg_mem_free(x->in.u.v, x->in.cap * sizeof(lg_edge_t *));
-  memset(&x->in, 0, sizeof x->in);
+  lg_edge_vec_free(&x->in);
   atomic_store_explicit(&x->leaf, 0, memory_order_relaxed);
   lg_leaf_spin_unlock(x);
 }

@@ -155,19 +155,34 @@ enum {
 
 typedef struct lg_edge lg_edge_t;
 
-/* A lock's edges in one direction. Most locks have one: it lives inline, so learning an edge of
- * a short-lived lock costs no allocation (and forgetting it no free). 16 bytes. */
+/* A lock's edges in one direction, in one word (8 bytes). Most locks have one edge each way:
+ * the word is then that edge's record, so learning and forgetting the edge of a short-lived lock
+ * costs no allocation. The word is 0 when there is none, and, with its low bit set (records
+ * are at least 8-aligned), points at a block of the edges when there are more; a block that
+ * empties is freed, so the word is 0 exactly when there is no edge. */
 typedef struct lg_edge_vec {
-  uint32_t n, cap; /* cap 0: at most one edge, in u.one */
-  union {
-    lg_edge_t **v; /* an allocated array of cap */
-    lg_edge_t *one;
-  } u;
+  uintptr_t w;
 } lg_edge_vec_t;
 
-/* The vector's items (the searches read them through const records, hence the cast). */
+/* The block: n edges of cap, cap + 1 a power of two so that header and items fill an
+ * allocation class exactly. */
+typedef struct lg_edge_block {
+  uint32_t n, cap;
+  lg_edge_t *v[];
+} lg_edge_block_t;
+
+static inline lg_edge_block_t *lg_edge_vec_block(const lg_edge_vec_t *v) {
+  return (v->w & 1) ? (lg_edge_block_t *)(v->w - 1) : NULL;
+}
+
+static inline uint32_t lg_edge_vec_len(const lg_edge_vec_t *v) {
+  return (v->w & 1) ? lg_edge_vec_block(v)->n : v->w != 0;
+}
+
+/* The vector's items (the searches read them through const records, hence the cast): the
+ * word itself when it holds the one edge. */
 static inline lg_edge_t **lg_edge_vec_items(const lg_edge_vec_t *v) {
-  return v->cap ? v->u.v : (lg_edge_t **)&v->u.one;
+  return (v->w & 1) ? lg_edge_vec_block(v)->v : (lg_edge_t **)&v->w;
 }
 
 #define LG_LOCK_KEYS 5
@@ -194,7 +209,7 @@ typedef struct lg_lock_aux {
   _Atomic uint8_t leaf, spin;
   lg_edge_vec_t out, in; /* edges, for removal on destroy */
 } lg_lock_aux_t;
-_Static_assert(sizeof(lg_lock_aux_t) == 40, "what the slow path keeps per lock: 40 bytes");
+_Static_assert(sizeof(lg_lock_aux_t) == 24, "what the slow path keeps per lock: 24 bytes");
 
 enum {
   LG_NODE_ORPHAN = 1, /* fork child: held by a thread that does not exist here */

@@ -308,12 +308,6 @@ static void lg_lock_kill(uint64_t v, uintptr_t addr, _Atomic uint64_t *slot) {
     lg_leaf_drop_edges_locked(id); /* its edges are in `in` only */
   lg_edges_remove_all(&x->out, 1);
   lg_edges_remove_all(&x->in, 0);
-  if (x->out.cap)
-    lg_mem_free(x->out.u.v, x->out.cap * sizeof(lg_edge_t *));
-  if (x->in.cap)
-    lg_mem_free(x->in.u.v, x->in.cap * sizeof(lg_edge_t *));
-  memset(&x->out, 0, sizeof x->out);
-  memset(&x->in, 0, sizeof x->in);
   if (lg_rt.graph)
     lg_graph_remove_node(lg_rt.graph, id);
   lg_lock_record_end(id);
@@ -452,8 +446,8 @@ void lg_lock_publish_locked(uint32_t id) {
     lg_leaf_spin_unlock(x);
     return;
   }
-  uint32_t k = 0;
-  for (uint32_t i = 0; i < x->in.n; i++) {
+  uint32_t k = 0, n = lg_edge_vec_len(&x->in);
+  for (uint32_t i = 0; i < n; i++) {
     lg_edge_t *e = lg_edge_vec_items(&x->in)[i];
     if (atomic_load_explicit(&lg_lock_at(e->from)->ver, memory_order_relaxed) != e->from_ver) {
       lg_edge_free_locked(e); /* its holder lock was destroyed since */
@@ -467,7 +461,7 @@ void lg_lock_publish_locked(uint32_t id) {
     e->in_pos = k;
     lg_edge_vec_items(&x->in)[k++] = e;
   }
-  x->in.n = k;
+  lg_edge_vec_truncate(&x->in, k);
   atomic_store_explicit(&x->leaf, 0, memory_order_relaxed);
   lg_leaf_spin_unlock(x);
   /* Each holder has an edge out now; the leaf has none, so these edges wait outside the order
