@@ -151,7 +151,7 @@ enum {
   LG_ACQ_TRY = 2,      /* trylock that succeeded: no edge into the lock */
 };
 
-/* ---- node records: one cache line per lock instance (locks.c) ---- */
+/* ---- node records: 40 bytes per lock id, plus the slow path's 24 and the hot word (locks.c) ---- */
 
 typedef struct lg_edge lg_edge_t;
 
@@ -185,7 +185,12 @@ static inline lg_edge_t **lg_edge_vec_items(const lg_edge_vec_t *v) {
   return (v->w & 1) ? lg_edge_vec_block(v)->v : (lg_edge_t **)&v->w;
 }
 
-#define LG_LOCK_KEYS 5
+/* Chain keys kept in a lock's record beside its hot word (the last key): they answer for the
+ * ways into a lock that the thread's key set does not, a leaf's (leaf.c leaves that set alone)
+ * or any once the set has started over (past LG_TCACHE_MAX keys). Two: a lock taken under two
+ * held stacks in turn stays on the fast path; more ways in turn cost a slow path each that
+ * finds the edge known. Every key more costs 8 bytes on every lock. */
+#define LG_LOCK_KEYS 2
 
 typedef struct lg_lock {
   _Atomic uint32_t ver;         /* bumped when the instance dies; slots carry the version */
@@ -198,7 +203,8 @@ typedef struct lg_lock {
   /* Chain keys already processed into this lock (written on the slow path): a lock with few
    * ways into it needs no per-thread cache, however many locks the program has. */
   _Atomic uint64_t keys[LG_LOCK_KEYS];
-} __attribute__((aligned(64))) lg_lock_t;
+} lg_lock_t;
+_Static_assert(sizeof(lg_lock_t) == 40, "a lock's record: 40 bytes");
 
 /* What only the slow path needs about a lock, kept off the fast path's cache line. */
 typedef struct lg_lock_aux {
@@ -461,7 +467,7 @@ LG_INLINE lg_lock_t *lg_lock_at(uint32_t id) {
 /* The hot part of a node: the chain key last processed into the lock, 8 bytes per id in a
  * dense array (eight locks per cache line, in first-seen order). A program walking many locks
  * in a fixed order reads one sequential word per acquisition instead of a probe of the
- * thread's key set (a hash: random lines) and a 64-byte record. Mapped with the node chunks. */
+ * thread's key set (a hash: random lines) and a 40-byte record. Mapped with the node chunks. */
 extern _Atomic uint64_t *_Atomic lg_hot_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
 
 LG_INLINE _Atomic uint64_t *lg_lock_hot(uint32_t id) {
