@@ -2,7 +2,7 @@
  * edges and the interned stacks (edges.h states the contract: what is owned, under which lock).
  *
  * The table is keyed by from << 32 | to, with linear probing and backward-shift deletion, at
- * most half full. Adding an occurrence is O(the edge's occurrences), dead ones dropped each
+ * most half full, one 8-byte word per slot (see lg_eslot_make). Adding an occurrence is O(the edge's occurrences), dead ones dropped each
  * time the array doubles; interning a stack is O(its frames). Memory is that of the live
  * edges and stacks plus bounded pools (LG_EDGE_POOL records, LG_INTERN_IDLE stacks).
  */
@@ -17,11 +17,7 @@
 
 static _Atomic uint64_t lg_edge_seq; /* every edge ever learned (leaf.c adds without the lock) */
 
-typedef struct lg_edge_slot {
-  uint64_t key;
-  lg_edge_t *e;
-} lg_edge_slot_t;
-static lg_edge_slot_t *lg_edges;
+static uint64_t *lg_edges; /* slots: 0 free, else lg_eslot_make's word */
 static size_t lg_edges_cap, lg_edges_used;
 
 int lg_warned_mem; /* one out-of-memory warning for lock records and edges alike */
@@ -123,14 +119,47 @@ static uint64_t lg_edge_key(uint32_t from, uint32_t to) {
   return (uint64_t)from << 32 | to;
 }
 
-static size_t lg_edge_home(uint64_t key, size_t mask) {
+static uint64_t lg_edge_hash(uint64_t key) {
   uint64_t x = key;
   x ^= x >> 30;
   x *= 0xbf58476d1ce4e5b9ull;
   x ^= x >> 27;
   x *= 0x94d049bb133111ebull;
   x ^= x >> 31;
-  return (size_t)x & mask;
+  return x;
+}
+
+/* A slot is one word: the record's address shifted right 6 in its low 42 bits (a record is a
+ * 64-byte block of lg_mem, aligned to its size, at an address below 2^48), and the low 22 bits
+ * of its key's hash above them. The hash bits place a slot at every table size up to 2^22
+ * slots without reading the record (growth and deletion move slots to their homes) and tell
+ * almost every other slot apart on a lookup, so only a match reads the record's key. Half the
+ * memory of a slot holding the key and the pointer. */
+#define LG_ESLOT_PTR_BITS 42
+#define LG_ESLOT_HASH_MASK ((1ull << (64 - LG_ESLOT_PTR_BITS)) - 1)
+
+/* Whether e can sit in a slot: always for lg_mem's records (checked, not assumed: an edge that
+ * cannot is not tracked, as one without memory). */
+static int lg_eslot_fits(const lg_edge_t *e) {
+  return ((uintptr_t)e & 63) == 0 && ((uintptr_t)e >> (LG_ESLOT_PTR_BITS + 6)) == 0;
+}
+
+static uint64_t lg_eslot_make(const lg_edge_t *e) {
+  return (uint64_t)(uintptr_t)e >> 6 |
+         (lg_edge_hash(lg_edge_key(e->from, e->to)) & LG_ESLOT_HASH_MASK) << LG_ESLOT_PTR_BITS;
+}
+
+static lg_edge_t *lg_eslot_edge(uint64_t s) {
+  return (lg_edge_t *)(uintptr_t)((s & ((1ull << LG_ESLOT_PTR_BITS) - 1)) << 6);
+}
+
+/* Where slot s belongs in a table of mask + 1 slots: from its hash bits, or, in a table of
+ * more than 2^22 slots, from its record's key. */
+static size_t lg_eslot_home(uint64_t s, size_t mask) {
+  if ((mask & ~LG_ESLOT_HASH_MASK) == 0)
+    return (size_t)(s >> LG_ESLOT_PTR_BITS) & mask;
+  const lg_edge_t *e = lg_eslot_edge(s);
+  return (size_t)lg_edge_hash(lg_edge_key(e->from, e->to)) & mask;
 }
 
 lg_edge_t *lg_edge_find(uint32_t from, uint32_t to) {
@@ -138,26 +167,31 @@ lg_edge_t *lg_edge_find(uint32_t from, uint32_t to) {
    * it is large). */
   if (lg_edges_cap == 0 || lg_aux_at(to)->in.w == 0 || lg_aux_at(from)->out.w == 0)
     return NULL;
-  uint64_t key = lg_edge_key(from, to);
+  uint64_t h = lg_edge_hash(lg_edge_key(from, to)), tag = h & LG_ESLOT_HASH_MASK;
   size_t mask = lg_edges_cap - 1;
-  for (size_t i = lg_edge_home(key, mask); lg_edges[i].e != NULL; i = (i + 1) & mask)
-    if (lg_edges[i].key == key)
-      return lg_edges[i].e;
+  for (size_t i = h & mask; lg_edges[i] != 0; i = (i + 1) & mask) {
+    if ((lg_edges[i] >> LG_ESLOT_PTR_BITS) != tag)
+      continue;
+    lg_edge_t *e = lg_eslot_edge(lg_edges[i]);
+    if (e->from == from && e->to == to)
+      return e;
+  }
   return NULL;
 }
 
+/* Room for one more edge in the table: 0 or -ENOMEM. */
 static int lg_edge_table_reserve(void) {
   if ((lg_edges_used + 1) * 2 <= lg_edges_cap)
     return 0;
   size_t ncap = lg_edges_cap ? lg_edges_cap * 2 : 1024;
-  lg_edge_slot_t *n = lg_mem_alloc(ncap * sizeof(*n));
+  uint64_t *n = lg_mem_alloc(ncap * sizeof(*n));
   if (n == NULL)
     return -ENOMEM;
   for (size_t i = 0; i < lg_edges_cap; i++) {
-    if (lg_edges[i].e == NULL)
+    if (lg_edges[i] == 0)
       continue;
-    size_t j = lg_edge_home(lg_edges[i].key, ncap - 1);
-    while (n[j].e != NULL)
+    size_t j = lg_eslot_home(lg_edges[i], ncap - 1);
+    while (n[j] != 0)
       j = (j + 1) & (ncap - 1);
     n[j] = lg_edges[i];
   }
@@ -168,22 +202,22 @@ static int lg_edge_table_reserve(void) {
 }
 
 /* Linear probing with backward-shift deletion: no tombstones to age the table. */
-static void lg_edge_table_erase(uint64_t key) {
-  size_t mask = lg_edges_cap - 1, i = lg_edge_home(key, mask);
-  while (lg_edges[i].e != NULL && lg_edges[i].key != key)
+static void lg_edge_table_erase(const lg_edge_t *e) {
+  size_t mask = lg_edges_cap - 1, i = lg_edge_hash(lg_edge_key(e->from, e->to)) & mask;
+  while (lg_edges[i] != 0 && lg_eslot_edge(lg_edges[i]) != e)
     i = (i + 1) & mask;
-  if (lg_edges[i].e == NULL)
+  if (lg_edges[i] == 0)
     return;
   size_t j = i;
   for (;;) {
-    lg_edges[i].e = NULL;
+    lg_edges[i] = 0;
     for (;;) {
       j = (j + 1) & mask;
-      if (lg_edges[j].e == NULL) {
+      if (lg_edges[j] == 0) {
         lg_edges_used--;
         return;
       }
-      size_t home = lg_edge_home(lg_edges[j].key, mask);
+      size_t home = lg_eslot_home(lg_edges[j], mask);
       /* j may move to i when its home is not cyclically in (i, j]. */
       if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
         break;
@@ -195,17 +229,16 @@ static void lg_edge_table_erase(uint64_t key) {
 
 /* Enters e into the table (room reserved by lg_edge_table_reserve). */
 static void lg_edge_table_put(lg_edge_t *e) {
-  uint64_t key = lg_edge_key(e->from, e->to);
-  size_t mask = lg_edges_cap - 1, i = lg_edge_home(key, mask);
-  while (lg_edges[i].e != NULL)
+  uint64_t s = lg_eslot_make(e);
+  size_t mask = lg_edges_cap - 1, i = lg_eslot_home(s, mask);
+  while (lg_edges[i] != 0)
     i = (i + 1) & mask;
-  lg_edges[i].key = key;
-  lg_edges[i].e = e;
+  lg_edges[i] = s;
   lg_edges_used++;
 }
 
 int lg_edge_adopt_locked(lg_edge_t *e) {
-  if (lg_edge_table_reserve() != 0 ||
+  if (!lg_eslot_fits(e) || lg_edge_table_reserve() != 0 ||
       lg_edge_vec_push(&lg_aux_at(e->from)->out, e, &e->out_pos) != 0)
     return -ENOMEM;
   lg_edge_table_put(e);
@@ -336,7 +369,7 @@ void lg_edge_free_locked(lg_edge_t *e) {
 void lg_edge_remove(lg_edge_t *e) {
   lg_edge_vec_drop_out(&lg_aux_at(e->from)->out, e);
   lg_edge_vec_drop_in(&lg_aux_at(e->to)->in, e);
-  lg_edge_table_erase(lg_edge_key(e->from, e->to));
+  lg_edge_table_erase(e);
   lg_edge_free_locked(e);
 }
 
@@ -353,7 +386,7 @@ void lg_edges_remove_all(lg_edge_vec_t *v, int out) {
       __builtin_prefetch(items[n - 1 - 2 * LG_REMOVE_AHEAD]);
     if (n > LG_REMOVE_AHEAD) {
       const lg_edge_t *a = items[n - 1 - LG_REMOVE_AHEAD];
-      __builtin_prefetch(&lg_edges[lg_edge_home(lg_edge_key(a->from, a->to), lg_edges_cap - 1)]);
+      __builtin_prefetch(&lg_edges[lg_edge_hash(lg_edge_key(a->from, a->to)) & (lg_edges_cap - 1)]);
       const lg_edge_vec_t *other = out ? &lg_aux_at(a->to)->in : &lg_aux_at(a->from)->out;
       __builtin_prefetch(&lg_edge_vec_items(other)[out ? a->in_pos : a->out_pos]);
     }
@@ -367,7 +400,7 @@ lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
   lg_edge_t *e = lg_edge_record_alloc();
   if (e == NULL)
     return NULL;
-  if (lg_edge_vec_push(&lg_aux_at(from)->out, e, &e->out_pos) != 0) {
+  if (!lg_eslot_fits(e) || lg_edge_vec_push(&lg_aux_at(from)->out, e, &e->out_pos) != 0) {
     lg_edge_record_free(e);
     return NULL;
   }

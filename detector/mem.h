@@ -13,7 +13,8 @@
 
 #include <stddef.h>
 
-/* Zeroed memory of at least `size` bytes, or NULL. */
+/* Zeroed memory of at least `size` bytes, or NULL. A block of at most a page (4 KiB) is aligned
+ * to its size rounded up to a power of two (16 at least); a bigger one to the page. */
 void *lg_mem_alloc(size_t size);
 
 /* Gives back memory from lg_mem_alloc/lg_mem_realloc; `size` is what was asked for. NULL is a no-op. */

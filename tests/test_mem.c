@@ -54,6 +54,29 @@ Test(mem, every_size_is_zeroed_even_when_reused) {
   }
 }
 
+/* A block of up to a page is aligned to its power-of-two size class: the edge table keeps a 64-byte
+ * record's address shifted right by 6 (edges.c). Fresh, reused and mixed with other sizes. */
+Test(mem, small_blocks_are_aligned_to_their_class) {
+  enum { N = 200 };
+  static void *blocks[N];
+  for (size_t size = 16; size <= 4096; size *= 2) {
+    for (unsigned i = 0; i < N; i++) {
+      size_t n = i % 3 ? size : size / 2 + 1; /* same class: (size/2, size] */
+      blocks[i] = lg_mem_alloc(n);
+      cr_assert_not_null(blocks[i]);
+      cr_assert_eq((uintptr_t)blocks[i] % size, 0, "a %zu-byte block at %p", n, blocks[i]);
+    }
+    for (unsigned i = 0; i < N; i += 2) /* half go back and come out again */
+      lg_mem_free(blocks[i], i % 3 ? size : size / 2 + 1);
+    for (unsigned i = 0; i < N; i += 2) {
+      blocks[i] = lg_mem_alloc(size);
+      cr_assert_eq((uintptr_t)blocks[i] % size, 0, "a reused %zu-byte block at %p", size, blocks[i]);
+    }
+    for (unsigned i = 0; i < N; i++)
+      lg_mem_free(blocks[i], i % 2 == 0 || i % 3 ? size : size / 2 + 1);
+  }
+}
+
 Test(mem, distinct_blocks_do_not_overlap) {
   enum { N = 3000 };
   static unsigned char *blocks[N];
