@@ -27,8 +27,9 @@
  * O(min(out-degree(from), in-degree(to))). A caller that knows the edge is new calls
  * lg_graph_add_new_edge, which skips that scan.
  *
- * Complexity: memory O(nodes + edges), about 16 bytes per edge and 40 per node id up to the
- * highest in use, plus search space in proportion to the largest search, no cap;
+ * Complexity: memory O(nodes + edges), about 16 bytes per edge and 24 per node id up to the
+ * highest in use (a lock's only edge of each direction is kept inside those 24), plus search
+ * space in proportion to the largest search, no cap;
  * add_new_edge O(1) amortized when consistent with the order, otherwise O(size of the
  * affected region);
  * add_edge adds the lookup above; remove_node O(its degree) (each edge O(1) at both ends);
