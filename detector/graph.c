@@ -57,10 +57,11 @@ typedef struct graph_adj {
 } graph_adj_t;
 
 /* One direction's entries in one word: 0 when there are none; one entry inline,
- * node << 32 | pos << 1 | GRAPH_VEC_ONE; otherwise a graph_block_t pointer, whose low bit is
- * clear because lg_mem aligns every block to at least 16 bytes. A block always holds at least
- * one entry (a removal that leaves one or none goes back to the inline or empty word), so the
- * word is 0 exactly when the direction is empty. Only the accessors below read the word. */
+ * node << 32 | pos << 1 | GRAPH_VEC_ONE; two or more in a graph_block_t, the word its pointer,
+ * whose low bit is clear because lg_mem aligns every block to at least 16 bytes. The form
+ * follows from the length alone (a removal that leaves one entry or none goes back to the
+ * inline or empty word; a failed edge gives back the block it made), so the word is 0 exactly
+ * when the direction is empty. Only the accessors below read the word. */
 typedef uint64_t graph_vec_t;
 
 typedef struct graph_block {
@@ -243,6 +244,13 @@ static void graph_vec_shrink(graph_vec_t *v) {
     b->cap = ncap;
     *v = (graph_vec_t)(uintptr_t)b;
   }
+}
+
+/* Undoes a graph_vec_reserve whose entry will not come (the edge's other end had no room):
+ * an inline entry it moved into a new block goes back inline. */
+static void graph_vec_unreserve(graph_vec_t *v) {
+  if (*v != 0 && !(*v & GRAPH_VEC_ONE) && graph_vec_block(*v)->n == 1)
+    graph_vec_shrink(v);
 }
 
 static void graph_vec_free(graph_vec_t *v) {
@@ -706,8 +714,10 @@ static int graph_refused_reserve(lg_graph_t *g, uint32_t from, uint32_t to, uint
     return -ENOMEM;
   int o = graph_vec_reserve(&graph_refused_of(g, from)->out);
   int i = o < 0 ? o : graph_vec_reserve(&graph_refused_of(g, to)->in);
-  if (i < 0)
+  if (i < 0) {
+    graph_vec_unreserve(&graph_refused_of(g, from)->out);
     return -ENOMEM;
+  }
   *out_pos = (uint32_t)o;
   *in_pos = (uint32_t)i;
   return 0;
@@ -804,6 +814,7 @@ static int graph_add(lg_graph_t *g, lg_node_t from, lg_node_t to, lg_node_t *pat
   int out_pos = graph_vec_reserve(&nf->out);
   int in_pos = out_pos < 0 ? out_pos : graph_vec_reserve(&nt->in);
   if (in_pos < 0) {
+    graph_vec_unreserve(&nf->out);
     rc = -ENOMEM;
     goto fail;
   }
@@ -869,13 +880,13 @@ size_t lg_graph_edge_count(const lg_graph_t *g) {
   return g->edge_count;
 }
 
-/* Checks one vector of node n: a block holds at least one entry and no more than its
+/* Checks one vector of node n: a block holds at least two entries and no more than its
  * capacity; every entry names a live other end whose vector of the same kind, at the recorded
  * position, names n and this entry's position back; accepted edges climb the order. */
 static int graph_check_vec(const lg_graph_t *g, uint32_t n, graph_vec_t v, int outgoing,
                            int refused) {
   if (v != 0 && !(v & GRAPH_VEC_ONE) &&
-      (graph_vec_block(v)->n == 0 || graph_vec_block(v)->n > graph_vec_block(v)->cap))
+      (graph_vec_block(v)->n < 2 || graph_vec_block(v)->n > graph_vec_block(v)->cap))
     return LG_GRAPH_BAD_COUNT;
   graph_adj_t one;
   const graph_adj_t *items;

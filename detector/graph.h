@@ -100,7 +100,7 @@ enum {
   LG_GRAPH_BAD_ORDER = -1,       /* an accepted edge goes down the order, or an ord out of range */
   LG_GRAPH_BAD_PERMUTATION = -2, /* two live nodes share an ord */
   LG_GRAPH_BAD_MIRROR = -3,      /* an entry's partner position is out of range or names another node */
-  LG_GRAPH_BAD_COUNT = -4,       /* node or edge counts disagree with the lists */
+  LG_GRAPH_BAD_COUNT = -4,       /* counts disagree with the lists, or a form with its length */
   LG_GRAPH_BAD_DUPLICATE = -5,   /* the same edge is listed twice */
   LG_GRAPH_BAD_POSITION = -6,    /* an entry's partner does not record the entry's own position */
   LG_GRAPH_BAD_KIND = -7,        /* the same edge is listed both accepted and refused */
