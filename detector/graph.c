@@ -61,7 +61,8 @@ typedef struct graph_adj {
  * whose low bit is clear because lg_mem aligns every block to at least 16 bytes. The form
  * follows from the length alone (a removal that leaves one entry or none goes back to the
  * inline or empty word; a failed edge gives back the block it made), so the word is 0 exactly
- * when the direction is empty. Only the accessors below read the word. */
+ * when the direction is empty. Code not about the forms goes through the accessors below or
+ * compares a word with 0. */
 typedef uint64_t graph_vec_t;
 
 typedef struct graph_block {
