@@ -9,19 +9,27 @@
  * path) or yields the set F, a backward search from `from` bounded by ord(to) yields B, and
  * the ords of B and F are reassigned, B first, each keeping its internal order.
  *
- * Storage: nodes live in chunks indexed by id, 40 bytes each: the ord and the accepted out-
- * and in-edges as small vectors (one entry inline before the first allocation). Refused edges
- * live in a separate pair of vectors, only for nodes that have one, found through a side
- * table keyed by node id (a pointer in every node would cost 8 bytes per lock for the few
- * that are ends of a refused edge). An entry names the other
- * end and the position of the same edge in the other end's vector (out entries: the head and
- * its in-position; in entries: the tail and its out-position), so the two entries of an edge
- * point at each other and there is no edge index: removing an edge is a swap with the last
- * element at both ends, the moved entries' partners learning their new positions, O(1) even
- * for a lock with 100,000 edges. The caller (the lock table) already knows which edges are
- * new, so the graph answers "is this edge here?" only by scanning the shorter of the two
- * vectors that could hold it (lg_graph_add_edge, lg_graph_has_edge); the detector's path,
- * lg_graph_add_new_edge, never asks. 16 bytes per edge (8 at each end), plus vector slack.
+ * Storage: nodes live in chunks indexed by id, 24 bytes each: the ord and one 64-bit word per
+ * direction for the accepted out- and in-edges. A word is 0 when the direction is empty, holds its
+ * entry inline when there is one (a lock in a chain or under one outer lock has one edge each way
+ * and costs no allocation at all), and otherwise points at a block from lg_mem: an 8-byte header
+ * {n, cap} and the entries, cap = 2^k - 1 so the block fills a power-of-two lg_mem class exactly.
+ * The inline form is tagged by the word's low bit, which a block pointer never has because lg_mem
+ * aligns every block to 16 bytes: a property of our own allocator, where the top bit would rely on
+ * the platform's address layout (pointer tagging uses it). A removal that leaves one entry or none
+ * returns to the inline or empty word, so a node whose edges died costs its 24 bytes again.
+ * Refused edges live in a separate pair of words, only for nodes that have one, found through a
+ * side table keyed by node id (a pointer in every node would cost 8 bytes per lock for the few
+ * that are ends of a refused edge). An entry names the other end and the position of the same edge
+ * in the other end's vector (out entries: the head and its in-position; in entries: the tail and
+ * its out-position), so the two entries of an edge point at each other and there is no edge index:
+ * removing an edge is a swap with the last element at both ends, the moved entries' partners
+ * learning their new positions, O(1) even for a lock with 100,000 edges. The caller (the lock
+ * table) already knows which edges are new, so the graph answers "is this edge here?" only by
+ * scanning the shorter of the two vectors that could hold it (lg_graph_add_edge,
+ * lg_graph_has_edge); the detector's path, lg_graph_add_new_edge, never asks. 16 bytes per edge (8
+ * at each end, inside the node's word when it is that end's only edge of its direction), plus a
+ * block's header and slack.
  *
  * No recursion: searches use one queue, sorting is heapsort. What a search has visited (and
  * the forward search's parents) lives in a visited set (visit.h) rather than in the nodes:
@@ -30,14 +38,16 @@
 #include "graph.h"
 
 #include <errno.h>
-#include <string.h>
 
 #include "mem.h"
 #include "visit.h"
 
 #define GRAPH_NONE UINT32_MAX
-#define GRAPH_VEC_INLINE 1u /* as wide as the heap pointer it shares room with */
-#define GRAPH_VEC_MAX 0x7fffffffu /* doubling a capacity never overflows its uint32_t */
+/* Capacities are 2^k - 1 entries, so a block (an 8-byte header and the entries) fills its
+ * power-of-two lg_mem class exactly; the largest fits pos in the 31 bits an inline entry has. */
+#define GRAPH_VEC_FIRST_CAP 3u
+#define GRAPH_VEC_MAX 0x7fffffffu
+#define GRAPH_VEC_ONE 1u /* the tag of a word holding one inline entry */
 
 /* One end's record of an edge. Both entries of an edge are of the same kind (accepted or
  * refused): an out entry's pos indexes the head's in vector of that kind, and back. */
@@ -46,25 +56,32 @@ typedef struct graph_adj {
   uint32_t pos;  /* index of this edge's entry in the other end's vector */
 } graph_adj_t;
 
-typedef struct graph_vec {
-  uint32_t n;
-  uint32_t cap; /* 0: the items are inline */
-  union {
-    graph_adj_t *heap;
-    graph_adj_t inl[GRAPH_VEC_INLINE];
-  } u;
-} graph_vec_t;
+/* One direction's entries in one word: 0 when there are none; one entry inline,
+ * node << 32 | pos << 1 | GRAPH_VEC_ONE; two or more in a graph_block_t, the word its pointer,
+ * whose low bit is clear because lg_mem aligns every block to at least 16 bytes. The form
+ * follows from the length alone (a removal that leaves one entry or none goes back to the
+ * inline or empty word; a failed edge gives back the block it made), so the word is 0 exactly
+ * when the direction is empty. Code not about the forms goes through the accessors below or
+ * compares a word with 0. */
+typedef uint64_t graph_vec_t;
+
+typedef struct graph_block {
+  uint32_t n, cap; /* cap: 2^k - 1, at least GRAPH_VEC_FIRST_CAP */
+  graph_adj_t items[];
+} graph_block_t;
 
 typedef struct graph_refused {
   graph_vec_t out, in;
 } graph_refused_t;
 
-/* 40 bytes: what every node keeps. A search's marks live in the search's visited set, and
+/* 24 bytes: what every node keeps. A search's marks live in the search's visited set, and
  * the rare refused vectors in a side table (graph_refused_of). */
 typedef struct graph_node {
   int64_t ord; /* 0: no node with this id */
   graph_vec_t out, in;
 } graph_node_t;
+_Static_assert(sizeof(graph_node_t) == 24, "a node is its ord and one word per direction");
+_Static_assert(sizeof(graph_block_t) == 8, "with an 8-byte header, 2^k - 1 entries fill a class");
 
 /* Mutable even through a const graph: the read-only queries still need search space. The
  * visited set holds, per node a search reached, its parent (forward search). */
@@ -103,55 +120,144 @@ struct lg_graph {
 
 /* ---- small vectors ---- */
 
-static graph_adj_t *graph_vec_items(graph_vec_t *v) {
-  return v->cap ? v->u.heap : v->u.inl;
+static inline graph_block_t *graph_vec_block(graph_vec_t v) {
+  return (graph_block_t *)(uintptr_t)v;
 }
 
-static const graph_adj_t *graph_vec_citems(const graph_vec_t *v) {
-  return v->cap ? v->u.heap : v->u.inl;
+static inline size_t graph_block_size(uint32_t cap) {
+  return sizeof(graph_block_t) + (size_t)cap * sizeof(graph_adj_t);
 }
 
-/* Room for one more item. */
-static int graph_vec_reserve(graph_vec_t *v) {
-  uint32_t cap = v->cap ? v->cap : GRAPH_VEC_INLINE;
-  if (v->n < cap)
+static inline graph_vec_t graph_vec_pack(graph_adj_t e) {
+  return (uint64_t)e.node << 32 | (uint64_t)e.pos << 1 | GRAPH_VEC_ONE;
+}
+
+static inline graph_adj_t graph_vec_unpack(graph_vec_t v) {
+  return (graph_adj_t){(uint32_t)(v >> 32), (uint32_t)v >> 1};
+}
+
+static inline uint32_t graph_vec_len(graph_vec_t v) {
+  if (v & GRAPH_VEC_ONE)
+    return 1;
+  return v ? graph_vec_block(v)->n : 0;
+}
+
+/* Entry k (< length). */
+static inline graph_adj_t graph_vec_get(graph_vec_t v, uint32_t k) {
+  return v & GRAPH_VEC_ONE ? graph_vec_unpack(v) : graph_vec_block(v)->items[k];
+}
+
+/* The last entry (v not empty). */
+static inline graph_adj_t graph_vec_last(graph_vec_t v) {
+  return v & GRAPH_VEC_ONE ? graph_vec_unpack(v)
+                           : graph_vec_block(v)->items[graph_vec_block(v)->n - 1];
+}
+
+/* Sets entry k's pos (< GRAPH_VEC_MAX, so it fits an inline entry). */
+static inline void graph_vec_set_pos(graph_vec_t *v, uint32_t k, uint32_t pos) {
+  if (*v & GRAPH_VEC_ONE)
+    *v = (*v & ~(uint64_t)UINT32_MAX) | (uint64_t)pos << 1 | GRAPH_VEC_ONE;
+  else
+    graph_vec_block(*v)->items[k].pos = pos;
+}
+
+/* The entries for reading in a loop, as an array: the block's, or *one holding the inline
+ * entry. Returns the length. */
+static inline uint32_t graph_vec_view(graph_vec_t v, graph_adj_t *one, const graph_adj_t **items) {
+  if (v & GRAPH_VEC_ONE) {
+    *one = graph_vec_unpack(v);
+    *items = one;
+    return 1;
+  }
+  if (v == 0) {
+    *items = NULL;
     return 0;
-  if (v->n >= GRAPH_VEC_MAX)
-    return -ENOMEM;
-  uint32_t ncap = cap >= GRAPH_VEC_MAX / 2 ? GRAPH_VEC_MAX : cap * 2;
-  graph_adj_t *items;
-  if (v->cap) {
-    items = lg_mem_realloc(v->u.heap, (size_t)cap * sizeof *items, (size_t)ncap * sizeof *items);
-    if (items == NULL)
-      return -ENOMEM;
-  } else {
-    items = lg_mem_alloc((size_t)ncap * sizeof *items);
-    if (items == NULL)
-      return -ENOMEM;
-    memcpy(items, v->u.inl, sizeof v->u.inl);
   }
-  v->u.heap = items;
-  v->cap = ncap;
-  return 0;
+  *items = graph_vec_block(v)->items;
+  return graph_vec_block(v)->n;
 }
 
-/* After a removal: give back most of a vector that has emptied out (a hub lock whose
- * objects died). Failing to shrink is harmless. */
-static void graph_vec_trim(graph_vec_t *v) {
-  if (v->cap >= 64 && v->n <= v->cap / 4) {
-    graph_adj_t *items = lg_mem_realloc(v->u.heap, (size_t)v->cap * sizeof *items,
-                                        (size_t)v->cap / 2 * sizeof *items);
-    if (items != NULL) {
-      v->u.heap = items;
-      v->cap /= 2;
-    }
+/* graph_vec_reserve's slow path: the inline entry moves into a first block, or a full block
+ * doubles. */
+static int graph_vec_grow(graph_vec_t *v) {
+  if (*v & GRAPH_VEC_ONE) {
+    graph_block_t *b = lg_mem_alloc(graph_block_size(GRAPH_VEC_FIRST_CAP));
+    if (b == NULL)
+      return -ENOMEM;
+    b->n = 1;
+    b->cap = GRAPH_VEC_FIRST_CAP;
+    b->items[0] = graph_vec_unpack(*v);
+    *v = (graph_vec_t)(uintptr_t)b;
+    return 1;
   }
+  graph_block_t *b = graph_vec_block(*v);
+  if (b->cap >= GRAPH_VEC_MAX)
+    return -ENOMEM;
+  uint32_t ncap = 2 * b->cap + 1; /* still 2^k - 1, at most GRAPH_VEC_MAX */
+  b = lg_mem_realloc(b, graph_block_size(b->cap), graph_block_size(ncap));
+  if (b == NULL)
+    return -ENOMEM;
+  b->cap = ncap;
+  *v = (graph_vec_t)(uintptr_t)b;
+  return (int)b->n;
+}
+
+/* Room for one more entry: an empty word takes it inline; an inline entry moves into a block
+ * first. Returns the new entry's position (the length), or -ENOMEM with the word as it was. */
+static inline int graph_vec_reserve(graph_vec_t *v) {
+  if (*v == 0)
+    return 0;
+  if (!(*v & GRAPH_VEC_ONE) && graph_vec_block(*v)->n < graph_vec_block(*v)->cap)
+    return (int)graph_vec_block(*v)->n;
+  return graph_vec_grow(v);
+}
+
+/* Appends e at pos, the position graph_vec_reserve returned. */
+static inline void graph_vec_put(graph_vec_t *v, uint32_t pos, graph_adj_t e) {
+  if (pos == 0) {
+    *v = graph_vec_pack(e);
+  } else {
+    graph_block_t *b = graph_vec_block(*v);
+    b->items[pos] = e;
+    b->n = pos + 1;
+  }
+}
+
+/* Whether a block that has just lost an entry should shrink: to the inline or empty word when
+ * one entry or none is left (most locks keep one edge each way, and a node then costs its 24
+ * bytes and nothing beside), by half when a big block has emptied out (a hub lock whose
+ * objects died). */
+static inline int graph_block_oversized(const graph_block_t *b) {
+  return b->n <= 1 || (b->cap >= 63 && b->n <= b->cap / 4);
+}
+
+/* Shrinks an oversized block as above. Failing to halve is harmless. */
+static void graph_vec_shrink(graph_vec_t *v) {
+  graph_block_t *b = graph_vec_block(*v);
+  if (b->n <= 1) {
+    *v = b->n ? graph_vec_pack(b->items[0]) : 0;
+    lg_mem_free(b, graph_block_size(b->cap));
+    return;
+  }
+  uint32_t ncap = b->cap / 2;
+  b = lg_mem_realloc(b, graph_block_size(b->cap), graph_block_size(ncap));
+  if (b != NULL) {
+    b->cap = ncap;
+    *v = (graph_vec_t)(uintptr_t)b;
+  }
+}
+
+/* Undoes a graph_vec_reserve whose entry will not come (the edge's other end had no room):
+ * an inline entry it moved into a new block goes back inline. */
+static void graph_vec_unreserve(graph_vec_t *v) {
+  if (*v != 0 && !(*v & GRAPH_VEC_ONE) && graph_vec_block(*v)->n == 1)
+    graph_vec_shrink(v);
 }
 
 static void graph_vec_free(graph_vec_t *v) {
-  if (v->cap)
-    lg_mem_free(v->u.heap, (size_t)v->cap * sizeof *v->u.heap);
-  memset(v, 0, sizeof *v);
+  if (*v != 0 && !(*v & GRAPH_VEC_ONE))
+    lg_mem_free(graph_vec_block(*v), graph_block_size(graph_vec_block(*v)->cap));
+  *v = 0;
 }
 
 /* ---- nodes ---- */
@@ -337,18 +443,25 @@ void lg_graph_free(lg_graph_t *g) {
 }
 
 /* Drops entry k of v (an out vector when `outgoing`) by moving the last entry into its place;
- * the moved edge's entry at its other end learns the new position. */
+ * the moved edge's entry at its other end learns the new position. Then shrinks the block if
+ * it has become oversized. */
 static void graph_vec_take(lg_graph_t *g, graph_vec_t *v, uint32_t k, int outgoing, int refused) {
-  graph_adj_t *items = graph_vec_items(v);
-  uint32_t last = v->n - 1;
+  if (*v & GRAPH_VEC_ONE) { /* its only entry */
+    *v = 0;
+    return;
+  }
+  graph_block_t *b = graph_vec_block(*v);
+  uint32_t last = b->n - 1;
   if (k != last) {
-    graph_adj_t moved = items[last];
-    items[k] = moved;
+    graph_adj_t moved = b->items[last];
+    b->items[k] = moved;
     graph_vec_t *partner = outgoing ? graph_in_vec(g, moved.node, refused)
                                     : graph_out_vec(g, moved.node, refused);
-    graph_vec_items(partner)[moved.pos].pos = k;
+    graph_vec_set_pos(partner, moved.pos, k);
   }
-  v->n--;
+  b->n = last;
+  if (graph_block_oversized(b))
+    graph_vec_shrink(v);
 }
 
 /* Removes the edge at position k of from's out vector (of the given kind) from both ends.
@@ -356,12 +469,10 @@ static void graph_vec_take(lg_graph_t *g, graph_vec_t *v, uint32_t k, int outgoi
  * still intact; then the out side's move finds every in vector already settled. */
 static void graph_edge_unlink(lg_graph_t *g, uint32_t from, uint32_t k, int refused) {
   graph_vec_t *out = graph_out_vec(g, from, refused);
-  graph_adj_t e = graph_vec_items(out)[k];
+  graph_adj_t e = graph_vec_get(*out, k);
   graph_vec_t *in = graph_in_vec(g, e.node, refused);
   graph_vec_take(g, in, e.pos, 0, refused);
   graph_vec_take(g, out, k, 1, refused);
-  graph_vec_trim(out);
-  graph_vec_trim(in);
   g->edge_count--;
 
   /* Refused edges are rare: drop a node's refused vectors once they are empty. */
@@ -369,7 +480,7 @@ static void graph_edge_unlink(lg_graph_t *g, uint32_t from, uint32_t k, int refu
     uint32_t ends[2] = {from, e.node};
     for (int i = 0; i < 2; i++) {
       graph_refused_t *r = graph_refused_of(g, ends[i]);
-      if (r != NULL && r->out.n == 0 && r->in.n == 0)
+      if (r != NULL && r->out == 0 && r->in == 0)
         graph_refused_drop(g, ends[i]);
     }
   }
@@ -380,18 +491,19 @@ void lg_graph_remove_node(lg_graph_t *g, lg_node_t n) {
     return;
   graph_node_t *nd = graph_node(g, n);
   /* Always take the last entry, so the hole is filled trivially on this node's side; an in
-   * entry names the tail and the edge's place in the tail's out vector. */
-  while (nd->out.n > 0)
-    graph_edge_unlink(g, n, nd->out.n - 1, 0);
-  while (nd->in.n > 0) {
-    graph_adj_t e = graph_vec_items(&nd->in)[nd->in.n - 1];
+   * entry names the tail and the edge's place in the tail's out vector. A word is 0 exactly
+   * when its direction is empty. */
+  while (nd->out != 0)
+    graph_edge_unlink(g, n, graph_vec_len(nd->out) - 1, 0);
+  while (nd->in != 0) {
+    graph_adj_t e = graph_vec_last(nd->in);
     graph_edge_unlink(g, e.node, e.pos, 0);
   }
   graph_refused_t *r;
-  while ((r = graph_refused_of(g, n)) != NULL && r->out.n > 0)
-    graph_edge_unlink(g, n, r->out.n - 1, 1);
-  while ((r = graph_refused_of(g, n)) != NULL && r->in.n > 0) {
-    graph_adj_t e = graph_vec_items(&r->in)[r->in.n - 1];
+  while ((r = graph_refused_of(g, n)) != NULL && r->out != 0)
+    graph_edge_unlink(g, n, graph_vec_len(r->out) - 1, 1);
+  while ((r = graph_refused_of(g, n)) != NULL && r->in != 0) {
+    graph_adj_t e = graph_vec_last(r->in);
     graph_edge_unlink(g, e.node, e.pos, 1);
   }
   graph_vec_free(&nd->out);
@@ -419,9 +531,10 @@ static int graph_search_forward(const lg_graph_t *g, uint32_t src, uint32_t dst,
   *parent = src;
   while (head < tail) {
     uint32_t u = s->queue[head++];
-    const graph_vec_t *out = &graph_node(g, u)->out;
-    const graph_adj_t *items = graph_vec_citems(out);
-    for (uint32_t k = 0; k < out->n; k++) {
+    graph_adj_t one;
+    const graph_adj_t *items;
+    uint32_t n = graph_vec_view(graph_node(g, u)->out, &one, &items);
+    for (uint32_t k = 0; k < n; k++) {
       uint32_t v = items[k].node;
       if (graph_node(g, v)->ord > limit)
         continue;
@@ -456,9 +569,10 @@ static int graph_search_backward(const lg_graph_t *g, uint32_t src, int64_t limi
     return -ENOMEM;
   while (head < tail) {
     uint32_t u = s->queue[head++];
-    const graph_vec_t *in = &graph_node(g, u)->in;
-    const graph_adj_t *items = graph_vec_citems(in);
-    for (uint32_t k = 0; k < in->n; k++) {
+    graph_adj_t one;
+    const graph_adj_t *items;
+    uint32_t n = graph_vec_view(graph_node(g, u)->in, &one, &items);
+    for (uint32_t k = 0; k < n; k++) {
       uint32_t v = items[k].node;
       if (graph_node(g, v)->ord <= limit)
         continue;
@@ -583,35 +697,42 @@ static void graph_reorder(lg_graph_t *g, size_t nf, size_t nb) {
     graph_node(g, f[j])->ord = pool[nb + j];
 }
 
-/* Appends from -> to to both vectors (already reserved), each entry naming the other's place. */
-static void graph_edge_link(lg_graph_t *g, uint32_t from, uint32_t to, int refused) {
-  graph_vec_t *out = graph_out_vec(g, from, refused);
-  graph_vec_t *in = graph_in_vec(g, to, refused);
-  graph_vec_items(out)[out->n] = (graph_adj_t){to, in->n};
-  graph_vec_items(in)[in->n] = (graph_adj_t){from, out->n};
-  out->n++;
-  in->n++;
+/* Appends from -> to to both vectors at the positions their graph_vec_reserve returned, each
+ * entry naming the other's place. */
+static void graph_edge_link(lg_graph_t *g, uint32_t from, uint32_t to, int refused,
+                            uint32_t out_pos, uint32_t in_pos) {
+  graph_vec_put(graph_out_vec(g, from, refused), out_pos, (graph_adj_t){to, in_pos});
+  graph_vec_put(graph_in_vec(g, to, refused), in_pos, (graph_adj_t){from, out_pos});
   g->edge_count++;
 }
 
-static int graph_refused_reserve(lg_graph_t *g, uint32_t from, uint32_t to) {
+/* Room for from -> to in the refused vectors; 0 with the positions, or -ENOMEM. */
+static int graph_refused_reserve(lg_graph_t *g, uint32_t from, uint32_t to, uint32_t *out_pos,
+                                 uint32_t *in_pos) {
   /* An empty refused record left behind by a failure here is harmless and reused later.
    * Both are made before either is used: making one may move the side table, never a record. */
   if (graph_refused_make(g, from) == NULL || graph_refused_make(g, to) == NULL)
     return -ENOMEM;
-  if (graph_vec_reserve(&graph_refused_of(g, from)->out) != 0 ||
-      graph_vec_reserve(&graph_refused_of(g, to)->in) != 0)
+  int o = graph_vec_reserve(&graph_refused_of(g, from)->out);
+  int i = o < 0 ? o : graph_vec_reserve(&graph_refused_of(g, to)->in);
+  if (i < 0) {
+    graph_vec_unreserve(&graph_refused_of(g, from)->out);
     return -ENOMEM;
+  }
+  *out_pos = (uint32_t)o;
+  *in_pos = (uint32_t)i;
   return 0;
 }
 
 static int graph_node_isolated(const lg_graph_t *g, uint32_t n) {
-  return graph_node(g, n)->out.n == 0 && graph_node(g, n)->in.n == 0;
+  return graph_node(g, n)->out == 0 && graph_node(g, n)->in == 0;
 }
 
-static int graph_vec_lists(const graph_vec_t *v, uint32_t m) {
-  const graph_adj_t *items = graph_vec_citems(v);
-  for (uint32_t k = 0; k < v->n; k++)
+static int graph_vec_lists(graph_vec_t v, uint32_t m) {
+  graph_adj_t one;
+  const graph_adj_t *items;
+  uint32_t n = graph_vec_view(v, &one, &items);
+  for (uint32_t k = 0; k < n; k++)
     if (items[k].node == m)
       return 1;
   return 0;
@@ -624,13 +745,13 @@ static int graph_edge_exists(const lg_graph_t *g, uint32_t from, uint32_t to) {
   const graph_node_t *nf = graph_node(g, from), *nt = graph_node(g, to);
   const graph_refused_t *rf = graph_refused_of(g, from), *rt = graph_refused_of(g, to);
   int accepted = nf->ord < nt->ord;
-  size_t out_n = (accepted ? nf->out.n : 0) + (rf ? rf->out.n : 0);
-  size_t in_n = (accepted ? nt->in.n : 0) + (rt ? rt->in.n : 0);
+  size_t out_n = (accepted ? graph_vec_len(nf->out) : 0) + (rf ? graph_vec_len(rf->out) : 0);
+  size_t in_n = (accepted ? graph_vec_len(nt->in) : 0) + (rt ? graph_vec_len(rt->in) : 0);
   if (out_n <= in_n)
-    return (accepted && graph_vec_lists(&nf->out, to)) ||
-           (rf != NULL && graph_vec_lists(&rf->out, to));
-  return (accepted && graph_vec_lists(&nt->in, from)) ||
-         (rt != NULL && graph_vec_lists(&rt->in, from));
+    return (accepted && graph_vec_lists(nf->out, to)) ||
+           (rf != NULL && graph_vec_lists(rf->out, to));
+  return (accepted && graph_vec_lists(nt->in, from)) ||
+         (rt != NULL && graph_vec_lists(rt->in, from));
 }
 
 /* add_edge with the KNOWN check left to the caller when `check_known` is 0. */
@@ -674,13 +795,14 @@ static int graph_add(lg_graph_t *g, lg_node_t from, lg_node_t to, lg_node_t *pat
       if (rc < 0)
         goto fail;
       if (rc == 1) {
-        rc = graph_refused_reserve(g, from, to);
+        uint32_t out_pos, in_pos;
+        rc = graph_refused_reserve(g, from, to, &out_pos, &in_pos);
         if (rc != 0)
           goto fail;
         size_t len = graph_path_write(g, to, from, path, path_cap);
         if (path_len != NULL)
           *path_len = len;
-        graph_edge_link(g, from, to, 1);
+        graph_edge_link(g, from, to, 1, out_pos, in_pos);
         return LG_GRAPH_CYCLE;
       }
       rc = graph_search_backward(g, from, nt->ord, f_count, &b_count);
@@ -690,7 +812,10 @@ static int graph_add(lg_graph_t *g, lg_node_t from, lg_node_t to, lg_node_t *pat
         goto fail;
     }
   }
-  if (graph_vec_reserve(&nf->out) != 0 || graph_vec_reserve(&nt->in) != 0) {
+  int out_pos = graph_vec_reserve(&nf->out);
+  int in_pos = out_pos < 0 ? out_pos : graph_vec_reserve(&nt->in);
+  if (in_pos < 0) {
+    graph_vec_unreserve(&nf->out);
     rc = -ENOMEM;
     goto fail;
   }
@@ -703,7 +828,7 @@ static int graph_add(lg_graph_t *g, lg_node_t from, lg_node_t to, lg_node_t *pat
   } else if (f_count > 0) {
     graph_reorder(g, f_count, b_count);
   }
-  graph_edge_link(g, from, to, 0);
+  graph_edge_link(g, from, to, 0, (uint32_t)out_pos, (uint32_t)in_pos);
   return LG_GRAPH_ADDED;
 
 fail:
@@ -756,13 +881,18 @@ size_t lg_graph_edge_count(const lg_graph_t *g) {
   return g->edge_count;
 }
 
-/* Checks one vector of node n: every entry names a live other end whose vector of the same
- * kind, at the recorded position, names n and this entry's position back; accepted edges
- * climb the order. */
-static int graph_check_vec(const lg_graph_t *g, uint32_t n, const graph_vec_t *v, int outgoing,
+/* Checks one vector of node n: a block holds at least two entries and no more than its
+ * capacity; every entry names a live other end whose vector of the same kind, at the recorded
+ * position, names n and this entry's position back; accepted edges climb the order. */
+static int graph_check_vec(const lg_graph_t *g, uint32_t n, graph_vec_t v, int outgoing,
                            int refused) {
-  const graph_adj_t *items = graph_vec_citems(v);
-  for (uint32_t k = 0; k < v->n; k++) {
+  if (v != 0 && !(v & GRAPH_VEC_ONE) &&
+      (graph_vec_block(v)->n < 2 || graph_vec_block(v)->n > graph_vec_block(v)->cap))
+    return LG_GRAPH_BAD_COUNT;
+  graph_adj_t one;
+  const graph_adj_t *items;
+  uint32_t len = graph_vec_view(v, &one, &items);
+  for (uint32_t k = 0; k < len; k++) {
     uint32_t m = items[k].node, p = items[k].pos;
     if (m == n || !graph_node_live(g, m))
       return LG_GRAPH_BAD_ENDPOINT;
@@ -770,11 +900,11 @@ static int graph_check_vec(const lg_graph_t *g, uint32_t n, const graph_vec_t *v
     const graph_refused_t *orf = refused ? graph_refused_of(g, m) : NULL;
     if (refused && orf == NULL)
       return LG_GRAPH_BAD_MIRROR;
-    const graph_vec_t *mirror = outgoing ? (refused ? &orf->in : &other->in)
-                                         : (refused ? &orf->out : &other->out);
-    if (p >= mirror->n || graph_vec_citems(mirror)[p].node != n)
+    graph_vec_t mirror = outgoing ? (refused ? orf->in : other->in)
+                                  : (refused ? orf->out : other->out);
+    if (p >= graph_vec_len(mirror) || graph_vec_get(mirror, p).node != n)
       return LG_GRAPH_BAD_MIRROR;
-    if (graph_vec_citems(mirror)[p].pos != k)
+    if (graph_vec_get(mirror, p).pos != k)
       return LG_GRAPH_BAD_POSITION;
     uint32_t from = outgoing ? n : m, to = outgoing ? m : n;
     if (!refused && graph_node(g, from)->ord >= graph_node(g, to)->ord)
@@ -789,13 +919,13 @@ static int graph_check_vec(const lg_graph_t *g, uint32_t n, const graph_vec_t *v
 static int graph_check_unique(const lg_graph_t *g, uint32_t n, int64_t *keys) {
   const graph_node_t *nd = graph_node(g, n);
   const graph_refused_t *rf = graph_refused_of(g, n);
-  const graph_vec_t *vs[2] = {&nd->out, rf != NULL ? &rf->out : NULL};
+  graph_vec_t vs[2] = {nd->out, rf != NULL ? rf->out : 0};
   size_t c = 0;
   for (int kind = 0; kind < 2; kind++) {
-    if (vs[kind] == NULL)
-      continue;
-    const graph_adj_t *items = graph_vec_citems(vs[kind]);
-    for (uint32_t k = 0; k < vs[kind]->n; k++)
+    graph_adj_t one;
+    const graph_adj_t *items;
+    uint32_t len = graph_vec_view(vs[kind], &one, &items);
+    for (uint32_t k = 0; k < len; k++)
       keys[c++] = (int64_t)items[k].node << 1 | kind;
   }
   graph_sort_ords(keys, c);
@@ -812,7 +942,7 @@ int lg_graph_check_invariants(const lg_graph_t *g) {
     const graph_node_t *nd = graph_node(g, n);
     const graph_refused_t *rf = graph_refused_of(g, n);
     if (nd->ord == 0) {
-      if (nd->out.n || nd->in.n || rf != NULL)
+      if (nd->out != 0 || nd->in != 0 || rf != NULL)
         rc = LG_GRAPH_BAD_ENDPOINT;
       continue;
     }
@@ -820,17 +950,17 @@ int lg_graph_check_invariants(const lg_graph_t *g) {
     if (nd->ord < g->ord_lo || nd->ord > g->ord_hi)
       rc = LG_GRAPH_BAD_ORDER;
     if (rc == 0)
-      rc = graph_check_vec(g, n, &nd->out, 1, 0);
+      rc = graph_check_vec(g, n, nd->out, 1, 0);
     if (rc == 0)
-      rc = graph_check_vec(g, n, &nd->in, 0, 0);
-    size_t out_n = nd->out.n;
-    in_total += nd->in.n;
+      rc = graph_check_vec(g, n, nd->in, 0, 0);
+    size_t out_n = graph_vec_len(nd->out);
+    in_total += graph_vec_len(nd->in);
     if (rc == 0 && rf != NULL) {
-      rc = graph_check_vec(g, n, &rf->out, 1, 1);
+      rc = graph_check_vec(g, n, rf->out, 1, 1);
       if (rc == 0)
-        rc = graph_check_vec(g, n, &rf->in, 0, 1);
-      out_n += rf->out.n;
-      in_total += rf->in.n;
+        rc = graph_check_vec(g, n, rf->in, 0, 1);
+      out_n += graph_vec_len(rf->out);
+      in_total += graph_vec_len(rf->in);
     }
     out_total += out_n;
     if (out_n > out_max)

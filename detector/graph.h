@@ -27,8 +27,9 @@
  * O(min(out-degree(from), in-degree(to))). A caller that knows the edge is new calls
  * lg_graph_add_new_edge, which skips that scan.
  *
- * Complexity: memory O(nodes + edges), about 16 bytes per edge and 40 per node id up to the
- * highest in use, plus search space in proportion to the largest search, no cap;
+ * Complexity: memory O(nodes + edges), about 16 bytes per edge and 24 per node id up to the
+ * highest in use (a lock's only edge of each direction is kept inside those 24), plus search
+ * space in proportion to the largest search, no cap;
  * add_new_edge O(1) amortized when consistent with the order, otherwise O(size of the
  * affected region);
  * add_edge adds the lookup above; remove_node O(its degree) (each edge O(1) at both ends);
@@ -99,7 +100,7 @@ enum {
   LG_GRAPH_BAD_ORDER = -1,       /* an accepted edge goes down the order, or an ord out of range */
   LG_GRAPH_BAD_PERMUTATION = -2, /* two live nodes share an ord */
   LG_GRAPH_BAD_MIRROR = -3,      /* an entry's partner position is out of range or names another node */
-  LG_GRAPH_BAD_COUNT = -4,       /* node or edge counts disagree with the lists */
+  LG_GRAPH_BAD_COUNT = -4,       /* counts disagree with the lists, or a form with its length */
   LG_GRAPH_BAD_DUPLICATE = -5,   /* the same edge is listed twice */
   LG_GRAPH_BAD_POSITION = -6,    /* an entry's partner does not record the entry's own position */
   LG_GRAPH_BAD_KIND = -7,        /* the same edge is listed both accepted and refused */

@@ -7,8 +7,11 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "graph.h"
 
@@ -462,6 +465,155 @@ Test(graph, hub_edges_removed_in_random_order_keep_positions, .timeout = 60) {
     lg_graph_remove_node(g, order[r]);
   cr_expect_eq(lg_graph_edge_count(g), 0);
   cr_expect_eq(lg_graph_node_count(g), 0);
+  cr_expect_eq(lg_graph_check_invariants(g), 0);
+  lg_graph_free(g);
+}
+
+/* One edge of the word-transition tests: its ends and whether it closes a cycle. */
+typedef struct word_edge {
+  lg_node_t from, to;
+  int want; /* LG_GRAPH_ADDED or LG_GRAPH_CYCLE */
+} word_edge_t;
+
+/* Every edge whose ends are both live is there and no other; counts and invariants hold. */
+static void expect_word_edges(const lg_graph_t *g, const word_edge_t *e, size_t ne,
+                              const lg_node_t *dead, size_t ndead, const char *step) {
+  int inv = lg_graph_check_invariants(g);
+  cr_assert_eq(inv, 0, "%s: invariants broken (%d)", step, inv);
+  size_t live = 0;
+  for (size_t k = 0; k < ne; k++) {
+    int want = 1;
+    for (size_t d = 0; d < ndead; d++)
+      if (e[k].from == dead[d] || e[k].to == dead[d])
+        want = 0;
+    live += want;
+    cr_assert_eq(lg_graph_has_edge(g, e[k].from, e[k].to) != 0, want,
+                 "%s: has_edge %#x -> %#x should be %d", step, e[k].from, e[k].to, want);
+  }
+  cr_assert_eq(lg_graph_edge_count(g), live, "%s: edge count", step);
+}
+
+/* One direction of the hub's edges goes through every form of its word: empty, one entry
+ * inline, a block (first capacity, then grown), back down to one entry after removals from
+ * the middle and the front, empty, and inline again. `kind` picks the direction: 0 the hub's
+ * accepted out-edges, 1 its accepted in-edges, 2 its refused out-edges (each the reverse of
+ * an accepted in-edge, which then takes the in word through the same forms). Leaves 1 and 3
+ * have a second edge at their own end, so the entry that names the hub edge sits in a block
+ * there at position 1, while leaves 0 and 2 keep theirs inline: a moved entry's partner
+ * learns its new position in both forms. Ids are high (near 2^20, what the dense node table
+ * holds in about 24 MB) so the packed node field is mostly ones. */
+static void run_word_transitions(int kind) {
+  const lg_node_t hub = 0xffffe, other = 0xffff0;
+  const lg_node_t leaf[5] = {0xfffff, 0xffffd, 0xfff01, 0x80001, 0x7ffff};
+  word_edge_t e[16];
+  size_t ne = 0;
+  lg_node_t dead[5];
+  size_t ndead = 0;
+  lg_graph_t *g = lg_graph_new();
+  cr_assert_not_null(g);
+  for (int i = 0; i < 5; i++) {
+    lg_node_t l = leaf[i];
+    word_edge_t add[4];
+    int na = 0;
+    if (i == 1 || i == 3) { /* the leaf's second edge comes first: the hub's entry is at 1 */
+      if (kind == 0)
+        add[na++] = (word_edge_t){other, l, LG_GRAPH_ADDED};
+      else if (kind == 1)
+        add[na++] = (word_edge_t){l, other, LG_GRAPH_ADDED};
+      else {
+        add[na++] = (word_edge_t){l, other, LG_GRAPH_ADDED};
+        add[na++] = (word_edge_t){other, l, LG_GRAPH_CYCLE};
+      }
+    }
+    if (kind == 0)
+      add[na++] = (word_edge_t){hub, l, LG_GRAPH_ADDED};
+    else if (kind == 1)
+      add[na++] = (word_edge_t){l, hub, LG_GRAPH_ADDED};
+    else {
+      add[na++] = (word_edge_t){l, hub, LG_GRAPH_ADDED};
+      add[na++] = (word_edge_t){hub, l, LG_GRAPH_CYCLE};
+    }
+    for (int a = 0; a < na; a++) {
+      cr_assert_eq(lg_graph_add_new_edge(g, add[a].from, add[a].to, NULL, 0, NULL), add[a].want,
+                   "kind %d: edge %#x -> %#x", kind, add[a].from, add[a].to);
+      e[ne++] = add[a];
+    }
+    char step[64];
+    snprintf(step, sizeof step, "kind %d, %d hub edges", kind, i + 1);
+    expect_word_edges(g, e, ne, dead, ndead, step);
+    if (i != 3)
+      continue;
+    /* Four hub edges, in the order 0 1 2 3. Remove 1 (3 moves into its place), then 0 (2
+     * moves), then 2 (3 moves again and is the only one left), then 3: the word is empty.
+     * Leaf 4's edge then goes into the emptied word. */
+    const int order[4] = {1, 0, 2, 3};
+    for (int r = 0; r < 4; r++) {
+      lg_graph_remove_node(g, leaf[order[r]]);
+      dead[ndead++] = leaf[order[r]];
+      snprintf(step, sizeof step, "kind %d, leaf %d removed", kind, order[r]);
+      expect_word_edges(g, e, ne, dead, ndead, step);
+    }
+  }
+  cr_expect_eq(lg_graph_node_count(g), 3, "the hub, leaf 4 and the leaves' other end");
+  lg_graph_remove_node(g, hub);
+  dead[ndead++] = hub;
+  expect_word_edges(g, e, ne, dead, ndead, "hub removed");
+  cr_expect_eq(lg_graph_node_count(g), 2);
+  lg_graph_free(g);
+}
+
+Test(graph, out_word_goes_inline_to_block_and_back, .timeout = 60) {
+  run_word_transitions(0);
+}
+
+Test(graph, in_word_goes_inline_to_block_and_back, .timeout = 60) {
+  run_word_transitions(1);
+}
+
+Test(graph, refused_word_goes_inline_to_block_and_back, .timeout = 60) {
+  run_word_transitions(2);
+}
+
+/* The address space this process has mapped, from /proc/self/statm. */
+static size_t mapped_bytes_now(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  cr_assert_not_null(f, "cannot read /proc/self/statm");
+  unsigned long pages = 0;
+  cr_assert_eq(fscanf(f, "%lu", &pages), 1);
+  fclose(f);
+  return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+Test(graph, edge_without_memory_leaves_both_words_as_they_were, .timeout = 60) {
+  /* from has one out-edge (inline); to's in-edges fill a block of the largest small class, so
+   * from -> to moves from's entry into a new block, then finds no memory to grow to's: the
+   * address space is capped for that one call. The edge must fail with -ENOMEM and leave the
+   * graph as it was, from's entry inline again, and succeed once memory is back. */
+  const lg_node_t to = 0, from = 20000, first = 20001;
+  lg_graph_t *g = lg_graph_new();
+  cr_assert_not_null(g);
+  for (lg_node_t s = 1; s <= 8191; s++) /* 8191 entries: a block of exactly 64 KiB */
+    cr_assert_eq(lg_graph_add_new_edge(g, s, to, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_assert_eq(lg_graph_add_new_edge(g, from, first, NULL, 0, NULL), LG_GRAPH_ADDED);
+  /* A block of from's future size exists already, so its class has memory at hand. */
+  cr_assert_eq(lg_graph_add_new_edge(g, 1, 2, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_assert_eq(lg_graph_check_invariants(g), 0);
+
+  struct rlimit old;
+  cr_assert_eq(getrlimit(RLIMIT_AS, &old), 0);
+  struct rlimit capped = old;
+  capped.rlim_cur = mapped_bytes_now() + 64 * 1024; /* less than the 128 KiB block to needs */
+  cr_assert_eq(setrlimit(RLIMIT_AS, &capped), 0);
+  int rc = lg_graph_add_new_edge(g, from, to, NULL, 0, NULL);
+  cr_assert_eq(setrlimit(RLIMIT_AS, &old), 0);
+
+  cr_assert_eq(rc, -ENOMEM, "from -> to returned %d without memory", rc);
+  cr_expect_eq(lg_graph_check_invariants(g), 0);
+  cr_expect_not(lg_graph_has_edge(g, from, to));
+  cr_expect(lg_graph_has_edge(g, from, first));
+  cr_expect_eq(lg_graph_edge_count(g), 8193);
+  cr_expect_eq(lg_graph_add_new_edge(g, from, to, NULL, 0, NULL), LG_GRAPH_ADDED);
+  cr_expect(lg_graph_has_edge(g, from, to));
   cr_expect_eq(lg_graph_check_invariants(g), 0);
   lg_graph_free(g);
 }
