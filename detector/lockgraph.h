@@ -151,7 +151,7 @@ enum {
   LG_ACQ_TRY = 2,      /* trylock that succeeded: no edge into the lock */
 };
 
-/* ---- node records: 40 bytes per lock id, plus the slow path's 24 and the hot word (locks.c) ---- */
+/* ---- node records: 32 bytes per lock id, plus the slow path's 24 and the hot word (locks.c) ---- */
 
 typedef struct lg_edge lg_edge_t;
 
@@ -185,13 +185,6 @@ static inline lg_edge_t **lg_edge_vec_items(const lg_edge_vec_t *v) {
   return (v->w & 1) ? lg_edge_vec_block(v)->v : (lg_edge_t **)&v->w;
 }
 
-/* Chain keys kept in a lock's record beside its hot word (the last key): they answer for the
- * ways into a lock that the thread's key set does not, a leaf's (leaf.c leaves that set alone)
- * or any once the set has started over (past LG_TCACHE_MAX keys). Two: a lock taken under two
- * held stacks in turn stays on the fast path; more ways in turn cost a slow path each that
- * finds the edge known. Every key more costs 8 bytes on every lock. */
-#define LG_LOCK_KEYS 2
-
 typedef struct lg_lock {
   _Atomic uint32_t ver;         /* bumped when the instance dies; slots carry the version */
   uint8_t kind;                 /* LG_KIND_* */
@@ -200,11 +193,14 @@ typedef struct lg_lock {
   uint8_t pad;
   _Atomic uintptr_t addr;       /* the lock's address */
   _Atomic uintptr_t first_pc;   /* return address of the first acquisition */
-  /* Chain keys already processed into this lock (written on the slow path): a lock with few
-   * ways into it needs no per-thread cache, however many locks the program has. */
-  _Atomic uint64_t keys[LG_LOCK_KEYS];
+  /* The chain key the hot word held before its last one (written on the slow path): with the
+   * hot word, the last two ways into the lock, which answer for the ways the thread's key set
+   * does not, a leaf's (leaf.c leaves that set alone) or any once the set has started over
+   * (past LG_TCACHE_MAX keys). A lock taken under two held stacks in turn stays on the fast
+   * path; one taken under three or more in turn costs a slow path that finds its edge known. */
+  _Atomic uint64_t prev_key;
 } lg_lock_t;
-_Static_assert(sizeof(lg_lock_t) == 40, "a lock's record: 40 bytes");
+_Static_assert(sizeof(lg_lock_t) == 32, "a lock's record: 32 bytes");
 
 /* What only the slow path needs about a lock, kept off the fast path's cache line. */
 typedef struct lg_lock_aux {
@@ -467,7 +463,7 @@ LG_INLINE lg_lock_t *lg_lock_at(uint32_t id) {
 /* The hot part of a node: the chain key last processed into the lock, 8 bytes per id in a
  * dense array (eight locks per cache line, in first-seen order). A program walking many locks
  * in a fixed order reads one sequential word per acquisition instead of a probe of the
- * thread's key set (a hash: random lines) and a 40-byte record. Mapped with the node chunks. */
+ * thread's key set (a hash: random lines) and a 32-byte record. Mapped with the node chunks. */
 extern _Atomic uint64_t *_Atomic lg_hot_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
 
 LG_INLINE _Atomic uint64_t *lg_lock_hot(uint32_t id) {
@@ -550,10 +546,7 @@ LG_INLINE int lg_acquire_known_top(lg_thread_t *t, uint32_t d, const lg_held_t *
   uint64_t again = idver;
   __asm__("" : "+r"(again));
   lg_lock_t *n = lg_lock_at((uint32_t)again);
-  for (int j = 0; j < LG_LOCK_KEYS; j++)
-    if (atomic_load_explicit(&n->keys[j], memory_order_relaxed) == k)
-      return 1;
-  return 0;
+  return atomic_load_explicit(&n->prev_key, memory_order_relaxed) == k;
 }
 
 LG_INLINE int lg_acquire_known_slot(lg_thread_t *t, uint64_t s, uint8_t kind, uint8_t mode,

@@ -252,8 +252,7 @@ uint32_t lg_lock_record_begin(uint32_t id, uint8_t kind, uintptr_t addr, uintptr
 
 void lg_lock_record_end(uint32_t id) {
   lg_lock_t *n = lg_lock_at(id);
-  for (int k = 0; k < LG_LOCK_KEYS; k++)
-    atomic_store_explicit(&n->keys[k], 0, memory_order_relaxed);
+  atomic_store_explicit(&n->prev_key, 0, memory_order_relaxed);
   atomic_store_explicit(lg_lock_hot(id), 0, memory_order_relaxed);
   atomic_store_explicit(&lg_aux_at(id)->leaf, 0, memory_order_relaxed);
   lg_aux_at(id)->ordered = 0;
@@ -473,18 +472,17 @@ void lg_lock_publish_locked(uint32_t id) {
 
 /* ---- the slow path ---- */
 
-/* A chain key processed into lock n (id): in the lock's hot word (the last key), its own small
- * set (first free, else a slot chosen by the key) and the thread's set. Two threads writing
- * the lock's set at once (leaf.c runs without the lock) may lose a key: it is only a cache. */
+/* A chain key processed into lock n (id): in the lock's hot word (the last key), the key it
+ * replaces in the lock's prev_key, and in the thread's set. Two threads writing the lock's
+ * words at once (leaf.c runs without the lock) may lose a key: they are only a cache. */
 void lg_chain_remember(lg_thread_t *t, uint32_t id, lg_lock_t *n, uint64_t key) {
-  int slot = -1;
-  for (int k = 0; k < LG_LOCK_KEYS && slot < 0; k++)
-    if (atomic_load_explicit(&n->keys[k], memory_order_relaxed) == 0)
-      slot = k;
-  if (slot < 0)
-    slot = (int)((key >> 40) % LG_LOCK_KEYS);
-  atomic_store_explicit(&n->keys[slot], key, memory_order_relaxed);
-  atomic_store_explicit(lg_lock_hot(id), key, memory_order_relaxed);
+  _Atomic uint64_t *hot = lg_lock_hot(id);
+  uint64_t last = atomic_load_explicit(hot, memory_order_relaxed);
+  if (last != key) {
+    if (last != 0)
+      atomic_store_explicit(&n->prev_key, last, memory_order_relaxed);
+    atomic_store_explicit(hot, key, memory_order_relaxed);
+  }
   if (t != NULL)
     lg_thread_cache_insert(t, key);
 }
