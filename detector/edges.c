@@ -1,10 +1,19 @@
 /* edges.c - the lock-order edges: the table, the records and their occurrences, the refused
  * edges and the interned stacks (edges.h states the contract: what is owned, under which lock).
  *
- * The table is keyed by from << 32 | to, with linear probing and backward-shift deletion, at
- * most half full, one 8-byte word per slot (see lg_eslot_make). Adding an occurrence is O(the edge's occurrences), dead ones dropped each
- * time the array doubles; interning a stack is O(its frames). Memory is that of the live
- * edges and stacks plus bounded pools (LG_EDGE_POOL records, LG_INTERN_IDLE stacks).
+ * Finding an edge A -> B: when A has few edges out or B few edges in (fewer than
+ * LG_EDGE_INDEX_DEGREE), by a scan of that short vector; only an edge between a lock with many
+ * edges out and one with many edges in is looked up in the table, so only those are in it
+ * (lg_edge_t.indexed). Most locks have an edge or two each way (a chain, a lock per object under
+ * a few long-lived ones): their edges cost no table slot, and learning and forgetting them no
+ * random access into a table that outgrows the cache. A lock's vector is marked big
+ * (lg_lock_aux_t.big) once it reaches the degree, when every edge of it whose other end is big
+ * the other way goes into the table, and stays big while the lock lives; so whenever both ends
+ * of an edge are big, it is in the table. The table is keyed by from << 32 | to, with linear
+ * probing and backward-shift deletion, at most half full, one 8-byte word per slot (see
+ * lg_eslot_make). Adding an occurrence is O(the edge's occurrences), dead ones dropped each time
+ * the array doubles; interning a stack is O(its frames). Memory is that of the live edges and
+ * stacks plus bounded pools (LG_EDGE_POOL records, LG_INTERN_IDLE stacks).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -162,10 +171,26 @@ static size_t lg_eslot_home(uint64_t s, size_t mask) {
   return (size_t)lg_edge_hash(lg_edge_key(e->from, e->to)) & mask;
 }
 
+/* The edge of v (a short vector: not big) whose other end is `other`. */
+static lg_edge_t *lg_edge_vec_find(const lg_edge_vec_t *v, int out, uint32_t other) {
+  lg_edge_t *const *items = lg_edge_vec_items(v);
+  for (uint32_t i = 0, n = lg_edge_vec_len(v); i < n; i++)
+    if ((out ? items[i]->to : items[i]->from) == other)
+      return items[i];
+  return NULL;
+}
+
 lg_edge_t *lg_edge_find(uint32_t from, uint32_t to) {
-  /* A lock just learned has no edge in: no need for a probe of the table (a cache miss once
-   * it is large). */
-  if (lg_edges_cap == 0 || lg_aux_at(to)->in.w == 0 || lg_aux_at(from)->out.w == 0)
+  const lg_lock_aux_t *xf = lg_aux_at(from), *xt = lg_aux_at(to);
+  /* A lock just learned has no edge in. */
+  if (xt->in.w == 0 || xf->out.w == 0)
+    return NULL;
+  int small_out = !(xf->big & LG_BIG_OUT), small_in = !(xt->big & LG_BIG_IN);
+  if (small_out && (!small_in || lg_edge_vec_len(&xf->out) <= lg_edge_vec_len(&xt->in)))
+    return lg_edge_vec_find(&xf->out, 1, to);
+  if (small_in)
+    return lg_edge_vec_find(&xt->in, 0, from);
+  if (lg_edges_cap == 0)
     return NULL;
   uint64_t h = lg_edge_hash(lg_edge_key(from, to)), tag = h & LG_ESLOT_HASH_MASK;
   size_t mask = lg_edges_cap - 1;
@@ -179,11 +204,13 @@ lg_edge_t *lg_edge_find(uint32_t from, uint32_t to) {
   return NULL;
 }
 
-/* Room for one more edge in the table: 0 or -ENOMEM. */
-static int lg_edge_table_reserve(void) {
-  if ((lg_edges_used + 1) * 2 <= lg_edges_cap)
+/* Room for `more` edges in the table: 0 or -ENOMEM. */
+static int lg_edge_table_reserve(size_t more) {
+  if ((lg_edges_used + more) * 2 <= lg_edges_cap)
     return 0;
   size_t ncap = lg_edges_cap ? lg_edges_cap * 2 : 1024;
+  while ((lg_edges_used + more) * 2 > ncap)
+    ncap *= 2;
   uint64_t *n = lg_mem_alloc(ncap * sizeof(*n));
   if (n == NULL)
     return -ENOMEM;
@@ -237,11 +264,47 @@ static void lg_edge_table_put(lg_edge_t *e) {
   lg_edges_used++;
 }
 
+static int lg_edge_both_big(uint32_t from, uint32_t to) {
+  return (lg_aux_at(from)->big & LG_BIG_OUT) && (lg_aux_at(to)->big & LG_BIG_IN);
+}
+
+/* e into the table when both its ends are big (room reserved). */
+static void lg_edge_index(lg_edge_t *e) {
+  if (!e->indexed && lg_edge_both_big(e->from, e->to)) {
+    lg_edge_table_put(e);
+    e->indexed = 1;
+  }
+}
+
+/* lg_edge_vec_grown's work once a vector has reached the degree: it is big from now on, and
+ * those of its edges whose other end is big go into the table. Without memory for them it
+ * stays small (found by a scan, still) and tries again at its next edge. */
+static void lg_edge_vec_make_big(lg_lock_aux_t *x, const lg_edge_vec_t *v, uint8_t bit) {
+  uint32_t n = lg_edge_vec_len(v);
+  if (lg_edge_table_reserve(n) != 0)
+    return;
+  x->big |= bit;
+  lg_edge_t *const *items = lg_edge_vec_items(v);
+  for (uint32_t i = 0; i < n; i++)
+    lg_edge_index(items[i]);
+}
+
+/* Lock id's vector out (or in) has grown: once it holds LG_EDGE_INDEX_DEGREE edges it is big.
+ * A small vector's word is one edge or a block whose length is read from it. */
+static inline void lg_edge_vec_grown(uint32_t id, int out) {
+  lg_lock_aux_t *x = lg_aux_at(id);
+  uint8_t bit = out ? LG_BIG_OUT : LG_BIG_IN;
+  const lg_edge_vec_t *v = out ? &x->out : &x->in;
+  if (!(x->big & bit) && (v->w & 1) && lg_edge_vec_block(v)->n >= LG_EDGE_INDEX_DEGREE)
+    lg_edge_vec_make_big(x, v, bit);
+}
+
 int lg_edge_adopt_locked(lg_edge_t *e) {
-  if (!lg_eslot_fits(e) || lg_edge_table_reserve() != 0 ||
+  if (!lg_eslot_fits(e) || (lg_edge_both_big(e->from, e->to) && lg_edge_table_reserve(1) != 0) ||
       lg_edge_vec_push(&lg_aux_at(e->from)->out, e, &e->out_pos) != 0)
     return -ENOMEM;
-  lg_edge_table_put(e);
+  lg_edge_index(e);
+  lg_edge_vec_grown(e->from, 1);
   return 0;
 }
 
@@ -369,7 +432,8 @@ void lg_edge_free_locked(lg_edge_t *e) {
 void lg_edge_remove(lg_edge_t *e) {
   lg_edge_vec_drop_out(&lg_aux_at(e->from)->out, e);
   lg_edge_vec_drop_in(&lg_aux_at(e->to)->in, e);
-  lg_edge_table_erase(e);
+  if (e->indexed)
+    lg_edge_table_erase(e);
   lg_edge_free_locked(e);
 }
 
@@ -386,7 +450,8 @@ void lg_edges_remove_all(lg_edge_vec_t *v, int out) {
       __builtin_prefetch(items[n - 1 - 2 * LG_REMOVE_AHEAD]);
     if (n > LG_REMOVE_AHEAD) {
       const lg_edge_t *a = items[n - 1 - LG_REMOVE_AHEAD];
-      __builtin_prefetch(&lg_edges[lg_edge_hash(lg_edge_key(a->from, a->to)) & (lg_edges_cap - 1)]);
+      if (a->indexed)
+        __builtin_prefetch(&lg_edges[lg_edge_hash(lg_edge_key(a->from, a->to)) & (lg_edges_cap - 1)]);
       const lg_edge_vec_t *other = out ? &lg_aux_at(a->to)->in : &lg_aux_at(a->from)->out;
       __builtin_prefetch(&lg_edge_vec_items(other)[out ? a->in_pos : a->out_pos]);
     }
@@ -395,7 +460,8 @@ void lg_edges_remove_all(lg_edge_vec_t *v, int out) {
 }
 
 lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
-  if (lg_edge_table_reserve() != 0)
+  int both = lg_edge_both_big(from, to);
+  if (both && lg_edge_table_reserve(1) != 0)
     return NULL;
   lg_edge_t *e = lg_edge_record_alloc();
   if (e == NULL)
@@ -412,7 +478,13 @@ lg_edge_t *lg_edge_new(uint32_t from, uint32_t to) {
   e->from = from;
   e->to = to;
   e->seq = lg_edge_seq_next();
-  lg_edge_table_put(e);
+  if (both) {
+    lg_edge_table_put(e);
+    e->indexed = 1;
+  } else {
+    lg_edge_vec_grown(from, 1);
+    lg_edge_vec_grown(to, 0);
+  }
   return e;
 }
 

@@ -1,16 +1,18 @@
 /* edges.h - the lock-order edges (edges.c) and what locks.c shares with leaf.c (internal).
  *
- * edges.c owns every published edge: one table keyed by (from, to), the records with their
- * occurrences, the list of edges the graph refused, and the interned stacks they show. All
- * of it is under lg_rt.mu; leaf.c's own calls (marked below) work on a leaf's edges under
- * its spin flag instead. Finding, adding and removing an edge is O(1) expected; destroying a
- * lock is O(its edges). The graph's order (graph.c) and the cycle search (cycles.c) read it.
+ * edges.c owns every published edge: the records with their occurrences, one table keyed by
+ * (from, to) for the edges between locks with many edges (LG_EDGE_INDEX_DEGREE), the list of
+ * edges the graph refused, and the interned stacks they show. All of it is under lg_rt.mu;
+ * leaf.c's own calls (marked below) work on a leaf's edges under its spin flag instead.
+ * Finding an edge is O(1) expected (a scan of fewer than LG_EDGE_INDEX_DEGREE edges, or the
+ * table), adding and removing one O(1) amortized; destroying a lock is O(its edges). The
+ * graph's order (graph.c) and the cycle search (cycles.c) read it.
  *
  * An edge A -> B ("B was taken while A was held") is one record with the ways it was taken
  * (occurrences). Where it lives depends on B:
- *   - B is published (lg_lock_aux_t.leaf == 0): in edges.c's table, in A's `out` and B's
- *     `in` vectors, and (once B has an edge out) in the graph's order. All of it under
- *     lg_rt.mu.
+ *   - B is published (lg_lock_aux_t.leaf == 0): in A's `out` and B's `in` vectors, in
+ *     edges.c's table when both are big, and (once B has an edge out) in the graph's order.
+ *     All of it under lg_rt.mu.
  *   - B is a leaf (leaf.c): only in B's `in` vector, under B's spin flag, not lg_rt.mu. A
  *     leaf has no edge out, so no cycle can run through its edges; the record names A by
  *     (from, from_ver), and an edge whose A died meanwhile is dropped when B is published
@@ -23,6 +25,12 @@
 #define LG_EDGES_H
 
 #include "lockgraph.h"
+
+/* A lock's vector of edges out (in) is big once it has held this many; an edge is in edges.c's
+ * table when both its ends are big (lg_lock_aux_t.big), and found by a scan otherwise. Above a
+ * leaf's most edges in (leaf.c), so a leaf is never big. */
+#define LG_EDGE_INDEX_DEGREE 9
+enum { LG_BIG_OUT = 1, LG_BIG_IN = 2 };
 
 #define LG_GATE_MAX 4     /* other held locks kept per occurrence; beyond that fewer gates are seen */
 #define LG_HELD_READ (1ull << 63) /* in an occurrence's held set: that lock is held for reading */
@@ -64,6 +72,7 @@ struct lg_edge {
   uint32_t nocc;
   uint8_t refused;   /* the graph refused it (it closed a cycle): cycles may run through it */
   uint8_t spilled;   /* the occurrences are in occ.many (else nocc <= 1, in occ.one) */
+  uint8_t indexed;   /* in edges.c's table (both ends' vectors are big: see lg_edge_find) */
   /* Most orders are taken one way only, with no other lock held: that occurrence is kept
    * compact, in place. Anything else (other locks held, stacks of its own, a second way) moves
    * every occurrence into a growing array, for good. (64 bytes in all: one allocation class.) */

@@ -22,6 +22,7 @@
 
 /* Edges into one leaf; one more and it is published (a lock many locks are held over). */
 #define LG_LEAF_IN_MAX 8
+_Static_assert(LG_LEAF_IN_MAX < LG_EDGE_INDEX_DEGREE, "a leaf's edges in are never a big vector (edges.h)");
 
 /* ---- the flag ---- */
 

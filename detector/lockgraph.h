@@ -206,10 +206,11 @@ _Static_assert(sizeof(lg_lock_t) == 32, "a lock's record: 32 bytes");
 typedef struct lg_lock_aux {
   uint32_t free_next;    /* free list link while the id is unused */
   uint8_t ordered;       /* has had an edge out: its edges in are in the graph's order */
+  uint8_t big;           /* LG_BIG_*: which of its vectors have reached LG_EDGE_INDEX_DEGREE (edges.c) */
   /* A leaf instance (leaf.c): no edge out, and its edges in live only in `in`, under `spin`
    * rather than lg_rt.mu; published (0) when the detector lock's side needs them. */
   _Atomic uint8_t leaf, spin;
-  lg_edge_vec_t out, in; /* edges, for removal on destroy */
+  lg_edge_vec_t out, in; /* its edges each way */
 } lg_lock_aux_t;
 _Static_assert(sizeof(lg_lock_aux_t) == 24, "what the slow path keeps per lock: 24 bytes");
 

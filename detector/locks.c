@@ -245,6 +245,7 @@ uint32_t lg_lock_record_begin(uint32_t id, uint8_t kind, uintptr_t addr, uintptr
   atomic_store_explicit(&n->first_pc, first_pc, memory_order_relaxed);
   atomic_store_explicit(&n->addr, addr, memory_order_relaxed);
   x->ordered = 0;
+  x->big = 0;
   atomic_store_explicit(&x->leaf, leaf, memory_order_relaxed);
   atomic_store_explicit(&n->ver, ver, memory_order_release); /* last: the record is whole */
   return ver;
@@ -256,6 +257,7 @@ void lg_lock_record_end(uint32_t id) {
   atomic_store_explicit(lg_lock_hot(id), 0, memory_order_relaxed);
   atomic_store_explicit(&lg_aux_at(id)->leaf, 0, memory_order_relaxed);
   lg_aux_at(id)->ordered = 0;
+  lg_aux_at(id)->big = 0;
   uint32_t nver = (atomic_load_explicit(&n->ver, memory_order_relaxed) + 1) & LG_VER_MASK;
   atomic_store_explicit(&n->ver, nver ? nver : 1, memory_order_release);
   atomic_store_explicit(&n->addr, 0, memory_order_relaxed);

@@ -863,6 +863,23 @@ Test(lockgraph_accuracy, deep_held_stack_gives_one_edge_per_held_lock, .timeout 
   run_cleanup(&r);
 }
 
+/* Locks with many edges each way: their vectors grow past the point where edges start to be
+ * indexed, a second thread finds every edge again (none learned twice), a destroyed lock's
+ * edges go, and a cycle through two of them is reported. */
+Test(lockgraph_accuracy, big_vectors_find_every_edge_again, .timeout = 60)
+{
+  run_request_t rq = {.program = "big_vectors"};
+  run_result_t r;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  expect_potential_deadlock(&r, "big_vectors", 2);
+  summary_parse(r.err, &s);
+  cr_expect_eq(s.locks, 51, "summary: %u locks, expected 24 + 24 + 2 + 1", s.locks);
+  cr_expect_eq(s.edges, 603, "summary: %u edges, expected 576 + 2 + 24 + 1", s.edges);
+  run_cleanup(&r);
+}
+
 Test(lockgraph_accuracy, c11_real_deadlock_is_ended_by_the_watchdog, .timeout = 30)
 {
   const char *src = "c11_real_deadlock.c";
