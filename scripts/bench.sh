@@ -7,8 +7,8 @@
 # Runs every bench/ workload under every tool, INTERLEAVED: round 1 runs each workload under
 # native, lockgraph, tsan-gcc, tsan-clang, helgrind, drd, then round 2 does it again, so each
 # tool-to-native ratio is taken pair by pair inside one round and machine noise hits both
-# sides alike. Every run is timed by GNU time ('%e %M': wall seconds, peak RSS) under
-# `timeout`; a run that fails, prints a wrong result or times out is shown as such, and that
+# sides alike. Every run is timed by bash's microsecond clock around it (wall time) and GNU
+# time ('%M': peak RSS) under `timeout`; a run that fails, prints a wrong result or times out is shown as such, and that
 # tool is not run again on that workload in later rounds. (hyperfine is not used for the table:
 # it runs each command's repetitions as one block, not interleaved with the others.)
 #
@@ -202,7 +202,7 @@ load_start=$(load_of)
 #   status wall_s max_rss_kb acquisitions reports clock_s work_s
 # status is ok, timeout, wrong-result, exit-N, signal-N or not-built. clock_s is the same run's
 # wall time read from bash's microsecond clock around it (timeout, GNU time and env included,
-# the same for every run of a tool): the scaling series needs finer than GNU time's 10 ms.
+# the same for every run of a tool): the tables' wall time, finer than GNU time's 10 ms (wall_s).
 # work_s is the workload's own measure (work_ns=: from creating its locks to destroying
 # them), for the workloads that print one.
 # With run_json set, a lockgraph run also writes its JSON summary there (json=), which says
@@ -356,9 +356,12 @@ AWK
 }
 
 # ---- aggregate: medians, per-round ratios ----
-# A tool's start-up (the "startup" rows: the smallest run, median over rounds) is taken off
-# every wall time before dividing by the acquisitions, so a reduced run's fixed cost (Valgrind
-# needs about 0.4 s to start) does not pass for a cost per acquisition.
+# Wall times are the microsecond clock's (clock_s): GNU time's %e has 10 ms steps, 5% of a
+# 0.2 s run, as much as some goals allow. A tool's start-up (the "startup" rows: the smallest
+# run, median over rounds, on the same clock, so the process, timeout and GNU time overhead
+# goes too) is taken off every wall time before dividing by the acquisitions, so a reduced
+# run's fixed cost (Valgrind needs about 0.4 s to start) does not pass for a cost per
+# acquisition.
 summary=$out/summary.tsv
 awk -F'\t' -v OFS='\t' "$(awk_median)"'
   function minmax(list, want,    n, a, i, v) {
@@ -366,8 +369,8 @@ awk -F'\t' -v OFS='\t' "$(awk_median)"'
     for (i = 2; i <= n; i++) if ((want == "min" && a[i] + 0 < v + 0) || (want == "max" && a[i] + 0 > v + 0)) v = a[i]
     return v
   }
-  # Wall time less start-up, never below half the timer resolution (0.01 s).
-  function net(wall, t) { wall -= su[t]; return wall < 0.005 ? 0.005 : wall }
+  # Wall time less start-up, never below half a millisecond.
+  function net(wall, t) { wall -= su[t]; return wall < 0.0005 ? 0.0005 : wall }
   NR == 1 { next }
   {
     r = $1; w = $2; t = $3; k = w SUBSEP t
@@ -375,9 +378,9 @@ awk -F'\t' -v OFS='\t' "$(awk_median)"'
     runs[k]++
     if ($5 != "ok") { if (status[k] == "ok") { status[k] = $5; bad[k] = r }; next }
     okruns[k]++
-    walls[k] = walls[k] " " $6; rsss[k] = rsss[k] " " $7; acq[k] = $8
+    walls[k] = walls[k] " " $10; rsss[k] = rsss[k] " " $7; acq[k] = $8
     if ($9 + 0 > 0) reports[k] += $9
-    wallr[k, r] = $6
+    wallr[k, r] = $10
     rlist[k] = rlist[k] " " r
   }
   END {
@@ -425,7 +428,7 @@ render_table() { # render_table <text|md>
       }
       rt = $2 == "native" ? "1x" : fratio($11)
       if ($2 == "native" || $1 == "startup") { rng = ""; if ($1 == "startup") rt = "-" }
-      row[++nr] = $1 "|" $2 "|" $3 "|" st "|" fnum($7, 2) "|" rt rng "|" fns($10) "|" ($8 == "" ? "-" : fnum($8 / 1024, 1)) "|" gl
+      row[++nr] = $1 "|" $2 "|" $3 "|" st "|" fnum($7, 3) "|" rt rng "|" fns($10) "|" ($8 == "" ? "-" : fnum($8 / 1024, 1)) "|" gl
     }
     END {
       for (i = 1; i <= ncol; i++) width[i] = length(head[i])
