@@ -35,10 +35,9 @@ static void all_pairs(void)
     }
 }
 
-static void *again(void *arg)
+/* s -> l[0] (s has one edge out) and h[0] -> t (t has one edge in). */
+static void small_ends(void)
 {
-  (void)arg;
-  all_pairs();
   pthread_mutex_lock(&s);
   pthread_mutex_lock(&l[0]);
   pthread_mutex_unlock(&l[0]);
@@ -47,6 +46,13 @@ static void *again(void *arg)
   pthread_mutex_lock(&t);
   pthread_mutex_unlock(&t);
   pthread_mutex_unlock(&h[0]);
+}
+
+static void *again(void *arg)
+{
+  (void)arg;
+  all_pairs();
+  small_ends();
   sem_post(&again_done);
   return NULL;
 }
@@ -72,14 +78,7 @@ int main(void)
   pthread_mutex_init(&t, NULL);
 
   all_pairs();
-  pthread_mutex_lock(&s);
-  pthread_mutex_lock(&l[0]);
-  pthread_mutex_unlock(&l[0]);
-  pthread_mutex_unlock(&s);
-  pthread_mutex_lock(&h[0]);
-  pthread_mutex_lock(&t);
-  pthread_mutex_unlock(&t);
-  pthread_mutex_unlock(&h[0]);
+  small_ends();
 
   pthread_mutex_destroy(&l[3]);
   pthread_mutex_init(&l[3], NULL);
