@@ -113,7 +113,8 @@ void lg_stack_unref(lg_stack_t *s) {
   lg_idle[lg_idle_next] = s;
   lg_idle_next = (lg_idle_next + 1) % LG_INTERN_IDLE;
   s->refs |= LG_STACK_IDLE;
-  if (old != NULL && (old->refs &= ~LG_STACK_IDLE) == 0)
+  if (old != NULL && (atomic_fetch_and_explicit(&old->refs, ~LG_STACK_IDLE, memory_order_relaxed) &
+                      ~LG_STACK_IDLE) == 0)
     lg_stack_drop(old);
 }
 

@@ -804,7 +804,7 @@ LG_INLINE void lg_wait_leave(lg_thread_t **tp) {
 
 /* Declares the scope of a wait of the tracked thread t: lg_wait_leave runs when the scope
  * ends (the library is built with -fexceptions so that an exception-based unwind runs it). */
-#define LG_WAIT_SCOPE(t) lg_thread_t *lg_wait_scope_ __attribute__((cleanup(lg_wait_leave))) = (t)
+#define LG_WAIT_SCOPE(t) lg_thread_t *lg_wait_scope_ __attribute__((cleanup(lg_wait_leave), unused)) = (t)
 
 /* The fork hooks: pipes made before a fork may have a writer in the other process. */
 void lg_waits_after_fork(void);
