@@ -450,6 +450,20 @@ Test(lockgraph, many_locks_completes_clean, .timeout = 150)
   cr_expect_eq(s.edges, count - 1, "summary: %u edges, the chain has %u", s.edges, count - 1);
 }
 
+/* More edges than the edge table's slots can place by their own hash bits (over 2^22 slots):
+ * growing and deleting read the records; an edge then put or moved where lookups do not look
+ * is learned a second time by the thread that takes the pairs again. */
+Test(lockgraph, many_edges_are_found_again_past_the_slot_hash_bits, .timeout = 150)
+{
+  summary_t s;
+  unsigned count = check_clean_at_scale("many_edges", "many_edges: ", " edges",
+                                        "many_edges: %u edges", &s);
+
+  cr_expect_eq(count, 2229216);
+  cr_expect_eq(s.locks, 2112, "summary: %u locks", s.locks);
+  cr_expect_eq(s.edges, count, "summary: %u edges, the program made %u", s.edges, count);
+}
+
 Test(lockgraph, many_threads_completes_clean, .timeout = 150)
 {
   summary_t s;
