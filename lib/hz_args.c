@@ -19,9 +19,11 @@ static const char *hz_args_prog(char **argv)
   return slash ? slash + 1 : (argv[0] ? argv[0] : "program");
 }
 
-static void hz_args_accepted(const hz_args_spec_t *spec, char *buf, size_t len)
+static void hz_args_accepted(const hz_args_spec_t *spec, const hz_args_spacing_t *sp, char *buf,
+                             size_t len)
 {
-  snprintf(buf, len, "accepted: -n N, -t T, -x X%s, -h", spec->accepts_hang ? ", --hang" : "");
+  snprintf(buf, len, "accepted: -n N, -t T, -x X%s%s, -h", sp ? ", -s S" : "",
+           spec->accepts_hang ? ", --hang" : "");
 }
 
 static int hz_args_number(const char *s, long *out)
@@ -39,30 +41,37 @@ static int hz_args_number(const char *s, long *out)
   return 0;
 }
 
-int hz_args_parse(hz_args_t *out, int argc, char **argv, const hz_args_spec_t *spec)
+/* hz_args_parse, with -s accepted when sp is not NULL. */
+static int hz_args_parse_with(hz_args_t *out, int argc, char **argv, const hz_args_spec_t *spec,
+                              const hz_args_spacing_t *sp)
 {
   const char *prog = hz_args_prog(argv);
   char accepted[80];
   int i;
 
-  hz_args_accepted(spec, accepted, sizeof accepted);
+  hz_args_accepted(spec, sp, accepted, sizeof accepted);
   out->n = spec->n_default;
   out->threads = spec->t_default;
   out->scale = 1;
   out->hang = false;
+  out->spacing = sp ? sp->s_default : 0;
 
   for (i = 1; i < argc; i++) {
     const char *opt = argv[i];
     long *slot = NULL;
 
     if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
-      printf("usage: %s [-n N] [-t T] [-x X]%s\n"
+      printf("usage: %s [-n N] [-t T] [-x X]%s%s\n"
              "  -n N    %s (default %ld)\n"
              "  -t T    threads (default %ld)\n"
-             "  -x X    scale: work on N*X (default 1)\n%s",
-             prog, spec->accepts_hang ? " [--hang]" : "", spec->what_n, spec->n_default,
-             spec->t_default,
-             spec->accepts_hang ? "  --hang  really deadlock (ended by a watchdog)\n" : "");
+             "  -x X    scale: work on N*X (default 1)\n",
+             prog, sp ? " [-s S]" : "", spec->accepts_hang ? " [--hang]" : "", spec->what_n,
+             spec->n_default, spec->t_default);
+      if (sp)
+        printf("  -s S    %s (at least %ld, default %ld)\n", sp->what_s, sp->s_min,
+               sp->s_default);
+      if (spec->accepts_hang)
+        printf("  --hang  really deadlock (ended by a watchdog)\n");
       return HZ_ARGS_HELP;
     }
     if (spec->accepts_hang && strcmp(opt, "--hang") == 0) {
@@ -75,6 +84,8 @@ int hz_args_parse(hz_args_t *out, int argc, char **argv, const hz_args_spec_t *s
       slot = &out->threads;
     else if (strcmp(opt, "-x") == 0)
       slot = &out->scale;
+    else if (sp && strcmp(opt, "-s") == 0)
+      slot = &out->spacing;
     if (!slot) {
       fprintf(stderr, "%s: unknown option '%s' (%s)\n", prog, opt, accepted);
       return -EINVAL;
@@ -86,6 +97,11 @@ int hz_args_parse(hz_args_t *out, int argc, char **argv, const hz_args_spec_t *s
     }
     i++;
   }
+  if (sp && out->spacing < sp->s_min) {
+    fprintf(stderr, "%s: -s %ld is too small (at least %ld: %s)\n", prog, out->spacing,
+            sp->s_min, sp->what_s);
+    return -EINVAL;
+  }
   if (out->n > HZ_ARGS_MAX / out->scale) {
     fprintf(stderr, "%s: -n %ld times -x %ld is too large (at most %ld)\n", prog, out->n,
             out->scale, HZ_ARGS_MAX);
@@ -95,12 +111,26 @@ int hz_args_parse(hz_args_t *out, int argc, char **argv, const hz_args_spec_t *s
   return 0;
 }
 
-void hz_args_parse_or_exit(hz_args_t *out, int argc, char **argv, const hz_args_spec_t *spec)
+int hz_args_parse(hz_args_t *out, int argc, char **argv, const hz_args_spec_t *spec)
 {
-  int rc = hz_args_parse(out, argc, argv, spec);
+  return hz_args_parse_with(out, argc, argv, spec, NULL);
+}
 
+static void hz_args_exit_on(int rc)
+{
   if (rc == HZ_ARGS_HELP)
     exit(0);
   if (rc < 0)
     exit(2);
+}
+
+void hz_args_parse_or_exit(hz_args_t *out, int argc, char **argv, const hz_args_spec_t *spec)
+{
+  hz_args_exit_on(hz_args_parse_with(out, argc, argv, spec, NULL));
+}
+
+void hz_args_parse_spaced_or_exit(hz_args_t *out, int argc, char **argv,
+                                  const hz_args_spec_t *spec, const hz_args_spacing_t *sp)
+{
+  hz_args_exit_on(hz_args_parse_with(out, argc, argv, spec, sp));
 }

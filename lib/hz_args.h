@@ -4,6 +4,8 @@
  *   -t T     threads or workers
  *   -x X     scale: the program works on N * X (the harness runs -x 1 and -x 4 and compares
  *            peak memory, so a program's memory must follow the scaled size, nothing else)
+ *   -s S     only for a program that parses with hz_args_parse_spaced: bytes between its
+ *            objects (a bench workload's layout, e.g. a lock per object of S bytes)
  *   --hang   only where the program accepts it: a variant that really hangs
  *   -h       usage on stdout, exit 0
  *
@@ -29,7 +31,14 @@ typedef struct hz_args {
   long scale;    /* -x */
   long size;     /* n * scale: the size the program actually works on */
   bool hang;     /* --hang */
+  long spacing;  /* -s (hz_args_parse_spaced; else 0) */
 } hz_args_t;
+
+/* What -s means to a program that accepts it, its smallest value and its default. */
+typedef struct hz_args_spacing {
+  const char *what_s;
+  long s_min, s_default;
+} hz_args_spacing_t;
 
 /* Positive result of hz_args_parse: -h was given and the usage was printed on stdout. */
 #define HZ_ARGS_HELP 1
@@ -41,5 +50,9 @@ int hz_args_parse(hz_args_t *out, int argc, char **argv, const hz_args_spec_t *s
 
 /* hz_args_parse for main: exits 0 after -h and 2 after a bad option. */
 void hz_args_parse_or_exit(hz_args_t *out, int argc, char **argv, const hz_args_spec_t *spec);
+
+/* hz_args_parse_or_exit that also accepts -s S (at least sp->s_min) into out->spacing. */
+void hz_args_parse_spaced_or_exit(hz_args_t *out, int argc, char **argv,
+                                  const hz_args_spec_t *spec, const hz_args_spacing_t *sp);
 
 #endif

@@ -501,6 +501,9 @@ EOF
 #   million acquisitions per point (as the issue's goal is stated); every lock also brings one
 #   new edge, so a point's cost is a new lock with its edge plus the known-edge walk.
 #   Columns: lockgraph's extra ns per acquisition and extra bytes per live lock.
+# - spread (many_locks -s): the 100k-lock point again with every lock in a cell of its own,
+#   256 B, 1 KiB and 4 KiB apart, as a lock per object sits: what a live lock costs when the
+#   locks are not packed in one array (the same two columns).
 # - threads (many_threads): 1,000 acquisitions per thread, wall time per thread.
 # Every point runs native then lockgraph, `repeats` times a round (more for the short
 # points, whose few milliseconds a busy machine blurs), interleaved over BENCH_SCALING_ROUNDS
@@ -522,6 +525,9 @@ if [ "$scaling" -eq 1 ] && [ -f "$lg_lib" ]; then
     "locks|10k locks|10000|many_locks|-n 200 -x 10|3"
     "locks|100k locks|100000|many_locks|-n 20 -x 100|2"
     "locks|1M locks|1000000|many_locks|-n 2 -x 1000|2"
+    "spread|256 B apart|100000|many_locks|-n 20 -x 100 -s 256|2"
+    "spread|1 KiB apart|100000|many_locks|-n 20 -x 100 -s 1024|2"
+    "spread|4 KiB apart|100000|many_locks|-n 20 -x 100 -s 4096|2"
     "edges|2k edges|2016|nested_pairs|-n 2016 -t 1 -x 1|9"
     "edges|8k edges|8128|nested_pairs|-n 8128 -t 1 -x 2|9"
     "edges|74k edges|73536|nested_pairs|-n 73536 -t 1 -x 6|3"
@@ -620,10 +626,10 @@ if [ "$scaling" -eq 1 ] && [ -f "$lg_lib" ]; then
           if (ex != "" && acq > 0) xa = ex / acq * 1e9
           if (s == "edges" && ex != "" && ne[k] > 0) xe = ex / ne[k] * 1e9
           if (s == "edges" && exm != "" && ne[k] > 0) xbe = exm * 1024 / ne[k]
-          if (s == "locks" && exm != "" && nl[k] > 0) xbl = exm * 1024 / nl[k]
+          if ((s == "locks" || s == "spread") && exm != "" && nl[k] > 0) xbl = exm * 1024 / nl[k]
           # lockgraph must have seen every lock and edge the workload made: no cap, no loss.
           if (stat == "ok" && s == "edges" && ne[k] != "" && ne[k] != xv[k]) stat = "lockgraph saw " ne[k] " edges, not " xv[k]
-          if (stat == "ok" && s == "locks" && nl[k] != "" && nl[k] != xv[k]) stat = "lockgraph saw " nl[k] " locks, not " xv[k]
+          if (stat == "ok" && (s == "locks" || s == "spread") && nl[k] != "" && nl[k] != xv[k]) stat = "lockgraph saw " nl[k] " locks, not " xv[k]
         }
         print s, p[2], xv[k], fmt(nw, 6), fmt(lw, 6), fmt(rt, 3),
           (acq > 0 && nn != "" ? fmt(nn / acq * 1e9, 1) : ""), (acq > 0 && ln != "" ? fmt(ln / acq * 1e9, 1) : ""),
@@ -647,6 +653,9 @@ if [ "$scaling" -eq 1 ] && [ -f "$lg_lib" ]; then
     $1 == "edges" && $6 != "" { nq++; if (nq == 1) q1 = $6; qn = $6 }
     $1 == "locks" && $6 != "" { nr++; if (nr == 1) { r1 = $6; r1p = $2; rmax = $6 }; rn = $6; rnp = $2; if ($6 + 0 > rmax + 0) rmax = $6 }
     $1 == "locks" && $19 != "" { nl++; if (nl == 1) { l1 = $19; l1p = $2 }; ln = $19; lnp = $2 }
+    $1 == "locks" && $3 == 100000 { p100b = $19; p100r = $6 }
+    $1 == "spread" && $12 != "ok" { bad["spread"]++ }
+    $1 == "spread" && $19 != "" { ns++; sl = sl (ns > 1 ? ", " : "") $19 " at " $2; if ($19 + 0 > smax + 0) smax = $19; sr = sr (ns > 1 ? ", " : "") num($6) "x" }
     END {
       print "series", "metric", "first_point", "first", "last_point", "last", "max_over_first", "within_2x", "bytes_per_lock_at_largest", "at_most_128_bytes", "line"
       if (ne >= 2 && e1 > 0) {
@@ -664,6 +673,14 @@ if [ "$scaling" -eq 1 ] && [ -f "$lg_lib" ]; then
           "locks: ratio " num(r1) "x at " r1p " .. " num(rn) "x at " rnp " (at most " sprintf("%.2f", rmax / r1) "x the first): within 2x: " w \
           "; extra bytes per live lock " (nl ? l1 " at " l1p " .. " ln " at " lnp : "not measured") ": at most 128 at " lnp ": " b
       } else print "locks", "ratio", "", "", "", "", "", "unknown", "", "unknown", "locks: ratio: not measured (fewer than two points ran)"
+      # The same 100k locks, each in a cell of its own further apart: the goal of 128 bytes
+      # per live lock holds for a lock per object only if it holds here too.
+      if (ns) {
+        b = smax + 0 <= 128 && !bad["spread"] ? "yes" : "no"
+        if (bad["spread"]) b = b " (" bad["spread"] " point(s) not ok: see their status)"
+        print "spread", "extra_bytes_per_lock", "", p100b, "", "", "", "", smax, b,
+          "spread: 100k locks, extra bytes per live lock " (p100b != "" ? p100b " packed 48 B apart, " : "") sl "; ratio " (p100r != "" ? num(p100r) "x packed, " : "") sr ": at most 128 at every spacing: " b
+      }
     }' "$scaling_tsv" >"$out/scaling-verdicts.tsv"
 
   # One panel per series. locks: lockgraph's extra ns per acquisition (left) and extra bytes
@@ -901,8 +918,10 @@ load_end=$(load_of)
     echo
     echo "Median of ${scaling_reps:-2} interleaved rounds (more pairs of runs for the short points). Edges: one pass"
     echo "over nested_pairs' pairs, every pair a new edge. Locks: many_locks, 4M acquisitions per point, each"
-    echo "lock with one new edge (m[i] -> m[i+1]). The ms columns: for edges and locks the workload's own time"
-    echo "from creating its locks to destroying them (work_ns), for threads and start-up the run's wall clock."
+    echo "lock with one new edge (m[i] -> m[i+1]). Spread: the 100k-lock point with each lock in a cell of its"
+    echo "own, 256 B to 4 KiB apart (a lock per object; the locks series packs them 48 B apart). The ms columns:"
+    echo "for edges, locks and spread the workload's own time from creating its locks to destroying them"
+    echo "(work_ns), for threads and start-up the run's wall clock."
     echo "Extra = lockgraph less native (time, peak RSS). ns/acq, ratio and the extra columns have the"
     echo "start-up row's share taken off (edges: its work_ns; threads: its wall clock; memory: its RSS)."
     echo
@@ -980,7 +999,8 @@ render_table text
 if [ -f "$scaling_tsv" ]; then
   echo
   echo "Scaling (lockgraph alone; median of ${scaling_reps:-2} interleaved rounds; edges: one pass, every pair a new edge;"
-  echo "locks: 4M acquisitions, one new edge per lock; edges and locks timed by the workload's work_ns;"
+  echo "locks: 4M acquisitions, one new edge per lock; spread: 100k locks 256 B to 4 KiB apart;"
+  echo "edges, locks and spread timed by the workload's work_ns;"
   echo "extra = lockgraph less native, start-up taken off):"
   render_scaling text
 fi
