@@ -177,8 +177,14 @@ static inline lg_lock_aux_t *lg_aux_at(uint32_t id) {
 /* Nonzero once some lock lives in the overflow map (two locks in one granule): a slot then
  * no longer says alone which lock an address holds, and leaf.c leaves every lock alone. */
 int lg_locks_overflow_any(void);
-/* The slot of addr through the thread's region cache; no region is created (NULL then). */
+/* The slot of addr through the thread's region cache, its block made when missing; no region is
+ * created (NULL then, and without memory). */
 _Atomic uint64_t *lg_slot_lookup(lg_thread_t *t, uintptr_t addr);
+/* Makes addr's region the thread's cached one (when it exists and is not already). */
+static inline void lg_region_remember(lg_thread_t *t, uintptr_t addr) {
+  if ((addr >> LG_REGION_SHIFT) != t->region_key)
+    (void)lg_region_find(t, addr);
+}
 /* A chain key processed into lock id: its hot word and key set, and the thread's set unless
  * t is NULL (a leaf's few ways in fit its own set). */
 void lg_chain_remember(lg_thread_t *t, uint32_t id, lg_lock_t *n, uint64_t key);

@@ -350,8 +350,7 @@ int lg_leaf_acquire(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, 
         return 0;
     }
   }
-  t->region_key = addr >> LG_REGION_SHIFT;
-  t->region_slots = slot - ((addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1));
+  lg_region_remember(t, addr);
   if (s == 0)
     return lg_leaf_new(t, addr, kind, mode, edges, memo, pc, slot, a);
   a->id = id;

@@ -287,6 +287,9 @@ typedef struct lg_leaf_tls {
   lg_leaf_memo_t memo[LG_LEAF_MEMO];
 } lg_leaf_tls_t;
 
+/* A shadow region: its blocks of slots, one word each (locks.c; see lg_region_slot). */
+typedef _Atomic(_Atomic uint64_t *) lg_region_t;
+
 typedef struct lg_thread lg_thread_t;
 struct lg_thread {
   /* Owner-only, hot. */
@@ -294,7 +297,9 @@ struct lg_thread {
   lg_held_t *held;
   uint64_t seed; /* chain key of the empty stack: a hash of the current hb segment */
   uintptr_t region_key;
-  _Atomic uint64_t *region_slots;
+  lg_region_t *region_dir; /* the region of region_key (NULL: none cached) */
+  char *block_next, *block_end; /* what is left of the arena it cuts slot blocks from (locks.c) */
+  size_t block_arena;           /* the size of its next arena */
   uintptr_t stack_hi; /* top of this thread's stack (0 unknown): bounds the frame-pointer walk */
   int passthrough; /* nonzero: inside the detector or a blocking real call, exited, or the watchdog: do not track */
   uint64_t *cache;
@@ -449,9 +454,30 @@ void lg_locks_mark_orphan(uint32_t id, uint32_t ver);
 
 /* ---- the fast path (inline: the wrappers compile it in) ---- */
 
-#define LG_REGION_SHIFT 20 /* one shadow region covers 1 MiB of address space */
-#define LG_GRANULE_SHIFT 4 /* one slot per 16 bytes (no two mutexes or rwlocks share one): neighbouring locks get neighbouring slots */
-#define LG_REGION_SLOTS (1u << (LG_REGION_SHIFT - LG_GRANULE_SHIFT))
+/* The shadow: the lock at an address, as a slot (below). A region covers 1 MiB of address
+ * space with a directory of one word per 128-byte span, 0 or the block of that span's 8 slots
+ * (one per 16-byte granule: no two mutexes or rwlocks share one; 64 bytes, a cache line). A
+ * block is made by the first acquisition of a lock in its span (locks.c) and kept while the
+ * region lives (regions are never unmapped), so a slot's address never changes. Memory
+ * follows the locks, not the address space they are spread over: a block per span with a
+ * lock, and the directory's pages (8 bytes per 128 of the program's memory) only where locks
+ * live. A lock per 1 KiB object costs its block and 64 bytes of directory, where one slot per
+ * granule over the whole span cost 512 bytes; locks packed in an array cost what they did
+ * (8 bytes per 16 of the array), plus an eighth of it in directory. The price is the
+ * directory's load, one more on every acquisition. */
+#define LG_REGION_SHIFT 20
+#define LG_BLOCK_SHIFT 7
+#define LG_GRANULE_SHIFT 4
+#define LG_REGION_BLOCKS (1u << (LG_REGION_SHIFT - LG_BLOCK_SHIFT))
+#define LG_BLOCK_SLOTS (1u << (LG_BLOCK_SHIFT - LG_GRANULE_SHIFT))
+
+/* The slot of addr in its region r, NULL while no lock has lived in its span. */
+LG_INLINE _Atomic uint64_t *lg_region_slot(lg_region_t *r, uintptr_t addr) {
+  _Atomic uint64_t *b = atomic_load_explicit(
+      &r[(addr >> LG_BLOCK_SHIFT) & (LG_REGION_BLOCKS - 1)], memory_order_acquire);
+  return b != NULL ? &b[(addr >> LG_GRANULE_SHIFT) & (LG_BLOCK_SLOTS - 1)] : NULL;
+}
+
 #define LG_NODE_CHUNK_SHIFT 16
 
 extern lg_lock_t *_Atomic lg_lock_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
@@ -507,7 +533,7 @@ typedef struct lg_acq {
 } lg_acq_t;
 
 /* Out of line: region cache miss (lookup only, no allocation); NULL when the region is new. */
-_Atomic uint64_t *lg_region_find(lg_thread_t *t, uintptr_t addr);
+lg_region_t *lg_region_find(lg_thread_t *t, uintptr_t addr);
 /* Out of line: everything the fast path does not know. Returns LG_PRE_*. */
 int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int acq,
                  uintptr_t pc, uintptr_t cfa, lg_acq_t *a);
@@ -561,22 +587,24 @@ LG_INLINE int lg_acquire_known_slot(lg_thread_t *t, uint64_t s, uint8_t kind, ui
 LG_INLINE uint64_t lg_slot_peek(const lg_thread_t *t, uintptr_t addr) {
   if (LG_UNLIKELY((addr >> LG_REGION_SHIFT) != t->region_key))
     return 0;
-  return atomic_load_explicit(
-      &t->region_slots[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)], memory_order_acquire);
+  _Atomic uint64_t *slot = lg_region_slot(t->region_dir, addr);
+  return slot != NULL ? atomic_load_explicit(slot, memory_order_acquire) : 0;
 }
 
 /* lg_acquire_known_slot for the lock at addr, looking its region up when it is not the cached
  * one. On nonzero, *slot is the lock's shadow slot and *key the acquisition's chain key. */
 LG_INLINE int lg_acquire_known(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int acq,
                                uint64_t *slot, uint64_t *key) {
-  _Atomic uint64_t *slots = t->region_slots;
+  lg_region_t *r = t->region_dir;
   if (LG_UNLIKELY((addr >> LG_REGION_SHIFT) != t->region_key)) {
-    slots = lg_region_find(t, addr);
-    if (slots == NULL)
+    r = lg_region_find(t, addr);
+    if (r == NULL)
       return 0;
   }
-  uint64_t s = atomic_load_explicit(&slots[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)],
-                                    memory_order_acquire);
+  _Atomic uint64_t *p = lg_region_slot(r, addr);
+  if (p == NULL)
+    return 0;
+  uint64_t s = atomic_load_explicit(p, memory_order_acquire);
   *slot = s;
   return lg_acquire_known_slot(t, s, kind, mode, acq, key);
 }

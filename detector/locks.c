@@ -61,7 +61,7 @@ lg_lock_t *_Atomic lg_lock_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
 _Atomic uint64_t *_Atomic lg_hot_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)];
 lg_lock_aux_t *lg_aux_chunks[1u << (32 - LG_NODE_CHUNK_SHIFT)]; /* under lg_rt.mu */
 
-static _Atomic(_Atomic(_Atomic uint64_t *) *) lg_top[1u << LG_TOP_BITS];
+static _Atomic(_Atomic(lg_region_t *) *) lg_top[1u << LG_TOP_BITS]; /* -> mid arrays -> regions */
 
 /* Everything below is under lg_rt.mu. */
 static uint32_t lg_next_id = 1;   /* ids start at 1: a zero slot is empty */
@@ -86,12 +86,12 @@ static void *lg_map_zero(size_t len) {
   return p == MAP_FAILED ? NULL : p;
 }
 
-/* The region's slots; creates the region when `create` (under lg_rt.mu). */
-static _Atomic uint64_t *lg_region_get(uintptr_t addr, int create) {
+/* The region's directory; creates the region when `create` (under lg_rt.mu). */
+static lg_region_t *lg_region_get(uintptr_t addr, int create) {
   if (addr >> (32 + LG_TOP_BITS))
     return NULL; /* beyond 47-bit user space: the overflow map handles it */
   uintptr_t top = addr >> 32, mid = (addr >> LG_REGION_SHIFT) & ((1u << LG_MID_BITS) - 1);
-  _Atomic(_Atomic uint64_t *) *m = atomic_load_explicit(&lg_top[top], memory_order_acquire);
+  _Atomic(lg_region_t *) *m = atomic_load_explicit(&lg_top[top], memory_order_acquire);
   if (m == NULL) {
     if (!create)
       return NULL;
@@ -100,20 +100,20 @@ static _Atomic uint64_t *lg_region_get(uintptr_t addr, int create) {
       return NULL;
     atomic_store_explicit(&lg_top[top], m, memory_order_release);
   }
-  _Atomic uint64_t *r = atomic_load_explicit(&m[mid], memory_order_acquire);
+  lg_region_t *r = atomic_load_explicit(&m[mid], memory_order_acquire);
   if (r == NULL && create) {
-    r = lg_map_zero(sizeof(uint64_t) * LG_REGION_SLOTS);
+    r = lg_map_zero(sizeof(lg_region_t) * LG_REGION_BLOCKS);
     if (r != NULL)
       atomic_store_explicit(&m[mid], r, memory_order_release);
   }
   return r;
 }
 
-_Atomic uint64_t *lg_region_find(lg_thread_t *t, uintptr_t addr) {
-  _Atomic uint64_t *r = lg_region_get(addr, 0);
+lg_region_t *lg_region_find(lg_thread_t *t, uintptr_t addr) {
+  lg_region_t *r = lg_region_get(addr, 0);
   if (r != NULL) {
     t->region_key = addr >> LG_REGION_SHIFT;
-    t->region_slots = r;
+    t->region_dir = r;
   }
   return r;
 }
@@ -268,19 +268,66 @@ void lg_lock_id_free_locked(uint32_t id) {
   lg_free_head = id;
 }
 
-/* The slot that holds addr's node, or NULL (then the overflow map is used). */
-static _Atomic uint64_t *lg_slot_of(uintptr_t addr, int create) {
-  _Atomic uint64_t *r = lg_region_get(addr, create);
-  return r ? &r[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)] : NULL;
+/* Blocks of slots are never freed (their region lives as long as the process). Each thread
+ * cuts the blocks it makes from arenas of its own, one after another, so the blocks of
+ * neighbouring locks made in turn sit next to each other rather than between other records
+ * of their size (a walk over many locks reads them in order); an arena starts small, for a
+ * thread that makes few, and doubles up to LG_BLOCK_ARENA_MAX. What an exiting thread leaves
+ * of its arena is not reused: at most what it used, plus LG_BLOCK_ARENA_MIN. A block is
+ * published with a compare-and-swap on its directory word, so any thread may make one
+ * (leaf.c does, without the detector lock); the loser keeps its block for its next. */
+#define LG_BLOCK_BYTES (sizeof(uint64_t) * LG_BLOCK_SLOTS)
+#define LG_BLOCK_ARENA_MIN ((size_t)512)
+#define LG_BLOCK_ARENA_MAX ((size_t)64 << 10)
+
+/* The slot of addr in region r, whose block was not made when the caller looked: makes it,
+ * or takes the one another thread made meanwhile. NULL without memory. */
+static __attribute__((noinline)) _Atomic uint64_t *lg_region_slot_make(lg_thread_t *t,
+                                                                      lg_region_t *r,
+                                                                      uintptr_t addr) {
+  size_t slot = (addr >> LG_GRANULE_SHIFT) & (LG_BLOCK_SLOTS - 1);
+  if ((size_t)(t->block_end - t->block_next) < LG_BLOCK_BYTES) {
+    size_t size = t->block_arena < LG_BLOCK_ARENA_MIN ? LG_BLOCK_ARENA_MIN : t->block_arena;
+    char *arena = lg_mem_alloc(size);
+    if (arena == NULL)
+      return NULL;
+    t->block_next = arena;
+    t->block_end = arena + size;
+    t->block_arena = size < LG_BLOCK_ARENA_MAX ? 2 * size : size;
+  }
+  _Atomic uint64_t *b = (_Atomic uint64_t *)(void *)t->block_next, *cur = NULL;
+  lg_region_t *word = &r[(addr >> LG_BLOCK_SHIFT) & (LG_REGION_BLOCKS - 1)];
+  if (!atomic_compare_exchange_strong_explicit(word, &cur, b, memory_order_release,
+                                               memory_order_acquire))
+    return &cur[slot];
+  t->block_next += LG_BLOCK_BYTES;
+  return &b[slot];
+}
+
+/* What a slot lookup may make when it is missing: nothing, the block (any thread), or the
+ * region and the block (under lg_rt.mu). */
+enum { LG_SLOT_FIND = 0, LG_SLOT_BLOCK = 1, LG_SLOT_REGION = 2 };
+
+/* The slot that holds addr's node, or NULL (then the overflow map is used, or no lock has
+ * lived in its block's span). make: LG_SLOT_*, with t the thread that makes a block. */
+static _Atomic uint64_t *lg_slot_of(lg_thread_t *t, uintptr_t addr, int make) {
+  lg_region_t *r = lg_region_get(addr, make == LG_SLOT_REGION);
+  if (r == NULL)
+    return NULL;
+  _Atomic uint64_t *slot = lg_region_slot(r, addr);
+  return slot != NULL || make == LG_SLOT_FIND ? slot : lg_region_slot_make(t, r, addr);
 }
 
 /* lg_slot_of through the thread's cached region (regions are never unmapped): the slow path
  * mostly runs for locks next to the last one the thread took. Always inlined: the slow path
  * looks a slot up on every pass, and this test is most of what the lookup costs. */
-LG_INLINE _Atomic uint64_t *lg_slot_cached(const lg_thread_t *t, uintptr_t addr, int create) {
-  if ((addr >> LG_REGION_SHIFT) == t->region_key && t->region_slots != NULL)
-    return &t->region_slots[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)];
-  return lg_slot_of(addr, create);
+LG_INLINE _Atomic uint64_t *lg_slot_cached(lg_thread_t *t, uintptr_t addr, int make) {
+  if ((addr >> LG_REGION_SHIFT) == t->region_key) {
+    _Atomic uint64_t *slot = lg_region_slot(t->region_dir, addr);
+    return slot != NULL || make == LG_SLOT_FIND ? slot
+                                                : lg_region_slot_make(t, t->region_dir, addr);
+  }
+  return lg_slot_of(t, addr, make);
 }
 
 int lg_locks_overflow_any(void) {
@@ -288,10 +335,10 @@ int lg_locks_overflow_any(void) {
 }
 
 _Atomic uint64_t *lg_slot_lookup(lg_thread_t *t, uintptr_t addr) {
-  return lg_slot_cached(t, addr, 0);
+  return lg_slot_cached(t, addr, LG_SLOT_BLOCK);
 }
 
-/* Current (id, ver) of the lock at addr, 0 when none; `slot` is lg_slot_of(addr, ...), looked
+/* Current (id, ver) of the lock at addr, 0 when none; `slot` is lg_slot_of(.., addr, ..), looked
  * up once by the caller. Under lg_rt.mu. */
 static uint64_t lg_lock_find_locked(uintptr_t addr, _Atomic uint64_t *slot) {
   uint64_t v = slot ? atomic_load_explicit(slot, memory_order_relaxed) & ~LG_SLOT_SPECIAL : 0;
@@ -363,26 +410,20 @@ static uint64_t lg_lock_get_locked(uintptr_t addr, uint8_t kind, _Atomic uint64_
 }
 
 uint64_t lg_lock_current_locked(uintptr_t addr) {
-  return lg_lock_find_locked(addr, lg_slot_of(addr, 0));
+  return lg_lock_find_locked(addr, lg_slot_of(NULL, addr, LG_SLOT_FIND));
 }
 
 uint64_t lg_lock_retire(uintptr_t addr) {
   /* Most inits are of memory never seen as a lock: an empty slot (and no lock living in the
    * overflow map) needs no detector lock. The thread's cached region is the usual hit. */
   lg_thread_t *self = lg_tls_self;
-  _Atomic uint64_t *region = self != NULL && (addr >> LG_REGION_SHIFT) == self->region_key &&
-                                     self->region_slots != NULL
-                                 ? self->region_slots
-                                 : lg_region_get(addr, 0);
+  _Atomic uint64_t *slot = self != NULL ? lg_slot_cached(self, addr, LG_SLOT_FIND)
+                                         : lg_slot_of(NULL, addr, LG_SLOT_FIND);
   if (atomic_load_explicit(&lg_overflow_live, memory_order_relaxed) == 0 &&
-      (region == NULL ||
-       atomic_load_explicit(&region[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)],
-                            memory_order_acquire) == 0))
+      (slot == NULL || atomic_load_explicit(slot, memory_order_acquire) == 0))
     return 0;
   lg_thread_t *t = self;
   int was = t ? lg_guard_enter(t) : 0;
-  _Atomic uint64_t *slot =
-      region ? &region[(addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1)] : lg_slot_of(addr, 0);
   if (t != NULL && !was && slot != NULL &&
       atomic_load_explicit(&lg_overflow_live, memory_order_relaxed) == 0) {
     uint64_t s = atomic_load_explicit(slot, memory_order_acquire);
@@ -407,14 +448,14 @@ void lg_locks_mark_orphan(uint32_t id, uint32_t ver) {
     return;
   atomic_fetch_or_explicit(&n->flags, LG_NODE_ORPHAN, memory_order_relaxed);
   uintptr_t addr = atomic_load_explicit(&n->addr, memory_order_relaxed);
-  _Atomic uint64_t *slot = lg_slot_of(addr, 0);
+  _Atomic uint64_t *slot = lg_slot_of(NULL, addr, LG_SLOT_FIND);
   if (slot && (atomic_load_explicit(slot, memory_order_relaxed) & ~LG_SLOT_SPECIAL) ==
                   lg_slot_value(id, ver, n->kind))
     atomic_fetch_or_explicit(slot, LG_SLOT_ORPHAN, memory_order_relaxed);
 }
 
 int lg_lock_lookup(uintptr_t addr, uint32_t *id, uint32_t *ver) {
-  uint64_t v = lg_lock_find_locked(addr, lg_slot_of(addr, 0));
+  uint64_t v = lg_lock_find_locked(addr, lg_slot_of(NULL, addr, LG_SLOT_FIND));
   if (v == 0)
     return 0;
   *id = (uint32_t)v;
@@ -427,7 +468,8 @@ void lg_locks_clear_orphan(uint32_t id, uint32_t ver) {
   if (atomic_load_explicit(&n->ver, memory_order_relaxed) != ver)
     return;
   atomic_fetch_and_explicit(&n->flags, (uint8_t)~LG_NODE_ORPHAN, memory_order_relaxed);
-  _Atomic uint64_t *slot = lg_slot_of(atomic_load_explicit(&n->addr, memory_order_relaxed), 0);
+  _Atomic uint64_t *slot =
+      lg_slot_of(NULL, atomic_load_explicit(&n->addr, memory_order_relaxed), LG_SLOT_FIND);
   if (slot != NULL && (uint32_t)atomic_load_explicit(slot, memory_order_relaxed) == id)
     atomic_fetch_and_explicit(slot, ~LG_SLOT_ORPHAN, memory_order_relaxed);
 }
@@ -754,7 +796,7 @@ static lg_slow_step_t lg_slow_pass_locked(lg_slow_t *s, int *result, lg_report_t
   if (t->leaf.ndefer != 0)
     lg_leaf_flush_locked(t);
   /* The slot is looked up (its region created) once per pass; everything below uses it. */
-  _Atomic uint64_t *slot = lg_slot_cached(t, s->addr, 1);
+  _Atomic uint64_t *slot = lg_slot_cached(t, s->addr, LG_SLOT_REGION);
   uint64_t v = lg_lock_get_locked(s->addr, s->kind, slot);
   if (v == 0) {
     *result = LG_PRE_UNTRACKED;
@@ -774,10 +816,8 @@ static lg_slow_step_t lg_slow_pass_locked(lg_slow_t *s, int *result, lg_report_t
       lg_lock_publish_locked(h->id);
   }
   /* Keep the thread's region cache warm for the next acquisition nearby. */
-  if (slot != NULL) {
-    t->region_key = s->addr >> LG_REGION_SHIFT;
-    t->region_slots = slot - ((s->addr >> LG_GRANULE_SHIFT) & (LG_REGION_SLOTS - 1));
-  }
+  if (slot != NULL)
+    lg_region_remember(t, s->addr);
   uint32_t d = t->depth;
   a->id = id;
   a->ver = ver;
@@ -840,7 +880,7 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
   /* A lock never seen, taken while others are held, brings new edges for certain: capture
    * their stack now rather than find out under the lock, drop it and come back. */
   if (t->depth > 0 && acq != LG_ACQ_TRY) {
-    _Atomic uint64_t *slot = lg_slot_cached(t, addr, 0);
+    _Atomic uint64_t *slot = lg_slot_cached(t, addr, LG_SLOT_FIND);
     if (slot == NULL || atomic_load_explicit(slot, memory_order_acquire) == 0)
       lg_slow_capture(&s);
   }

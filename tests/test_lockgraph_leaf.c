@@ -62,3 +62,11 @@ Test(lockgraph_leaf, a_lock_first_taken_by_threads_at_once_is_one_lock, .timeout
 {
   check_clean_counts("leaf_first_lock_race", 2002, 4000);
 }
+
+/* Four threads' first acquisitions in memory no lock has lived in, two locks in one span: the
+ * block of slots they race to make is one, and each lock is counted once. The 2 own locks
+ * taken + 2 x 2,000; an edge into each. */
+Test(lockgraph_leaf, locks_made_at_once_in_fresh_memory_are_one_lock_each, .timeout = 120)
+{
+  check_clean_counts("fresh_block_race", 4002, 4000);
+}
