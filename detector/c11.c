@@ -78,6 +78,20 @@ static int lg_c11_call_try(lg_thread_t *t, mtx_t *m) {
   return rc;
 }
 
+/* A timed or try acquisition that returned rc: onto the held stack when it succeeded (a signal
+ * handler locking meanwhile passes straight through: lg_own_begin). */
+static void lg_c11_record(lg_thread_t *t, int rc, mtx_t *m, int acq, uintptr_t pc, uintptr_t cfa,
+                          uintptr_t fp) {
+  if (rc != thrd_success || t == NULL)
+    return;
+  lg_acq_t a;
+  lg_own_begin(t);
+  if (lg_acquire_check(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, acq, pc, cfa, &a) !=
+      LG_PRE_UNTRACKED)
+    lg_held_push(t, (uintptr_t)m, &a, LG_KIND_MUTEX, LG_MODE_WRITE, pc, cfa, fp);
+  lg_own_end(t);
+}
+
 LG_EXPORT int mtx_init(mtx_t *m, int type) {
   lg_thread_t *t = lg_c11_enter();
   int rc = lg_real.mtx_init(m, type);
@@ -105,20 +119,25 @@ LG_EXPORT int mtx_lock(mtx_t *m) {
     return lg_real.mtx_lock(m);
   uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA, addr = (uintptr_t)m;
   lg_acq_t a;
+  /* A signal handler locking meanwhile must not reuse the entry (lg_own_begin); the real call
+   * runs in passthrough too (see lg_c11_call_timed). */
+  lg_own_begin(t);
   int pre = lg_acquire_check(t, addr, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_BLOCKING, pc, cfa, &a);
-  if (pre == LG_PRE_UNTRACKED)
-    return lg_real.mtx_lock(m);
+  if (pre == LG_PRE_UNTRACKED) {
+    int rc = lg_real.mtx_lock(m);
+    lg_own_end(t);
+    return rc;
+  }
   int filled = lg_held_fill(t, addr, &a, LG_KIND_MUTEX, LG_MODE_WRITE, pc, cfa, LG_C11_FP) == 0;
   if (LG_LIKELY(filled))
     lg_wait_begin(t);
-  t->passthrough = 1; /* a signal handler locking meanwhile must not reuse the entry */
   int rc = lg_real.mtx_lock(m);
-  t->passthrough = 0;
   if (LG_LIKELY(filled)) {
     lg_wait_end(t);
     if (rc == thrd_success)
       lg_held_commit(t);
   }
+  lg_own_end(t);
   return rc;
 }
 
@@ -126,11 +145,7 @@ LG_EXPORT int mtx_timedlock(mtx_t *__restrict m, const struct timespec *__restri
   lg_thread_t *t = lg_c11_enter();
   uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
   int rc = lg_c11_call_timed(t, m, ts);
-  lg_acq_t a;
-  if (rc == thrd_success && t != NULL &&
-      lg_acquire_check(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TIMED, pc, cfa, &a) !=
-          LG_PRE_UNTRACKED)
-    lg_held_push(t, (uintptr_t)m, &a, LG_KIND_MUTEX, LG_MODE_WRITE, pc, cfa, LG_C11_FP);
+  lg_c11_record(t, rc, m, LG_ACQ_TIMED, pc, cfa, LG_C11_FP);
   return rc;
 }
 
@@ -138,11 +153,7 @@ LG_EXPORT int mtx_trylock(mtx_t *m) {
   lg_thread_t *t = lg_c11_enter();
   uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
   int rc = lg_c11_call_try(t, m);
-  lg_acq_t a;
-  if (rc == thrd_success && t != NULL &&
-      lg_acquire_check(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TRY, pc, cfa, &a) !=
-          LG_PRE_UNTRACKED)
-    lg_held_push(t, (uintptr_t)m, &a, LG_KIND_MUTEX, LG_MODE_WRITE, pc, cfa, LG_C11_FP);
+  lg_c11_record(t, rc, m, LG_ACQ_TRY, pc, cfa, LG_C11_FP);
   return rc;
 }
 
@@ -163,20 +174,20 @@ LG_EXPORT int mtx_unlock(mtx_t *m) {
 /* ---- condition variables: the wait releases the mutex and takes it back ---- */
 
 static int lg_c11_release(lg_thread_t *t, mtx_t *m) {
+  int was = lg_guard_enter(t);
   for (uint32_t i = t->depth; i-- > 0;)
     if (t->held[i].addr == (uintptr_t)m) {
       lg_held_pop(t, (uintptr_t)m);
+      lg_guard_leave(t, was);
       return 1;
     }
+  lg_guard_leave(t, was);
   return 0;
 }
 
 static void lg_c11_retake(lg_thread_t *t, mtx_t *m, uintptr_t pc, uintptr_t cfa, uintptr_t fp) {
   int e = errno;
-  lg_acq_t a;
-  if (lg_acquire_check(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TIMED, pc, cfa, &a) !=
-      LG_PRE_UNTRACKED)
-    lg_held_push(t, (uintptr_t)m, &a, LG_KIND_MUTEX, LG_MODE_WRITE, pc, cfa, fp);
+  lg_c11_record(t, thrd_success, m, LG_ACQ_TIMED, pc, cfa, fp);
   errno = e;
 }
 

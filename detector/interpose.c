@@ -171,28 +171,33 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
                                                       const char *func, uintptr_t pc,
                                                       uintptr_t cfa, uintptr_t fp) {
   lg_acq_t a;
+  /* A signal handler that locks meanwhile (while the entry is prepared, while this call
+   * blocks, before the entry is covered) must not reuse the prepared entry: its calls pass
+   * straight through until this one is done (lg_own_begin). */
+  lg_own_begin(t);
   /* In the cached region with room on the stack, the inline check already found the lock or
    * its chain unknown: straight to the slow path, without looking the slot up again. */
   int pre = ((uintptr_t)lock >> LG_REGION_SHIFT) == t->region_key && t->depth != t->cap
                 ? lg_lock_slow(t, (uintptr_t)lock, kind, mode, LG_ACQ_BLOCKING, pc, cfa, &a)
                 : lg_acquire_check(t, (uintptr_t)lock, kind, mode, LG_ACQ_BLOCKING, pc, cfa, &a);
-  if (pre == LG_PRE_UNTRACKED)
-    return call(lock);
+  if (pre == LG_PRE_UNTRACKED) {
+    int rc = call(lock);
+    lg_own_end(t);
+    return rc;
+  }
   int filled = lg_held_fill(t, (uintptr_t)lock, &a, kind, mode, pc, cfa, fp) == 0;
   if (LG_LIKELY(filled))
     lg_wait_begin(t);
-  /* A signal handler that locks while this call blocks must not reuse the prepared entry: its
-   * calls pass straight through until this one returns. */
-  t->passthrough = 1;
   int rc = call(lock);
-  t->passthrough = 0;
   if (LG_LIKELY(filled))
     lg_wait_end(t);
   if (LG_LIKELY(rc == 0) || rc == EOWNERDEAD) { /* a robust mutex's dead owner: held */
     if (LG_LIKELY(filled))
       lg_held_commit(t);
+    lg_own_end(t);
     return rc;
   }
+  lg_own_end(t);
   return lg_blocking_failed(t, (uintptr_t)lock, a.id, a.ver, pc, cfa, rc, kind, func);
 }
 
@@ -204,12 +209,14 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
 #define LG_BLOCKING(t, lockp, kind, mode, realcall, lockcall)                               \
   do {                                                                                     \
     uintptr_t addr_ = (uintptr_t)(lockp);                                                  \
+    lg_own_begin(t); /* until the entry is covered: see lg_blocking_slow */                \
     /* The thread's fields before the slot's acquire load, so none is loaded twice. */     \
     uint32_t d_ = (t)->depth;                                                              \
     lg_held_t *top_ = &(t)->held[d_];                                                      \
     uint64_t slot_ = lg_slot_peek((t), addr_), key_;                                       \
     if (LG_UNLIKELY(d_ == (t)->cap) ||                                                     \
         !lg_acquire_known_top((t), d_, top_, slot_, (kind), (mode), LG_ACQ_BLOCKING, &key_)) { \
+      lg_own_end(t);                                                                       \
       int slow_ = lg_blocking_slow((t), (void *)addr_, (kind), (mode), (lockcall), __func__, \
                                    LG_CALLER_PC, LG_CALLER_CFA, LG_SELF_FP);               \
       /* Not a tail call: the walk from LG_SELF_FP needs this frame alive. */             \
@@ -221,15 +228,15 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
     lg_held_prepare_at(top_, (t)->stack_hi, addr_, slot_ ^ (uint64_t)(kind) << 56, key_,   \
                        (kind), (mode), LG_CALLER_PC, LG_CALLER_CFA, LG_SELF_FP);           \
     lg_wait_begin(t);                                                                      \
-    (t)->passthrough = 1; /* see lg_blocking_slow */                                       \
     int rc_ = (realcall);                                                                  \
-    (t)->passthrough = 0;                                                                  \
     lg_wait_end(t);                                                                        \
     if (LG_LIKELY(rc_ == 0)) { /* EOWNERDEAD, also held, is committed out of line */       \
       lg_held_commit(t);                                                                   \
+      lg_own_end(t);                                                                       \
       __asm__("" : "+r"(rc_)); /* returned as is: no second register made 0 */             \
       return rc_;                                                                          \
     }                                                                                      \
+    lg_own_end(t);                                                                         \
     const lg_held_t *h_ = &(t)->held[(t)->depth]; /* only t lives across the call */       \
     return lg_blocking_failed((t), h_->addr, h_->id, h_->ver, h_->pc, h_->cfa, rc_, (kind),  \
                               __func__);                                                   \
@@ -248,9 +255,11 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
       return rc_;                                                                           \
     }                                                                                       \
     lg_acq_t a_;                                                                            \
+    lg_own_begin(t);                                                                        \
     if (lg_acquire_check((t), (uintptr_t)(lockp), (kind), (mode), (acq), pc_, cfa_, &a_) !=  \
         LG_PRE_UNTRACKED)                                                                   \
       lg_held_push((t), (uintptr_t)(lockp), &a_, (kind), (mode), pc_, cfa_, LG_SELF_FP);                \
+    lg_own_end(t);                                                                          \
     return rc_;                                                                             \
   } while (0)
 
@@ -360,12 +369,15 @@ LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
 
 /* Before the wait: the mutex is released. Returns nonzero when it was a tracked held lock. */
 static int lg_cond_release(lg_thread_t *t, pthread_mutex_t *m) {
+  int was = lg_guard_enter(t);
   for (uint32_t i = t->depth; i-- > 0;) {
     if (t->held[i].addr == (uintptr_t)m && t->held[i].kind == LG_KIND_MUTEX) {
       lg_held_pop(t, (uintptr_t)m);
+      lg_guard_leave(t, was);
       return 1;
     }
   }
+  lg_guard_leave(t, was);
   return 0;
 }
 
@@ -388,9 +400,11 @@ static void lg_cond_retake(lg_thread_t *t, pthread_mutex_t *m, uintptr_t pc, uin
                            uintptr_t fp) {
   int errno_ = errno;
   lg_acq_t a;
+  int was = lg_guard_enter(t);
   if (lg_acquire_check(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TIMED, pc, cfa, &a) !=
       LG_PRE_UNTRACKED)
     lg_held_push(t, (uintptr_t)m, &a, LG_KIND_MUTEX, LG_MODE_WRITE, pc, cfa, fp);
+  lg_guard_leave(t, was);
   errno = errno_;
 }
 

@@ -401,9 +401,27 @@ void lg_threads_setup(void);
 static inline int lg_guard_enter(lg_thread_t *t) {
   int was = t->passthrough;
   t->passthrough = 1;
+  atomic_signal_fence(memory_order_seq_cst);
   return was;
 }
-static inline void lg_guard_leave(lg_thread_t *t, int was) { t->passthrough = was; }
+static inline void lg_guard_leave(lg_thread_t *t, int was) {
+  atomic_signal_fence(memory_order_seq_cst);
+  t->passthrough = was;
+}
+/* A wrapper's own work on its thread's state (the held stack, the region cache), from before
+ * the first look at it to after the last change, for a thread lg_enter found tracked (not in
+ * passthrough): a signal handler that takes locks meanwhile on the same thread finds it in
+ * passthrough and calls straight through, untracked, instead of reusing an entry half written
+ * or moving the region cache between its two fields. The compiler barriers keep every access
+ * to that state between the two stores. */
+LG_INLINE void lg_own_begin(lg_thread_t *t) {
+  t->passthrough = 1;
+  atomic_signal_fence(memory_order_seq_cst);
+}
+LG_INLINE void lg_own_end(lg_thread_t *t) {
+  atomic_signal_fence(memory_order_seq_cst);
+  t->passthrough = 0;
+}
 /* The tracked state of the calling thread, for a wrapper, or NULL to pass straight through. */
 static inline lg_thread_t *lg_enter(void) {
   lg_thread_t *t = lg_tls_self;

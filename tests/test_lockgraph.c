@@ -619,6 +619,25 @@ Test(lockgraph, signal_handler_locks_while_blocked_is_not_a_relock, .timeout = 6
   run_cleanup(&r);
 }
 
+/* Handlers that lock, landing 20,000 times anywhere in their thread's own acquisitions and
+ * releases (pthread lock and trylock, C11 mtx_lock and mtx_trylock): no lock of the handler's
+ * is mixed into the thread's held stack (which reported releases of locks not held and cycles
+ * that are not there), and the run ends in its time. */
+Test(lockgraph, signal_handlers_locking_amid_the_threads_own_locking_change_nothing, .timeout = 60)
+{
+  run_request_t rq = {.program = "signal_storm_locks", .cli_flags = verbose_summary,
+                      .timeout_s = 30};
+  run_result_t r;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  expect_clean(&r, "signal_storm_locks");
+  expect_out_line(&r, "signal_storm_locks: done (20000 signals handled)");
+  cr_assert_eq(summary_parse(r.err, &s), 1, "expected one summary line; stderr:\n%s", r.err);
+  cr_expect_eq(s.locks, 5, "summary: %u locks, expected A, B, C, D and H", s.locks);
+  run_cleanup(&r);
+}
+
 Test(lockgraph, condwait_einval_keeps_mutex_and_its_inversion, .timeout = 60)
 {
   check_inversion_after("condwait_einval_keeps_mutex", "condwait_einval_keeps_mutex.c",
