@@ -416,14 +416,18 @@ uint64_t lg_lock_current_locked(uintptr_t addr) {
 uint64_t lg_lock_retire(uintptr_t addr) {
   /* Most inits are of memory never seen as a lock: an empty slot (and no lock living in the
    * overflow map) needs no detector lock. The thread's cached region is the usual hit. */
-  lg_thread_t *self = lg_tls_self;
-  _Atomic uint64_t *slot = self != NULL ? lg_slot_cached(self, addr, LG_SLOT_FIND)
-                                         : lg_slot_of(NULL, addr, LG_SLOT_FIND);
-  if (atomic_load_explicit(&lg_overflow_live, memory_order_relaxed) == 0 &&
-      (slot == NULL || atomic_load_explicit(slot, memory_order_acquire) == 0))
-    return 0;
-  lg_thread_t *t = self;
+  lg_thread_t *t = lg_tls_self;
+  /* From the first look at the thread's region cache: a signal handler locking meanwhile must
+   * not move it between its two fields (see lg_own_begin). */
   int was = t ? lg_guard_enter(t) : 0;
+  _Atomic uint64_t *slot = t != NULL ? lg_slot_cached(t, addr, LG_SLOT_FIND)
+                                      : lg_slot_of(NULL, addr, LG_SLOT_FIND);
+  if (atomic_load_explicit(&lg_overflow_live, memory_order_relaxed) == 0 &&
+      (slot == NULL || atomic_load_explicit(slot, memory_order_acquire) == 0)) {
+    if (t)
+      lg_guard_leave(t, was);
+    return 0;
+  }
   if (t != NULL && !was && slot != NULL &&
       atomic_load_explicit(&lg_overflow_live, memory_order_relaxed) == 0) {
     uint64_t s = atomic_load_explicit(slot, memory_order_acquire);
