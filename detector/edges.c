@@ -205,6 +205,20 @@ lg_edge_t *lg_edge_find(uint32_t from, uint32_t to) {
   return NULL;
 }
 
+void lg_edge_prefetch(uint32_t from, uint32_t to) {
+  const lg_lock_aux_t *xf = lg_aux_at(from), *xt = lg_aux_at(to);
+  uintptr_t in = __atomic_load_n(&xt->in.w, __ATOMIC_RELAXED);
+  if (in & 1)
+    __builtin_prefetch((const void *)(in & ~(uintptr_t)1), 1);
+  if ((__atomic_load_n(&xf->big, __ATOMIC_RELAXED) & LG_BIG_OUT) &&
+      (__atomic_load_n(&xt->big, __ATOMIC_RELAXED) & LG_BIG_IN)) {
+    uint64_t *tab = __atomic_load_n(&lg_edges, __ATOMIC_RELAXED);
+    size_t cap = __atomic_load_n(&lg_edges_cap, __ATOMIC_RELAXED);
+    if (cap != 0)
+      __builtin_prefetch(&tab[lg_edge_hash(lg_edge_key(from, to)) & (cap - 1)], 1);
+  }
+}
+
 /* Room for `more` edges in the table: 0 or -ENOMEM. */
 static int lg_edge_table_reserve(size_t more) {
   if ((lg_edges_used + more) * 2 <= lg_edges_cap)
@@ -447,7 +461,14 @@ void lg_edges_remove_all(lg_edge_vec_t *v, int out) {
       if (a->indexed)
         __builtin_prefetch(&lg_edges[lg_edge_hash(lg_edge_key(a->from, a->to)) & (lg_edges_cap - 1)]);
       const lg_edge_vec_t *other = out ? &lg_aux_at(a->to)->in : &lg_aux_at(a->from)->out;
-      __builtin_prefetch(&lg_edge_vec_items(other)[out ? a->in_pos : a->out_pos]);
+      lg_edge_t *const *oi = lg_edge_vec_items(other);
+      __builtin_prefetch(&oi[out ? a->in_pos : a->out_pos]);
+      __builtin_prefetch(&oi[lg_edge_vec_len(other) - 1]); /* the one moved into its place */
+    }
+    if (n > LG_REMOVE_AHEAD / 2) {
+      const lg_edge_t *a = items[n - 1 - LG_REMOVE_AHEAD / 2];
+      const lg_edge_vec_t *other = out ? &lg_aux_at(a->to)->in : &lg_aux_at(a->from)->out;
+      __builtin_prefetch(lg_edge_vec_items(other)[lg_edge_vec_len(other) - 1], 1);
     }
     lg_edge_remove(items[n - 1]);
   }

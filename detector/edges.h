@@ -96,6 +96,10 @@ extern size_t lg_refused_live;
 /* The out-of-memory warning, once for lock records and edges alike. */
 extern int lg_warned_mem;
 
+/* Starts fetching what learning the edge from -> to will touch first (its table slot, to's
+ * edges in), before the detector lock is taken; any thread, no lock: it only computes
+ * addresses from words that may be changing and reads nothing through them. */
+void lg_edge_prefetch(uint32_t from, uint32_t to);
 /* The published edge from -> to, or NULL. */
 lg_edge_t *lg_edge_find(uint32_t from, uint32_t to);
 /* A new published edge from -> to with no occurrence yet (in the table and both vectors);

@@ -486,6 +486,42 @@ static void graph_edge_unlink(lg_graph_t *g, uint32_t from, uint32_t k, int refu
   }
 }
 
+/* Removing a node's edges in a big graph touches, per edge, memory nothing else touched
+ * lately: the edge's entry at its other end, that vector's last entry (moved into its place)
+ * and the entry of the moved edge at its own other end. Those of the entry GRAPH_AHEAD places
+ * further down this node's vector are fetched ahead (and the moved edge's far entry of the
+ * one half as far, once its place is known), so the misses overlap instead of following one
+ * another. e is that entry of this node's vector; out: it is an out vector. */
+#define GRAPH_AHEAD 4
+static void graph_fetch_far(lg_graph_t *g, graph_adj_t e, int out) {
+  graph_vec_t far = out ? *graph_in_vec(g, e.node, 0) : *graph_out_vec(g, e.node, 0);
+  if (far & GRAPH_VEC_ONE || far == 0)
+    return;
+  graph_block_t *b = graph_vec_block(far);
+  __builtin_prefetch(&b->items[e.pos], 1);
+  __builtin_prefetch(&b->items[b->n - 1]);
+}
+
+static void graph_fetch_moved(lg_graph_t *g, graph_adj_t e, int out) {
+  graph_vec_t far = out ? *graph_in_vec(g, e.node, 0) : *graph_out_vec(g, e.node, 0);
+  if (far & GRAPH_VEC_ONE || far == 0)
+    return;
+  graph_adj_t moved = graph_vec_last(far);
+  graph_vec_t near = out ? *graph_out_vec(g, moved.node, 0) : *graph_in_vec(g, moved.node, 0);
+  if (!(near & GRAPH_VEC_ONE) && near != 0)
+    __builtin_prefetch(&graph_vec_block(near)->items[moved.pos], 1);
+}
+
+static void graph_fetch_ahead(lg_graph_t *g, graph_vec_t v, int out) {
+  if (v & GRAPH_VEC_ONE || v == 0)
+    return;
+  const graph_block_t *b = graph_vec_block(v);
+  if (b->n > GRAPH_AHEAD)
+    graph_fetch_far(g, b->items[b->n - 1 - GRAPH_AHEAD], out);
+  if (b->n > GRAPH_AHEAD / 2)
+    graph_fetch_moved(g, b->items[b->n - 1 - GRAPH_AHEAD / 2], out);
+}
+
 void lg_graph_remove_node(lg_graph_t *g, lg_node_t n) {
   if (!graph_node_live(g, n))
     return;
@@ -493,9 +529,12 @@ void lg_graph_remove_node(lg_graph_t *g, lg_node_t n) {
   /* Always take the last entry, so the hole is filled trivially on this node's side; an in
    * entry names the tail and the edge's place in the tail's out vector. A word is 0 exactly
    * when its direction is empty. */
-  while (nd->out != 0)
+  while (nd->out != 0) {
+    graph_fetch_ahead(g, nd->out, 1);
     graph_edge_unlink(g, n, graph_vec_len(nd->out) - 1, 0);
+  }
   while (nd->in != 0) {
+    graph_fetch_ahead(g, nd->in, 0);
     graph_adj_t e = graph_vec_last(nd->in);
     graph_edge_unlink(g, e.node, e.pos, 0);
   }

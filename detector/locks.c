@@ -882,11 +882,16 @@ int lg_lock_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int
     goto out;
 
   /* A lock never seen, taken while others are held, brings new edges for certain: capture
-   * their stack now rather than find out under the lock, drop it and come back. */
+   * their stack now rather than find out under the lock, drop it and come back. A known one
+   * may bring a new edge from the lock held last: what learning it touches first starts
+   * coming into the cache meanwhile. */
   if (t->depth > 0 && acq != LG_ACQ_TRY) {
     _Atomic uint64_t *slot = lg_slot_cached(t, addr, LG_SLOT_FIND);
-    if (slot == NULL || atomic_load_explicit(slot, memory_order_acquire) == 0)
+    uint64_t v = slot != NULL ? atomic_load_explicit(slot, memory_order_acquire) : 0;
+    if (v == 0)
       lg_slow_capture(&s);
+    else if ((v & LG_SLOT_SPECIAL) == 0)
+      lg_edge_prefetch(t->held[t->depth - 1].id, (uint32_t)v);
   }
 
   /* Passes under lg_rt.mu until one finishes; a pass that wants the stack gets it between. */
