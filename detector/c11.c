@@ -78,20 +78,6 @@ static int lg_c11_call_try(lg_thread_t *t, mtx_t *m) {
   return rc;
 }
 
-/* A timed or try acquisition that returned rc: onto the held stack when it succeeded (a signal
- * handler locking meanwhile passes straight through: lg_own_begin). */
-static void lg_c11_record(lg_thread_t *t, int rc, mtx_t *m, int acq, uintptr_t pc, uintptr_t cfa,
-                          uintptr_t fp) {
-  if (rc != thrd_success || t == NULL)
-    return;
-  lg_acq_t a;
-  lg_own_begin(t);
-  if (lg_acquire_check(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, acq, pc, cfa, &a) !=
-      LG_PRE_UNTRACKED)
-    lg_held_push(t, (uintptr_t)m, &a, LG_KIND_MUTEX, LG_MODE_WRITE, pc, cfa, fp);
-  lg_own_end(t);
-}
-
 LG_EXPORT int mtx_init(mtx_t *m, int type) {
   lg_thread_t *t = lg_c11_enter();
   int rc = lg_real.mtx_init(m, type);
@@ -145,7 +131,8 @@ LG_EXPORT int mtx_timedlock(mtx_t *__restrict m, const struct timespec *__restri
   lg_thread_t *t = lg_c11_enter();
   uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
   int rc = lg_c11_call_timed(t, m, ts);
-  lg_c11_record(t, rc, m, LG_ACQ_TIMED, pc, cfa, LG_C11_FP);
+  if (rc == thrd_success && t != NULL)
+    lg_held_record(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TIMED, pc, cfa, LG_C11_FP);
   return rc;
 }
 
@@ -153,7 +140,8 @@ LG_EXPORT int mtx_trylock(mtx_t *m) {
   lg_thread_t *t = lg_c11_enter();
   uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
   int rc = lg_c11_call_try(t, m);
-  lg_c11_record(t, rc, m, LG_ACQ_TRY, pc, cfa, LG_C11_FP);
+  if (rc == thrd_success && t != NULL)
+    lg_held_record(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TRY, pc, cfa, LG_C11_FP);
   return rc;
 }
 
@@ -173,21 +161,10 @@ LG_EXPORT int mtx_unlock(mtx_t *m) {
 
 /* ---- condition variables: the wait releases the mutex and takes it back ---- */
 
-static int lg_c11_release(lg_thread_t *t, mtx_t *m) {
-  int was = lg_guard_enter(t);
-  for (uint32_t i = t->depth; i-- > 0;)
-    if (t->held[i].addr == (uintptr_t)m) {
-      lg_held_pop(t, (uintptr_t)m);
-      lg_guard_leave(t, was);
-      return 1;
-    }
-  lg_guard_leave(t, was);
-  return 0;
-}
 
 static void lg_c11_retake(lg_thread_t *t, mtx_t *m, uintptr_t pc, uintptr_t cfa, uintptr_t fp) {
   int e = errno;
-  lg_c11_record(t, thrd_success, m, LG_ACQ_TIMED, pc, cfa, fp);
+  lg_held_record(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TIMED, pc, cfa, fp);
   errno = e;
 }
 
@@ -196,7 +173,7 @@ LG_EXPORT int cnd_wait(cnd_t *c, mtx_t *m) {
   if (LG_UNLIKELY(t == NULL))
     return lg_real.cnd_wait(c, m);
   uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
-  int was_held = lg_c11_release(t, m);
+  int was_held = lg_held_release_for_wait(t, (uintptr_t)m);
   /* The wait, for the hang rules (waits.h): the same as a pthread condition wait. */
   lg_wait_enter(t, LG_WAIT_COND, LG_CALL_NONE, 0, 0, (uintptr_t)c, (uintptr_t)m, pc, cfa,
                 LG_C11_FP);
@@ -215,7 +192,7 @@ LG_EXPORT int cnd_timedwait(cnd_t *__restrict c, mtx_t *__restrict m,
   if (LG_UNLIKELY(t == NULL))
     return lg_real.cnd_timedwait(c, m, ts);
   uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
-  int was_held = lg_c11_release(t, m);
+  int was_held = lg_held_release_for_wait(t, (uintptr_t)m);
   lg_wait_enter(t, LG_WAIT_COND, LG_CALL_NONE, 1, 0, (uintptr_t)c, (uintptr_t)m, pc, cfa,
                 LG_C11_FP);
   t->passthrough = 1;

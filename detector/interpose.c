@@ -254,12 +254,7 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
         lg_abandoned_try_failed((t), (uintptr_t)(lockp), (kind), (mode));                   \
       return rc_;                                                                           \
     }                                                                                       \
-    lg_acq_t a_;                                                                            \
-    lg_own_begin(t);                                                                        \
-    if (lg_acquire_check((t), (uintptr_t)(lockp), (kind), (mode), (acq), pc_, cfa_, &a_) !=  \
-        LG_PRE_UNTRACKED)                                                                   \
-      lg_held_push((t), (uintptr_t)(lockp), &a_, (kind), (mode), pc_, cfa_, LG_SELF_FP);                \
-    lg_own_end(t);                                                                          \
+    lg_held_record((t), (uintptr_t)(lockp), (kind), (mode), (acq), pc_, cfa_, LG_SELF_FP);  \
     return rc_;                                                                             \
   } while (0)
 
@@ -367,26 +362,14 @@ LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
 
 /* ---- condition variables: the wait releases the mutex and takes it back ---- */
 
-/* Before the wait: the mutex is released. Returns nonzero when it was a tracked held lock. */
-static int lg_cond_release(lg_thread_t *t, pthread_mutex_t *m) {
-  int was = lg_guard_enter(t);
-  for (uint32_t i = t->depth; i-- > 0;) {
-    if (t->held[i].addr == (uintptr_t)m && t->held[i].kind == LG_KIND_MUTEX) {
-      lg_held_pop(t, (uintptr_t)m);
-      lg_guard_leave(t, was);
-      return 1;
-    }
-  }
-  lg_guard_leave(t, was);
-  return 0;
-}
 
 /* The misuse checks of a wait, before the real call: the mutex must be held by the caller and
  * be the one other waiters of c use. Returns nonzero when the mutex is held after the wait
  * returns `rc` (the real wait takes it back for the caller on every return when it was held,
  * on 0 and ETIMEDOUT when glibc let a default mutex the caller did not hold go). */
 #define LG_COND_BEFORE(t, c, m, pc, cfa)                                                    \
-  int was_held = lg_cond_release((t), (m));                                               \
+  /* The mutex is released: was it a tracked held lock? */                                \
+  int was_held = lg_held_release_for_wait((t), (uintptr_t)(m));                            \
   int unheld_retake =                                                                     \
       !was_held && lg_misuse_cond_unheld((t), (uintptr_t)(c), (uintptr_t)(m), __func__, (pc)); \
   int cv_token = lg_misuse_cond_enter((t), (uintptr_t)(c), (uintptr_t)(m), __func__, (pc), \
@@ -399,12 +382,7 @@ static int lg_cond_release(lg_thread_t *t, pthread_mutex_t *m) {
 static void lg_cond_retake(lg_thread_t *t, pthread_mutex_t *m, uintptr_t pc, uintptr_t cfa,
                            uintptr_t fp) {
   int errno_ = errno;
-  lg_acq_t a;
-  int was = lg_guard_enter(t);
-  if (lg_acquire_check(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TIMED, pc, cfa, &a) !=
-      LG_PRE_UNTRACKED)
-    lg_held_push(t, (uintptr_t)m, &a, LG_KIND_MUTEX, LG_MODE_WRITE, pc, cfa, fp);
-  lg_guard_leave(t, was);
+  lg_held_record(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TIMED, pc, cfa, fp);
   errno = errno_;
 }
 

@@ -738,6 +738,18 @@ LG_INLINE void lg_held_push(lg_thread_t *t, uintptr_t addr, const lg_acq_t *a, u
     lg_held_commit(t);
 }
 
+/* An acquisition the real call has already made (a trylock or timed lock that succeeded, a
+ * condition wait's retake): checked and pushed with the thread out of tracking, so that a
+ * signal handler locking meanwhile passes straight through (see lg_own_begin). */
+LG_INLINE void lg_held_record(lg_thread_t *t, uintptr_t addr, uint8_t kind, uint8_t mode, int acq,
+                              uintptr_t pc, uintptr_t cfa, uintptr_t wrapper_fp) {
+  lg_acq_t a;
+  int was = lg_guard_enter(t);
+  if (lg_acquire_check(t, addr, kind, mode, acq, pc, cfa, &a) != LG_PRE_UNTRACKED)
+    lg_held_push(t, addr, &a, kind, mode, pc, cfa, wrapper_fp);
+  lg_guard_leave(t, was);
+}
+
 /* Returns nonzero when the lock was on the held stack (a release by a thread that did not
  * take it returns 0: misuse.c reports it). */
 LG_INLINE int lg_held_pop(lg_thread_t *t, uintptr_t addr) {
@@ -747,6 +759,19 @@ LG_INLINE int lg_held_pop(lg_thread_t *t, uintptr_t addr) {
     return 1;
   }
   return lg_held_pop_slow(t, addr);
+}
+
+/* A condition wait is about to release mutex addr: pops its top-most entry when the thread
+ * holds it as a tracked mutex (returns nonzero then), with the thread out of tracking (see
+ * lg_own_begin). */
+LG_INLINE int lg_held_release_for_wait(lg_thread_t *t, uintptr_t addr) {
+  int was = lg_guard_enter(t), held = 0;
+  for (uint32_t i = t->depth; i-- > 0 && !held;)
+    held = t->held[i].addr == addr && t->held[i].kind == LG_KIND_MUTEX;
+  if (held)
+    lg_held_pop(t, addr);
+  lg_guard_leave(t, was);
+  return held;
 }
 
 /* "Waiting since now", for the watchdog; cleared when the real call returns. What for is
