@@ -308,25 +308,26 @@ static __attribute__((noinline)) _Atomic uint64_t *lg_region_slot_make(lg_thread
  * region and the block (under lg_rt.mu). */
 enum { LG_SLOT_FIND = 0, LG_SLOT_BLOCK = 1, LG_SLOT_REGION = 2 };
 
+/* The slot of addr in region r, its block made when missing unless make is LG_SLOT_FIND. */
+LG_INLINE _Atomic uint64_t *lg_region_slot_get(lg_thread_t *t, lg_region_t *r, uintptr_t addr,
+                                               int make) {
+  _Atomic uint64_t *slot = lg_region_slot(r, addr);
+  return slot != NULL || make == LG_SLOT_FIND ? slot : lg_region_slot_make(t, r, addr);
+}
+
 /* The slot that holds addr's node, or NULL (then the overflow map is used, or no lock has
  * lived in its block's span). make: LG_SLOT_*, with t the thread that makes a block. */
 static _Atomic uint64_t *lg_slot_of(lg_thread_t *t, uintptr_t addr, int make) {
   lg_region_t *r = lg_region_get(addr, make == LG_SLOT_REGION);
-  if (r == NULL)
-    return NULL;
-  _Atomic uint64_t *slot = lg_region_slot(r, addr);
-  return slot != NULL || make == LG_SLOT_FIND ? slot : lg_region_slot_make(t, r, addr);
+  return r != NULL ? lg_region_slot_get(t, r, addr, make) : NULL;
 }
 
 /* lg_slot_of through the thread's cached region (regions are never unmapped): the slow path
  * mostly runs for locks next to the last one the thread took. Always inlined: the slow path
  * looks a slot up on every pass, and this test is most of what the lookup costs. */
 LG_INLINE _Atomic uint64_t *lg_slot_cached(lg_thread_t *t, uintptr_t addr, int make) {
-  if ((addr >> LG_REGION_SHIFT) == t->region_key) {
-    _Atomic uint64_t *slot = lg_region_slot(t->region_dir, addr);
-    return slot != NULL || make == LG_SLOT_FIND ? slot
-                                                : lg_region_slot_make(t, t->region_dir, addr);
-  }
+  if ((addr >> LG_REGION_SHIFT) == t->region_key)
+    return lg_region_slot_get(t, t->region_dir, addr, make);
   return lg_slot_of(t, addr, make);
 }
 
