@@ -144,12 +144,12 @@ void lg_abandoned_note_fork(const lg_thread_t *holder, const lg_held_t *h) {
   lg_abandoned_t *a = lg_ab_note(holder, h, LG_ABANDON_FORK);
   /* The holder is frozen in the child as it was at the fork: if it was blocked in a wait, its
    * record says where. */
-  uint64_t seq = atomic_load_explicit(&holder->wait_seq, memory_order_relaxed);
-  if (a == NULL || a->at_pc != 0 || !(seq & 1))
+  int lock;
+  if (a == NULL || a->at_pc != 0 || lg_wait_now(holder, &lock) == 0)
     return;
   const lg_wait_t *w = &holder->wait;
-  a->at_what = lg_wait_name(w);
-  if (w->what == LG_WAIT_LOCK) {
+  a->at_what = lock ? "a lock acquisition" : lg_wait_name(w);
+  if (lock) {
     if (holder->depth >= holder->cap)
       return;
     const lg_held_t *next = &holder->held[holder->depth];

@@ -175,12 +175,13 @@ LG_EXPORT int cnd_wait(cnd_t *c, mtx_t *m) {
   uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
   int was_held = lg_held_release_for_wait(t, (uintptr_t)m);
   /* The wait, for the hang rules (waits.h): the same as a pthread condition wait. */
-  lg_wait_enter(t, LG_WAIT_COND, LG_CALL_NONE, 0, 0, (uintptr_t)c, (uintptr_t)m, pc, cfa,
-                LG_C11_FP);
+  int pub = lg_wait_enter(t, LG_WAIT_COND, LG_CALL_NONE, 0, 0, (uintptr_t)c, (uintptr_t)m,
+                          pc, cfa, LG_C11_FP);
   t->passthrough = 1;
   int rc = lg_real.cnd_wait(c, m);
   t->passthrough = 0;
-  lg_wait_leave(&t);
+  if (pub)
+    lg_wait_leave(&t);
   if (was_held) /* glibc holds the mutex again on every return */
     lg_c11_retake(t, m, pc, cfa, LG_C11_FP);
   return rc;
@@ -193,12 +194,13 @@ LG_EXPORT int cnd_timedwait(cnd_t *__restrict c, mtx_t *__restrict m,
     return lg_real.cnd_timedwait(c, m, ts);
   uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
   int was_held = lg_held_release_for_wait(t, (uintptr_t)m);
-  lg_wait_enter(t, LG_WAIT_COND, LG_CALL_NONE, 1, 0, (uintptr_t)c, (uintptr_t)m, pc, cfa,
-                LG_C11_FP);
+  int pub = lg_wait_enter(t, LG_WAIT_COND, LG_CALL_NONE, 1, 0, (uintptr_t)c, (uintptr_t)m,
+                          pc, cfa, LG_C11_FP);
   t->passthrough = 1;
   int rc = lg_real.cnd_timedwait(c, m, ts);
   t->passthrough = 0;
-  lg_wait_leave(&t);
+  if (pub)
+    lg_wait_leave(&t);
   if (was_held)
     lg_c11_retake(t, m, pc, cfa, LG_C11_FP);
   return rc;

@@ -1,8 +1,8 @@
 /* hang.c - hangs that are not lock-order cycles, and stalls, found from the watchdog.
  *
- * Input: every tracked thread's published wait (wait_seq and, for waits other than lock
- * acquisitions, its lg_wait_t: waits.h), timed by the watchdog (lg_wait_age: a wait is as old
- * as the first look that saw its wait_seq). One scan, under lg_rt.mu, copies
+ * Input: every tracked thread's published wait (lg_wait_now: a lock acquisition, or the wait its
+ * lg_wait_t describes: waits.h), timed by the watchdog (lg_wait_age: a wait is as old as the
+ * first look that saw it). One scan, under lg_rt.mu, copies
  * what each thread waits for and which locks it holds, then decides, in this order:
  *
  *   stall   a thread has waited stall_ms for a lock whose holder is, right now, inside a
@@ -65,7 +65,7 @@ static struct {
 static uint32_t lg_nstall_seen;
 
 /* Reads another thread's held stack with the care lg_wd_holds takes: the arrays it points to
- * are never freed while the thread lives, a torn read is caught by the wait_seq check. */
+ * are never freed while the thread lives, a torn read is caught by the lg_wait_now check. */
 static uint32_t lg_h_depth(const lg_thread_t *t, lg_held_t **held) {
   uint32_t d = *(volatile const uint32_t *)&t->depth;
   *held = *(lg_held_t *volatile const *)&t->held;
@@ -424,8 +424,9 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
   uint32_t cap = 0, n = 0, old = 0;
   for (lg_thread_t *t = lg_rt.threads; t != NULL; t = t->next) {
     cap++;
-    uint64_t seq = atomic_load_explicit(&t->wait_seq, memory_order_acquire);
-    if (!(seq & 1) || t->exited)
+    int lock;
+    uint64_t seq = lg_wait_now(t, &lock);
+    if (seq == 0 || t->exited)
       continue;
     old += lg_wait_age(t, seq, now) >= need;
   }
@@ -446,14 +447,15 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
     memset(x, 0, sizeof *x);
     x->t = t;
     x->joins = -1;
-    x->seq = atomic_load_explicit(&t->wait_seq, memory_order_acquire);
-    if (!(x->seq & 1)) {
+    int lock;
+    x->seq = lg_wait_now(t, &lock);
+    if (x->seq == 0) {
       all_stuck = 0;
       continue;
     }
     x->since_ns = now - lg_wait_age(t, x->seq, now);
-    x->w = t->wait;
-    if (x->w.what == LG_WAIT_LOCK) {
+    if (lock) {
+      x->w.what = LG_WAIT_LOCK;
       lg_held_t *h;
       uint32_t d = *(volatile uint32_t *)&t->depth;
       h = *(lg_held_t *volatile *)&t->held;
@@ -467,8 +469,10 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
       x->mode = h[d].mode;
       x->want_pc = h[d].pc;
       memcpy(x->want_up, h[d].up, sizeof x->want_up);
+    } else {
+      x->w = t->wait;
     }
-    if (atomic_load_explicit(&t->wait_seq, memory_order_acquire) != x->seq) {
+    if (lg_wait_now(t, &lock) != x->seq) {
       x->seq = 0; /* it moved while we read */
       all_stuck = 0;
       continue;
@@ -547,9 +551,9 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
     return;
   lg_watchdog_collect_stacks(ts, nshown);
   /* Still the same waits? Then nobody moved while we looked. */
-  int moved = 0;
+  int moved = 0, lock;
   for (uint32_t k = 0; k < nshown; k++)
-    moved |= atomic_load_explicit(&ts[k]->wait_seq, memory_order_acquire) != seqs[k];
+    moved |= lg_wait_now(ts[k], &lock) != seqs[k];
   if (moved) {
     for (uint32_t k = 0; k < nshown; k++)
       lg_stack_free(fallback[k]);

@@ -401,13 +401,14 @@ typedef struct lg_cond_cancel {
   pthread_cond_t *cond;
   pthread_mutex_t *mutex;
   uintptr_t site_pc, site_cfa, site_fp;
-  int held_after, cv_token;
+  int held_after, cv_token, waited; /* waited: the wait was published (lg_wait_enter) */
 } lg_cond_cancel_t;
 
 static void lg_cond_cancelled(void *arg) {
   lg_cond_cancel_t *x = arg;
   lg_misuse_cond_leave((uintptr_t)x->cond, x->cv_token);
-  lg_wait_leave(&x->thread);
+  if (x->waited)
+    lg_wait_leave(&x->thread);
   if (x->held_after)
     lg_cond_retake(x->thread, x->mutex, x->site_pc, x->site_cfa, x->site_fp);
 }
@@ -420,12 +421,14 @@ static void lg_cond_cancelled(void *arg) {
     lg_cond_cancel_t cx_ = {.thread = (t), .cond = (c), .mutex = (m), .site_pc = (pc),        \
                             .site_cfa = (cfa), .site_fp = (fp),                              \
                             .held_after = was_held || unheld_retake, .cv_token = cv_token};  \
-    lg_wait_enter((t), LG_WAIT_COND, LG_CALL_NONE, (timed), ((c)->__data.__wrefs & 1) != 0,    \
-                  (uintptr_t)(c), (uintptr_t)(m), (pc), (cfa), (fp));                        \
+    cx_.waited = lg_wait_enter((t), LG_WAIT_COND, LG_CALL_NONE, (timed),                      \
+                               ((c)->__data.__wrefs & 1) != 0, (uintptr_t)(c), (uintptr_t)(m), \
+                               (pc), (cfa), (fp));                                           \
     _pthread_cleanup_push(&cx_.buf, lg_cond_cancelled, &cx_);                                 \
     int rc_ = (realcall);                                                                    \
     _pthread_cleanup_pop(&cx_.buf, 0);                                                       \
-    lg_wait_leave(&cx_.thread);                                                              \
+    if (cx_.waited)                                                                          \
+      lg_wait_leave(&cx_.thread);                                                            \
     rc_;                                                                                     \
   })
 

@@ -305,11 +305,15 @@ struct lg_thread {
   uint64_t *cache;
   uint32_t cache_mask, cache_used;
 
-  /* Published for the watchdog: odd wait_seq = blocked in a real acquisition, of the lock
-   * in the entry prepared one above the top of the held stack (lg_held_fill), or, when
-   * wait.what is not LG_WAIT_LOCK, in the wait wait describes (waits.h). */
+  /* Published for the watchdog, in two channels so that a signal handler's lock acquisition
+   * during another wait leaves that wait's record alone (lg_wait_now reads both):
+   * odd wait_seq = blocked in a real acquisition, of the lock in the entry prepared one above
+   * the top of the held stack (lg_held_fill); odd call_seq = in the wait `wait` describes
+   * (waits.h), entered at frame wait_fp. */
   _Atomic uint64_t wait_seq;
+  _Atomic uint64_t call_seq;
   lg_wait_t wait;
+  uintptr_t wait_fp;
 
   /* Under lg_rt.mu. */
   lg_tid_t tid;
@@ -778,9 +782,11 @@ LG_INLINE int lg_held_release_for_wait(lg_thread_t *t, uintptr_t addr) {
  * the entry lg_held_fill prepared above the top (the watchdog reads it while wait_seq stays
  * the same odd value), so only a thread whose entry was prepared may publish a wait. */
 /* The next odd value (a new wait) and the next even one (no wait), whatever the parity of the
- * current one: a wait of waits.c that a cancellation cut short leaves its odd value behind
- * (see lg_wait_leave), and the next wait or end must still say the right thing. The waits of
- * waits.c use these; a lock acquisition, on the fast path, the cheaper forms below. */
+ * current one: a wait of the call channel (call_seq) that a cancellation cut short leaves its
+ * odd value behind (see lg_wait_leave), and the next wait or end must still say the right
+ * thing. The lock channel (wait_seq) is never left odd (a lock acquisition is no cancellation
+ * point, and a handler landing in one passes straight through), and uses the cheaper forms
+ * below. */
 LG_INLINE uint64_t lg_wait_seq_odd(uint64_t s) {
   return s + 1 + (s & 1);
 }
@@ -789,9 +795,9 @@ LG_INLINE uint64_t lg_wait_seq_even(uint64_t s) {
   return s + 2 - (s & 1);
 }
 
-/* On the acquisition's fast path, as cheap as a plain increment: s | 1 is s + 1 for the usual
- * even s, and keeps a cut-short wait's odd value odd (the watchdog then times this wait from
- * that one: early, never late); s + 1 then ends it even.
+/* On the acquisition's fast path, as cheap as a plain increment: s | 1 is s + 1 for the even
+ * s the channel always has here (and would keep an odd one odd: the watchdog would then time
+ * this wait from that one, early, never late); s + 1 then ends it even.
  * On x86-64 each is one or/add instruction on memory, without a lock prefix, in place of a
  * load, the operation and a store: the owner is wait_seq's only writer (the watchdog and the
  * hang scan only read it), a signal handler cannot land inside one instruction, an aligned
@@ -802,7 +808,6 @@ LG_INLINE uint64_t lg_wait_seq_even(uint64_t s) {
 #endif
 
 LG_INLINE void lg_wait_begin(lg_thread_t *t) {
-  t->wait.what = 0; /* a lock acquisition (LG_WAIT_LOCK), whatever a cut-short wait left */
 #ifdef LG_WAIT_SEQ_RMW
   LG_WAIT_SEQ_RMW(t, "orq");
 #else
@@ -820,10 +825,24 @@ LG_INLINE void lg_wait_end(lg_thread_t *t) {
 #endif
 }
 
-/* How long, at time now, thread t has been in the wait whose odd wait_seq the caller loaded
- * (seq): a wait is as old as the first look that saw its seq, so the first look returns 0 and
- * starts its clock (wd_seen_seq, wd_seen_ns). For the watchdog's scans (watchdog.c, hang.c),
- * under lg_rt.mu. */
+/* The wait thread t is in, for a reader on another thread (the watchdog, the hang scan, a fork
+ * child looking at its parent's threads): 0 when it is in none; otherwise an odd value that
+ * differs for every wait the thread ever enters (both counters only grow, one step per
+ * change), and *lock says whether it is a lock acquisition (the innermost: a signal handler
+ * may take a lock while its thread waits in a call) or the wait t->wait describes. A reader
+ * that reads the description trusts it only while this value stays the same: the two loads
+ * may straddle a change, and the value read again afterwards then differs. */
+static inline uint64_t lg_wait_now(const lg_thread_t *t, int *lock) {
+  uint64_t w = atomic_load_explicit(&t->wait_seq, memory_order_acquire);
+  uint64_t c = atomic_load_explicit(&t->call_seq, memory_order_acquire);
+  *lock = (w & 1) != 0;
+  return (w & 1) || (c & 1) ? (w + c) << 1 | 1 : 0;
+}
+
+/* How long, at time now, thread t has been in the wait whose lg_wait_now value the caller
+ * read (seq): a wait is as old as the first look that saw its seq, so the first look returns 0
+ * and starts its clock (wd_seen_seq, wd_seen_ns). For the watchdog's scans (watchdog.c,
+ * hang.c), under lg_rt.mu. */
 static inline uint64_t lg_wait_age(lg_thread_t *t, uint64_t seq, uint64_t now) {
   if (t->wd_seen_seq != seq) {
     t->wd_seen_seq = seq;
@@ -837,12 +856,26 @@ static inline uint64_t lg_wait_age(lg_thread_t *t, uint64_t seq, uint64_t now) {
 /* Records the callers of a wait's call site (frame-pointer walk), for a stall report. */
 void lg_wait_walk(lg_thread_t *t, lg_wait_t *w, uintptr_t cfa, uintptr_t wrapper_fp);
 
-/* Publishes a wait. The thread stays tracked meanwhile (no passthrough): a cancellation in
- * the real call may skip lg_wait_leave (see there), and the program's cleanup handlers that run
- * next must be tracked. */
-LG_INLINE void lg_wait_enter(lg_thread_t *t, uint8_t what, uint8_t call, uint8_t timed,
-                             uint8_t outside, uintptr_t obj, uintptr_t obj2, uintptr_t pc,
-                             uintptr_t cfa, uintptr_t wrapper_fp) {
+/* Publishes a wait; returns nonzero when it did, and only then must lg_wait_leave end it.
+ * The thread stays tracked meanwhile (no passthrough): a cancellation in the real call may
+ * skip lg_wait_leave (see there), and the program's cleanup handlers that run next must be
+ * tracked. Two things a signal handler on the same thread could do to the record are kept
+ * out: landing while the record is written (the thread is in passthrough for those stores, so
+ * the handler's own waits and locks pass straight through), and waiting itself while the
+ * thread is blocked in the published call (a wait entered below the published one's frame,
+ * on the same stack, is the handler's: it is not published, and the thread's wait stays as
+ * it was when the handler returns; the handler's lock acquisitions have a channel of their
+ * own). A published wait whose frame is gone (cut short by a cancellation) is replaced. */
+LG_INLINE int lg_wait_enter(lg_thread_t *t, uint8_t what, uint8_t call, uint8_t timed,
+                            uint8_t outside, uintptr_t obj, uintptr_t obj2, uintptr_t pc,
+                            uintptr_t cfa, uintptr_t wrapper_fp) {
+  uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+  lg_own_begin(t);
+  uint64_t s = atomic_load_explicit(&t->call_seq, memory_order_relaxed);
+  if (LG_UNLIKELY((s & 1) != 0 && here < t->wait_fp)) {
+    lg_own_end(t);
+    return 0;
+  }
   lg_wait_t *w = &t->wait;
   w->what = what;
   w->call = call;
@@ -855,27 +888,32 @@ LG_INLINE void lg_wait_enter(lg_thread_t *t, uint8_t what, uint8_t call, uint8_t
     lg_wait_walk(t, w, cfa, wrapper_fp);
   else
     w->up[0] = 0;
-  uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
-  atomic_store_explicit(&t->wait_seq, lg_wait_seq_odd(s), memory_order_release);
+  t->wait_fp = here;
+  atomic_store_explicit(&t->call_seq, lg_wait_seq_odd(s), memory_order_release);
+  lg_own_end(t);
+  return 1;
 }
 
 /* Ends the wait lg_wait_enter published. Runs as a cleanup (LG_WAIT_SCOPE): on a return, and
  * on a cancellation's unwind when the program's cleanup handlers are exception-based (C++, C
  * built with -fexceptions). A C program's setjmp-based handlers are entered by a longjmp that
- * skips it: the wait then stays published, stale, until the thread's next blocking lock
- * (lg_wait_begin rewrites it) or its exit (the exit hook clears it). */
+ * skips it: the wait then stays published, stale, until the thread's next wait of this
+ * channel (lg_wait_enter replaces it: its frame is gone) or its exit (the exit hook clears
+ * it). */
 LG_INLINE void lg_wait_leave(lg_thread_t **tp) {
   lg_thread_t *t = *tp;
   if (t == NULL)
     return;
-  uint64_t s = atomic_load_explicit(&t->wait_seq, memory_order_relaxed);
-  atomic_store_explicit(&t->wait_seq, lg_wait_seq_even(s), memory_order_release);
-  t->wait.what = LG_WAIT_LOCK;
+  uint64_t s = atomic_load_explicit(&t->call_seq, memory_order_relaxed);
+  atomic_store_explicit(&t->call_seq, lg_wait_seq_even(s), memory_order_release);
 }
 
-/* Declares the scope of a wait of the tracked thread t: lg_wait_leave runs when the scope
- * ends (the library is built with -fexceptions so that an exception-based unwind runs it). */
-#define LG_WAIT_SCOPE(t) lg_thread_t *lg_wait_scope_ __attribute__((cleanup(lg_wait_leave), unused)) = (t)
+/* Declares the scope of a wait of the tracked thread t that lg_wait_enter published
+ * (published nonzero): lg_wait_leave runs when the scope ends (the library is built with
+ * -fexceptions so that an exception-based unwind runs it). */
+#define LG_WAIT_SCOPE(t, published)                                                       \
+  lg_thread_t *lg_wait_scope_ __attribute__((cleanup(lg_wait_leave), unused)) =          \
+      (published) ? (t) : NULL
 
 /* The fork hooks: pipes made before a fork may have a writer in the other process. */
 void lg_waits_after_fork(void);

@@ -220,6 +220,7 @@ static void lg_thread_exit_cb(void *arg) {
   t->exited = 1;
   t->depth = 0;
   atomic_store_explicit(&t->wait_seq, 0, memory_order_relaxed);
+  atomic_store_explicit(&t->call_seq, 0, memory_order_relaxed);
   int drop = t->detached && lg_thread_retire_locked(t);
   lg_rt_unlock();
   lg_tls_self = &lg_thread_gone;
@@ -373,8 +374,8 @@ static int lg_join_blocking(pthread_t th, void **ret, uint8_t timed, const struc
   lg_thread_t *self = lg_tls_self;
   if (self == NULL || self->passthrough)
     return timed ? lg_real.timedjoin_np(th, ret, ts) : lg_real.join(th, ret);
-  lg_wait_enter(self, LG_WAIT_JOIN, LG_CALL_NONE, timed, 0, (uintptr_t)th, 0, pc, 0, 0);
-  LG_WAIT_SCOPE(self);
+  int pub = lg_wait_enter(self, LG_WAIT_JOIN, LG_CALL_NONE, timed, 0, (uintptr_t)th, 0, pc, 0, 0);
+  LG_WAIT_SCOPE(self, pub);
   return timed ? lg_real.timedjoin_np(th, ret, ts) : lg_real.join(th, ret);
 }
 

@@ -6,7 +6,7 @@
  * cancellation point stays one: the real call is the cancellation point, and the thread stays
  * tracked through it, so the program's cleanup handlers are seen (lockgraph.h, lg_wait_leave,
  * says what a cancellation leaves behind). The fast path, on a
- * tracked thread, is: the TLS load, a few stores describing the wait, the wait_seq bump, the
+ * tracked thread, is: the TLS load, a few stores describing the wait, the call_seq bump, the
  * call, the bump back. A thread that is not tracked (unknown, exited, inside the detector)
  * goes straight to the real function.
  *
@@ -59,9 +59,9 @@ static inline lg_thread_t *lg_waiter(void) {
     lg_thread_t *t_ = lg_waiter();                                                           \
     if (LG_UNLIKELY(t_ == NULL))                                                             \
       return realcall;                                                                       \
-    lg_wait_enter(t_, (what), (call), (timed), (outside), (uintptr_t)(obj), (uintptr_t)(obj2), \
-                  LG_CALLER_PC, LG_CALLER_CFA, LG_SELF_FP);                                   \
-    LG_WAIT_SCOPE(t_);                                                                       \
+    int pub_ = lg_wait_enter(t_, (what), (call), (timed), (outside), (uintptr_t)(obj),      \
+                             (uintptr_t)(obj2), LG_CALLER_PC, LG_CALLER_CFA, LG_SELF_FP);     \
+    LG_WAIT_SCOPE(t_, pub_);                                                                 \
     return realcall;                                                                         \
   } while (0)
 

@@ -1,17 +1,19 @@
 /* waits.h - what a thread is blocked in, beyond lock acquisitions (the wait-for model).
  *
  * Contract. A tracked thread that enters a blocking call publishes one lg_wait_t in its record
- * and then turns its wait_seq odd (lg_wait_enter, release order); it turns it even again when
- * the real call returns (lg_wait_leave). A reader (the watchdog) loads wait_seq (acquire),
- * reads the record, and trusts what it read only while wait_seq still has the same odd value.
- * A lock acquisition publishes LG_WAIT_LOCK (0) and keeps "which lock" in the held entry
- * prepared above the top of its held stack (lockgraph.h, lg_held_fill); every other kind of
- * wait is described here. Only the owner writes; nothing is allocated, nothing locked, errno
- * untouched: entering and leaving a wait costs a handful of stores, and the frame-pointer walk
- * that gives the wait a stack runs only while the thread holds a lock (what a stall report
- * needs). The thread stays tracked during the wait. A cancellation inside the real call may
- * leave the wait published (lockgraph.h, lg_wait_leave) until the thread's next blocking lock
- * or its exit.
+ * and then turns its call_seq odd (lg_wait_enter, release order); it turns it even again when
+ * the real call returns (lg_wait_leave). A lock acquisition has a channel of its own: it turns
+ * wait_seq odd and keeps "which lock" in the held entry prepared above the top of its held
+ * stack (lockgraph.h, lg_held_fill), so a signal handler that takes a lock while its thread
+ * waits in a call leaves the call's record alone. A reader (the watchdog) reads both counters
+ * (lg_wait_now: the lock acquisition when there is one, else the call), reads the record, and
+ * trusts what it read only while lg_wait_now still gives the same value. Only the owner
+ * writes; nothing is allocated, nothing locked, errno untouched: entering and leaving a wait
+ * costs a handful of stores, and the frame-pointer walk that gives the wait a stack runs only
+ * while the thread holds a lock (what a stall report needs). The thread stays tracked during
+ * the wait; a signal handler's own waits meanwhile are not published (lg_wait_enter). A
+ * cancellation inside the real call may leave the wait published (lockgraph.h,
+ * lg_wait_leave) until the thread's next wait or its exit.
  *
  * Whether a wait can end is decided by the reader, not the wrapper:
  *   - timed: the call carries a deadline (sleeps, timed waits, poll with a timeout, fsync):

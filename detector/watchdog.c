@@ -3,7 +3,7 @@
  * Every tracked thread publishes "waiting for lock X" (an odd wait_seq) just before it calls a
  * real blocking acquisition. The watchdog - a thread made with the REAL pthread_create when the
  * program makes its first thread, never tracked, never counted - wakes about four times per
- * watchdog_ms. A thread seen waiting in the same acquisition (same wait_seq) for watchdog_ms
+ * watchdog_ms. A thread seen waiting in the same acquisition (same lg_wait_now) for watchdog_ms
  * is a candidate. Among candidates it walks the wait-for graph (a thread waits for a lock; the
  * lock is held by the threads whose held stacks contain it, write holders only for a reader)
  * and on a cycle reports "deadlock (it happened)" with every involved thread's stack, then ends
@@ -46,7 +46,7 @@ static void lg_wd_sleep_ms(unsigned ms) {
 }
 
 /* The entry a waiting thread prepared for the lock it waits for (one above its top), NULL when
- * the fields read do not fit together (the thread moved on: the wait_seq check catches it). */
+ * the fields read do not fit together (the thread moved on: the lg_wait_now check catches it). */
 static const lg_held_t *lg_wd_wanted(lg_thread_t *t) {
   uint32_t d = *(volatile uint32_t *)&t->depth;
   lg_held_t *h = *(lg_held_t *volatile *)&t->held;
@@ -149,10 +149,11 @@ static void lg_wd_scan(uint64_t limit_ns) {
     return;
   }
   for (lg_thread_t *t = lg_rt.threads; t != NULL; t = t->next) {
-    uint64_t seq = atomic_load_explicit(&t->wait_seq, memory_order_acquire);
-    if (!(seq & 1) || t->exited)
+    int lock;
+    uint64_t seq = lg_wait_now(t, &lock);
+    if (seq == 0 || t->exited)
       continue;
-    if (lg_wait_age(t, seq, now) < limit_ns || t->wait.what != LG_WAIT_LOCK)
+    if (lg_wait_age(t, seq, now) < limit_ns || !lock)
       continue; /* new or too young (limit_ns > 0), or not a lock acquisition (hang.c's) */
     lg_wd_cand_t *x = &c[n++];
     x->t = t;
@@ -179,8 +180,9 @@ static void lg_wd_scan(uint64_t limit_ns) {
       len = lg_wd_find_cycle(c, n, cyc);
   }
   /* Still the same waits? Then nobody moved while we looked. */
+  int lock;
   for (uint32_t i = 0; i < len; i++)
-    if (atomic_load_explicit(&c[cyc[i]].t->wait_seq, memory_order_acquire) != c[cyc[i]].seq)
+    if (lg_wait_now(c[cyc[i]].t, &lock) != c[cyc[i]].seq)
       len = 0;
   lg_report_t *r = NULL;
   lg_thread_t *ts[LG_STACK_MAX];

@@ -178,6 +178,35 @@ Test(waits, every_thread_blocked_with_nobody_to_wake_it_is_a_hang, .timeout = 12
   run_cleanup(&r);
 }
 
+/* A signal handler that takes a lock, or writes to a pipe (the self-pipe trick), while its
+ * thread is blocked in a read: the thread is blocked in the same read after the handler, and
+ * the hang is found as without the signal. */
+Test(waits, a_handler_that_ran_during_a_blocked_read_leaves_its_hang_found, .timeout = 120)
+{
+  static const char *const modes[] = {"lock", "write"};
+  const char *src = "hang_after_handler.c";
+
+  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+    run_result_t r;
+    report_set_t set;
+    char ran[128];
+
+    run_mode("hang_after_handler", modes[i], NULL, &r);
+    snprintf(ran, sizeof ran, "hang_after_handler: the handler ran (%s) while the worker read; "
+                              "joining it", modes[i]);
+    expect_out_line(&r, ran);
+    expect_ended_by_watchdog(&r, "hang_after_handler");
+    char *line = text_find_line(r.err, "lockgraph: hang: no progress: all 2 threads", "");
+    cr_expect_not_null(line, "%s: no hang line; stderr:\n%s", modes[i], r.err);
+    free(line);
+    const json_t *rep = only_report(&r, &set, "hang");
+    expect_section(rep, "thread T2 blocks in read(fd ", "pipe_worker", src, "pipe_read");
+    expect_section(rep, "thread T1 joins thread T2", "main", src, "main_joins");
+    reports_free(&set);
+    run_cleanup(&r);
+  }
+}
+
 Test(waits, threads_that_wait_while_another_can_still_wake_them_stay_silent, .timeout = 120)
 {
   static const char *const modes[] = {"consumer", "pool", "server", "slow", "daemon"};
