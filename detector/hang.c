@@ -31,8 +31,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "lockgraph.h"
 #include "mem.h"
@@ -414,6 +417,35 @@ static lg_report_t *lg_h_hang(lg_hthread_t *c, uint32_t nc, const uint32_t *idx,
   return r;
 }
 
+/* Whether the kernel says thread x, which its record says waits in a call (not a lock), is
+ * running rather than inside a system call: its record is then stale (a signal handler left
+ * the call with siglongjmp), and the thread is not blocked. /proc/self/task/<tid>/syscall
+ * says "running" then; a thread in a call, whatever it is, shows its number. Read with raw
+ * system calls (the watchdog's own descriptors, never the program's wrappers); no /proc, no
+ * answer: the record is trusted. Only before a hang is declared: a few system calls per
+ * thread. */
+static int lg_h_running(const lg_hthread_t *x) {
+  if (x->w.what == LG_WAIT_LOCK || x->t->ktid <= 0)
+    return 0;
+  char path[48], buf[16];
+  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)x->t->ktid);
+  long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  long n = syscall(SYS_read, fd, buf, sizeof buf - 1);
+  syscall(SYS_close, fd);
+  return n >= 7 && memcmp(buf, "running", 7) == 0;
+}
+
+/* Whether any of the threads c[idx[0..n-1]] (c[0..n-1] when idx is NULL) is running
+ * although its record says it waits. */
+static int lg_h_any_running(const lg_hthread_t *c, const uint32_t *idx, uint32_t n) {
+  for (uint32_t k = 0; k < n; k++)
+    if (lg_h_running(&c[idx != NULL ? idx[k] : k]))
+      return 1;
+  return 0;
+}
+
 void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
   uint64_t now = lg_now_ns();
   uint64_t need = limit_ns && stall_ns ? (limit_ns < stall_ns ? limit_ns : stall_ns)
@@ -516,11 +548,11 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
     uint32_t *cyc = lg_mem_alloc(n * sizeof(uint32_t));
     int locks_only = 0;
     uint32_t len = cyc ? lg_h_cycle(c, n, cyc, &locks_only) : 0;
-    if (len >= 2) {
+    if (len >= 2 && !lg_h_any_running(c, cyc, len)) {
       for (uint32_t k = 0; k < len && nidx < LG_HANG_SHOWN; k++)
         idx[nidx++] = cyc[k];
       hang = lg_h_hang(c, n, idx, nidx, 1, now);
-    } else if (all_stuck && !locks_only) {
+    } else if (len < 2 && all_stuck && !locks_only && !lg_h_any_running(c, NULL, n)) {
       /* Threads in waits of other kinds first: with many threads queued on one lock, the one
        * that holds it while it waits is the one to see. */
       for (uint32_t k = 0; k < n && nidx < LG_STACK_MAX; k++)

@@ -207,6 +207,26 @@ Test(waits, a_handler_that_ran_during_a_blocked_read_leaves_its_hang_found, .tim
   }
 }
 
+/* A thread that leaves a blocking read before it returns (cancelled, its C cleanup handler
+ * entered by longjmp; or a signal handler's siglongjmp) and then computes for longer than the
+ * watchdog period while main joins it: running, not hung. */
+Test(waits, a_thread_that_left_its_read_early_and_runs_is_not_hung, .timeout = 60)
+{
+  static const char *const modes[] = {"cancel", "longjmp"};
+
+  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+    run_result_t r;
+    char left[128];
+
+    run_mode("wait_left_early", modes[i], NULL, &r);
+    snprintf(left, sizeof left, "wait_left_early: the worker left its read (%s); joining it",
+             modes[i]);
+    expect_out_line(&r, left);
+    expect_clean(&r, "wait_left_early");
+    run_cleanup(&r);
+  }
+}
+
 Test(waits, threads_that_wait_while_another_can_still_wake_them_stay_silent, .timeout = 120)
 {
   static const char *const modes[] = {"consumer", "pool", "server", "slow", "daemon"};

@@ -1,0 +1,121 @@
+/* wait_left_early - a thread leaves a blocking read before it returns, then runs on.
+ *
+ *   wait_left_early cancel     main cancels the worker inside the read; the worker's cleanup
+ *                              handler (pthread_cleanup_push in C: entered by longjmp) then
+ *                              computes for 2.5 s before the thread ends
+ *   wait_left_early longjmp    main sends the worker SIGALRM inside the read; the handler
+ *                              leaves it with siglongjmp, and the worker computes for 2.5 s
+ *                              and returns
+ * Both read a pipe the program made that nobody writes; once the worker is inside the read
+ * (its /proc syscall file says so), main acts, then joins it. While the worker computes, main
+ * is blocked in a join that only the worker can end: the worker is running, not blocked, so
+ * this is no hang, although the read it left never returned.
+ * Expected verdict: no report; "done" printed; exit 0.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static int fds[2];
+static volatile pid_t worker_tid;
+static sigjmp_buf out_of_read;
+
+static void compute(void *arg)
+{
+  struct timespec a, b;
+
+  (void)arg;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  do
+    clock_gettime(CLOCK_MONOTONIC, &b);
+  while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < 2500);
+}
+
+static void on_alarm(int sig)
+{
+  (void)sig;
+  siglongjmp(out_of_read, 1);
+}
+
+static void *cancelled_worker(void *arg)
+{
+  char c;
+
+  (void)arg;
+  pthread_cleanup_push(compute, NULL);
+  worker_tid = (pid_t)syscall(SYS_gettid);
+  if (read(fds[0], &c, 1) < 0)
+    perror("read");
+  pthread_cleanup_pop(0);
+  return NULL;
+}
+
+static void *jumping_worker(void *arg)
+{
+  char c;
+
+  (void)arg;
+  if (sigsetjmp(out_of_read, 1) == 0) {
+    worker_tid = (pid_t)syscall(SYS_gettid);
+    if (read(fds[0], &c, 1) < 0)
+      perror("read");
+  }
+  compute(NULL);
+  return NULL;
+}
+
+/* Whether thread tid is blocked in read(2): its /proc syscall file starts with the number. */
+static int blocked_in_read(pid_t tid)
+{
+  char path[64], buf[64] = "";
+  FILE *f;
+
+  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  if (fgets(buf, sizeof buf, f) == NULL)
+    buf[0] = '\0';
+  fclose(f);
+  return strncmp(buf, "0 ", 2) == 0; /* SYS_read on x86-64 */
+}
+
+int main(int argc, char **argv)
+{
+  const char *mode = argc > 1 ? argv[1] : "cancel";
+  int cancel = strcmp(mode, "cancel") == 0;
+  struct timespec tick = {0, 10 * 1000 * 1000};
+  struct sigaction sa;
+  pthread_t t;
+
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (pipe(fds) != 0)
+    return 1;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGALRM, &sa, NULL) != 0)
+    return 1;
+  pthread_create(&t, NULL, cancel ? cancelled_worker : jumping_worker, NULL);
+  for (int i = 0; !(worker_tid != 0 && blocked_in_read(worker_tid)); i++) {
+    if (i == 1000) {
+      fprintf(stderr, "wait_left_early: the worker never blocked in read\n");
+      return 1;
+    }
+    nanosleep(&tick, NULL);
+  }
+  if (cancel)
+    pthread_cancel(t);
+  else
+    pthread_kill(t, SIGALRM);
+  printf("wait_left_early: the worker left its read (%s); joining it\n", mode);
+  pthread_join(t, NULL);
+  printf("wait_left_early: done\n");
+  return 0;
+}
