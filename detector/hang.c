@@ -418,12 +418,12 @@ static lg_report_t *lg_h_hang(lg_hthread_t *c, uint32_t nc, const uint32_t *idx,
 }
 
 /* Whether the kernel says thread x, which its record says waits in a call (not a lock), is
- * running rather than inside a system call: its record is then stale (a signal handler left
- * the call with siglongjmp), and the thread is not blocked. /proc/self/task/<tid>/syscall
- * says "running" then; a thread in a call, whatever it is, shows its number. Read with raw
- * system calls (the watchdog's own descriptors, never the program's wrappers); no /proc, no
- * answer: the record is trusted. Only before a hang is declared: a few system calls per
- * thread. */
+ * running rather than inside a system call: its record is then stale (the thread left the call
+ * without returning from it: see lg_wait_leave), and the thread is not blocked.
+ * /proc/self/task/<tid>/syscall says "running" then; a thread in a call, whatever it is, shows
+ * its number. Read with raw system calls (the watchdog's own descriptors, never the program's
+ * wrappers); no /proc, no answer: the record is trusted. Only before a hang or a stall is
+ * reported: a few system calls per thread. */
 static int lg_h_running(const lg_hthread_t *x) {
   if (x->w.what == LG_WAIT_LOCK || x->t->ktid <= 0)
     return 0;
@@ -534,7 +534,7 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
          * can end is a hang in the making, not a slow call: the hang report speaks of it
          * once it lasts. A system call (sleep, I/O) always counts. */
         if ((y->seq & 1) && y->w.what != LG_WAIT_LOCK &&
-            (y->w.what == LG_WAIT_CALL || !lg_h_internal(y)))
+            (y->w.what == LG_WAIT_CALL || !lg_h_internal(y)) && !lg_h_running(y))
           stall = lg_h_stall(c, i, x->holders[k], now);
       }
     }

@@ -386,6 +386,12 @@ static void lg_cond_retake(lg_thread_t *t, pthread_mutex_t *m, uintptr_t pc, uin
   errno = errno_;
 }
 
+/* glibc's own cleanup list (not declared in pthread.h any more): a buffer on it is run by a
+ * cancellation's unwind when the unwind leaves our frame, whether the program's handlers are
+ * exception-based or entered by longjmp (which skips a cleanup attribute of ours). */
+extern void _pthread_cleanup_push(struct _pthread_cleanup_buffer *, void (*)(void *), void *);
+extern void _pthread_cleanup_pop(struct _pthread_cleanup_buffer *, int);
+
 /* What a cancellation inside a condition wait must put right: glibc takes the mutex back
  * before the program's cleanup handlers run (which usually unlock it), so the held stack must
  * have it again; and the wait is over. */

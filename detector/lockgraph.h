@@ -857,15 +857,15 @@ static inline uint64_t lg_wait_age(lg_thread_t *t, uint64_t seq, uint64_t now) {
 void lg_wait_walk(lg_thread_t *t, lg_wait_t *w, uintptr_t cfa, uintptr_t wrapper_fp);
 
 /* Publishes a wait; returns nonzero when it did, and only then must lg_wait_leave end it
- * (LG_WAIT_AROUND does both). The thread stays tracked meanwhile (no passthrough): the program's
- * cleanup handlers that a cancellation in the real call runs must be tracked. Two things a
+ * (LG_WAIT_SCOPE). The thread stays tracked meanwhile (no passthrough): the program's cleanup
+ * handlers that a cancellation in the real call runs must be tracked. Two things a
  * signal handler on the same thread could do to the record are kept out: landing while the
  * record is written (the thread is in passthrough for those stores, so the handler's own waits
  * and locks pass straight through), and waiting itself while the thread is blocked in the
  * published call (a wait entered below the published one's frame, on the same stack, is the
  * handler's: it is not published, and the thread's wait stays as it was when the handler
  * returns; the handler's lock acquisitions have a channel of their own). A published wait
- * whose frame is gone (a handler left by siglongjmp) is replaced. */
+ * whose frame is gone (see lg_wait_leave) is replaced. */
 LG_INLINE int lg_wait_enter(lg_thread_t *t, uint8_t what, uint8_t call, uint8_t timed,
                             uint8_t outside, uintptr_t obj, uintptr_t obj2, uintptr_t pc,
                             uintptr_t cfa, uintptr_t wrapper_fp) {
@@ -894,11 +894,16 @@ LG_INLINE int lg_wait_enter(lg_thread_t *t, uint8_t what, uint8_t call, uint8_t 
   return 1;
 }
 
-/* Ends the wait lg_wait_enter published: when the real call returns, and when a cancellation
- * inside it unwinds the thread (LG_WAIT_AROUND). A wait can still be left published by a
- * signal handler that leaves the call with siglongjmp: until the thread's next wait of this
- * channel (lg_wait_enter replaces it: its frame is gone) or its exit (the exit hook clears
- * it); hang.c checks with the kernel that a thread it would call hung is in a system call. */
+/* Ends the wait lg_wait_enter published. Runs as a cleanup (LG_WAIT_SCOPE): on a return, and
+ * on a cancellation's unwind when the program's cleanup handlers are exception-based (C++, C
+ * built with -fexceptions). A thread that leaves the call otherwise (a C program's cleanup
+ * handlers entered by longjmp after a cancellation, a signal handler's siglongjmp or
+ * setcontext) skips it: the wait then stays published, stale, until the thread's next wait of
+ * this channel (lg_wait_enter replaces it: its frame is gone) or its exit (the exit hook clears
+ * it). hang.c asks the kernel whether a thread it would call hung, or blocked in a call, is in
+ * a system call at all. (glibc's own cleanup list would end it on a cancellation too, but
+ * a buffer of ours left on it by a thread that switches context inside the call would be
+ * run later by a longjmp or a cancellation, from a dead frame.) */
 LG_INLINE void lg_wait_leave(lg_thread_t **tp) {
   lg_thread_t *t = *tp;
   if (t == NULL)
@@ -907,32 +912,12 @@ LG_INLINE void lg_wait_leave(lg_thread_t **tp) {
   atomic_store_explicit(&t->call_seq, lg_wait_seq_even(s), memory_order_release);
 }
 
-/* glibc's own cleanup list (not declared in pthread.h any more): a buffer on it is run by a
- * cancellation's unwind when the unwind leaves our frame, whether the program's handlers are
- * exception-based or entered by longjmp (which skips a cleanup attribute of ours). */
-extern void _pthread_cleanup_push(struct _pthread_cleanup_buffer *, void (*)(void *), void *);
-extern void _pthread_cleanup_pop(struct _pthread_cleanup_buffer *, int);
-/* lg_wait_leave for a cancellation (arg: the thread). */
-void lg_wait_cancelled(void *arg);
-
-/* The real call `realcall` (an expression) as a wait of the tracked thread t, which
- * lg_wait_enter published when `published` is nonzero: ended when the call returns, or when a
- * cancellation inside it unwinds the thread. The call's value. */
-#define LG_WAIT_AROUND(t, published, realcall)                                            \
-  ({                                                                                      \
-    __typeof__(realcall) wrc_;                                                            \
-    if (LG_LIKELY(published)) {                                                           \
-      struct _pthread_cleanup_buffer wbuf_;                                               \
-      lg_thread_t *wt_ = (t);                                                             \
-      _pthread_cleanup_push(&wbuf_, lg_wait_cancelled, wt_);                              \
-      wrc_ = (realcall);                                                                  \
-      _pthread_cleanup_pop(&wbuf_, 0);                                                    \
-      lg_wait_leave(&wt_);                                                                \
-    } else {                                                                              \
-      wrc_ = (realcall);                                                                  \
-    }                                                                                     \
-    wrc_;                                                                                 \
-  })
+/* Declares the scope of a wait of the tracked thread t that lg_wait_enter published
+ * (published nonzero): lg_wait_leave runs when the scope ends (the library is built with
+ * -fexceptions so that an exception-based unwind runs it). */
+#define LG_WAIT_SCOPE(t, published)                                                       \
+  lg_thread_t *lg_wait_scope_ __attribute__((cleanup(lg_wait_leave), unused)) =          \
+      (published) ? (t) : NULL
 
 /* The fork hooks: pipes made before a fork may have a writer in the other process. */
 void lg_waits_after_fork(void);

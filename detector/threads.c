@@ -375,8 +375,8 @@ static int lg_join_blocking(pthread_t th, void **ret, uint8_t timed, const struc
   if (self == NULL || self->passthrough)
     return timed ? lg_real.timedjoin_np(th, ret, ts) : lg_real.join(th, ret);
   int pub = lg_wait_enter(self, LG_WAIT_JOIN, LG_CALL_NONE, timed, 0, (uintptr_t)th, 0, pc, 0, 0);
-  return LG_WAIT_AROUND(self, pub,
-                        timed ? lg_real.timedjoin_np(th, ret, ts) : lg_real.join(th, ret));
+  LG_WAIT_SCOPE(self, pub);
+  return timed ? lg_real.timedjoin_np(th, ret, ts) : lg_real.join(th, ret);
 }
 
 LG_EXPORT int pthread_join(pthread_t th, void **ret) {

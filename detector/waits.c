@@ -4,11 +4,11 @@
  * Every wrapper is transparent: the real function is called with the same arguments, its
  * result is returned as it came and errno is left as it set it (nothing here writes errno). A
  * cancellation point stays one: the real call is the cancellation point, and the thread stays
- * tracked through it, so the program's cleanup handlers are seen; a cancellation ends the
- * wait as a return does (lockgraph.h, LG_WAIT_AROUND). The fast path, on a tracked thread, is:
- * the TLS load, a few stores describing the wait, the call_seq bump, glibc's cleanup buffer
- * pushed, the call, the buffer popped, the bump back. A thread that is not tracked (unknown, exited, inside the detector)
- * goes straight to the real function.
+ * tracked through it, so the program's cleanup handlers are seen (lockgraph.h, lg_wait_leave,
+ * says what a cancellation leaves behind). The fast path, on a tracked thread, is: the TLS
+ * load, a few stores describing the wait, the call_seq bump, the call, the bump back. A
+ * thread that is not tracked (unknown, exited, inside the detector) goes straight to the real
+ * function.
  *
  * The fortified forms a program built with _FORTIFY_SOURCE calls instead (__read_chk,
  * __recv_chk, __poll_chk) are the same waits.
@@ -61,7 +61,8 @@ static inline lg_thread_t *lg_waiter(void) {
       return realcall;                                                                       \
     int pub_ = lg_wait_enter(t_, (what), (call), (timed), (outside), (uintptr_t)(obj),      \
                              (uintptr_t)(obj2), LG_CALLER_PC, LG_CALLER_CFA, LG_SELF_FP);     \
-    return LG_WAIT_AROUND(t_, pub_, realcall);                                               \
+    LG_WAIT_SCOPE(t_, pub_);                                                                 \
+    return realcall;                                                                         \
   } while (0)
 
 /* ---- the wait record ---- */
@@ -81,11 +82,6 @@ void lg_wait_walk(lg_thread_t *t, lg_wait_t *w, uintptr_t cfa, uintptr_t wrapper
     lo = fp + 16;
     fp = ((const uintptr_t *)fp)[0];
   }
-}
-
-void lg_wait_cancelled(void *arg) {
-  lg_thread_t *t = arg;
-  lg_wait_leave(&t);
 }
 
 const char *lg_call_name(int call) {

@@ -6,6 +6,8 @@
  *   wait_left_early longjmp    main sends the worker SIGALRM inside the read; the handler
  *                              leaves it with siglongjmp, and the worker computes for 2.5 s
  *                              and returns
+ *   wait_left_early setcontext the same, the handler leaving with setcontext (which, unlike
+ *                              siglongjmp, runs none of glibc's cleanup buffers on the way)
  * Both read a pipe the program made that nobody writes; once the worker is inside the read
  * (its /proc syscall file says so), main acts, then joins it. While the worker computes, main
  * is blocked in a join that only the worker can end: the worker is running, not blocked, so
@@ -20,11 +22,14 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static int fds[2];
 static volatile pid_t worker_tid;
 static sigjmp_buf out_of_read;
+static ucontext_t before_read;
+static volatile int use_setcontext, left;
 
 static void compute(void *arg)
 {
@@ -40,6 +45,9 @@ static void compute(void *arg)
 static void on_alarm(int sig)
 {
   (void)sig;
+  left = 1;
+  if (use_setcontext)
+    setcontext(&before_read);
   siglongjmp(out_of_read, 1);
 }
 
@@ -61,7 +69,14 @@ static void *jumping_worker(void *arg)
   char c;
 
   (void)arg;
-  if (sigsetjmp(out_of_read, 1) == 0) {
+  if (use_setcontext) {
+    getcontext(&before_read); /* the handler comes back here, with left set */
+    if (!left) {
+      worker_tid = (pid_t)syscall(SYS_gettid);
+      if (read(fds[0], &c, 1) < 0)
+        perror("read");
+    }
+  } else if (sigsetjmp(out_of_read, 1) == 0) {
     worker_tid = (pid_t)syscall(SYS_gettid);
     if (read(fds[0], &c, 1) < 0)
       perror("read");
@@ -95,6 +110,7 @@ int main(int argc, char **argv)
   pthread_t t;
 
   setvbuf(stdout, NULL, _IOLBF, 0);
+  use_setcontext = strcmp(mode, "setcontext") == 0;
   if (pipe(fds) != 0)
     return 1;
   memset(&sa, 0, sizeof sa);
