@@ -297,9 +297,17 @@ void lg_watchdog_start(void) {
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 256 * 1024);
+  /* Made with every signal blocked (a new thread inherits its creator's mask, restored at
+   * once): a signal sent to the process must reach a thread of the program's, which runs its
+   * handler, never this one. */
+  sigset_t all, old;
+  sigfillset(&all);
+  int masked = pthread_sigmask(SIG_SETMASK, &all, &old) == 0;
   pthread_t th;
   if (lg_real.create(&th, &attr, lg_watchdog_main, NULL) != 0)
     atomic_store(&lg_rt.watchdog_started, 0);
+  if (masked)
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
 }
 

@@ -176,6 +176,21 @@ Test(lockgraph_robust, stderr_closed_before_exit_still_gets_the_summary, .timeou
   run_cleanup(&r);
 }
 
+/* A signal sent to the whole process goes to a thread that does not block it: the detector's
+ * own thread must block every signal, or the program's handler runs there (all 300 did, and
+ * a handler that siglongjmps then jumps into another thread's stack). */
+Test(lockgraph_robust, signals_sent_to_the_process_reach_the_programs_thread, .timeout = 60)
+{
+  run_request_t rq = {.program = "signals_to_the_process", .timeout_s = 30};
+  run_result_t r;
+
+  run_corpus(&rq, &r);
+  expect_clean(&r, "signals_to_the_process");
+  expect_out_line(&r, "signals_to_the_process: 300 of 300 signals handled on the receiver, "
+                      "0 elsewhere");
+  run_cleanup(&r);
+}
+
 /* ------------------------------------------------------------------------------------------
  * Quiet clean runs: at the default verbosity a run with nothing to report prints nothing; a
  * report brings one summary line per process that reported.
