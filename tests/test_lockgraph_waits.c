@@ -137,6 +137,25 @@ Test(waits, join_of_a_thread_waiting_for_the_joiners_lock_is_a_hang, .timeout = 
   run_cleanup(&r);
 }
 
+/* A finished run of `program` in `mode` holds the no-progress hang of its two threads: ended by
+ * the watchdog, the hang line, and the JSON report's sections for the worker's wait (`label`,
+ * its stack at `function`, src's `marker`) and main's join (LINE:main_joins). */
+static void expect_no_progress_hang(const run_result_t *r, const char *program, const char *mode,
+                                    const char *src, const char *label, const char *function,
+                                    const char *marker)
+{
+  report_set_t set;
+
+  expect_ended_by_watchdog(r, program);
+  char *line = text_find_line(r->err, "lockgraph: hang: no progress: all 2 threads", "");
+  cr_expect_not_null(line, "%s: no hang line; stderr:\n%s", mode, r->err);
+  free(line);
+  const json_t *rep = only_report(r, &set, "hang");
+  expect_section(rep, label, function, src, marker);
+  expect_section(rep, "thread T1 joins thread T2", "main", src, "main_joins");
+  reports_free(&set);
+}
+
 Test(waits, every_thread_blocked_with_nobody_to_wake_it_is_a_hang, .timeout = 120)
 {
   static const struct {
@@ -150,17 +169,10 @@ Test(waits, every_thread_blocked_with_nobody_to_wake_it_is_a_hang, .timeout = 12
 
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     run_result_t r;
-    report_set_t set;
 
     run_mode("hang_no_progress", cases[i].mode, NULL, &r);
-    expect_ended_by_watchdog(&r, "hang_no_progress");
-    char *line = text_find_line(r.err, "lockgraph: hang: no progress: all 2 threads", "");
-    cr_expect_not_null(line, "%s: no hang line; stderr:\n%s", cases[i].mode, r.err);
-    free(line);
-    const json_t *rep = only_report(&r, &set, "hang");
-    expect_section(rep, cases[i].label, cases[i].function, src, cases[i].marker);
-    expect_section(rep, "thread T1 joins thread T2", "main", src, "main_joins");
-    reports_free(&set);
+    expect_no_progress_hang(&r, "hang_no_progress", cases[i].mode, src, cases[i].label,
+                            cases[i].function, cases[i].marker);
     run_cleanup(&r);
   }
 
@@ -188,21 +200,14 @@ Test(waits, a_handler_that_ran_during_a_blocked_read_leaves_its_hang_found, .tim
 
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
     run_result_t r;
-    report_set_t set;
     char ran[128];
 
     run_mode("hang_after_handler", modes[i], NULL, &r);
     snprintf(ran, sizeof ran, "hang_after_handler: the handler ran (%s) while the worker read; "
                               "joining it", modes[i]);
     expect_out_line(&r, ran);
-    expect_ended_by_watchdog(&r, "hang_after_handler");
-    char *line = text_find_line(r.err, "lockgraph: hang: no progress: all 2 threads", "");
-    cr_expect_not_null(line, "%s: no hang line; stderr:\n%s", modes[i], r.err);
-    free(line);
-    const json_t *rep = only_report(&r, &set, "hang");
-    expect_section(rep, "thread T2 blocks in read(fd ", "pipe_worker", src, "pipe_read");
-    expect_section(rep, "thread T1 joins thread T2", "main", src, "main_joins");
-    reports_free(&set);
+    expect_no_progress_hang(&r, "hang_after_handler", modes[i], src,
+                            "thread T2 blocks in read(fd ", "pipe_worker", "pipe_read");
     run_cleanup(&r);
   }
 }

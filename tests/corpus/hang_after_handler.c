@@ -5,7 +5,7 @@
  *   hang_after_handler write   the handler writes a byte to a pipe of its own (the self-pipe
  *                              trick), which nobody reads
  * The worker reads a pipe the program made (LINE:pipe_read) that nobody ever writes. Once the
- * worker is inside the read (its /proc syscall file says so), main sends it SIGALRM; the
+ * worker is inside the read (its /proc syscall file says so: blocked_in_read.h), main sends it SIGALRM; the
  * handler is installed with SA_RESTART, so the kernel restarts the read after it and the worker
  * is blocked again, in the same call. main waits for the handler to have run, then joins the
  * worker (LINE:main_joins). SIGALRM is the program's own timer, not a request from another
@@ -21,8 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "blocked_in_read.h"
 
 static int fds[2], handler_fds[2];
 static pthread_mutex_t handler_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -55,27 +56,10 @@ static void *pipe_worker(void *arg)
   return NULL;
 }
 
-/* Whether thread tid is blocked in read(2): its /proc syscall file starts with the number. */
-static int blocked_in_read(pid_t tid)
-{
-  char path[64], buf[64] = "";
-  FILE *f;
-
-  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-  f = fopen(path, "r");
-  if (f == NULL)
-    return 0;
-  if (fgets(buf, sizeof buf, f) == NULL)
-    buf[0] = '\0';
-  fclose(f);
-  return strncmp(buf, "0 ", 2) == 0; /* SYS_read on x86-64 */
-}
-
 int main(int argc, char **argv)
 {
   const char *mode = argc > 1 ? argv[1] : "lock";
   struct sigaction sa;
-  struct timespec tick = {0, 10 * 1000 * 1000};
   pthread_t t;
 
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -89,12 +73,9 @@ int main(int argc, char **argv)
   if (sigaction(SIGALRM, &sa, NULL) != 0)
     return 1;
   pthread_create(&t, NULL, pipe_worker, NULL);
-  for (int i = 0; !(worker_tid != 0 && blocked_in_read(worker_tid)); i++) {
-    if (i == 1000) {
-      fprintf(stderr, "hang_after_handler: the worker never blocked in read\n");
-      return 1;
-    }
-    nanosleep(&tick, NULL);
+  if (corpus_wait_blocked_in_read(&worker_tid) != 0) {
+    fprintf(stderr, "hang_after_handler: the worker never blocked in read\n");
+    return 1;
   }
   pthread_kill(t, SIGALRM);
   while (sem_wait(&handled) != 0)

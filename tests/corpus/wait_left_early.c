@@ -25,6 +25,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "blocked_in_read.h"
+
 static int fds[2];
 static volatile pid_t worker_tid;
 static sigjmp_buf out_of_read;
@@ -85,27 +87,10 @@ static void *jumping_worker(void *arg)
   return NULL;
 }
 
-/* Whether thread tid is blocked in read(2): its /proc syscall file starts with the number. */
-static int blocked_in_read(pid_t tid)
-{
-  char path[64], buf[64] = "";
-  FILE *f;
-
-  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-  f = fopen(path, "r");
-  if (f == NULL)
-    return 0;
-  if (fgets(buf, sizeof buf, f) == NULL)
-    buf[0] = '\0';
-  fclose(f);
-  return strncmp(buf, "0 ", 2) == 0; /* SYS_read on x86-64 */
-}
-
 int main(int argc, char **argv)
 {
   const char *mode = argc > 1 ? argv[1] : "cancel";
   int cancel = strcmp(mode, "cancel") == 0;
-  struct timespec tick = {0, 10 * 1000 * 1000};
   struct sigaction sa;
   pthread_t t;
 
@@ -119,12 +104,9 @@ int main(int argc, char **argv)
   if (sigaction(SIGALRM, &sa, NULL) != 0)
     return 1;
   pthread_create(&t, NULL, cancel ? cancelled_worker : jumping_worker, NULL);
-  for (int i = 0; !(worker_tid != 0 && blocked_in_read(worker_tid)); i++) {
-    if (i == 1000) {
-      fprintf(stderr, "wait_left_early: the worker never blocked in read\n");
-      return 1;
-    }
-    nanosleep(&tick, NULL);
+  if (corpus_wait_blocked_in_read(&worker_tid) != 0) {
+    fprintf(stderr, "wait_left_early: the worker never blocked in read\n");
+    return 1;
   }
   if (cancel)
     pthread_cancel(t);
