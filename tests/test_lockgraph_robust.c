@@ -191,6 +191,20 @@ Test(lockgraph_robust, signals_sent_to_the_process_reach_the_programs_thread, .t
   run_cleanup(&r);
 }
 
+/* The exception ABI's functions the process sees are libgcc_s's, not those libunwind.so (the
+ * detector's stack walker) also defines: libgcc_s's personality routine looks them up through
+ * the process's search order when a cancellation or an exception runs C cleanups. */
+Test(lockgraph_robust, exception_abi_functions_come_from_libgcc_s, .timeout = 60)
+{
+  run_request_t rq = {.program = "unwind_abi_owner"};
+  run_result_t r;
+
+  run_corpus(&rq, &r);
+  expect_clean(&r, "unwind_abi_owner");
+  expect_out_line(&r, "unwind_abi_owner: _Unwind_GetLanguageSpecificData from libgcc_s.so.1");
+  run_cleanup(&r);
+}
+
 /* ------------------------------------------------------------------------------------------
  * Quiet clean runs: at the default verbosity a run with nothing to report prints nothing; a
  * report brings one summary line per process that reported.
