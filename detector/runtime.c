@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lockgraph.h"
@@ -137,6 +138,31 @@ static int lg_out_check(lg_out_t *o) {
   return alt;
 }
 
+/* One write(2) that cannot end the program with SIGPIPE: a reader gone from the other end of a
+ * pipe (a run piped into `head`, a log collector that restarted) costs the report, never the
+ * program, which may well write nothing there itself. SIGPIPE goes to the writing thread: it
+ * is blocked on this thread around the write, and one the write raised is taken back (with a
+ * zero timeout, by the raw system call: sigtimedwait is a cancellation point) unless one was
+ * already pending. Async-signal-safe; errno is the write's. */
+static ssize_t lg_write_no_sigpipe(int fd, const char *buf, size_t len) {
+  sigset_t pipe_only, old, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  int was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+  int masked = pthread_sigmask(SIG_BLOCK, &pipe_only, &old) == 0;
+  ssize_t w = write(fd, buf, len);
+  int e = errno;
+  if (w < 0 && e == EPIPE && masked && !was_pending) {
+    struct timespec zero = {0, 0};
+    while (syscall(SYS_rt_sigtimedwait, &pipe_only, NULL, &zero, _NSIG / 8) < 0 && errno == EINTR)
+      ;
+  }
+  if (masked)
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = e;
+  return w;
+}
+
 void lg_write_all(int fd, const char *buf, size_t len) {
   if (fd < 0)
     return;
@@ -145,7 +171,7 @@ void lg_write_all(int fd, const char *buf, size_t len) {
   else if (fd == __atomic_load_n(&lg_rt.json_fd, __ATOMIC_RELAXED))
     fd = lg_out_check(&lg_out_json);
   while (fd >= 0 && len > 0) {
-    ssize_t w = write(fd, buf, len);
+    ssize_t w = lg_write_no_sigpipe(fd, buf, len);
     if (w < 0) {
       if (errno == EINTR)
         continue;

@@ -4,10 +4,13 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "lg_corpus.h"
 
@@ -203,6 +206,50 @@ Test(lockgraph_robust, exception_abi_functions_come_from_libgcc_s, .timeout = 60
   expect_clean(&r, "unwind_abi_owner");
   expect_out_line(&r, "unwind_abi_owner: _Unwind_GetLanguageSpecificData from libgcc_s.so.1");
   run_cleanup(&r);
+}
+
+/* A run whose stderr is a pipe nobody reads any more (`prog 2>&1 | head -1`, a log collector
+ * that went away): the report is lost, the program is not. Natively it never writes to its
+ * stderr; before, lockgraph's report write raised SIGPIPE and the run died of it (status 141).
+ * Run here by fork and exec, the pipe's read end closed before the program starts. */
+Test(lockgraph_robust, report_to_a_pipe_nobody_reads_does_not_kill_the_program, .timeout = 60)
+{
+  int p[2], out[2];
+  cr_assert_eq(pipe(p), 0);
+  cr_assert_eq(pipe(out), 0);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    dup2(p[1], 2);
+    dup2(out[1], 1);
+    close(p[0]);
+    close(p[1]);
+    close(out[0]);
+    close(out[1]);
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    sigprocmask(SIG_UNBLOCK, &pipe_only, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    execl(LOCKGRAPH_CLI, "lockgraph", "--", CORPUS_BUILD_DIR "/one_thread_inversion", (char *)NULL);
+    _exit(127);
+  }
+  close(p[0]);
+  close(p[1]);
+  close(out[1]);
+  char buf[4096];
+  size_t n = 0;
+  ssize_t k;
+  while (n < sizeof buf - 1 && (k = read(out[0], buf + n, sizeof buf - 1 - n)) > 0)
+    n += (size_t)k;
+  buf[n] = '\0';
+  close(out[0]);
+  int status = 0;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_expect(!WIFSIGNALED(status), "the run died of signal %d", WTERMSIG(status));
+  cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 66,
+            "exit status %d, expected 66 (a report, lost in the pipe)", WEXITSTATUS(status));
+  cr_expect_not_null(strstr(buf, "one_thread_inversion: done"), "stdout:\n%s", buf);
 }
 
 /* ------------------------------------------------------------------------------------------
