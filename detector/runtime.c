@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <link.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,23 +139,30 @@ static int lg_out_check(lg_out_t *o) {
   return alt;
 }
 
-/* One write(2) that cannot end the program with SIGPIPE: a reader gone from the other end of a
- * pipe (a run piped into `head`, a log collector that restarted) costs the report, never the
- * program, which may well write nothing there itself. SIGPIPE goes to the writing thread: it
- * is blocked on this thread around the write, and one the write raised is taken back (with a
- * zero timeout, by the raw system call: sigtimedwait is a cancellation point) unless one was
- * already pending. Async-signal-safe; errno is the write's. */
-static ssize_t lg_write_no_sigpipe(int fd, const char *buf, size_t len) {
-  sigset_t pipe_only, old, pending;
-  sigemptyset(&pipe_only);
-  sigaddset(&pipe_only, SIGPIPE);
-  int was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
-  int masked = pthread_sigmask(SIG_BLOCK, &pipe_only, &old) == 0;
+/* One write(2) that cannot end the program with a signal: a reader gone from the other end of
+ * a pipe (a run piped into `head`, a log collector that restarted: SIGPIPE) or a --log file
+ * past the program's RLIMIT_FSIZE (SIGXFSZ) costs the report, never the program, which may
+ * well write nothing there itself. Both go to the writing thread: they are blocked on this
+ * thread around the write, and the one the write raised is taken back (with a zero timeout,
+ * by the raw system call: sigtimedwait is a cancellation point) unless one was already
+ * pending. Async-signal-safe; errno is the write's. */
+static ssize_t lg_write_quiet(int fd, const char *buf, size_t len) {
+  sigset_t raised, old, pending;
+  sigemptyset(&raised);
+  sigaddset(&raised, SIGPIPE);
+  sigaddset(&raised, SIGXFSZ);
+  if (sigpending(&pending) == 0) {
+    if (sigismember(&pending, SIGPIPE))
+      sigdelset(&raised, SIGPIPE);
+    if (sigismember(&pending, SIGXFSZ))
+      sigdelset(&raised, SIGXFSZ);
+  }
+  int masked = pthread_sigmask(SIG_BLOCK, &raised, &old) == 0;
   ssize_t w = write(fd, buf, len);
   int e = errno;
-  if (w < 0 && e == EPIPE && masked && !was_pending) {
+  if (w < 0 && (e == EPIPE || e == EFBIG) && masked) {
     struct timespec zero = {0, 0};
-    while (syscall(SYS_rt_sigtimedwait, &pipe_only, NULL, &zero, _NSIG / 8) < 0 && errno == EINTR)
+    while (syscall(SYS_rt_sigtimedwait, &raised, NULL, &zero, _NSIG / 8) < 0 && errno == EINTR)
       ;
   }
   if (masked)
@@ -171,9 +179,15 @@ void lg_write_all(int fd, const char *buf, size_t len) {
   else if (fd == __atomic_load_n(&lg_rt.json_fd, __ATOMIC_RELAXED))
     fd = lg_out_check(&lg_out_json);
   while (fd >= 0 && len > 0) {
-    ssize_t w = lg_write_no_sigpipe(fd, buf, len);
+    ssize_t w = lg_write_quiet(fd, buf, len);
     if (w < 0) {
       if (errno == EINTR)
+        continue;
+      /* A destination the program made non-blocking (it shares the file description) and
+       * that is full: wait for room, up to a second at a time, rather than lose the report. */
+      struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+      if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
+          syscall(SYS_poll, &pfd, 1, 1000) > 0 && (pfd.revents & POLLOUT))
         continue;
       return;
     }

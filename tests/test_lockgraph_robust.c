@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -208,48 +210,141 @@ Test(lockgraph_robust, exception_abi_functions_come_from_libgcc_s, .timeout = 60
   run_cleanup(&r);
 }
 
-/* A run whose stderr is a pipe nobody reads any more (`prog 2>&1 | head -1`, a log collector
- * that went away): the report is lost, the program is not. Natively it never writes to its
- * stderr; before, lockgraph's report write raised SIGPIPE and the run died of it (status 141).
- * Run here by fork and exec, the pipe's read end closed before the program starts. */
-Test(lockgraph_robust, report_to_a_pipe_nobody_reads_does_not_kill_the_program, .timeout = 60)
+/* The lockgraph front end on the corpus program `program` (with `log`, --log FILE), its stderr
+ * a pipe: the pipe's read end is closed before the program starts (`reader_gone`), or read
+ * only after `late_ms`; `fsize`, when not 0, is the program's RLIMIT_FSIZE. Fills *status,
+ * stdout into out and what stderr carried into err (both cut to their size). */
+typedef struct {
+  const char *program, *log;
+  int reader_gone;
+  unsigned late_ms;
+  long fsize;
+} stderr_run_t;
+
+static void run_with_stderr_pipe(const stderr_run_t *how, int *status, char *out, size_t outcap,
+                                 char *err, size_t errcap)
 {
-  int p[2], out[2];
+  int p[2], o[2];
+  char program[512];
+
+  snprintf(program, sizeof program, "%s/%s", CORPUS_BUILD_DIR, how->program);
   cr_assert_eq(pipe(p), 0);
-  cr_assert_eq(pipe(out), 0);
+  cr_assert_eq(pipe(o), 0);
   pid_t pid = fork();
   cr_assert_geq(pid, 0);
   if (pid == 0) {
+    sigset_t raised;
+    sigemptyset(&raised);
+    sigaddset(&raised, SIGPIPE);
+    sigaddset(&raised, SIGXFSZ);
+    sigprocmask(SIG_UNBLOCK, &raised, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGXFSZ, SIG_DFL);
+    if (how->fsize != 0) {
+      struct rlimit rl = {(rlim_t)how->fsize, (rlim_t)how->fsize};
+      setrlimit(RLIMIT_FSIZE, &rl);
+    }
     dup2(p[1], 2);
-    dup2(out[1], 1);
+    dup2(o[1], 1);
     close(p[0]);
     close(p[1]);
-    close(out[0]);
-    close(out[1]);
-    sigset_t pipe_only;
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    sigprocmask(SIG_UNBLOCK, &pipe_only, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    execl(LOCKGRAPH_CLI, "lockgraph", "--", CORPUS_BUILD_DIR "/one_thread_inversion", (char *)NULL);
+    close(o[0]);
+    close(o[1]);
+    if (how->log != NULL)
+      execl(LOCKGRAPH_CLI, "lockgraph", "--log", how->log, "--", program, (char *)NULL);
+    else
+      execl(LOCKGRAPH_CLI, "lockgraph", "--", program, (char *)NULL);
     _exit(127);
   }
-  close(p[0]);
   close(p[1]);
-  close(out[1]);
-  char buf[4096];
-  size_t n = 0;
+  close(o[1]);
+  if (how->reader_gone)
+    close(p[0]);
+  else
+    usleep(how->late_ms * 1000u);
+  size_t n = 0, m = 0;
   ssize_t k;
-  while (n < sizeof buf - 1 && (k = read(out[0], buf + n, sizeof buf - 1 - n)) > 0)
+  if (!how->reader_gone) {
+    /* Drained first, to its end (the program's exit): stdout's few lines wait in their pipe.
+     * Only the tail matters: keep the last errcap - 1 bytes of what the pipe carried. */
+    char chunk[8192];
+    while ((k = read(p[0], chunk, sizeof chunk)) > 0) {
+      size_t c = (size_t)k < errcap - 1 ? (size_t)k : errcap - 1;
+      if (m + c > errcap - 1) {
+        size_t drop = m + c - (errcap - 1);
+        memmove(err, err + drop, m - drop);
+        m -= drop;
+      }
+      memcpy(err + m, chunk + (size_t)k - c, c);
+      m += c;
+    }
+    close(p[0]);
+  }
+  while (n < outcap - 1 && (k = read(o[0], out + n, outcap - 1 - n)) > 0)
     n += (size_t)k;
-  buf[n] = '\0';
-  close(out[0]);
+  out[n] = '\0';
+  close(o[0]);
+  err[m] = '\0';
+  cr_assert_eq(waitpid(pid, status, 0), pid);
+}
+
+/* A run whose stderr is a pipe nobody reads any more (`prog 2>&1 | head -1`, a log collector
+ * that went away): the report is lost, the program is not. Natively it never writes to its
+ * stderr; before, lockgraph's report write raised SIGPIPE and the run died of it (status 141). */
+Test(lockgraph_robust, report_to_a_pipe_nobody_reads_does_not_kill_the_program, .timeout = 60)
+{
+  stderr_run_t how = {.program = "one_thread_inversion", .reader_gone = 1};
+  char out[4096], err[16];
   int status = 0;
-  cr_assert_eq(waitpid(pid, &status, 0), pid);
+
+  run_with_stderr_pipe(&how, &status, out, sizeof out, err, sizeof err);
   cr_expect(!WIFSIGNALED(status), "the run died of signal %d", WTERMSIG(status));
   cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 66,
             "exit status %d, expected 66 (a report, lost in the pipe)", WEXITSTATUS(status));
-  cr_expect_not_null(strstr(buf, "one_thread_inversion: done"), "stdout:\n%s", buf);
+  cr_expect_not_null(strstr(out, "one_thread_inversion: done"), "stdout:\n%s", out);
+}
+
+/* A --log file past the program's RLIMIT_FSIZE: the rest of the report is lost, the program
+ * is not (before, SIGXFSZ ended it, status 153). */
+Test(lockgraph_robust, log_past_the_file_size_limit_does_not_kill_the_program, .timeout = 60)
+{
+  char log[] = "/tmp/lockgraph-fsize-XXXXXX";
+  int fd = mkstemp(log);
+  cr_assert_geq(fd, 0);
+  close(fd);
+  stderr_run_t how = {.program = "one_thread_inversion", .log = log, .late_ms = 0,
+                      .fsize = 1024};
+  char out[4096], err[4096];
+  int status = 0;
+
+  run_with_stderr_pipe(&how, &status, out, sizeof out, err, sizeof err);
+  struct stat st;
+  int have = stat(log, &st) == 0;
+  unlink(log);
+  cr_expect(!WIFSIGNALED(status), "the run died of signal %d", WTERMSIG(status));
+  cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 66, "exit status %d",
+            WEXITSTATUS(status));
+  cr_expect_not_null(strstr(out, "one_thread_inversion: done"), "stdout:\n%s", out);
+  cr_expect(have && st.st_size == 1024, "the log holds %lld bytes, expected the 1024 allowed",
+            have ? (long long)st.st_size : -1LL);
+}
+
+/* A stderr the program made non-blocking and filled before its reader started: the report
+ * waits for room instead of being dropped at the first EAGAIN (before: not a line of it). */
+Test(lockgraph_robust, report_to_a_full_nonblocking_stderr_waits_for_room, .timeout = 60)
+{
+  stderr_run_t how = {.program = "stderr_full_nonblocking", .late_ms = 300};
+  char out[4096], err[8192];
+  int status = 0;
+
+  run_with_stderr_pipe(&how, &status, out, sizeof out, err, sizeof err);
+  cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 66, "exit status %d",
+            WEXITSTATUS(status));
+  cr_expect_not_null(strstr(out, "stderr_full_nonblocking: done"), "stdout:\n%s", out);
+  cr_expect_not_null(strstr(err, "lockgraph: potential deadlock: lock-order cycle of 2 locks"),
+                     "the report is missing; the end of stderr:\n%s", err);
+  cr_expect_not_null(strstr(err, "lockgraph: summary: 1 report"),
+                     "the summary is missing; the end of stderr:\n%s", err);
 }
 
 /* ------------------------------------------------------------------------------------------
