@@ -10,6 +10,7 @@
  * LD_PRELOAD, and the program replaces this process (execvp), so its exit status is the run's.
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lockgraph.h"
@@ -140,6 +142,69 @@ static int cli_find_library(char *out, size_t cap) {
   return -1;
 }
 
+/* The file execvp would run for `prog`: prog itself when it names a path, else the first
+ * executable regular file of that name in PATH. 0, or -1 when there is none (execvp then says
+ * why). */
+static int cli_resolve(const char *prog, char *out, size_t cap) {
+  if (strchr(prog, '/') != NULL) {
+    snprintf(out, cap, "%s", prog);
+    return 0;
+  }
+  const char *path = getenv("PATH");
+  if (path == NULL || *path == '\0')
+    path = "/bin:/usr/bin";
+  for (const char *p = path; *p != '\0';) {
+    const char *colon = strchr(p, ':');
+    size_t len = colon != NULL ? (size_t)(colon - p) : strlen(p);
+    struct stat st;
+    snprintf(out, cap, "%.*s%s%s", (int)len, p, len ? "/" : "", prog);
+    if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+      return 0;
+    p += len + (colon != NULL);
+  }
+  return -1;
+}
+
+/* Refuses a program the library cannot be preloaded into, where the run would check nothing
+ * and say nothing: a statically linked ELF (no PT_INTERP: no dynamic loader to read
+ * LD_PRELOAD), a 32-bit one (the library is 64-bit; the loader skips it with a warning), and a
+ * set-user-ID or set-group-ID one that changes this user's identity (the loader ignores
+ * LD_PRELOAD then). A script, an unreadable file or anything else goes on to execvp. */
+static void cli_check_program(const char *prog) {
+  char path[PATH_MAX];
+  struct stat st;
+  if (cli_resolve(prog, path, sizeof path) != 0 || stat(path, &st) != 0)
+    return;
+  if (((st.st_mode & S_ISUID) && st.st_uid != getuid()) ||
+      ((st.st_mode & S_ISGID) && st.st_gid != getgid()))
+    cli_fail("%s is set-user-ID or set-group-ID: the dynamic loader ignores LD_PRELOAD for it, "
+             "so nothing would be checked; run a copy without that bit%s", path, "");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  Elf64_Ehdr eh;
+  int is_elf = read(fd, &eh, sizeof eh) == (ssize_t)sizeof eh &&
+               memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0;
+  if (is_elf && eh.e_ident[EI_CLASS] == ELFCLASS32) {
+    close(fd);
+    cli_fail("%s is a 32-bit program: liblockgraph.so is 64-bit and cannot be preloaded into it, "
+             "so nothing would be checked; build it for 64 bits%s", path, "");
+  }
+  int interp = 0, readable = is_elf && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
+                                  eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum > 0;
+  for (unsigned k = 0; readable && k < eh.e_phnum && !interp; k++) {
+    Elf64_Phdr ph;
+    readable = pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)k * sizeof ph)) ==
+               (ssize_t)sizeof ph;
+    interp = readable && ph.p_type == PT_INTERP;
+  }
+  close(fd);
+  if (readable && !interp && (eh.e_type == ET_EXEC || eh.e_type == ET_DYN))
+    cli_fail("%s is statically linked: there is no dynamic loader to preload liblockgraph.so "
+             "into it, so nothing would be checked; link it dynamically (without -static)%s",
+             path, "");
+}
+
 int main(int argc, char **argv) {
   static char spec[8 * LG_PATH_MAX];
   const char *env = getenv("LOCKGRAPH_OPTIONS");
@@ -216,6 +281,7 @@ int main(int argc, char **argv) {
     snprintf(preload, sizeof preload, "%s:%s", lib, old);
   else
     snprintf(preload, sizeof preload, "%s", lib);
+  cli_check_program(argv[i]);
   setenv("LD_PRELOAD", preload, 1);
   setenv("LOCKGRAPH_OPTIONS", spec, 1);
   execvp(argv[i], &argv[i]);

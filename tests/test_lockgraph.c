@@ -558,6 +558,42 @@ Test(lockgraph, unwritable_report_stops_before_the_program, .timeout = 60)
   cr_expect(status != 0 && status != REPORT_EXITCODE, "exit status %d", status);
 }
 
+/* Programs the library cannot be preloaded into would run unchecked and silent, a clean run to
+ * a CI gate: the front end refuses them before they run, with one line. */
+Test(lockgraph, statically_linked_program_is_refused_before_it_runs, .timeout = 60)
+{
+  run_request_t rq = {.program = "one_thread_inversion.static", .no_json = 1};
+  int status = run_refused(&rq, "is statically linked: there is no dynamic loader to preload");
+
+  cr_expect_eq(status, 2, "exit status %d", status);
+}
+
+Test(lockgraph, set_group_id_program_is_refused_before_it_runs, .timeout = 60)
+{
+  /* A copy of a corpus program, set-group-ID to a group this process is not in. */
+  const char *src = CORPUS_BUILD_DIR "/one_thread_inversion";
+  const char *dst = CORPUS_BUILD_DIR "/one_thread_inversion.setgid";
+  gid_t other = getgid() == 65534 ? 65533 : 65534;
+  char buf[65536];
+  ssize_t k;
+  int in = open(src, O_RDONLY), out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+  cr_assert(in >= 0 && out >= 0, "cannot copy %s to %s", src, dst);
+  while ((k = read(in, buf, sizeof buf)) > 0)
+    cr_assert_eq(write(out, buf, (size_t)k), k);
+  close(in);
+  close(out);
+  if (chown(dst, (uid_t)-1, other) != 0) {
+    unlink(dst);
+    cr_skip_test("cannot give %s another group (%s): needs root or that group", dst,
+                 strerror(errno));
+  }
+  cr_assert_eq(chmod(dst, 02755), 0);
+  run_request_t rq = {.program = "one_thread_inversion.setgid", .no_json = 1};
+  int status = run_refused(&rq, "is set-user-ID or set-group-ID: the dynamic loader ignores");
+  unlink(dst);
+  cr_expect_eq(status, 2, "exit status %d", status);
+}
+
 /* ------------------------------------------------------------------------------------------
  * Programs that do unusual but legal things with threads and locks: the detector must keep
  * the program's behavior and see the locks they take.
