@@ -186,8 +186,9 @@ void lg_write_all(int fd, const char *buf, size_t len) {
       /* A destination the program made non-blocking (it shares the file description) and
        * that is full: wait for room, up to a second at a time, rather than lose the report. */
       struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+      struct timespec second = {1, 0};
       if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
-          syscall(SYS_poll, &pfd, 1, 1000) > 0 && (pfd.revents & POLLOUT))
+          syscall(SYS_ppoll, &pfd, 1, &second, NULL, 0) > 0 && (pfd.revents & POLLOUT))
         continue;
       return;
     }
