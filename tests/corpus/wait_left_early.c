@@ -8,6 +8,11 @@
  *                              and returns
  *   wait_left_early setcontext the same, the handler leaving with setcontext (which, unlike
  *                              siglongjmp, runs none of glibc's cleanup buffers on the way)
+ *   wait_left_early deeper     the handler leaves with siglongjmp, and the worker then reads
+ *                              (LINE:deeper_read), from deeper on its stack, a pipe made
+ *                              before a fork: the child process writes it after 2.5 s. The
+ *                              worker is blocked, but in a wait the outside ends, not in the
+ *                              read it left
  * Both read a pipe the program made that nobody writes; once the worker is inside the read
  * (its /proc syscall file says so), main acts, then joins it. While the worker computes, main
  * is blocked in a join that only the worker can end: the worker is running, not blocked, so
@@ -20,7 +25,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -31,7 +38,8 @@ static int fds[2];
 static volatile pid_t worker_tid;
 static sigjmp_buf out_of_read;
 static ucontext_t before_read;
-static volatile int use_setcontext, left;
+static volatile int use_setcontext, go_deeper, left;
+static int child_pipe[2]; /* made before the fork: the child writes it */
 
 static void compute(void *arg)
 {
@@ -66,6 +74,21 @@ static void *cancelled_worker(void *arg)
   return NULL;
 }
 
+/* A read from further down the stack than the one the handler left (the buffer keeps the
+ * frame big). */
+static __attribute__((noinline)) void deeper_read(int depth)
+{
+  char buf[8192];
+
+  memset(buf, 0, sizeof buf);
+  if (depth < 2) {
+    deeper_read(depth + 1);
+    return;
+  }
+  if (read(child_pipe[0], buf, 1) != 1) /* LINE:deeper_read */
+    perror("read");
+}
+
 static void *jumping_worker(void *arg)
 {
   char c;
@@ -83,7 +106,10 @@ static void *jumping_worker(void *arg)
     if (read(fds[0], &c, 1) < 0)
       perror("read");
   }
-  compute(NULL);
+  if (go_deeper)
+    deeper_read(0);
+  else
+    compute(NULL);
   return NULL;
 }
 
@@ -96,7 +122,18 @@ int main(int argc, char **argv)
 
   setvbuf(stdout, NULL, _IOLBF, 0);
   use_setcontext = strcmp(mode, "setcontext") == 0;
-  if (pipe(fds) != 0)
+  go_deeper = strcmp(mode, "deeper") == 0;
+  pid_t child = -1;
+  if (go_deeper) {
+    if (pipe(child_pipe) != 0 || (child = fork()) < 0)
+      return 1;
+    if (child == 0) {
+      struct timespec later = {2, 500 * 1000 * 1000};
+      nanosleep(&later, NULL);
+      _exit(write(child_pipe[1], "x", 1) == 1 ? 0 : 1);
+    }
+  }
+  if (pipe(fds) != 0) /* after the fork: only this process can write it */
     return 1;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_alarm;
@@ -114,6 +151,8 @@ int main(int argc, char **argv)
     pthread_kill(t, SIGALRM);
   printf("wait_left_early: the worker left its read (%s); joining it\n", mode);
   pthread_join(t, NULL);
+  if (child > 0)
+    waitpid(child, NULL, 0);
   printf("wait_left_early: done\n");
   return 0;
 }
