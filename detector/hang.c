@@ -31,13 +31,10 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
+#include "kstate.h"
 #include "lockgraph.h"
 #include "mem.h"
 #include "waitcycle.h"
@@ -53,7 +50,7 @@ typedef struct lg_hthread {
   lg_wait_t w;       /* a copy, for waits other than locks */
   /* LOCK waits: the wanted lock and where it is wanted. */
   uint32_t id, ver;
-  uint8_t mode;
+  uint8_t mode, kind;
   uintptr_t want_pc, want_up[LG_HELD_UP];
   int stuck;         /* blocked at least limit_ns */
   int internal;      /* no deadline, and only a thread of the program can end it */
@@ -418,72 +415,13 @@ static lg_report_t *lg_h_hang(lg_hthread_t *c, uint32_t nc, const uint32_t *idx,
   return r;
 }
 
-/* What the kernel says thread ktid is doing, from /proc/self/task/<tid>/syscall: the number
- * of the system call it is in, with its first argument in *arg0; -1 when it is in none (the
- * file says "running", or -1 for a thread stopped outside a call); -2 when there is no answer
- * (no /proc). Read with raw system calls (the watchdog's own descriptors, never the program's
- * wrappers). */
-static long lg_h_syscall(pid_t ktid, unsigned long *arg0) {
-  char path[48], buf[64];
-  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)ktid);
-  long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -2;
-  long n = syscall(SYS_read, fd, buf, sizeof buf - 1);
-  syscall(SYS_close, fd);
-  if (n <= 0)
-    return -2;
-  buf[n] = '\0';
-  if (strncmp(buf, "running", 7) == 0)
-    return -1;
-  char *end;
-  long nr = strtol(buf, &end, 10);
-  if (end == buf || nr < 0)
-    return -1;
-  *arg0 = strtoul(end, NULL, 16);
-  return nr;
-}
-
-/* Whether the system call nr (first argument a0) can be the wait record w describes: only the
- * waits a hang is made of are told apart (a read, write, recv or send of that descriptor; a
- * futex for a condition variable, semaphore or join); any system call fits the others. */
-static int lg_h_call_fits(const lg_wait_t *w, long nr, unsigned long a0) {
-  switch (w->what) {
-  case LG_WAIT_COND:
-  case LG_WAIT_SEM:
-  case LG_WAIT_JOIN:
-#ifdef SYS_futex_waitv
-    if (nr == SYS_futex_waitv)
-      return 1;
-#endif
-    return nr == SYS_futex;
-  case LG_WAIT_CALL:
-    switch (w->call) {
-    case LG_CALL_READ: return nr == SYS_read && a0 == w->obj;
-    case LG_CALL_WRITE: return nr == SYS_write && a0 == w->obj;
-    case LG_CALL_RECV: return nr == SYS_recvfrom && a0 == w->obj;
-    case LG_CALL_SEND: return nr == SYS_sendto && a0 == w->obj;
-    default: return 1;
-    }
-  default:
-    return 1;
-  }
-}
-
-/* Whether thread x, which its record says waits in a call (not a lock), is in fact elsewhere:
- * running, or in another system call than the one recorded (another descriptor's read, say).
- * Its record is then stale (the thread left the call without returning from it, and a wait it
- * entered since, deeper on its stack, was taken for a signal handler's and not published: see
- * lg_wait_enter and lg_wait_leave), and it is not blocked where the record says. No /proc, no
- * answer: the record is trusted. Only before a hang or a stall is reported: a few system calls
- * per thread. A thread caught between two steps of its call (a futex woken and waited again)
- * shows up on the next scan. */
+/* Whether thread x is not blocked where its record says (kstate.h): running, or in another
+ * system call than its wait's (a lock acquisition: in anything but a futex). Only before a
+ * hang or a stall is reported. A thread caught between two steps of its call (a futex woken
+ * and waited again) shows up on the next scan. */
 static int lg_h_running(const lg_hthread_t *x) {
-  if (x->w.what == LG_WAIT_LOCK || x->t->ktid <= 0)
-    return 0;
-  unsigned long a0 = 0;
-  long nr = lg_h_syscall(x->t->ktid, &a0);
-  return nr == -2 ? 0 : nr == -1 || !lg_h_call_fits(&x->w, nr, a0);
+  return x->w.what == LG_WAIT_LOCK ? lg_kstate_lock_elsewhere(x->t->ktid, x->kind)
+                                   : lg_kstate_call_elsewhere(x->t->ktid, &x->w);
 }
 
 /* Whether any of the threads c[idx[0..n-1]] (c[0..n-1] when idx is NULL) is running
@@ -548,6 +486,7 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
       x->id = h[d].id;
       x->ver = h[d].ver;
       x->mode = h[d].mode;
+      x->kind = h[d].kind;
       x->want_pc = h[d].pc;
       memcpy(x->want_up, h[d].up, sizeof x->want_up);
     } else {

@@ -25,6 +25,8 @@
  *                wrappers, what each thread is blocked in (waits.h), pipes the process made
  *   hang.c       hangs that are not lock cycles (joins, no progress) and stalls (a lock held
  *                across a blocking call while others wait), found from the watchdog
+ *   kstate.c     what the kernel says a thread is doing (kstate.h): the check of a stale wait
+ *                record before a verdict that ends the run
  *   abandoned.c  locks whose holder no longer exists: held by a thread at fork (in the child),
  *                or by a thread that exited holding them
  *   runtime.c    options, output files, the constructor and destructor
@@ -895,15 +897,15 @@ LG_INLINE int lg_wait_enter(lg_thread_t *t, uint8_t what, uint8_t call, uint8_t 
 }
 
 /* Ends the wait lg_wait_enter published. Runs as a cleanup (LG_WAIT_SCOPE): on a return, and
- * on a cancellation's unwind when the program's cleanup handlers are exception-based (C++, C
- * built with -fexceptions). A thread that leaves the call otherwise (a C program's cleanup
- * handlers entered by longjmp after a cancellation, a signal handler's siglongjmp or
- * setcontext) skips it: the wait then stays published, stale, until the thread's next wait of
- * this channel (lg_wait_enter replaces it: its frame is gone) or its exit (the exit hook clears
- * it). hang.c asks the kernel whether a thread it would call hung, or blocked in a call, is in
- * a system call at all. (glibc's own cleanup list would end it on a cancellation too, but
- * a buffer of ours left on it by a thread that switches context inside the call would be
- * run later by a longjmp or a cancellation, from a dead frame.) */
+ * on a cancellation's unwind (the library is built with -fexceptions; C cleanup handlers that
+ * glibc enters by longjmp are reached after our frame is unwound). A thread that leaves the
+ * call otherwise (a signal handler's siglongjmp or setcontext) skips it: the wait then stays
+ * published, stale, until the thread's next wait of this channel (lg_wait_enter replaces it:
+ * its frame is gone) or its exit (the exit hook clears it). Before a verdict, the watchdog asks
+ * the kernel whether each thread it names is blocked where its record says (kstate.h).
+ * (glibc's own cleanup list would be run by a siglongjmp too, but a buffer of ours left on it
+ * by a thread that switches context inside the call would be run later by a longjmp or a
+ * cancellation, from a dead frame.) */
 LG_INLINE void lg_wait_leave(lg_thread_t **tp) {
   lg_thread_t *t = *tp;
   if (t == NULL)

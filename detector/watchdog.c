@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kstate.h"
 #include "lockgraph.h"
 #include "mem.h"
 #include "waitcycle.h"
@@ -34,7 +35,7 @@ typedef struct lg_wd_cand {
   lg_thread_t *t;
   uint64_t seq;
   uint32_t id, ver;
-  uint8_t mode;
+  uint8_t mode, kind;
   uint32_t nowners;
   uint32_t owners[LG_WD_MAX_OWNERS]; /* candidate indices */
 } lg_wd_cand_t;
@@ -166,6 +167,7 @@ static void lg_wd_scan(uint64_t limit_ns) {
     x->id = w->id;
     x->ver = w->ver;
     x->mode = w->mode;
+    x->kind = w->kind;
     x->nowners = 0;
   }
   uint32_t len = 0;
@@ -179,10 +181,13 @@ static void lg_wd_scan(uint64_t limit_ns) {
     if (cyc != NULL)
       len = lg_wd_find_cycle(c, n, cyc);
   }
-  /* Still the same waits? Then nobody moved while we looked. */
+  /* Still the same waits? Then nobody moved while we looked. And each of them blocked where its
+   * record says, as the kernel sees it (kstate.h): a record a thread left behind by leaving
+   * its acquisition without returning from it must not end the run. */
   int lock;
   for (uint32_t i = 0; i < len; i++)
-    if (lg_wait_now(c[cyc[i]].t, &lock) != c[cyc[i]].seq)
+    if (lg_wait_now(c[cyc[i]].t, &lock) != c[cyc[i]].seq ||
+        lg_kstate_lock_elsewhere(c[cyc[i]].t->ktid, c[cyc[i]].kind))
       len = 0;
   lg_report_t *r = NULL;
   lg_thread_t *ts[LG_STACK_MAX];

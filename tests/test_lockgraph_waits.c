@@ -233,6 +233,29 @@ Test(waits, a_thread_that_left_its_read_early_and_runs_is_not_hung, .timeout = 1
   }
 }
 
+/* A thread that left a blocked pthread_mutex_lock from a signal handler (siglongjmp) and runs
+ * on: main joining it while holding the lock is no join/lock cycle, and main waiting for a lock
+ * the thread still holds is no deadlock (its record still says it waits; the kernel says it
+ * runs). The inversion of the cycle mode is a potential deadlock all the same. */
+Test(waits, a_thread_that_left_its_lock_wait_early_is_neither_hung_nor_deadlocked, .timeout = 60)
+{
+  run_result_t r;
+  summary_t s;
+
+  run_mode("lock_left_early", "join", NULL, &r);
+  expect_out_line(&r, "lock_left_early: the worker left its lock of B (join)");
+  expect_clean(&r, "lock_left_early");
+  run_cleanup(&r);
+
+  run_mode("lock_left_early", "cycle", NULL, &r);
+  expect_out_line(&r, "lock_left_early: done");
+  cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d; stderr:\n%s", r.status, r.err);
+  cr_expect_geq(summary_parse(r.err, &s), 1, "no summary line; stderr:\n%s", r.err);
+  cr_expect_eq(s.potential, 1, "summary: %u potential deadlocks", s.potential);
+  cr_expect_eq(s.deadlocks, 0, "summary: %u deadlocks; stderr:\n%s", s.deadlocks, r.err);
+  run_cleanup(&r);
+}
+
 Test(waits, threads_that_wait_while_another_can_still_wake_them_stay_silent, .timeout = 120)
 {
   static const char *const modes[] = {"consumer", "pool", "server", "slow", "daemon"};

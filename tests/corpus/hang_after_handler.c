@@ -5,9 +5,9 @@
  *   hang_after_handler write   the handler writes a byte to a pipe of its own (the self-pipe
  *                              trick), which nobody reads
  * The worker reads a pipe the program made (LINE:pipe_read) that nobody ever writes. Once the
- * worker is inside the read (its /proc syscall file says so: blocked_in_read.h), main sends it SIGALRM; the
- * handler is installed with SA_RESTART, so the kernel restarts the read after it and the worker
- * is blocked again, in the same call. main waits for the handler to have run, then joins the
+ * worker is inside the read (its /proc syscall file says so: blocked_in.h), main sends it
+ * SIGALRM; the handler is installed with SA_RESTART, so the kernel restarts the read after it
+ * and the worker is blocked again, in the same call. main waits for the handler to have run, then joins the
  * worker (LINE:main_joins). SIGALRM is the program's own timer, not a request from another
  * process: nothing outside can end the read.
  * Expected verdict: a hang report ("no progress"), with the worker's read and main's join, as
@@ -23,7 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "blocked_in_read.h"
+#include "blocked_in.h"
 
 static int fds[2], handler_fds[2];
 static pthread_mutex_t handler_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -73,7 +73,7 @@ int main(int argc, char **argv)
   if (sigaction(SIGALRM, &sa, NULL) != 0)
     return 1;
   pthread_create(&t, NULL, pipe_worker, NULL);
-  if (corpus_wait_blocked_in_read(&worker_tid) != 0) {
+  if (corpus_wait_blocked_in(&worker_tid, SYS_read) != 0) {
     fprintf(stderr, "hang_after_handler: the worker never blocked in read\n");
     return 1;
   }

@@ -32,7 +32,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "blocked_in_read.h"
+#include "blocked_in.h"
 
 static int fds[2];
 static volatile pid_t worker_tid;
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
   if (sigaction(SIGALRM, &sa, NULL) != 0)
     return 1;
   pthread_create(&t, NULL, cancel ? cancelled_worker : jumping_worker, NULL);
-  if (corpus_wait_blocked_in_read(&worker_tid) != 0) {
+  if (corpus_wait_blocked_in(&worker_tid, SYS_read) != 0) {
     fprintf(stderr, "wait_left_early: the worker never blocked in read\n");
     return 1;
   }
