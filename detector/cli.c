@@ -92,8 +92,10 @@ static void cli_usage(FILE *out) {
           "\n"
           "Without the front end: LD_PRELOAD=.../liblockgraph.so "
           "LOCKGRAPH_OPTIONS=\"json=r.json:watchdog_ms=2000\" program args\n"
-          "Exit status of lockgraph itself: 2 for a bad option or report path, 127 when the\n"
-          "program cannot be found, 126 when it cannot be run.\n",
+          "Exit status of lockgraph itself: 2 for a bad option or report path, or a program\n"
+          "the library cannot be preloaded into (statically linked, 32-bit, set-user-ID):\n"
+          "it would run unchecked; 127 when the program cannot be found, 126 when it cannot\n"
+          "be run.\n",
           "--help", "--version");
 }
 
