@@ -167,14 +167,61 @@ static int cli_resolve(const char *prog, char *out, size_t cap) {
   return -1;
 }
 
+/* The soname of AddressSanitizer's runtime when the 64-bit ELF open on fd (header eh) needs it
+ * (a DT_NEEDED entry libasan.so*), into out; else out is "". ASan refuses to start unless its
+ * runtime comes first among the preloaded libraries. */
+static void cli_asan_runtime(int fd, const Elf64_Ehdr *eh, char *out, size_t cap) {
+  Elf64_Phdr dyn = {0}, load[16];
+  unsigned nload = 0;
+  out[0] = '\0';
+  for (unsigned k = 0; k < eh->e_phnum; k++) {
+    Elf64_Phdr ph;
+    if (pread(fd, &ph, sizeof ph, (off_t)(eh->e_phoff + (uint64_t)k * sizeof ph)) !=
+        (ssize_t)sizeof ph)
+      return;
+    if (ph.p_type == PT_DYNAMIC)
+      dyn = ph;
+    else if (ph.p_type == PT_LOAD && nload < sizeof load / sizeof load[0])
+      load[nload++] = ph;
+  }
+  uint64_t strtab = 0, needed[32];
+  unsigned nneeded = 0;
+  for (uint64_t off = 0; dyn.p_type == PT_DYNAMIC && off + sizeof(Elf64_Dyn) <= dyn.p_filesz;
+       off += sizeof(Elf64_Dyn)) {
+    Elf64_Dyn d;
+    if (pread(fd, &d, sizeof d, (off_t)(dyn.p_offset + off)) != (ssize_t)sizeof d ||
+        d.d_tag == DT_NULL)
+      break;
+    if (d.d_tag == DT_STRTAB)
+      strtab = d.d_un.d_ptr;
+    else if (d.d_tag == DT_NEEDED && nneeded < sizeof needed / sizeof needed[0])
+      needed[nneeded++] = d.d_un.d_val;
+  }
+  for (unsigned k = 0; k < nload; k++) {
+    if (strtab < load[k].p_vaddr || strtab >= load[k].p_vaddr + load[k].p_filesz)
+      continue;
+    uint64_t base = load[k].p_offset + (strtab - load[k].p_vaddr);
+    for (unsigned j = 0; j < nneeded; j++) {
+      char name[64] = "";
+      if (pread(fd, name, sizeof name - 1, (off_t)(base + needed[j])) > 0 &&
+          strncmp(name, "libasan.so", 10) == 0 && strlen(name) < cap) {
+        snprintf(out, cap, "%s", name);
+        return;
+      }
+    }
+  }
+}
+
 /* Refuses a program the library cannot be preloaded into, where the run would check nothing
  * and say nothing: a statically linked ELF (no PT_INTERP: no dynamic loader to read
  * LD_PRELOAD), a 32-bit one (the library is 64-bit; the loader skips it with a warning), and a
  * set-user-ID or set-group-ID one that changes this user's identity (the loader ignores
- * LD_PRELOAD then). A script, an unreadable file or anything else goes on to execvp. */
-static void cli_check_program(const char *prog) {
+ * LD_PRELOAD then). A script, an unreadable file or anything else goes on to execvp. For a
+ * program built with AddressSanitizer, asan gets its runtime's soname (else ""). */
+static void cli_check_program(const char *prog, char *asan, size_t cap) {
   char path[PATH_MAX];
   struct stat st;
+  asan[0] = '\0';
   if (cli_resolve(prog, path, sizeof path) != 0 || stat(path, &st) != 0)
     return;
   if (((st.st_mode & S_ISUID) && st.st_uid != getuid()) ||
@@ -200,6 +247,8 @@ static void cli_check_program(const char *prog) {
                (ssize_t)sizeof ph;
     interp = readable && ph.p_type == PT_INTERP;
   }
+  if (readable && interp)
+    cli_asan_runtime(fd, &eh, asan, cap);
   close(fd);
   if (readable && !interp && (eh.e_type == ET_EXEC || eh.e_type == ET_DYN))
     cli_fail("%s is statically linked: there is no dynamic loader to preload liblockgraph.so "
@@ -277,13 +326,14 @@ int main(int argc, char **argv) {
   if (cli_find_library(lib, sizeof lib) != 0)
     cli_fail("cannot find liblockgraph.so next to this program (looked at %s and ../lib/); "
              "reinstall lockgraph%s", lib, "");
+  char asan[64];
+  cli_check_program(argv[i], asan, sizeof asan);
   const char *old = getenv("LD_PRELOAD");
   static char preload[PATH_MAX + 8192];
-  if (old && *old)
-    snprintf(preload, sizeof preload, "%s:%s", lib, old);
-  else
-    snprintf(preload, sizeof preload, "%s", lib);
-  cli_check_program(argv[i]);
+  /* A program built with AddressSanitizer: its runtime first (ASan requires it; lockgraph's
+   * wrappers are then what ASan's interceptors call on to). */
+  snprintf(preload, sizeof preload, "%s%s%s%s%s", asan, asan[0] ? ":" : "", lib,
+           old && *old ? ":" : "", old && *old ? old : "");
   setenv("LD_PRELOAD", preload, 1);
   setenv("LOCKGRAPH_OPTIONS", spec, 1);
   execvp(argv[i], &argv[i]);

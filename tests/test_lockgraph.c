@@ -568,6 +568,20 @@ Test(lockgraph, statically_linked_program_is_refused_before_it_runs, .timeout = 
   cr_expect_eq(status, 2, "exit status %d", status);
 }
 
+/* A program built with AddressSanitizer starts only when ASan's runtime comes first among the
+ * preloaded libraries (before: ASan's "runtime does not come first" and nothing ran); the
+ * front end puts it first, and the inversion is found as in the plain build. */
+Test(lockgraph, asan_program_runs_with_its_runtime_first, .timeout = 60)
+{
+  run_request_t rq = {.program = "one_thread_inversion.asan"};
+  run_result_t r;
+
+  run_corpus(&rq, &r);
+  cr_expect_null(strstr(r.err, "does not come first"), "ASan refused to start:\n%s", r.err);
+  expect_potential_deadlock(&r, "one_thread_inversion", 2);
+  run_cleanup(&r);
+}
+
 Test(lockgraph, set_group_id_program_is_refused_before_it_runs, .timeout = 60)
 {
   /* A copy of a corpus program, set-group-ID to a group this process is not in. */
