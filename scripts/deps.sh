@@ -47,6 +47,9 @@ need gcc             command -v gcc
 need g++             command -v g++
 need pkg-config      command -v pkg-config
 need libtsan2        links gcc -fsanitize=thread
+# Corpus builds the front end must handle: one with AddressSanitizer, one linked statically.
+need libasan8        links gcc -fsanitize=address
+need libc6-dev       links gcc -static -pthread
 need clang           command -v clang
 need clang           command -v clang++
 need libclang-rt-dev links clang -fsanitize=thread
