@@ -522,7 +522,8 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
          * can end is a hang in the making, not a slow call: the hang report speaks of it
          * once it lasts. A system call (sleep, I/O) always counts. */
         if ((y->seq & 1) && y->w.what != LG_WAIT_LOCK &&
-            (y->w.what == LG_WAIT_CALL || !lg_h_internal(y)) && !lg_h_running(y))
+            (y->w.what == LG_WAIT_CALL || !lg_h_internal(y)) && !lg_h_running(y) &&
+            !lg_h_running(x))
           stall = lg_h_stall(c, i, x->holders[k], now);
       }
     }
