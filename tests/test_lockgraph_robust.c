@@ -212,12 +212,13 @@ Test(lockgraph_robust, exception_abi_functions_come_from_libgcc_s, .timeout = 60
 
 /* The lockgraph front end on the corpus program `program` (with `log`, --log FILE), its stderr
  * a pipe: the pipe's read end is closed before the program starts (`reader_gone`), or read
- * only after `late_ms`; `fsize`, when not 0, is the program's RLIMIT_FSIZE. Fills *status,
- * stdout into out and what stderr carried into err (both cut to their size). */
+ * only once the program has printed the line `ready` on stdout (at once when NULL); `fsize`,
+ * when not 0, is the program's RLIMIT_FSIZE. Fills *status, stdout into out and what stderr
+ * carried into err (both cut to their size). */
 typedef struct {
   const char *program, *log;
   int reader_gone;
-  unsigned late_ms;
+  const char *ready;
   long fsize;
 } stderr_run_t;
 
@@ -228,6 +229,7 @@ static void run_with_stderr_pipe(const stderr_run_t *how, int *status, char *out
   char program[512];
 
   snprintf(program, sizeof program, "%s/%s", CORPUS_BUILD_DIR, how->program);
+  out[0] = '\0';
   cr_assert_eq(pipe(p), 0);
   cr_assert_eq(pipe(o), 0);
   pid_t pid = fork();
@@ -258,12 +260,16 @@ static void run_with_stderr_pipe(const stderr_run_t *how, int *status, char *out
   }
   close(p[1]);
   close(o[1]);
-  if (how->reader_gone)
-    close(p[0]);
-  else
-    usleep(how->late_ms * 1000u);
   size_t n = 0, m = 0;
   ssize_t k;
+  if (how->reader_gone)
+    close(p[0]);
+  else if (how->ready != NULL) /* stdout up to that line; its pipe has room for the rest */
+    while (strstr(out, how->ready) == NULL && n < outcap - 1 &&
+           (k = read(o[0], out + n, outcap - 1 - n)) > 0) {
+      n += (size_t)k;
+      out[n] = '\0';
+    }
   if (!how->reader_gone) {
     /* Drained first, to its end (the program's exit): stdout's few lines wait in their pipe.
      * Only the tail matters: keep the last errcap - 1 bytes of what the pipe carried. */
@@ -312,8 +318,7 @@ Test(lockgraph_robust, log_past_the_file_size_limit_does_not_kill_the_program, .
   int fd = mkstemp(log);
   cr_assert_geq(fd, 0);
   close(fd);
-  stderr_run_t how = {.program = "one_thread_inversion", .log = log, .late_ms = 0,
-                      .fsize = 1024};
+  stderr_run_t how = {.program = "one_thread_inversion", .log = log, .fsize = 1024};
   char out[4096], err[4096];
   int status = 0;
 
@@ -333,7 +338,8 @@ Test(lockgraph_robust, log_past_the_file_size_limit_does_not_kill_the_program, .
  * waits for room instead of being dropped at the first EAGAIN (before: not a line of it). */
 Test(lockgraph_robust, report_to_a_full_nonblocking_stderr_waits_for_room, .timeout = 60)
 {
-  stderr_run_t how = {.program = "stderr_full_nonblocking", .late_ms = 300};
+  stderr_run_t how = {.program = "stderr_full_nonblocking",
+                      .ready = "stderr_full_nonblocking: stderr is full\n"};
   char out[4096], err[8192];
   int status = 0;
 

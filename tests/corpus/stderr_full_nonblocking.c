@@ -2,7 +2,8 @@
  * their standard streams) and fills it before anything reads it, then takes two mutexes in
  * both orders.
  *
- * Whoever reads the other end of stderr starts late. A descriptor that is a dup of stderr
+ * Whoever reads the other end of stderr starts late: once this program says on stdout that its
+ * stderr is full. A descriptor that is a dup of stderr
  * shares the file description, O_NONBLOCK included: a write to it while the pipe is full fails
  * with EAGAIN instead of waiting.
  * Expected verdict: one potential deadlock (A -> B, B -> A), its report on stderr after the
@@ -34,6 +35,7 @@ int main(void)
     fprintf(stdout, "stderr_full_nonblocking: stderr never filled (not a pipe?)\n");
     return 1;
   }
+  printf("stderr_full_nonblocking: stderr is full\n"); /* its reader starts now */
   pthread_mutex_lock(&a);
   pthread_mutex_lock(&b);
   pthread_mutex_unlock(&b);
