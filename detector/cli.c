@@ -167,29 +167,24 @@ static int cli_resolve(const char *prog, char *out, size_t cap) {
   return -1;
 }
 
-/* The soname of AddressSanitizer's runtime when the 64-bit ELF open on fd (header eh) needs it
- * (a DT_NEEDED entry libasan.so*), into out; else out is "". ASan refuses to start unless its
- * runtime comes first among the preloaded libraries. */
-static void cli_asan_runtime(int fd, const Elf64_Ehdr *eh, char *out, size_t cap) {
-  Elf64_Phdr dyn = {0}, load[16];
-  unsigned nload = 0;
+#define CLI_PHDR_MAX 64 /* program headers read; a program with more is not looked into */
+
+/* The soname of AddressSanitizer's runtime when the 64-bit ELF open on fd (program headers
+ * ph[0..n-1]) needs it (a DT_NEEDED entry libasan.so*), into out; else out is "". ASan refuses
+ * to start unless its runtime comes first among the preloaded libraries. */
+static void cli_asan_runtime(int fd, const Elf64_Phdr *ph, unsigned n, char *out, size_t cap) {
+  const Elf64_Phdr *dyn = NULL;
   out[0] = '\0';
-  for (unsigned k = 0; k < eh->e_phnum; k++) {
-    Elf64_Phdr ph;
-    if (pread(fd, &ph, sizeof ph, (off_t)(eh->e_phoff + (uint64_t)k * sizeof ph)) !=
-        (ssize_t)sizeof ph)
-      return;
-    if (ph.p_type == PT_DYNAMIC)
-      dyn = ph;
-    else if (ph.p_type == PT_LOAD && nload < sizeof load / sizeof load[0])
-      load[nload++] = ph;
-  }
+  for (unsigned k = 0; k < n && dyn == NULL; k++)
+    if (ph[k].p_type == PT_DYNAMIC)
+      dyn = &ph[k];
+  if (dyn == NULL)
+    return;
   uint64_t strtab = 0, needed[32];
   unsigned nneeded = 0;
-  for (uint64_t off = 0; dyn.p_type == PT_DYNAMIC && off + sizeof(Elf64_Dyn) <= dyn.p_filesz;
-       off += sizeof(Elf64_Dyn)) {
+  for (uint64_t off = 0; off + sizeof(Elf64_Dyn) <= dyn->p_filesz; off += sizeof(Elf64_Dyn)) {
     Elf64_Dyn d;
-    if (pread(fd, &d, sizeof d, (off_t)(dyn.p_offset + off)) != (ssize_t)sizeof d ||
+    if (pread(fd, &d, sizeof d, (off_t)(dyn->p_offset + off)) != (ssize_t)sizeof d ||
         d.d_tag == DT_NULL)
       break;
     if (d.d_tag == DT_STRTAB)
@@ -197,10 +192,12 @@ static void cli_asan_runtime(int fd, const Elf64_Ehdr *eh, char *out, size_t cap
     else if (d.d_tag == DT_NEEDED && nneeded < sizeof needed / sizeof needed[0])
       needed[nneeded++] = d.d_un.d_val;
   }
-  for (unsigned k = 0; k < nload; k++) {
-    if (strtab < load[k].p_vaddr || strtab >= load[k].p_vaddr + load[k].p_filesz)
+  /* The string table's file offset: through the PT_LOAD segment that maps it. */
+  for (unsigned k = 0; k < n; k++) {
+    if (ph[k].p_type != PT_LOAD || strtab < ph[k].p_vaddr ||
+        strtab >= ph[k].p_vaddr + ph[k].p_filesz)
       continue;
-    uint64_t base = load[k].p_offset + (strtab - load[k].p_vaddr);
+    uint64_t base = ph[k].p_offset + (strtab - ph[k].p_vaddr);
     for (unsigned j = 0; j < nneeded; j++) {
       char name[64] = "";
       if (pread(fd, name, sizeof name - 1, (off_t)(base + needed[j])) > 0 &&
@@ -239,16 +236,16 @@ static void cli_check_program(const char *prog, char *asan, size_t cap) {
     cli_fail("%s is a 32-bit program: liblockgraph.so is 64-bit and cannot be preloaded into it, "
              "so nothing would be checked; build it for 64 bits%s", path, "");
   }
-  int interp = 0, readable = is_elf && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
-                                  eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum > 0;
-  for (unsigned k = 0; readable && k < eh.e_phnum && !interp; k++) {
-    Elf64_Phdr ph;
-    readable = pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)k * sizeof ph)) ==
-               (ssize_t)sizeof ph;
-    interp = readable && ph.p_type == PT_INTERP;
-  }
+  Elf64_Phdr ph[CLI_PHDR_MAX];
+  size_t bytes = (size_t)eh.e_phnum * sizeof ph[0];
+  int readable = is_elf && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
+                 eh.e_phentsize == sizeof ph[0] && eh.e_phnum > 0 && eh.e_phnum <= CLI_PHDR_MAX &&
+                 pread(fd, ph, bytes, (off_t)eh.e_phoff) == (ssize_t)bytes;
+  int interp = 0;
+  for (unsigned k = 0; readable && k < eh.e_phnum && !interp; k++)
+    interp = ph[k].p_type == PT_INTERP;
   if (readable && interp)
-    cli_asan_runtime(fd, &eh, asan, cap);
+    cli_asan_runtime(fd, ph, eh.e_phnum, asan, cap);
   close(fd);
   if (readable && !interp && (eh.e_type == ET_EXEC || eh.e_type == ET_DYN))
     cli_fail("%s is statically linked: there is no dynamic loader to preload liblockgraph.so "
