@@ -521,10 +521,12 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
         /* A condition variable, semaphore or join without a deadline that only the program
          * can end is a hang in the making, not a slow call: the hang report speaks of it
          * once it lasts. A system call (sleep, I/O) always counts. */
-        if ((y->seq & 1) && y->w.what != LG_WAIT_LOCK &&
-            (y->w.what == LG_WAIT_CALL || !lg_h_internal(y)) && !lg_h_running(y) &&
-            !lg_h_running(x))
-          stall = lg_h_stall(c, i, x->holders[k], now);
+        if (!(y->seq & 1) || y->w.what == LG_WAIT_LOCK ||
+            (y->w.what != LG_WAIT_CALL && lg_h_internal(y)) || lg_h_running(y))
+          continue;
+        if (lg_h_running(x))
+          break; /* the waiter itself is not in its futex wait: once per waiter */
+        stall = lg_h_stall(c, i, x->holders[k], now);
       }
     }
   }
