@@ -129,9 +129,10 @@ static int lg_still_held_by(const lg_abandoned_t *a, uintptr_t addr) {
   return 1;
 }
 
-/* What a blocked thread was blocked in, for "blocked in sem_wait". */
-static const char *lg_wait_name(const lg_wait_t *w) {
-  switch (w->what) {
+/* What a blocked thread was blocked in, for "blocked in sem_wait": a lock acquisition (lock,
+ * lg_wait_now's), or the wait w describes. */
+static const char *lg_wait_name(int lock, const lg_wait_t *w) {
+  switch (lock ? LG_WAIT_LOCK : w->what) {
   case LG_WAIT_LOCK: return "a lock acquisition";
   case LG_WAIT_COND: return "pthread_cond_wait";
   case LG_WAIT_SEM: return "sem_wait";
@@ -148,7 +149,7 @@ void lg_abandoned_note_fork(const lg_thread_t *holder, const lg_held_t *h) {
   if (a == NULL || a->at_pc != 0 || lg_wait_now(holder, &lock) == 0)
     return;
   const lg_wait_t *w = &holder->wait;
-  a->at_what = lock ? "a lock acquisition" : lg_wait_name(w);
+  a->at_what = lg_wait_name(lock, w);
   if (lock) {
     if (holder->depth >= holder->cap)
       return;

@@ -784,9 +784,9 @@ LG_INLINE int lg_held_release_for_wait(lg_thread_t *t, uintptr_t addr) {
  * the entry lg_held_fill prepared above the top (the watchdog reads it while wait_seq stays
  * the same odd value), so only a thread whose entry was prepared may publish a wait. */
 /* The next odd value (a new wait) and the next even one (no wait), whatever the parity of the
- * current one: a wait of the call channel (call_seq) that a cancellation cut short leaves its
- * odd value behind (see lg_wait_leave), and the next wait or end must still say the right
- * thing. The lock channel (wait_seq) is never left odd (a lock acquisition is no cancellation
+ * current one: a wait of the call channel (call_seq) that its thread left without returning
+ * from the call leaves its odd value behind (see lg_wait_leave), and the next wait or end must
+ * still say the right thing. The lock channel (wait_seq) is never left odd (a lock acquisition is no cancellation
  * point, and a handler landing in one passes straight through), and uses the cheaper forms
  * below. */
 LG_INLINE uint64_t lg_wait_seq_odd(uint64_t s) {

@@ -5,7 +5,7 @@
  * result is returned as it came and errno is left as it set it (nothing here writes errno). A
  * cancellation point stays one: the real call is the cancellation point, and the thread stays
  * tracked through it, so the program's cleanup handlers are seen (lockgraph.h, lg_wait_leave,
- * says what a cancellation leaves behind). The fast path, on a tracked thread, is: the TLS
+ * says what leaving a call without returning from it leaves behind). The fast path, on a tracked thread, is: the TLS
  * load, a few stores describing the wait, the call_seq bump, the call, the bump back. A
  * thread that is not tracked (unknown, exited, inside the detector) goes straight to the real
  * function.

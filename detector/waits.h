@@ -12,8 +12,9 @@
  * costs a handful of stores, and the frame-pointer walk that gives the wait a stack runs only
  * while the thread holds a lock (what a stall report needs). The thread stays tracked during
  * the wait; a signal handler's own waits meanwhile are not published (lg_wait_enter). A
- * cancellation inside the real call may leave the wait published (lockgraph.h,
- * lg_wait_leave) until the thread's next wait or its exit.
+ * thread that leaves the real call without returning from it (siglongjmp, setcontext) leaves
+ * the wait published (lockgraph.h, lg_wait_leave) until its next wait or its exit; the
+ * watchdog checks with the kernel before it trusts one (kstate.h).
  *
  * Whether a wait can end is decided by the reader, not the wrapper:
  *   - timed: the call carries a deadline (sleeps, timed waits, poll with a timeout, fsync):
