@@ -186,14 +186,8 @@ Test(lockgraph_robust, stderr_closed_before_exit_still_gets_the_summary, .timeou
  * a handler that siglongjmps then jumps into another thread's stack). */
 Test(lockgraph_robust, signals_sent_to_the_process_reach_the_programs_thread, .timeout = 60)
 {
-  run_request_t rq = {.program = "signals_to_the_process", .timeout_s = 30};
-  run_result_t r;
-
-  run_corpus(&rq, &r);
-  expect_clean(&r, "signals_to_the_process");
-  expect_out_line(&r, "signals_to_the_process: 300 of 300 signals handled on the receiver, "
-                      "0 elsewhere");
-  run_cleanup(&r);
+  check_clean("signals_to_the_process",
+              "signals_to_the_process: 300 of 300 signals handled on the receiver, 0 elsewhere");
 }
 
 /* The exception ABI's functions the process sees are libgcc_s's, not those libunwind.so (the
@@ -201,13 +195,8 @@ Test(lockgraph_robust, signals_sent_to_the_process_reach_the_programs_thread, .t
  * the process's search order when a cancellation or an exception runs C cleanups. */
 Test(lockgraph_robust, exception_abi_functions_come_from_libgcc_s, .timeout = 60)
 {
-  run_request_t rq = {.program = "unwind_abi_owner"};
-  run_result_t r;
-
-  run_corpus(&rq, &r);
-  expect_clean(&r, "unwind_abi_owner");
-  expect_out_line(&r, "unwind_abi_owner: _Unwind_GetLanguageSpecificData from libgcc_s.so.1");
-  run_cleanup(&r);
+  check_clean("unwind_abi_owner",
+              "unwind_abi_owner: _Unwind_GetLanguageSpecificData from libgcc_s.so.1");
 }
 
 /* The lockgraph front end on the corpus program `program` (with `log`, --log FILE), its stderr

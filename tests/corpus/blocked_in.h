@@ -1,14 +1,17 @@
 /* blocked_in.h - for corpus programs that must act while another of their threads is blocked
- * inside a system call (read(2), a futex wait), not merely about to make it.
+ * inside a system call (read(2), a futex wait), not merely about to make it, most often by
+ * interrupting it with SIGALRM.
  *
  * corpus_wait_blocked_in(tid, nr) polls /proc/self/task/<tid>/syscall every 10 ms until its
  * first field is system call number nr (SYS_read, SYS_futex), for at most 10 s; returns 0
  * then, -1 on time out (tid 0, a thread that has not said who it is yet, is waited for too).
- * Uses stdio, nanosleep.
+ * corpus_on_alarm(fn, flags) installs fn as the SIGALRM handler (flags: SA_RESTART or 0);
+ * 0, or -1. Uses stdio, nanosleep, sigaction.
  */
 #ifndef CORPUS_BLOCKED_IN_H
 #define CORPUS_BLOCKED_IN_H
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
@@ -39,6 +42,14 @@ static int corpus_wait_blocked_in(volatile pid_t *tid, long nr)
     nanosleep(&tick, NULL);
   }
   return -1;
+}
+
+static int corpus_on_alarm(void (*fn)(int), int flags)
+{
+  struct sigaction sa = {.sa_handler = fn, .sa_flags = flags};
+
+  sigemptyset(&sa.sa_mask);
+  return sigaction(SIGALRM, &sa, NULL);
 }
 
 #endif

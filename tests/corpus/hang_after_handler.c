@@ -59,18 +59,13 @@ static void *pipe_worker(void *arg)
 int main(int argc, char **argv)
 {
   const char *mode = argc > 1 ? argv[1] : "lock";
-  struct sigaction sa;
   pthread_t t;
 
   setvbuf(stdout, NULL, _IOLBF, 0);
   handler_writes = strcmp(mode, "write") == 0;
   if (pipe(fds) != 0 || pipe(handler_fds) != 0 || sem_init(&handled, 0, 0) != 0)
     return 1;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_alarm;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGALRM, &sa, NULL) != 0)
+  if (corpus_on_alarm(on_alarm, SA_RESTART) != 0)
     return 1;
   pthread_create(&t, NULL, pipe_worker, NULL);
   if (corpus_wait_blocked_in(&worker_tid, SYS_read) != 0) {

@@ -66,15 +66,11 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
   const char *mode = argc > 1 ? argv[1] : "join";
-  struct sigaction sa;
   pthread_t t;
 
   setvbuf(stdout, NULL, _IOLBF, 0);
   holds_a = strcmp(mode, "cycle") == 0;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_alarm;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGALRM, &sa, NULL) != 0)
+  if (corpus_on_alarm(on_alarm, 0) != 0)
     return 1;
   pthread_mutex_lock(&b);
   pthread_create(&t, NULL, worker, NULL);

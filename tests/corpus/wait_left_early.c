@@ -117,7 +117,6 @@ int main(int argc, char **argv)
 {
   const char *mode = argc > 1 ? argv[1] : "cancel";
   int cancel = strcmp(mode, "cancel") == 0;
-  struct sigaction sa;
   pthread_t t;
 
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -135,10 +134,7 @@ int main(int argc, char **argv)
   }
   if (pipe(fds) != 0) /* after the fork: only this process can write it */
     return 1;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_alarm;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGALRM, &sa, NULL) != 0)
+  if (corpus_on_alarm(on_alarm, 0) != 0)
     return 1;
   pthread_create(&t, NULL, cancel ? cancelled_worker : jumping_worker, NULL);
   if (corpus_wait_blocked_in(&worker_tid, SYS_read) != 0) {
