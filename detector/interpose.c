@@ -114,6 +114,7 @@ void lg_real_resolve(void) {
   LG_RESOLVE(pipe2, "pipe2");
   LG_RESOLVE(socketpair, "socketpair");
   LG_RESOLVE(close, "close");
+  LG_RESOLVE(process_exit, "_exit");
 #undef LG_RESOLVE
   lg_real = r;
   atomic_store_explicit(&lg_real_state, 2, memory_order_release);

@@ -135,6 +135,7 @@ typedef struct lg_real {
   int (*pipe2)(int *, int);
   int (*socketpair)(int, int, int, int *);
   int (*close)(int);
+  void (*process_exit)(int) __attribute__((noreturn)); /* _exit */
 } lg_real_t;
 
 extern lg_real_t lg_real;
@@ -371,6 +372,9 @@ typedef struct lg_runtime {
   uint32_t next_tid;
   uint32_t nthreads_total;
   int fork_child;
+  /* The process this state belongs to (set at start and in a fork child): a vfork child
+   * shares the memory but not the pid, and must leave the state alone. */
+  pid_t pid;
   _Atomic int watchdog_started;
   _Atomic int ending; /* a run-ending report is being written: other reports wait */
   uintptr_t self_lo, self_hi; /* liblockgraph.so's own text, to skip our frames */
@@ -380,6 +384,8 @@ extern lg_runtime_t lg_rt;
 
 /* Starts the runtime if nobody has; returns nonzero once it is ready. */
 int lg_runtime_ensure(void);
+/* Ends the process with status at once, as _exit(2) does, whatever the program interposes. */
+void lg_process_exit(int status) __attribute__((noreturn));
 void lg_rt_lock(void);
 void lg_rt_unlock(void);
 /* Fatal signals (runtime.c): our handler writes the summary, then the signal takes its
@@ -1090,6 +1096,10 @@ void lg_report_emit(lg_report_t *r);
 void lg_report_free(lg_report_t *r);
 /* The exit summary, printed once; returns nonzero when anything was reported. */
 int lg_report_summary(void);
+/* lg_report_summary for a process ending without its destructor (_exit, quick_exit), which
+ * may be called from a signal handler that interrupted this very thread inside the detector:
+ * waits for the report and detector locks only when another thread holds them. */
+int lg_report_summary_ending(void);
 /* The summary from a fatal signal's handler: async-signal-safe (write(2) only, no locks),
  * written unless some other path already wrote it. */
 void lg_report_summary_on_signal(int sig);

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -202,6 +203,24 @@ int lg_options_parse(lg_options_t *o, const char *spec, char *err, size_t err_ca
   }
   *o = next;
   return 0;
+}
+
+/* ---- the report paths of a run ---- */
+
+int lg_path_absolute(const char *path, char *out, size_t cap) {
+  char cwd[LG_PATH_MAX];
+  if (path[0] == '/')
+    return snprintf(out, cap, "%s", path) < (int)cap ? 0 : -1;
+  if (getcwd(cwd, sizeof cwd) == NULL)
+    return -1;
+  return snprintf(out, cap, "%s/%s", cwd, path) < (int)cap ? 0 : -1;
+}
+
+int lg_sarif_scratch_name(char *out, size_t cap, long pid) {
+  const char *tmp = getenv("TMPDIR");
+  int n = snprintf(out, cap, "%s/lockgraph-%ld.reports.jsonl",
+                   tmp != NULL && tmp[0] == '/' ? tmp : "/tmp", pid);
+  return n >= 0 && n < (int)cap ? 0 : -1;
 }
 
 /* ---- suppressions ---- */

@@ -69,6 +69,16 @@ void lg_options_defaults(lg_options_t *o);
  * Quoted input has control characters shown as '?' and is cut after 64 bytes. */
 int lg_options_parse(lg_options_t *o, const char *spec, char *err, size_t err_cap);
 
+/* A report path as every process of a run must name it (one may change directory): made
+ * absolute against the working directory. 0, or -1 when it does not fit in cap. */
+int lg_path_absolute(const char *path, char *out, size_t cap);
+
+/* The scratch JSON Lines file a SARIF log is made from when no json= is given:
+ * $TMPDIR/lockgraph-<pid>.reports.jsonl (/tmp when $TMPDIR is not an absolute path). The front
+ * end names it for the program it executes (same pid), the runtime for a process started
+ * without it. 0, or -1 when it does not fit in cap. */
+int lg_sarif_scratch_name(char *out, size_t cap, long pid);
+
 typedef struct lg_suppressions lg_suppressions_t;
 
 /* The suppression types, NULL-terminated, and the index of one (-1 when unknown). */

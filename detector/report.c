@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -904,13 +905,31 @@ int lg_report_summary(void) {
   return total;
 }
 
+/* Whether the calling thread holds m (glibc records the owner of every mutex type). */
+static int lg_mutex_mine(const pthread_mutex_t *m) {
+  return m->__data.__owner == (int)syscall(SYS_gettid);
+}
+
+int lg_report_summary_ending(void) {
+  /* Another thread's report is finished first (the process ends with this call, and would
+   * cut it short); this thread's own, interrupted by a handler that ends the process, cannot
+   * be waited for: the summary is then written as from a fatal signal. */
+  if (lg_mutex_mine(&lg_rt.report_mu) || lg_mutex_mine(&lg_rt.mu)) {
+    int saved = errno;
+    int total = lg_summary_write(0, lg_locks_count(0), lg_edges_count(0));
+    errno = saved;
+    return total;
+  }
+  return lg_report_summary();
+}
+
 /* With report_mu held: it is never released, so no other report interleaves. */
 static void lg_end_run_locked(void) __attribute__((noreturn));
 static void lg_end_run_locked(void) {
   atomic_store(&lg_rt.ending, 1);
   lg_summary_locked();
   lg_flush_stdio();
-  _exit(lg_rt.opt.exitcode);
+  lg_process_exit(lg_rt.opt.exitcode);
 }
 
 /* ---- the report stack ----

@@ -11,7 +11,10 @@
  *
  * At exit (our destructor runs after the program's atexit handlers, preloaded objects being
  * finalized last) the summary is printed once, and when anything was reported the process
- * exits with the configured exit code.
+ * exits with the configured exit code. A process that ends without running destructors ends
+ * the same way: _exit and _Exit are interposed, and quick_exit runs our handler after the
+ * program's own (registered first, it runs last). A vfork child (same memory, another pid)
+ * calling _exit is left alone: the state it would write is its parent's.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -230,7 +233,7 @@ static void lg_fail(const char *fmt, ...) {
   size_t n = lg_format_line(line, sizeof line, "lockgraph: ", fmt, ap);
   va_end(ap);
   lg_write_all(2, line, n);
-  _exit(2);
+  lg_process_exit(2);
 }
 
 /* A report file, on a descriptor of ours. */
@@ -252,11 +255,11 @@ static void lg_open_report(lg_out_t *o, const char *path) {
  * the JSON file has: a forked child's (it appends to the same file), and those of programs run
  * from this one under the same LOCKGRAPH_OPTIONS (`lockgraph -- make check`). Without json=,
  * the reports go to a scratch JSON file, $TMPDIR/lockgraph-<pid>.reports.jsonl, removed once the
- * log is written by the process that made it (or by what it became through exec: same pid); a
- * process that ends with _exit(2), as dash does, leaves it to the temporary directory's cleaning. Every process that is not a forked child writes the log when it ends (to a
- * temporary name, then renamed over it, so processes ending together never mix their
- * writes), each from the whole JSON file; the process lockgraph started normally ends last, so
- * the log it leaves has every report.
+ * log is written by the process that made it (or by what it became through exec: same pid),
+ * also when it ends with _exit(2), as dash does. Every process that is not a forked child
+ * writes the log when it ends (to a temporary name, then renamed over it, so processes ending
+ * together never mix their writes), each from the whole JSON file; the process lockgraph
+ * started normally ends last, so the log it leaves has every report.
  *
  * For programs run from this one, LOCKGRAPH_OPTIONS is given the absolute paths of the log and
  * the JSON file, so one that changes directory still adds to them. Paths are made absolute and
@@ -264,16 +267,6 @@ static void lg_open_report(lg_out_t *o, const char *path) {
 static char lg_sarif_path[LG_PATH_MAX], lg_sarif_tmp[LG_PATH_MAX + 32];
 static char lg_sarif_scratch[LG_PATH_MAX + 32]; /* "" unless this process made the scratch file */
 static int lg_sarif_src_fd = -1;
-
-/* path made absolute (relative to the working directory) into out; -1 when it does not fit. */
-static int lg_path_absolute(const char *path, char *out, size_t cap) {
-  char cwd[LG_PATH_MAX];
-  if (path[0] == '/')
-    return snprintf(out, cap, "%s", path) < (int)cap ? 0 : -1;
-  if (getcwd(cwd, sizeof cwd) == NULL)
-    return -1;
-  return snprintf(out, cap, "%s/%s", cwd, path) < (int)cap ? 0 : -1;
-}
 
 static void lg_sarif_open(void) {
   if (lg_path_absolute(lg_rt.opt.sarif_path, lg_sarif_path, sizeof lg_sarif_path) != 0)
@@ -285,9 +278,9 @@ static void lg_sarif_open(void) {
   close(fd);
   snprintf(lg_sarif_tmp, sizeof lg_sarif_tmp, "%s.%d.tmp", lg_sarif_path, (int)getpid());
   char json[LG_PATH_MAX + 32], scratch[LG_PATH_MAX + 32];
-  const char *tmp = getenv("TMPDIR");
-  snprintf(scratch, sizeof scratch, "%s/lockgraph-%d.reports.jsonl",
-           tmp != NULL && tmp[0] == '/' ? tmp : "/tmp", (int)getpid());
+  if (lg_sarif_scratch_name(scratch, sizeof scratch, (long)getpid()) != 0)
+    lg_fail("sarif=%s: $TMPDIR is too long for the log's scratch file; set a shorter one",
+            lg_rt.opt.sarif_path);
   if (lg_rt.json_fd >= 0) {
     if (lg_path_absolute(lg_rt.opt.json_path, json, sizeof json) != 0)
       snprintf(json, sizeof json, "%s", lg_rt.opt.json_path);
@@ -426,6 +419,8 @@ static void lg_signals_install(void) {
   }
 }
 
+static void lg_at_quick_exit(void);
+
 static void lg_runtime_start(void) {
   lg_real_resolve();
   lg_options_defaults(&lg_rt.opt);
@@ -452,9 +447,11 @@ static void lg_runtime_start(void) {
   lg_rt.graph = lg_graph_new();
   if (lg_rt.graph == NULL)
     lg_fail("cannot allocate the lock-order graph: %s", strerror(ENOMEM));
+  lg_rt.pid = (pid_t)syscall(SYS_getpid);
   lg_thread_init_main();
   lg_threads_setup();
   lg_signals_install();
+  at_quick_exit(lg_at_quick_exit);
 }
 
 int lg_runtime_ensure(void) {
@@ -476,14 +473,47 @@ __attribute__((constructor(101))) static void lg_constructor(void) {
   lg_runtime_ensure();
 }
 
-__attribute__((destructor(101))) static void lg_destructor(void) {
-  if (atomic_load_explicit(&lg_rt.state, memory_order_acquire) != 2)
-    return;
+void lg_process_exit(int status) {
+  if (lg_real.process_exit != NULL)
+    lg_real.process_exit(status);
+  for (;;)
+    syscall(SYS_exit_group, status);
+}
+
+/* The end of the run, once the program is done: stops tracking this thread and writes the
+ * summary (and the SARIF log); returns nonzero when anything was reported. `ending`: the
+ * process leaves without its destructors, maybe from a signal handler. 0 without a word in a
+ * process the state does not belong to (a vfork child) or before the runtime is ready. */
+static int lg_runtime_finish(int ending) {
+  if (atomic_load_explicit(&lg_rt.state, memory_order_acquire) != 2 ||
+      lg_rt.pid != (pid_t)syscall(SYS_getpid))
+    return 0;
   lg_thread_t *t = lg_tls_self;
   if (t != NULL)
     t->passthrough = 1; /* the program is gone: stop tracking */
-  if (lg_report_summary()) {
+  return ending ? lg_report_summary_ending() : lg_report_summary();
+}
+
+__attribute__((destructor(101))) static void lg_destructor(void) {
+  if (lg_runtime_finish(0)) {
     fflush(NULL);
-    _exit(lg_rt.opt.exitcode);
+    lg_process_exit(lg_rt.opt.exitcode);
   }
 }
+
+/* The program's quick-exit handlers have run; the C library _exits with the program's status
+ * when this returns. Nothing is flushed: quick_exit does not flush either. */
+static void lg_at_quick_exit(void) {
+  if (lg_runtime_finish(1))
+    lg_process_exit(lg_rt.opt.exitcode);
+}
+
+/* _exit and _Exit (one function in glibc, two names): the summary, then the exit code when
+ * anything was reported, as at exit. No stdio flush: the program chose to skip it. */
+LG_EXPORT void _exit(int status) {
+  if (lg_runtime_finish(1))
+    status = lg_rt.opt.exitcode;
+  lg_process_exit(status);
+}
+
+LG_EXPORT void _Exit(int status) __attribute__((alias("_exit")));

@@ -492,6 +492,7 @@ static void lg_fork_child(void) {
   }
   lg_stack_after_fork_child(others);
   lg_rt.fork_child = 1;
+  lg_rt.pid = (pid_t)syscall(SYS_getpid);
   lg_waits_after_fork();
   lg_reports_after_fork_child();
   lg_watchdog_after_fork_child();

@@ -378,6 +378,54 @@ Test(lockgraph, abort_after_report_writes_summary_and_dies_by_sigabrt, .timeout 
   run_cleanup(&r);
 }
 
+/* A process that ends without exit(3) runs no destructor: _exit, _Exit, quick_exit, _exit from
+ * another thread or from a signal handler must still write both summaries and end with the
+ * exit code, or a gate would pass a program whose inversion was reported. Forked and vforked
+ * children keep their own statuses; a clean run's _exit keeps the program's. */
+Test(lockgraph, ending_without_exit_still_writes_the_summary_and_exit_code, .timeout = 180)
+{
+  static const char *const modes[] = {"_exit", "_Exit", "quick_exit", "thread", "handler",
+                                      "children"};
+  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+    edge_expect_t expect[2];
+    const char *args[] = {modes[i], NULL};
+    run_request_t rq = {.program = "ends_without_exit", .args = args};
+    run_result_t r;
+    report_set_t set;
+    summary_t s;
+
+    ab_ba_expect(expect, "invert", "invert");
+    run_corpus(&rq, &r);
+    cr_expect_eq(r.status, REPORT_EXITCODE, "%s: exit status %d; stderr:\n%s", modes[i], r.status,
+                 r.err);
+    cr_expect_eq(summary_parse(r.err, &s), 1, "%s: expected one summary line; stderr:\n%s",
+                 modes[i], r.err);
+    cr_expect_eq(s.reports, 1, "%s: summary of %u reports", modes[i], s.reports);
+    reports_load(r.json, &set);
+    const json_t *js = reports_first(&set, "summary");
+    cr_expect_not_null(js, "%s: no JSON summary:\n%s", modes[i], r.json);
+    if (js != NULL)
+      cr_expect_eq(json_int(json_get(js, "exitcode")), REPORT_EXITCODE, "%s: JSON exitcode %lld",
+                   modes[i], json_int(json_get(js, "exitcode")));
+    expect_inversion(reports_first(&set, "potential-deadlock"), "ends_without_exit.c", 2, "mutex",
+                     expect, 0);
+    if (strcmp(modes[i], "quick_exit") == 0)
+      expect_out_line(&r, "ends_without_exit: quick_exit handler");
+    if (strcmp(modes[i], "children") == 0)
+      expect_out_line(&r, "children: 7 9");
+    reports_free(&set);
+    run_cleanup(&r);
+  }
+  const char *args[] = {"clean", NULL};
+  run_request_t rq = {.program = "ends_without_exit", .args = args};
+  run_result_t r;
+  run_corpus(&rq, &r);
+  cr_expect_eq(r.status, 3, "clean: exit status %d; stderr:\n%s", r.status, r.err);
+  cr_expect_str_empty(r.err, "clean: a clean run printed:\n%s", r.err);
+  expect_no_json_findings(&r);
+  run_cleanup(&r);
+}
+
 Test(lockgraph, sigterm_while_holding_writes_summary_and_dies_by_sigterm, .timeout = 60)
 {
   run_request_t rq = {.program = "sigterm_while_holding"};

@@ -17,7 +17,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-static int corpus_blocked_in(pid_t tid, long nr)
+static inline int corpus_blocked_in(pid_t tid, long nr)
 {
   char path[64], buf[64] = "";
   FILE *f;
@@ -32,7 +32,7 @@ static int corpus_blocked_in(pid_t tid, long nr)
   return buf[0] >= '0' && buf[0] <= '9' && strtol(buf, NULL, 10) == nr;
 }
 
-static int corpus_wait_blocked_in(volatile pid_t *tid, long nr)
+static inline int corpus_wait_blocked_in(volatile pid_t *tid, long nr)
 {
   struct timespec tick = {0, 10 * 1000 * 1000};
 
@@ -44,7 +44,7 @@ static int corpus_wait_blocked_in(volatile pid_t *tid, long nr)
   return -1;
 }
 
-static int corpus_on_alarm(void (*fn)(int), int flags)
+static inline int corpus_on_alarm(void (*fn)(int), int flags)
 {
   struct sigaction sa = {.sa_handler = fn, .sa_flags = flags};
 
