@@ -109,7 +109,9 @@ static void cli_fail(const char *fmt, const char *a, const char *b) {
 /* Appends key=value to spec. */
 static void cli_spec_add(char *spec, size_t cap, const char *key, const char *value) {
   size_t n = strlen(spec);
-  snprintf(spec + n, cap - n, "%s%s=%s", n ? ":" : "", key, value);
+  if (snprintf(spec + n, cap - n, "%s%s=%s", n ? ":" : "", key, value) >= (int)(cap - n))
+    cli_fail("the options (LOCKGRAPH_OPTIONS and the flags) are too long, at %s=; %s", key,
+             "give fewer or shorter ones");
 }
 
 static void cli_check_writable(const char *path) {
@@ -117,6 +119,36 @@ static void cli_check_writable(const char *path) {
   if (fd < 0)
     cli_fail("cannot write report to %s: %s; choose a writable path", path, strerror(errno));
   close(fd);
+}
+
+/* Every process of the run must write to the same report files: the paths go to the program
+ * absolute (a process that changes directory still finds them), and with --sarif but no
+ * --json, so does the scratch JSON Lines file the SARIF log is made from, named for the
+ * program (it is executed here: same pid) and created empty. In the environment the program
+ * starts with: a program that builds its children's environment from main's envp (bash, make)
+ * never passes on what the library changes at start-up. Later keys override earlier ones. */
+static void cli_share_reports(char *spec, size_t cap, const lg_options_t *o) {
+  const char *key[] = {"log", "json", "sarif"};
+  const char *path[] = {o->log_path, o->json_path, o->sarif_path};
+  char abs[LG_PATH_MAX]; /* what an option's value may hold */
+  for (size_t k = 0; k < sizeof key / sizeof key[0]; k++) {
+    if (path[k][0] == '\0')
+      continue;
+    if (lg_path_absolute(path[k], abs, sizeof abs) != 0)
+      cli_fail("%s: its absolute path is too long for the programs of the run; %s", path[k],
+               "give a shorter path");
+    if (strchr(abs, ':') != NULL)
+      cli_fail("%s: its absolute path %s has a ':', which LOCKGRAPH_OPTIONS cannot carry; give "
+               "a path without one", path[k], abs);
+    cli_spec_add(spec, cap, key[k], abs);
+  }
+  if (o->sarif_path[0] != '\0' && o->json_path[0] == '\0') {
+    if (lg_sarif_scratch_name(abs, sizeof abs, (long)getpid()) != 0 || strchr(abs, ':') != NULL)
+      cli_fail("--sarif: the scratch file of the log cannot be named in $TMPDIR (too long, or "
+               "with a ':'); %s%s", "set TMPDIR to a shorter path without one", "");
+    cli_check_writable(abs);
+    cli_spec_add(spec, cap, "json", abs);
+  }
 }
 
 /* liblockgraph.so relative to this executable: the installed layout first, then the build tree's.
@@ -318,6 +350,7 @@ int main(int argc, char **argv) {
     cli_check_writable(o.log_path);
   if (o.sarif_path[0])
     cli_check_writable(o.sarif_path);
+  cli_share_reports(spec, sizeof spec, &o);
 
   char lib[PATH_MAX];
   if (cli_find_library(lib, sizeof lib) != 0)

@@ -261,9 +261,12 @@ static void lg_open_report(lg_out_t *o, const char *path) {
  * together never mix their writes), each from the whole JSON file; the process lockgraph
  * started normally ends last, so the log it leaves has every report.
  *
- * For programs run from this one, LOCKGRAPH_OPTIONS is given the absolute paths of the log and
- * the JSON file, so one that changes directory still adds to them. Paths are made absolute and
- * the names formatted here, at start-up: the end of the run may be a fatal signal's handler. */
+ * Programs run from this one must name the same two files, by absolute paths (one may change
+ * directory). The front end puts them in the environment the program starts with (cli.c: a
+ * program such as bash or make builds its children's environment from main's envp, where a
+ * change made here would never reach them); a process started by LD_PRELOAD alone puts them in
+ * LOCKGRAPH_OPTIONS here, for children that inherit `environ`. Paths are made absolute and the
+ * names formatted here, at start-up: the end of the run may be a fatal signal's handler. */
 static char lg_sarif_path[LG_PATH_MAX], lg_sarif_tmp[LG_PATH_MAX + 32];
 static char lg_sarif_scratch[LG_PATH_MAX + 32]; /* "" unless this process made the scratch file */
 static int lg_sarif_src_fd = -1;
