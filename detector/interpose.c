@@ -115,6 +115,9 @@ void lg_real_resolve(void) {
   LG_RESOLVE(socketpair, "socketpair");
   LG_RESOLVE(close, "close");
   LG_RESOLVE(process_exit, "_exit");
+  LG_RESOLVE(execve, "execve");
+  LG_RESOLVE(execvpe, "execvpe");
+  LG_RESOLVE(fexecve, "fexecve");
 #undef LG_RESOLVE
   lg_real = r;
   atomic_store_explicit(&lg_real_state, 2, memory_order_release);

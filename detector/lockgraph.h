@@ -29,7 +29,8 @@
  *                record before a verdict that ends the run
  *   abandoned.c  locks whose holder no longer exists: held by a thread at fork (in the child),
  *                or by a thread that exited holding them
- *   runtime.c    options, output files, the constructor and destructor
+ *   runtime.c    options, output files, the constructor and destructor, _exit and quick_exit
+ *   exec.c       the exec wrappers: the reports before an exec count in the run's end
  *
  * Locking: one detector mutex (lg_rt.mu, a REAL pthread mutex) serializes every slow path,
  * the graph, the thread list and the edge table, except leaf.c's: a leaf lock's edges in are
@@ -136,6 +137,9 @@ typedef struct lg_real {
   int (*socketpair)(int, int, int, int *);
   int (*close)(int);
   void (*process_exit)(int) __attribute__((noreturn)); /* _exit */
+  int (*execve)(const char *, char *const[], char *const[]);
+  int (*execvpe)(const char *, char *const[], char *const[]);
+  int (*fexecve)(int, char *const[], char *const[]);
 } lg_real_t;
 
 extern lg_real_t lg_real;
@@ -1104,12 +1108,24 @@ int lg_report_summary_ending(void);
  * written unless some other path already wrote it. */
 void lg_report_summary_on_signal(int sig);
 int lg_reports_total(void);
+/* What an exec carries to the image after it (exec.c): the count of each kind from 1, then
+ * the suppressed ones, into out; returns how many were written, 0 when nothing was reported or
+ * suppressed. Read without the report lock. */
+size_t lg_reports_counts(unsigned *out, size_t cap);
+/* Adds counts in lg_reports_counts' layout (an older layout's missing kinds count 0). */
+void lg_reports_adopt(const unsigned *counts, size_t n);
 void lg_reports_after_fork_child(void);
 /* Writes all of buf to fd (retries partial writes and EINTR). */
 void lg_write_all(int fd, const char *buf, size_t len);
 /* sarif=: writes the SARIF log of every JSON report so far (runtime.c), from the summary;
  * async-signal-safe, and a no-op in a forked child or without sarif=. */
 void lg_sarif_write_at_end(void);
+
+/* ---- exec.c ---- */
+
+/* At start-up, before any report: the counts the image before an exec of this very process
+ * carried (its reports count in this image's summary and exit code). */
+void lg_exec_adopt(void);
 
 /* ---- watchdog.c ---- */
 

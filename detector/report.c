@@ -660,6 +660,26 @@ int lg_reports_total(void) {
   return (int)total;
 }
 
+size_t lg_reports_counts(unsigned *out, size_t cap) {
+  size_t n = 0;
+  unsigned any = lg_count_suppressed;
+  for (int i = 1; i < LG_REPORT_KINDS && n < cap; i++) {
+    out[n++] = lg_count[i];
+    any |= lg_count[i];
+  }
+  if (n < cap)
+    out[n++] = lg_count_suppressed;
+  return any ? n : 0;
+}
+
+void lg_reports_adopt(const unsigned *counts, size_t n) {
+  size_t k = 0;
+  for (int i = 1; i < LG_REPORT_KINDS && k + 1 < n; i++)
+    lg_count[i] += counts[k++];
+  if (k < n)
+    lg_count_suppressed += counts[n - 1];
+}
+
 void lg_reports_after_fork_child(void) {
   memset(lg_count, 0, sizeof lg_count);
   lg_count_suppressed = 0;

@@ -451,6 +451,7 @@ static void lg_runtime_start(void) {
   if (lg_rt.graph == NULL)
     lg_fail("cannot allocate the lock-order graph: %s", strerror(ENOMEM));
   lg_rt.pid = (pid_t)syscall(SYS_getpid);
+  lg_exec_adopt();
   lg_thread_init_main();
   lg_threads_setup();
   lg_signals_install();

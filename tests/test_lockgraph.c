@@ -426,6 +426,56 @@ Test(lockgraph, ending_without_exit_still_writes_the_summary_and_exit_code, .tim
   run_cleanup(&r);
 }
 
+/* An exec keeps the process: the reports of the image before it count in the summaries and the
+ * exit code the new image ends with, whichever exec function was called; a vfork or fork
+ * child's exec starts another program, whose status is its own. */
+Test(lockgraph, reports_before_an_exec_count_at_the_end_of_the_run, .timeout = 180)
+{
+  static const char *const modes[] = {"execve", "execv",  "execvp", "execvpe", "execl",
+                                      "execlp", "execle", "fexecve", "vfork",  "fork"};
+  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+    edge_expect_t expect[2];
+    const char *args[] = {modes[i], NULL};
+    run_request_t rq = {.program = "reports_then_execs", .args = args};
+    run_result_t r;
+    report_set_t set;
+    summary_t s;
+
+    ab_ba_expect(expect, "invert", "invert");
+    run_corpus(&rq, &r);
+    expect_out_line(&r, "reports_then_execs: new image");
+    if (strcmp(modes[i], "vfork") == 0 || strcmp(modes[i], "fork") == 0)
+      expect_out_line(&r, "child: 0");
+    cr_expect_eq(r.status, REPORT_EXITCODE, "%s: exit status %d; stderr:\n%s", modes[i], r.status,
+                 r.err);
+    cr_expect_eq(summary_parse(r.err, &s), 1, "%s: expected one summary line; stderr:\n%s",
+                 modes[i], r.err);
+    cr_expect_eq(s.reports, 1, "%s: summary of %u reports", modes[i], s.reports);
+    cr_expect_eq(s.potential, 1, "%s: summary of %u potential deadlocks", modes[i], s.potential);
+    reports_load(r.json, &set);
+    /* The last summary: the process lockgraph started ends last (a child's comes first). */
+    const json_t *js = NULL;
+    for (size_t k = 0; k < set.count; k++)
+      if (json_str_is(json_get(&set.objects[k], "type"), "summary"))
+        js = &set.objects[k];
+    cr_expect_not_null(js, "%s: no JSON summary:\n%s", modes[i], r.json);
+    if (js != NULL)
+      cr_expect_eq(json_int(json_get(js, "reports")), 1, "%s: JSON summary of %lld reports",
+                   modes[i], json_int(json_get(js, "reports")));
+    expect_inversion(reports_first(&set, "potential-deadlock"), "reports_then_execs.c", 2, "mutex",
+                     expect, 0);
+    reports_free(&set);
+    run_cleanup(&r);
+  }
+  const char *args[] = {"clean", NULL};
+  run_request_t rq = {.program = "reports_then_execs", .args = args};
+  run_result_t r;
+  run_corpus(&rq, &r);
+  expect_clean(&r, "reports_then_execs");
+  expect_out_line(&r, "reports_then_execs: new image");
+  run_cleanup(&r);
+}
+
 Test(lockgraph, sigterm_while_holding_writes_summary_and_dies_by_sigterm, .timeout = 60)
 {
   run_request_t rq = {.program = "sigterm_while_holding"};
