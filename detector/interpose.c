@@ -118,6 +118,7 @@ void lg_real_resolve(void) {
   LG_RESOLVE(execve, "execve");
   LG_RESOLVE(execvpe, "execvpe");
   LG_RESOLVE(fexecve, "fexecve");
+  LG_RESOLVE(daemon, "daemon");
 #undef LG_RESOLVE
   lg_real = r;
   atomic_store_explicit(&lg_real_state, 2, memory_order_release);

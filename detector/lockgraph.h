@@ -29,7 +29,8 @@
  *                record before a verdict that ends the run
  *   abandoned.c  locks whose holder no longer exists: held by a thread at fork (in the child),
  *                or by a thread that exited holding them
- *   runtime.c    options, output files, the constructor and destructor, _exit and quick_exit
+ *   runtime.c    options, output files, the constructor and destructor, _exit, quick_exit and
+ *                daemon: every way the run ends
  *   exec.c       the exec wrappers: the reports before an exec count in the run's end
  *
  * Locking: one detector mutex (lg_rt.mu, a REAL pthread mutex) serializes every slow path,
@@ -140,6 +141,7 @@ typedef struct lg_real {
   int (*execve)(const char *, char *const[], char *const[]);
   int (*execvpe)(const char *, char *const[], char *const[]);
   int (*fexecve)(int, char *const[], char *const[]);
+  int (*daemon)(int, int);
 } lg_real_t;
 
 extern lg_real_t lg_real;
@@ -390,6 +392,8 @@ extern lg_runtime_t lg_rt;
 int lg_runtime_ensure(void);
 /* Ends the process with status at once, as _exit(2) does, whatever the program interposes. */
 void lg_process_exit(int status) __attribute__((noreturn));
+/* From the fork's parent handler: the parent side of daemon(3), which _exits next (runtime.c). */
+void lg_runtime_fork_parent(void);
 void lg_rt_lock(void);
 void lg_rt_unlock(void);
 /* Fatal signals (runtime.c): our handler writes the summary, then the signal takes its

@@ -505,6 +505,44 @@ __attribute__((destructor(101))) static void lg_destructor(void) {
   }
 }
 
+/* ---- daemon(3): the program goes on in a child ----
+ *
+ * daemon forks, and its parent _exits at once, by the C library's internal call, past our
+ * _exit: the process lockgraph started ended there with status 0 and no summary, though the
+ * reports made before daemon() were the run's, and the daemon, a forked child, stayed quiet
+ * and never wrote the SARIF log. So the parent's end is taken from the fork's parent handler
+ * while its thread is inside daemon(): the summaries, the SARIF log, and the exit code when
+ * anything was reported. The child is the program from then on: it writes its summary and
+ * the SARIF log at its end (under a temporary name of its own), and the scratch JSON file the
+ * parent made is its to remove. */
+static _Atomic pid_t lg_daemon_caller; /* the thread inside daemon() (kernel id), 0: none */
+
+void lg_runtime_fork_parent(void) {
+  if (atomic_load(&lg_daemon_caller) != (pid_t)syscall(SYS_gettid))
+    return;
+  lg_sarif_scratch[0] = '\0'; /* the daemon's now */
+  if (lg_runtime_finish(1))
+    lg_process_exit(lg_rt.opt.exitcode);
+}
+
+LG_EXPORT int daemon(int nochdir, int noclose) {
+  lg_real_resolve();
+  if (lg_real.daemon == NULL) {
+    errno = ENOSYS;
+    return -1;
+  }
+  atomic_store(&lg_daemon_caller, (pid_t)syscall(SYS_gettid));
+  int rc = lg_real.daemon(nochdir, noclose); /* returns in the daemon, or when it failed */
+  int saved = errno;
+  atomic_store(&lg_daemon_caller, 0);
+  if (rc == 0) { /* the daemon */
+    lg_rt.fork_child = 0;
+    snprintf(lg_sarif_tmp, sizeof lg_sarif_tmp, "%s.%d.tmp", lg_sarif_path, (int)getpid());
+  }
+  errno = saved;
+  return rc;
+}
+
 /* The program's quick-exit handlers have run; the C library _exits with the program's status
  * when this returns. Nothing is flushed: quick_exit does not flush either. */
 static void lg_at_quick_exit(void) {

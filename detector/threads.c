@@ -462,6 +462,7 @@ static void lg_fork_parent(void) {
   lg_thread_t *t = lg_tls_self;
   if (t)
     lg_guard_leave(t, lg_fork_was);
+  lg_runtime_fork_parent();
 }
 
 static void lg_fork_child(void) {

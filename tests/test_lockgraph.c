@@ -476,6 +476,74 @@ Test(lockgraph, reports_before_an_exec_count_at_the_end_of_the_run, .timeout = 1
   run_cleanup(&r);
 }
 
+/* Reads path until it has `want` lines starting with `prefix` (up to 20 s: a daemon ends after
+ * the run); returns the text (to free). */
+static char *wait_for_lines(const char *path, const char *prefix, size_t want)
+{
+  for (int i = 0;; i++) {
+    char *text = file_read_all(path);
+    if (text_count_lines(text, prefix, "") >= want || i == 200)
+      return text;
+    free(text);
+    usleep(100 * 1000);
+  }
+}
+
+/* daemon(3): its parent, the process lockgraph started, _exits inside the C library; its end is
+ * the run's, with the reports made before daemon(). The daemon goes on as the program: its own
+ * report, its summary, and the SARIF log rewritten with both at its end. */
+Test(lockgraph, a_program_that_becomes_a_daemon_keeps_its_reports, .timeout = 120)
+{
+  char dir[] = "/tmp/lockgraph-daemon-XXXXXX", sarif[64];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(sarif, sizeof sarif, "%s/r.sarif", dir);
+  const char *flags[] = {"--sarif", sarif, NULL};
+  run_request_t rq = {.program = "reports_then_daemon", .cli_flags = flags};
+  run_result_t r;
+  edge_expect_t expect[2];
+  report_set_t set;
+
+  ab_ba_expect(expect, "invert", "invert");
+  run_corpus(&rq, &r);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d; stderr:\n%s", r.status, r.err);
+
+  /* The daemon's end: its JSON summary after the parent's, then its SARIF log. Both write
+   * their text summary, of one report each, to the same stderr. */
+  char *json = wait_for_lines(r.json_path, "{\"type\":\"summary\"", 2);
+  char *err = file_read_all(r.err_path);
+  cr_expect_eq(text_count_lines(err, "lockgraph: summary: 1 report (", ""), 2,
+               "expected two summaries of one report; stderr:\n%s", err);
+  free(err);
+  reports_load(json, &set);
+  cr_expect_eq(reports_count(&set, "potential-deadlock"), 2, "potential deadlocks: %zu:\n%s",
+               reports_count(&set, "potential-deadlock"), json);
+  cr_expect_eq(reports_count(&set, "summary"), 2, "summaries: %zu", reports_count(&set, "summary"));
+  expect_inversion(reports_first(&set, "potential-deadlock"), "reports_then_daemon.c", 2, "mutex",
+                   expect, 0);
+  reports_free(&set);
+  free(json);
+  char *out = wait_for_lines(r.out_path, "reports_then_daemon: daemon done", 1);
+  cr_expect_eq(text_count_lines(out, "reports_then_daemon: daemon done", ""), 1, "stdout:\n%s", out);
+  free(out);
+  size_t results = 0;
+  for (int i = 0; i < 200 && results != 2; i++) {
+    char *text = file_read_all(sarif);
+    json_t doc;
+    results = 0;
+    if (json_parse(text, strlen(text), &doc) == 0) {
+      results = json_len(json_get(json_at(json_get(&doc, "runs"), 0), "results"));
+      json_free(&doc);
+    }
+    free(text);
+    if (results != 2)
+      usleep(100 * 1000);
+  }
+  cr_expect_eq(results, 2, "the SARIF log has %zu results, not the parent's and the daemon's", results);
+  run_cleanup(&r);
+  unlink(sarif);
+  rmdir(dir);
+}
+
 Test(lockgraph, sigterm_while_holding_writes_summary_and_dies_by_sigterm, .timeout = 60)
 {
   run_request_t rq = {.program = "sigterm_while_holding"};
