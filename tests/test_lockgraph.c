@@ -378,6 +378,41 @@ Test(lockgraph, abort_after_report_writes_summary_and_dies_by_sigabrt, .timeout 
   run_cleanup(&r);
 }
 
+/* Runs `program mode`, which reports ab_ba.h's inversion and ends in some unusual way: the run
+ * must end with the exit code, one text summary of that one report, and a JSON summary that
+ * says so (the last one: the process lockgraph started ends after its children). */
+static void run_ab_ba_ending(const char *program, const char *mode, run_result_t *r)
+{
+  edge_expect_t expect[2];
+  const char *args[] = {mode, NULL};
+  run_request_t rq = {.program = program, .args = args};
+  report_set_t set;
+  summary_t s;
+
+  ab_ba_expect(expect, "corpus_ab_ba", "corpus_ab_ba");
+  run_corpus(&rq, r);
+  cr_expect_eq(r->status, REPORT_EXITCODE, "%s: exit status %d; stderr:\n%s", mode, r->status,
+               r->err);
+  cr_expect_eq(summary_parse(r->err, &s), 1, "%s: expected one summary line; stderr:\n%s", mode,
+               r->err);
+  cr_expect_eq(s.reports, 1, "%s: summary of %u reports", mode, s.reports);
+  cr_expect_eq(s.potential, 1, "%s: summary of %u potential deadlocks", mode, s.potential);
+  reports_load(r->json, &set);
+  const json_t *js = NULL;
+  for (size_t k = 0; k < set.count; k++)
+    if (json_str_is(json_get(&set.objects[k], "type"), "summary"))
+      js = &set.objects[k];
+  cr_expect_not_null(js, "%s: no JSON summary:\n%s", mode, r->json);
+  if (js != NULL) {
+    cr_expect_eq(json_int(json_get(js, "reports")), 1, "%s: JSON summary of %lld reports", mode,
+                 json_int(json_get(js, "reports")));
+    cr_expect_eq(json_int(json_get(js, "exitcode")), REPORT_EXITCODE, "%s: JSON exitcode %lld",
+                 mode, json_int(json_get(js, "exitcode")));
+  }
+  expect_inversion(reports_first(&set, "potential-deadlock"), "ab_ba.h", 2, "mutex", expect, 0);
+  reports_free(&set);
+}
+
 /* A process that ends without exit(3) runs no destructor: _exit, _Exit, quick_exit, _exit from
  * another thread or from a signal handler must still write both summaries and end with the
  * exit code, or a gate would pass a program whose inversion was reported. Forked and vforked
@@ -387,33 +422,12 @@ Test(lockgraph, ending_without_exit_still_writes_the_summary_and_exit_code, .tim
   static const char *const modes[] = {"_exit", "_Exit", "quick_exit", "thread", "handler",
                                       "children"};
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-    edge_expect_t expect[2];
-    const char *args[] = {modes[i], NULL};
-    run_request_t rq = {.program = "ends_without_exit", .args = args};
     run_result_t r;
-    report_set_t set;
-    summary_t s;
-
-    ab_ba_expect(expect, "invert", "invert");
-    run_corpus(&rq, &r);
-    cr_expect_eq(r.status, REPORT_EXITCODE, "%s: exit status %d; stderr:\n%s", modes[i], r.status,
-                 r.err);
-    cr_expect_eq(summary_parse(r.err, &s), 1, "%s: expected one summary line; stderr:\n%s",
-                 modes[i], r.err);
-    cr_expect_eq(s.reports, 1, "%s: summary of %u reports", modes[i], s.reports);
-    reports_load(r.json, &set);
-    const json_t *js = reports_first(&set, "summary");
-    cr_expect_not_null(js, "%s: no JSON summary:\n%s", modes[i], r.json);
-    if (js != NULL)
-      cr_expect_eq(json_int(json_get(js, "exitcode")), REPORT_EXITCODE, "%s: JSON exitcode %lld",
-                   modes[i], json_int(json_get(js, "exitcode")));
-    expect_inversion(reports_first(&set, "potential-deadlock"), "ends_without_exit.c", 2, "mutex",
-                     expect, 0);
+    run_ab_ba_ending("ends_without_exit", modes[i], &r);
     if (strcmp(modes[i], "quick_exit") == 0)
       expect_out_line(&r, "ends_without_exit: quick_exit handler");
     if (strcmp(modes[i], "children") == 0)
       expect_out_line(&r, "children: 7 9");
-    reports_free(&set);
     run_cleanup(&r);
   }
   const char *args[] = {"clean", NULL};
@@ -434,37 +448,11 @@ Test(lockgraph, reports_before_an_exec_count_at_the_end_of_the_run, .timeout = 1
   static const char *const modes[] = {"execve", "execv",  "execvp", "execvpe", "execl",
                                       "execlp", "execle", "fexecve", "vfork",  "fork"};
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-    edge_expect_t expect[2];
-    const char *args[] = {modes[i], NULL};
-    run_request_t rq = {.program = "reports_then_execs", .args = args};
     run_result_t r;
-    report_set_t set;
-    summary_t s;
-
-    ab_ba_expect(expect, "invert", "invert");
-    run_corpus(&rq, &r);
+    run_ab_ba_ending("reports_then_execs", modes[i], &r);
     expect_out_line(&r, "reports_then_execs: new image");
     if (strcmp(modes[i], "vfork") == 0 || strcmp(modes[i], "fork") == 0)
       expect_out_line(&r, "child: 0");
-    cr_expect_eq(r.status, REPORT_EXITCODE, "%s: exit status %d; stderr:\n%s", modes[i], r.status,
-                 r.err);
-    cr_expect_eq(summary_parse(r.err, &s), 1, "%s: expected one summary line; stderr:\n%s",
-                 modes[i], r.err);
-    cr_expect_eq(s.reports, 1, "%s: summary of %u reports", modes[i], s.reports);
-    cr_expect_eq(s.potential, 1, "%s: summary of %u potential deadlocks", modes[i], s.potential);
-    reports_load(r.json, &set);
-    /* The last summary: the process lockgraph started ends last (a child's comes first). */
-    const json_t *js = NULL;
-    for (size_t k = 0; k < set.count; k++)
-      if (json_str_is(json_get(&set.objects[k], "type"), "summary"))
-        js = &set.objects[k];
-    cr_expect_not_null(js, "%s: no JSON summary:\n%s", modes[i], r.json);
-    if (js != NULL)
-      cr_expect_eq(json_int(json_get(js, "reports")), 1, "%s: JSON summary of %lld reports",
-                   modes[i], json_int(json_get(js, "reports")));
-    expect_inversion(reports_first(&set, "potential-deadlock"), "reports_then_execs.c", 2, "mutex",
-                     expect, 0);
-    reports_free(&set);
     run_cleanup(&r);
   }
   const char *args[] = {"clean", NULL};
@@ -503,7 +491,7 @@ Test(lockgraph, a_program_that_becomes_a_daemon_keeps_its_reports, .timeout = 12
   edge_expect_t expect[2];
   report_set_t set;
 
-  ab_ba_expect(expect, "invert", "invert");
+  ab_ba_expect(expect, "corpus_ab_ba", "corpus_ab_ba");
   run_corpus(&rq, &r);
   cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d; stderr:\n%s", r.status, r.err);
 
@@ -518,7 +506,7 @@ Test(lockgraph, a_program_that_becomes_a_daemon_keeps_its_reports, .timeout = 12
   cr_expect_eq(reports_count(&set, "potential-deadlock"), 2, "potential deadlocks: %zu:\n%s",
                reports_count(&set, "potential-deadlock"), json);
   cr_expect_eq(reports_count(&set, "summary"), 2, "summaries: %zu", reports_count(&set, "summary"));
-  expect_inversion(reports_first(&set, "potential-deadlock"), "reports_then_daemon.c", 2, "mutex",
+  expect_inversion(reports_first(&set, "potential-deadlock"), "ab_ba.h", 2, "mutex",
                    expect, 0);
   reports_free(&set);
   free(json);

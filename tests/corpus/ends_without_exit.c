@@ -10,7 +10,7 @@
  *                                  _exit(9); main prints what their parent saw, then _exit(0)
  *   ends_without_exit clean        no inversion; main calls _exit(3)
  * Daemons, forked workers and programs that skip their atexit work end this way.
- * Expected verdict: one potential deadlock (a cycle of 2 locks at the LINE: markers), the
+ * Expected verdict: one potential deadlock (ab_ba.h's cycle of 2 locks), the
  * text and JSON summaries, and the exit code, as for a return from main: exit 66. children:
  * the same, and "children: 7 9" (the children's own statuses, a vfork child's untouched).
  * clean: nothing reported, exit 3.
@@ -24,23 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ab_ba.h"
 #include "blocked_in.h"
-
-static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t lock_b = PTHREAD_MUTEX_INITIALIZER;
-
-static void invert(void)
-{
-  pthread_mutex_lock(&lock_a); /* LINE:ab_first */
-  pthread_mutex_lock(&lock_b); /* LINE:ab_second */
-  pthread_mutex_unlock(&lock_b);
-  pthread_mutex_unlock(&lock_a);
-
-  pthread_mutex_lock(&lock_b); /* LINE:ba_first */
-  pthread_mutex_lock(&lock_a); /* LINE:ba_second */
-  pthread_mutex_unlock(&lock_a);
-  pthread_mutex_unlock(&lock_b);
-}
 
 static void said_at_quick_exit(void)
 {
@@ -76,7 +61,7 @@ int main(int argc, char **argv)
   setvbuf(stdout, NULL, _IONBF, 0);
   if (strcmp(mode, "clean") == 0)
     _exit(3);
-  invert();
+  corpus_ab_ba();
   if (strcmp(mode, "_exit") == 0)
     _exit(0);
   if (strcmp(mode, "_Exit") == 0)

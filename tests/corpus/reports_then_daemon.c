@@ -5,17 +5,17 @@
  * so its end is the run's, and a gate reads its status. The daemon (chdir and descriptors kept:
  * daemon(1, 1)) goes on as the program, takes two other locks in both orders, prints
  * "reports_then_daemon: daemon done" and returns 0.
- * Expected verdict: the parent ends with exit 66 and a summary of 1 report (the inversion at the
- * LINE: markers); the daemon reports its own inversion (daemon_invert) and, at its end, writes
- * its summary (1 report) and the SARIF log again with both.
+ * Expected verdict: the parent ends with exit 66 and a summary of 1 report (ab_ba.h's
+ * inversion); the daemon reports its own inversion (daemon_invert) and, at its end, writes its
+ * summary (1 report) and the SARIF log again with both.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t lock_b = PTHREAD_MUTEX_INITIALIZER;
+#include "ab_ba.h"
+
 static pthread_mutex_t lock_c = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t lock_d = PTHREAD_MUTEX_INITIALIZER;
 
@@ -27,19 +27,6 @@ static void take_in_order(pthread_mutex_t *first, pthread_mutex_t *second)
   pthread_mutex_unlock(first);
 }
 
-static void invert(void)
-{
-  pthread_mutex_lock(&lock_a); /* LINE:ab_first */
-  pthread_mutex_lock(&lock_b); /* LINE:ab_second */
-  pthread_mutex_unlock(&lock_b);
-  pthread_mutex_unlock(&lock_a);
-
-  pthread_mutex_lock(&lock_b); /* LINE:ba_first */
-  pthread_mutex_lock(&lock_a); /* LINE:ba_second */
-  pthread_mutex_unlock(&lock_a);
-  pthread_mutex_unlock(&lock_b);
-}
-
 static void daemon_invert(void)
 {
   take_in_order(&lock_c, &lock_d);
@@ -49,7 +36,7 @@ static void daemon_invert(void)
 int main(void)
 {
   setvbuf(stdout, NULL, _IONBF, 0);
-  invert();
+  corpus_ab_ba();
   if (daemon(1, 1) != 0) {
     perror("reports_then_daemon: daemon");
     return 2;

@@ -9,7 +9,7 @@
  * The new image (argument "image") prints "reports_then_execs: new image", saying whether
  * LOCKGRAPH_CARRIED is in its environment (it must not be: the runtime takes it away before
  * main), then "reports_then_execs: done". A wrapper that execs the real program, a daemon that re-execs itself, a test runner.
- * Expected verdict: one potential deadlock (a cycle of 2 locks at the LINE: markers), reported
+ * Expected verdict: one potential deadlock (ab_ba.h's cycle of 2 locks), reported
  * by the first image; the run ends with the exit code and both summaries count it, written by
  * the new image: exit 66. vfork, fork: the child's new image exits 0 ("child: 0"), the
  * parent's own end gives 66. clean: nothing reported, exit 0.
@@ -23,23 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ab_ba.h"
+
 extern char **environ;
-
-static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t lock_b = PTHREAD_MUTEX_INITIALIZER;
-
-static void invert(void)
-{
-  pthread_mutex_lock(&lock_a); /* LINE:ab_first */
-  pthread_mutex_lock(&lock_b); /* LINE:ab_second */
-  pthread_mutex_unlock(&lock_b);
-  pthread_mutex_unlock(&lock_a);
-
-  pthread_mutex_lock(&lock_b); /* LINE:ba_first */
-  pthread_mutex_lock(&lock_a); /* LINE:ba_second */
-  pthread_mutex_unlock(&lock_a);
-  pthread_mutex_unlock(&lock_b);
-}
 
 /* Execs the new image with `how`; returns only when the exec failed. */
 static void exec_image(const char *how, const char *self)
@@ -86,7 +72,7 @@ int main(int argc, char **argv)
     exec_image("execv", self);
     return 2;
   }
-  invert();
+  corpus_ab_ba();
   if (strcmp(mode, "vfork") == 0 || strcmp(mode, "fork") == 0) {
     pid_t pid = mode[0] == 'v' ? vfork() : fork();
     if (pid == 0) {
