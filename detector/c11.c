@@ -15,6 +15,10 @@
  *  - thrd_create, thrd_join and thrd_detach go through the pthread wrappers (happens-before
  *    at create and join, thread records), with the C11 start routine adapted: its int result
  *    travels as the thread's pointer result, as glibc does, so thrd_join reads it back.
+ *  - the misuse checks (misuse.h) are the pthread wrappers': an unlock of a mtx the caller
+ *    does not hold (which also takes it off its holder's stack, as a hand-off), an init or
+ *    destroy of a held one, a use of a destroyed one, a condition wait with a mtx not held or
+ *    two mtx on one condition variable; the calls are named as the program made them.
  * Contract, as for every wrapper: the result is exactly what glibc's own function returns
  * (thrd_success, thrd_busy, thrd_timedout, thrd_nomem, thrd_error), errno is left as the real
  * call left it, and only a successful acquisition is recorded.
@@ -27,6 +31,7 @@
 
 #include "lockgraph.h"
 #include "mem.h"
+#include "misuse.h"
 
 #define LG_C11_PC ((uintptr_t)__builtin_return_address(0))
 #define LG_C11_CFA ((uintptr_t)__builtin_dwarf_cfa())
@@ -78,25 +83,44 @@ static int lg_c11_call_try(lg_thread_t *t, mtx_t *m) {
   return rc;
 }
 
+/* init and destroy, as interpose.c's LG_LIFECYCLE: the instance at m ends when the call
+ * succeeded (rc 0), and the misuse checks look at the outcome. */
+static void lg_c11_lifecycle(lg_thread_t *t, mtx_t *m, int op, int rc, const char *name,
+                             uintptr_t pc, uintptr_t fp) {
+  int e = errno;
+  uint64_t dead = rc == 0 ? lg_lock_retire((uintptr_t)m) : 0;
+  lg_misuse_lifecycle(t, (uintptr_t)m, LG_KIND_MUTEX, op, rc, dead, name, pc, fp);
+  errno = e;
+}
+
 LG_EXPORT int mtx_init(mtx_t *m, int type) {
   lg_thread_t *t = lg_c11_enter();
   int rc = lg_real.mtx_init(m, type);
-  if (rc == thrd_success && t != NULL) {
-    int e = errno;
-    lg_lock_retire((uintptr_t)m); /* the memory holds a new lock from now on */
-    errno = e;
-  }
+  if (t != NULL)
+    lg_c11_lifecycle(t, m, LG_MISUSE_INIT, rc == thrd_success ? 0 : EINVAL, "mtx_init", LG_C11_PC,
+                     LG_C11_FP);
   return rc;
 }
 
 LG_EXPORT void mtx_destroy(mtx_t *m) {
   lg_thread_t *t = lg_c11_enter();
   lg_real.mtx_destroy(m);
-  if (t != NULL) {
-    int e = errno;
-    lg_lock_retire((uintptr_t)m);
-    errno = e;
-  }
+  /* No result in C11: glibc's pthread_mutex_destroy underneath marks the mutex destroyed
+   * (kind -1), or refuses a locked one (EBUSY) and leaves it as it was. */
+  if (t != NULL)
+    lg_c11_lifecycle(t, m, LG_MISUSE_DESTROY,
+                     ((pthread_mutex_t *)m)->__data.__kind == -1 ? 0 : EBUSY, "mtx_destroy",
+                     LG_C11_PC, LG_C11_FP);
+}
+
+/* An acquisition that failed: thrd_error from a lock is glibc's EINVAL (a destroyed or never
+ * initialized mtx; the misuse check confirms it), and a failed try of a lock whose holder is
+ * gone is looked at as the pthread wrappers do. */
+static void lg_c11_lock_failed(lg_thread_t *t, mtx_t *m, int rc, const char *op, uintptr_t pc) {
+  if (rc == thrd_error)
+    lg_misuse_lock_failed(t, (uintptr_t)m, LG_KIND_MUTEX, EINVAL, op, pc);
+  else if (LG_UNLIKELY(atomic_load_explicit(&lg_abandoned_any, memory_order_relaxed)))
+    lg_abandoned_try_failed(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE);
 }
 
 LG_EXPORT int mtx_lock(mtx_t *m) {
@@ -124,6 +148,8 @@ LG_EXPORT int mtx_lock(mtx_t *m) {
       lg_held_commit(t);
   }
   lg_own_end(t);
+  if (LG_UNLIKELY(rc != thrd_success))
+    lg_c11_lock_failed(t, m, rc, "mtx_lock", pc);
   return rc;
 }
 
@@ -133,6 +159,8 @@ LG_EXPORT int mtx_timedlock(mtx_t *__restrict m, const struct timespec *__restri
   int rc = lg_c11_call_timed(t, m, ts);
   if (rc == thrd_success && t != NULL)
     lg_held_record(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TIMED, pc, cfa, LG_C11_FP);
+  else if (t != NULL && rc != thrd_timedout)
+    lg_c11_lock_failed(t, m, rc, "mtx_timedlock", pc);
   return rc;
 }
 
@@ -142,6 +170,8 @@ LG_EXPORT int mtx_trylock(mtx_t *m) {
   int rc = lg_c11_call_try(t, m);
   if (rc == thrd_success && t != NULL)
     lg_held_record(t, (uintptr_t)m, LG_KIND_MUTEX, LG_MODE_WRITE, LG_ACQ_TRY, pc, cfa, LG_C11_FP);
+  else if (t != NULL)
+    lg_c11_lock_failed(t, m, rc, "mtx_trylock", pc);
   return rc;
 }
 
@@ -154,8 +184,12 @@ LG_EXPORT int mtx_unlock(mtx_t *m) {
   t->passthrough = 1;
   int rc = lg_real.mtx_unlock(m);
   t->passthrough = 0;
-  if (rc == thrd_success)
-    lg_held_pop(t, (uintptr_t)m);
+  uint32_t d = t->depth;
+  if (LG_LIKELY(rc == thrd_success && d != 0 && t->held[d - 1].addr == (uintptr_t)m))
+    t->depth = d - 1;
+  else /* deeper in the stack, or not the caller's: a misuse (and a hand-off) */
+    lg_misuse_release(t, (uintptr_t)m, LG_KIND_MUTEX, rc == thrd_success ? 0 : EPERM,
+                      "mtx_unlock", LG_C11_PC);
   return rc;
 }
 
@@ -168,23 +202,36 @@ static void lg_c11_retake(lg_thread_t *t, mtx_t *m, uintptr_t pc, uintptr_t cfa,
   errno = e;
 }
 
+/* A condition wait (timed when ts != NULL), on interpose.c's rules: the mtx leaves the held
+ * stack for the wait (a mtx not held, or a second mtx on the same condition variable, is a
+ * misuse) and is taken back after it, whatever it returned; the wait is published for the
+ * hang rules (waits.h). pc, cfa and fp are the exported wrapper's. */
+static int lg_c11_cond_wait(lg_thread_t *t, cnd_t *c, mtx_t *m, const struct timespec *ts,
+                            const char *op, uintptr_t pc, uintptr_t cfa, uintptr_t fp) {
+  int was_held = lg_held_release_for_wait(t, (uintptr_t)m);
+  int unheld_retake =
+      !was_held && lg_misuse_cond_unheld(t, (uintptr_t)c, (uintptr_t)m, op, pc);
+  int token = lg_misuse_cond_enter(t, (uintptr_t)c, (uintptr_t)m, op, pc, cfa, fp);
+  int pub = lg_wait_enter(t, LG_WAIT_COND, LG_CALL_NONE, ts != NULL, 0, (uintptr_t)c,
+                          (uintptr_t)m, pc, cfa, fp);
+  t->passthrough = 1;
+  int rc = ts != NULL ? lg_real.cnd_timedwait(c, m, ts) : lg_real.cnd_wait(c, m);
+  t->passthrough = 0;
+  if (pub)
+    lg_wait_leave(&t);
+  lg_misuse_cond_leave((uintptr_t)c, token);
+  /* glibc holds the mutex again on every return when it was held; one that was not held, of
+   * a kind glibc released anyway, on success and time-out */
+  if (was_held || (unheld_retake && (rc == thrd_success || rc == thrd_timedout)))
+    lg_c11_retake(t, m, pc, cfa, fp);
+  return rc;
+}
+
 LG_EXPORT int cnd_wait(cnd_t *c, mtx_t *m) {
   lg_thread_t *t = lg_c11_enter();
   if (LG_UNLIKELY(t == NULL))
     return lg_real.cnd_wait(c, m);
-  uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
-  int was_held = lg_held_release_for_wait(t, (uintptr_t)m);
-  /* The wait, for the hang rules (waits.h): the same as a pthread condition wait. */
-  int pub = lg_wait_enter(t, LG_WAIT_COND, LG_CALL_NONE, 0, 0, (uintptr_t)c, (uintptr_t)m,
-                          pc, cfa, LG_C11_FP);
-  t->passthrough = 1;
-  int rc = lg_real.cnd_wait(c, m);
-  t->passthrough = 0;
-  if (pub)
-    lg_wait_leave(&t);
-  if (was_held) /* glibc holds the mutex again on every return */
-    lg_c11_retake(t, m, pc, cfa, LG_C11_FP);
-  return rc;
+  return lg_c11_cond_wait(t, c, m, NULL, "cnd_wait", LG_C11_PC, LG_C11_CFA, LG_C11_FP);
 }
 
 LG_EXPORT int cnd_timedwait(cnd_t *__restrict c, mtx_t *__restrict m,
@@ -192,18 +239,7 @@ LG_EXPORT int cnd_timedwait(cnd_t *__restrict c, mtx_t *__restrict m,
   lg_thread_t *t = lg_c11_enter();
   if (LG_UNLIKELY(t == NULL))
     return lg_real.cnd_timedwait(c, m, ts);
-  uintptr_t pc = LG_C11_PC, cfa = LG_C11_CFA;
-  int was_held = lg_held_release_for_wait(t, (uintptr_t)m);
-  int pub = lg_wait_enter(t, LG_WAIT_COND, LG_CALL_NONE, 1, 0, (uintptr_t)c, (uintptr_t)m,
-                          pc, cfa, LG_C11_FP);
-  t->passthrough = 1;
-  int rc = lg_real.cnd_timedwait(c, m, ts);
-  t->passthrough = 0;
-  if (pub)
-    lg_wait_leave(&t);
-  if (was_held)
-    lg_c11_retake(t, m, pc, cfa, LG_C11_FP);
-  return rc;
+  return lg_c11_cond_wait(t, c, m, ts, "cnd_timedwait", LG_C11_PC, LG_C11_CFA, LG_C11_FP);
 }
 
 /* ---- threads: through the pthread wrappers ---- */

@@ -404,6 +404,48 @@ Test(lockgraph_misuse, one_condvar_waited_with_two_mutexes, .timeout = 60)
 
 /* ---- what must stay silent ---- */
 
+/* ---- C11 <threads.h>: the same misuse through mtx_t and cnd_t ---- */
+
+/* glibc's mtx_* and cnd_* call its pthread functions internally, past the pthread wrappers:
+ * each misuse above, made with C11 calls, is reported the same way, named by its C11 call. */
+Test(lockgraph_misuse, c11_misuse_is_reported_as_pthread_misuse_is, .timeout = 120)
+{
+  const misuse_expect_t cases[] = {
+      {"misuse_c11", "unlock_unlocked", "bad-unlock", "bad unlock", "bad unlock",
+       {"default mutex", "but it was not locked"},
+       {{"unlocked by T1 at", "main", "unlock_unlocked"}}},
+      {"misuse_c11", "unlock_other", "bad-unlock", "bad unlock", "bad unlock",
+       {"unlocked by T2, which does not hold it: T1 holds it"},
+       {{"unlocked by T2 at", "unlock_m", "other_unlock"}, {"locked by T1 at", "main", "other_lock"}}},
+      {"misuse_c11", "destroy_held", "destroy-locked", "destroy of a locked lock",
+       "held-lock destroy", {"mtx_destroy on mutex", "while T1 holds it"},
+       {{"destroyed by T1 at", "main", "destroy_held"}, {"locked by T1 at", "main", "held_lock"}}},
+      {"misuse_c11", "lock_destroyed", "invalid-lock", "use of an invalid lock", "invalid lock use",
+       {"mtx_lock on mutex", "destroyed by T1"},
+       {{"used by T1 at", "main", "lock_destroyed"}, {"destroyed by T1 at", "main", "destroy"}}},
+      {"misuse_c11", "init_held", "init-locked", "init of a locked lock", "held-lock init",
+       {"mtx_init on mutex", "while T1 holds it"},
+       {{"initialized by T1 at", "main", "init_held"},
+        {"locked by T1 at", "main", "held_lock_init"}}},
+      {"misuse_c11", "wait_unheld", "condvar-misuse", "condition variable misuse", "condvar misuse",
+       {"cnd_timedwait on condition variable", "which T1 does not hold"},
+       {{"waited by T1 at", "main", "wait_unheld"}}},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    check_misuse(&cases[i], NULL);
+}
+
+/* A C11 hand-off takes the mtx off its locker's held stack, as a pthread one does: no order
+ * from the released mtx, no cycle with the thread that takes N then M afterwards. */
+Test(lockgraph_misuse, c11_handoff_drops_the_mtx_from_the_lockers_held_set, .timeout = 60)
+{
+  misuse_expect_t e = {"misuse_c11", "handoff", "bad-unlock", "bad unlock", "bad unlock",
+                       {"unlocked by T2, which does not hold it: T1 holds it"},
+                       {{"unlocked by T2 at", "hand_off", "handoff"},
+                        {"locked by T1 at", "main", "handoff_lock"}}};
+  check_misuse(&e, NULL);
+}
+
 Test(lockgraph_misuse, legal_lookalikes_are_not_reported, .timeout = 60)
 {
   run_request_t rq = {.program = "misuse_lookalikes", .timeout_s = 30};
