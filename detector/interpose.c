@@ -247,7 +247,33 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
                               __func__);                                                   \
   } while (0)
 
-/* A timed or try acquisition: call first, record only what succeeded. */
+/* A timed acquisition that failed. It waited, so the order it asked for is the program's as
+ * much as a successful one's: a lock-order cycle whose deadline turned it into ETIMEDOUT is
+ * still a cycle, and its edges are learned now (the held stack is what it was before the
+ * call; nothing is pushed). A relock that timed out (the caller holds the lock) is left
+ * alone. EDEADLK is an owner's relock of an errorcheck mutex or a write-held rwlock: the same
+ * self-deadlock report as for a blocking one. */
+static __attribute__((noinline, cold)) void lg_timed_failed(lg_thread_t *t, uintptr_t addr,
+                                                            uint8_t kind, uint8_t mode, int rc,
+                                                            uintptr_t pc, uintptr_t cfa) {
+  lg_acq_t a;
+  int was = lg_guard_enter(t);
+  if (rc == EDEADLK) {
+    if (lg_acquire_check(t, addr, kind, mode, LG_ACQ_BLOCKING, pc, cfa, &a) ==
+        LG_PRE_ERRCHECK_RELOCK)
+      lg_lock_report_errcheck(t, addr, a.id, a.ver, pc, cfa);
+  } else if (rc == ETIMEDOUT) {
+    int held = 0;
+    for (uint32_t i = 0; i < t->depth && !held; i++)
+      held = t->held[i].addr == addr;
+    if (!held)
+      lg_acquire_check(t, addr, kind, mode, LG_ACQ_TIMED, pc, cfa, &a);
+  }
+  lg_guard_leave(t, was);
+}
+
+/* A timed or try acquisition: call first, record only what succeeded (and what a timed one
+ * that failed asked for: lg_timed_failed). */
 #define LG_AFTER(t, lockp, kind, mode, acq, realcall)                                      \
   do {                                                                                     \
     uintptr_t pc_ = LG_CALLER_PC, cfa_ = LG_CALLER_CFA;                                    \
@@ -255,6 +281,8 @@ static __attribute__((noinline)) int lg_blocking_slow(lg_thread_t *t, void *lock
     if (rc_ != 0 && rc_ != EOWNERDEAD) { /* EOWNERDEAD: acquired from a dead owner */       \
       if (LG_UNLIKELY(rc_ == EINVAL)) /* a destroyed or uninitialized lock */               \
         lg_misuse_lock_failed((t), (uintptr_t)(lockp), (kind), rc_, __func__, pc_);         \
+      else if ((acq) == LG_ACQ_TIMED && (rc_ == ETIMEDOUT || rc_ == EDEADLK))              \
+        lg_timed_failed((t), (uintptr_t)(lockp), (kind), (mode), rc_, pc_, cfa_);           \
       if (LG_UNLIKELY(atomic_load_explicit(&lg_abandoned_any, memory_order_relaxed)))       \
         lg_abandoned_try_failed((t), (uintptr_t)(lockp), (kind), (mode));                   \
       return rc_;                                                                           \

@@ -548,8 +548,9 @@ static char **run_environment(const run_request_t *rq, char *options_buf, size_t
   return env;
 }
 
-/* Waits for pid up to timeout_s; on timeout kills its whole process group. */
-static void run_wait(pid_t pid, unsigned timeout_s, run_result_t *r)
+/* Waits for pid up to timeout_s; on timeout kills its whole process group, and after it ends
+ * what it left in the group, unless `leaves_daemon`. */
+static void run_wait(pid_t pid, unsigned timeout_s, int leaves_daemon, run_result_t *r)
 {
   double deadline = run_now() + timeout_s;
   int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -584,7 +585,8 @@ reaped:
   if (pidfd >= 0)
     close(pidfd);
   /* Anything the program forked and left behind belongs to the same group. */
-  kill(-pid, SIGKILL);
+  if (!leaves_daemon || r->timed_out)
+    kill(-pid, SIGKILL);
   if (r->timed_out)
     r->status = -1;
   else if (WIFEXITED(status))
@@ -641,7 +643,7 @@ void run_program(const run_request_t *rq, run_result_t *r)
   }
   setpgid(pid, pid); /* also here, so a kill of the group cannot race the child's own call */
   free(env);
-  run_wait(pid, rq->timeout_s != 0 ? rq->timeout_s : 30, r);
+  run_wait(pid, rq->timeout_s != 0 ? rq->timeout_s : 30, rq->leaves_daemon, r);
   r->seconds = run_now() - start;
 
   r->out = file_read_all(r->out_path);

@@ -59,6 +59,9 @@ typedef struct run_request {
   int preload;                  /* run the program with LD_PRELOAD only, without the CLI */
   const char *cli;              /* the front end to run; NULL: the build tree's bin/lockgraph */
   unsigned timeout_s;           /* kill the run after this long; 0 = 30 s */
+  int leaves_daemon;            /* what the program leaves running is a daemon of its own: it
+                                   ends by itself, and is not killed with the program's group
+                                   (it may not have left the group yet) */
 } run_request_t;
 
 typedef struct run_result {

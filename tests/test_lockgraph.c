@@ -197,6 +197,64 @@ Test(lockgraph, errorcheck_relock_is_reported_and_the_run_continues, .timeout = 
   run_cleanup(&r);
 }
 
+/* A timed acquisition that fails asked for its order all the same: two threads that each hold
+ * one lock and time out waiting for the other's (a deadlock the deadline turned into
+ * ETIMEDOUT) are a lock-order cycle; a timed relock an errorcheck mutex or a write-held rwlock
+ * refuses with EDEADLK is a self-deadlock, as a blocking one is. A default mutex's timed relock
+ * that times out is not reported. */
+Test(lockgraph, timed_acquisitions_that_fail_count_their_order_and_relock, .timeout = 60)
+{
+  const char *src = "timed_lock_failures.c";
+  edge_expect_t expect[2] = {{"inversion", "hold_a", "inversion", "want_b"},
+                             {"holds_b_wants_a", "hold_b", "holds_b_wants_a", "want_a"}};
+  const char *inv[] = {"inversion", NULL};
+  run_request_t rq = {.program = "timed_lock_failures", .args = inv};
+  run_result_t r;
+  report_set_t set;
+
+  run_corpus(&rq, &r);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "inversion: exit status %d; stderr:\n%s", r.status, r.err);
+  expect_out_line(&r, "timed_lock_failures: A then B: ETIMEDOUT");
+  expect_out_line(&r, "timed_lock_failures: B then A: ETIMEDOUT");
+  expect_out_line(&r, "timed_lock_failures: done");
+  reports_load(r.json, &set);
+  cr_expect_eq(reports_count_findings(&set), 1, "inversion: %zu findings", reports_count_findings(&set));
+  expect_inversion(reports_first(&set, "potential-deadlock"), src, 2, "mutex", expect, 0);
+  reports_free(&set);
+  run_cleanup(&r);
+
+  static const char *const relocks[] = {"errorcheck", "rwlock"};
+  for (size_t i = 0; i < 2; i++) {
+    const char *args[] = {relocks[i], NULL};
+    run_request_t rq2 = {.program = "timed_lock_failures", .args = args};
+    run_corpus(&rq2, &r);
+    cr_expect_eq(r.status, REPORT_EXITCODE, "%s: exit status %d; stderr:\n%s", relocks[i],
+                 r.status, r.err);
+    expect_out_line(&r, "timed_lock_failures: relock: EDEADLK");
+    expect_out_line(&r, "timed_lock_failures: done");
+    reports_load(r.json, &set);
+    cr_expect_eq(reports_count_findings(&set), 1, "%s: %zu findings", relocks[i],
+                 reports_count_findings(&set));
+    const json_t *rep = reports_first(&set, "self-deadlock");
+    cr_expect_not_null(rep, "%s: no self-deadlock:\n%s", relocks[i], r.json);
+    if (rep != NULL) {
+      int line = corpus_marker_line(src, i == 0 ? "relock" : "relock_rw");
+      const json_t *stack = json_get(json_at(json_get(rep, "threads"), 0), "stack");
+      cr_expect(stack_has(stack, i == 0 ? "relock" : "relock_rwlock", 0, src, line),
+                "%s: the relock's stack does not start at %s:%d", relocks[i], src, line);
+    }
+    reports_free(&set);
+    run_cleanup(&r);
+  }
+
+  const char *dflt[] = {"default", NULL};
+  run_request_t rq3 = {.program = "timed_lock_failures", .args = dflt};
+  run_corpus(&rq3, &r);
+  expect_clean(&r, "timed_lock_failures");
+  expect_out_line(&r, "timed_lock_failures: relock: ETIMEDOUT");
+  run_cleanup(&r);
+}
+
 Test(lockgraph, default_relock_is_reported_and_ends_the_run, .timeout = 20)
 {
   const char *src = "default_relock.c";
@@ -486,7 +544,7 @@ Test(lockgraph, a_program_that_becomes_a_daemon_keeps_its_reports, .timeout = 12
   cr_assert_not_null(mkdtemp(dir));
   snprintf(sarif, sizeof sarif, "%s/r.sarif", dir);
   const char *flags[] = {"--sarif", sarif, NULL};
-  run_request_t rq = {.program = "reports_then_daemon", .cli_flags = flags};
+  run_request_t rq = {.program = "reports_then_daemon", .cli_flags = flags, .leaves_daemon = 1};
   run_result_t r;
   edge_expect_t expect[2];
   report_set_t set;
