@@ -114,8 +114,20 @@ static void cli_spec_add(char *spec, size_t cap, const char *key, const char *va
              "give fewer or shorter ones");
 }
 
-static void cli_check_writable(const char *path) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+/* A report path the run will write: a file is created empty now (a stale report from an
+ * earlier run must not pass for this one's); a character device (/dev/null, a terminal) is
+ * only checked, never truncated; a FIFO is left for the runtime, which opens it without
+ * waiting (opened and closed here, it would send its reader an end of file); a directory or
+ * socket is refused, as is a FIFO for the SARIF log, which replaces its file at the end. */
+static void cli_check_writable(const char *path, int sarif) {
+  int kind = lg_path_kind(path);
+  if (kind == LG_PATH_UNFIT || (sarif && kind == LG_PATH_FIFO))
+    cli_fail("cannot write report to %s: not a regular file (a directory, FIFO or socket); %s",
+             path, "give a file's path");
+  if (kind == LG_PATH_FIFO)
+    return;
+  int create = kind == LG_PATH_DEVICE ? 0 : O_CREAT | O_TRUNC;
+  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK | create, 0644);
   if (fd < 0)
     cli_fail("cannot write report to %s: %s; choose a writable path", path, strerror(errno));
   close(fd);
@@ -146,7 +158,7 @@ static void cli_share_reports(char *spec, size_t cap, const lg_options_t *o) {
     if (lg_sarif_scratch_name(abs, sizeof abs, (long)getpid()) != 0 || strchr(abs, ':') != NULL)
       cli_fail("--sarif: the scratch file of the log cannot be named in $TMPDIR (too long, or "
                "with a ':'); %s%s", "set TMPDIR to a shorter path without one", "");
-    cli_check_writable(abs);
+    cli_check_writable(abs, 0);
     cli_spec_add(spec, cap, "json", abs);
   }
 }
@@ -345,11 +357,11 @@ int main(int argc, char **argv) {
     lg_suppressions_free(s);
   }
   if (o.json_path[0])
-    cli_check_writable(o.json_path);
+    cli_check_writable(o.json_path, 0);
   if (o.log_path[0])
-    cli_check_writable(o.log_path);
+    cli_check_writable(o.log_path, 0);
   if (o.sarif_path[0])
-    cli_check_writable(o.sarif_path);
+    cli_check_writable(o.sarif_path, 1);
   cli_share_reports(spec, sizeof spec, &o);
 
   char lib[PATH_MAX];

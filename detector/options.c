@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -214,6 +215,34 @@ int lg_path_absolute(const char *path, char *out, size_t cap) {
   if (getcwd(cwd, sizeof cwd) == NULL)
     return -1;
   return snprintf(out, cap, "%s/%s", cwd, path) < (int)cap ? 0 : -1;
+}
+
+int lg_path_kind(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return LG_PATH_NEW; /* nothing there (or out of reach: the open says why) */
+  if (S_ISREG(st.st_mode))
+    return LG_PATH_FILE;
+  if (S_ISCHR(st.st_mode))
+    return LG_PATH_DEVICE;
+  if (S_ISFIFO(st.st_mode))
+    return LG_PATH_FIFO;
+  return LG_PATH_UNFIT;
+}
+
+int lg_report_open_append(const char *path) {
+  if (lg_path_kind(path) == LG_PATH_UNFIT) {
+    struct stat st;
+    errno = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? EISDIR : ENXIO;
+    return -1;
+  }
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
+  if (fd < 0)
+    return -1;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0)
+    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  return fd;
 }
 
 int lg_sarif_scratch_name(char *out, size_t cap, long pid) {

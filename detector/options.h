@@ -73,6 +73,18 @@ int lg_options_parse(lg_options_t *o, const char *spec, char *err, size_t err_ca
  * absolute against the working directory. 0, or -1 when it does not fit in cap. */
 int lg_path_absolute(const char *path, char *out, size_t cap);
 
+/* What a report path names, by stat(2) (symbolic links followed): nothing yet (a file will be
+ * made; also a path stat cannot reach, whose open then says why), a regular file, a character
+ * device (/dev/null, a terminal: written through), a FIFO (written to while a reader has it
+ * open), or something no report can go to (a directory, a socket, a block device). */
+enum { LG_PATH_NEW, LG_PATH_FILE, LG_PATH_DEVICE, LG_PATH_FIFO, LG_PATH_UNFIT };
+int lg_path_kind(const char *path);
+
+/* Opens a log or JSON report path for appending (O_CREAT, close-on-exec) without blocking on
+ * a FIFO nobody reads (ENXIO then) or waiting forever for one; the descriptor it returns
+ * blocks as usual. -1 with errno on failure (EISDIR and the like for an unfit path). */
+int lg_report_open_append(const char *path);
+
 /* The scratch JSON Lines file a SARIF log is made from when no json= is given:
  * $TMPDIR/lockgraph-<pid>.reports.jsonl (/tmp when $TMPDIR is not an absolute path). The front
  * end names it for the program it executes (same pid), the runtime for a process started

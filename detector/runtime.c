@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <limits.h>
 #include <link.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -122,7 +123,7 @@ static int lg_out_check(lg_out_t *o) {
   int alt = -1;
   struct stat st;
   if (o->path != NULL) {
-    int f = open(o->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    int f = lg_report_open_append(o->path);
     if (f >= 0) {
       alt = lg_fd_own(f);
       close(f);
@@ -236,9 +237,19 @@ static void lg_fail(const char *fmt, ...) {
   lg_process_exit(2);
 }
 
-/* A report file, on a descriptor of ours. */
-static void lg_open_report(lg_out_t *o, const char *path) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+static char lg_log_abs[LG_PATH_MAX], lg_json_abs[LG_PATH_MAX]; /* log= and json=, absolute */
+
+/* A report file, on a descriptor of ours. Its path is kept absolute, as it was at start-up: a
+ * program that changes directory and closes the descriptor must not have it opened again
+ * relative to where it went (a file of its own there). A FIFO nobody reads is an error, not a
+ * wait that never ends. */
+static void lg_open_report(lg_out_t *o, const char *path, char *abs, size_t cap) {
+  if (lg_path_absolute(path, abs, cap) != 0)
+    lg_fail("%s: the path is too long; choose a shorter one", path);
+  int fd = lg_report_open_append(abs);
+  if (fd < 0 && errno == ENXIO && lg_path_kind(abs) == LG_PATH_FIFO)
+    lg_fail("cannot write report to %s: no process reads that FIFO; start its reader first",
+            path);
   if (fd < 0)
     lg_fail("cannot write report to %s: %s; choose a writable path", path, strerror(errno));
   int own = lg_fd_own(fd);
@@ -246,7 +257,7 @@ static void lg_open_report(lg_out_t *o, const char *path) {
     close(fd);
     fd = own;
   }
-  lg_out_adopt(o, fd, path, 0);
+  lg_out_adopt(o, fd, abs, 0);
 }
 
 /* ---- sarif=: the SARIF log ----
@@ -270,15 +281,45 @@ static void lg_open_report(lg_out_t *o, const char *path) {
 static char lg_sarif_path[LG_PATH_MAX], lg_sarif_tmp[LG_PATH_MAX + 32];
 static char lg_sarif_scratch[LG_PATH_MAX + 32]; /* "" unless this process made the scratch file */
 static int lg_sarif_src_fd = -1;
+/* The JSON file the log is made from, to open again when the program closed or replaced our
+ * descriptor of it (as lg_out_check does for the outputs). */
+static struct {
+  char path[LG_PATH_MAX + 32];
+  dev_t dev;
+  ino_t ino;
+} lg_sarif_src;
+
+/* Where the log goes: lg_sarif_path made absolute and, through symbolic links, the file they
+ * name (the log replaces that file by a rename, which would replace a link itself). A character
+ * device (/dev/null, a terminal) is written through, never replaced; anything else that is no
+ * regular file (a directory, a FIFO, a socket) is refused. */
+static int lg_sarif_through; /* the path is a character device: written to, not renamed over */
+
+static void lg_sarif_target(void) {
+  const char *given = lg_rt.opt.sarif_path;
+  if (lg_path_absolute(given, lg_sarif_path, sizeof lg_sarif_path) != 0)
+    lg_fail("sarif=%s: the path is too long; choose a shorter one", given);
+  struct stat st;
+  if (lstat(lg_sarif_path, &st) == 0 && S_ISLNK(st.st_mode)) {
+    char target[PATH_MAX];
+    if (realpath(lg_sarif_path, target) == NULL || strlen(target) >= sizeof lg_sarif_path)
+      lg_fail("sarif=%s: a symbolic link to no file that can be named; give the file's path",
+              given);
+    memcpy(lg_sarif_path, target, strlen(target) + 1);
+  }
+  int kind = lg_path_kind(lg_sarif_path);
+  if (kind == LG_PATH_FIFO || kind == LG_PATH_UNFIT)
+    lg_fail("sarif=%s: not a regular file (a directory, FIFO or socket); give a file's path",
+            given);
+  lg_sarif_through = kind == LG_PATH_DEVICE;
+  int fd = open(lg_sarif_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+  if (fd < 0)
+    lg_fail("cannot write report to %s: %s; choose a writable path", given, strerror(errno));
+  close(fd);
+}
 
 static void lg_sarif_open(void) {
-  if (lg_path_absolute(lg_rt.opt.sarif_path, lg_sarif_path, sizeof lg_sarif_path) != 0)
-    lg_fail("sarif=%s: the path is too long; choose a shorter one", lg_rt.opt.sarif_path);
-  int fd = open(lg_sarif_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0)
-    lg_fail("cannot write report to %s: %s; choose a writable path", lg_rt.opt.sarif_path,
-            strerror(errno));
-  close(fd);
+  lg_sarif_target();
   snprintf(lg_sarif_tmp, sizeof lg_sarif_tmp, "%s.%d.tmp", lg_sarif_path, (int)getpid());
   char json[LG_PATH_MAX + 32], scratch[LG_PATH_MAX + 32];
   if (lg_sarif_scratch_name(scratch, sizeof scratch, (long)getpid()) != 0)
@@ -312,6 +353,12 @@ static void lg_sarif_open(void) {
     close(src);
   else
     lg_sarif_src_fd = src;
+  snprintf(lg_sarif_src.path, sizeof lg_sarif_src.path, "%s", json);
+  struct stat st;
+  if (fstat(lg_sarif_src_fd, &st) == 0) {
+    lg_sarif_src.dev = st.st_dev;
+    lg_sarif_src.ino = st.st_ino;
+  }
   /* A path with ':' cannot go through LOCKGRAPH_OPTIONS: then programs run from this one keep
    * the options as they were given. */
   const char *spec = getenv("LOCKGRAPH_OPTIONS");
@@ -330,16 +377,25 @@ void lg_sarif_write_at_end(void) {
   if (getcwd(cwd, sizeof cwd) == NULL)
     cwd[0] = '\0';
   int rc = -1;
-  int fd = open(lg_sarif_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  struct stat st;
+  int src = lg_sarif_src_fd, reopened = -1;
+  if (fstat(src, &st) != 0 || st.st_dev != lg_sarif_src.dev || st.st_ino != lg_sarif_src.ino)
+    src = reopened = open(lg_sarif_src.path, O_RDONLY | O_CLOEXEC);
+  int fd = src < 0 ? -1
+           : lg_sarif_through
+               ? lg_report_open_append(lg_sarif_path)
+               : open(lg_sarif_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd >= 0) {
-    rc = lg_sarif_convert(lg_sarif_src_fd, fd, LG_VERSION, cwd, NULL);
+    rc = lg_sarif_convert(src, fd, LG_VERSION, cwd, NULL);
     if (close(fd) != 0 && rc == 0)
       rc = -1;
-    if (rc == 0 && rename(lg_sarif_tmp, lg_sarif_path) != 0)
+    if (!lg_sarif_through && rc == 0 && rename(lg_sarif_tmp, lg_sarif_path) != 0)
       rc = -1;
-    if (rc != 0)
+    if (!lg_sarif_through && rc != 0)
       unlink(lg_sarif_tmp);
   }
+  if (reopened >= 0)
+    close(reopened);
   if (rc != 0) {
     static const char msg[] = "lockgraph: cannot write the SARIF log (sarif=)\n";
     lg_write_all(lg_rt.log_fd, msg, sizeof msg - 1);
@@ -434,11 +490,11 @@ static void lg_runtime_start(void) {
   if (lg_rt.opt.stack_depth == 0 || lg_rt.opt.stack_depth > LG_STACK_MAX)
     lg_rt.opt.stack_depth = LG_STACK_MAX;
   if (lg_rt.opt.log_path[0])
-    lg_open_report(&lg_out_log, lg_rt.opt.log_path);
+    lg_open_report(&lg_out_log, lg_rt.opt.log_path, lg_log_abs, sizeof lg_log_abs);
   else
     lg_out_adopt(&lg_out_log, 2, NULL, 1); /* -1 when the program was started without one */
   if (lg_rt.opt.json_path[0])
-    lg_open_report(&lg_out_json, lg_rt.opt.json_path);
+    lg_open_report(&lg_out_json, lg_rt.opt.json_path, lg_json_abs, sizeof lg_json_abs);
   if (lg_rt.opt.sarif_path[0])
     lg_sarif_open();
   if (lg_rt.opt.suppressions_path[0]) {

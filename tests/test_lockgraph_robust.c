@@ -132,14 +132,15 @@ Test(lockgraph_robust, fork_child_of_threaded_parent_captures_stacks_without_lib
  */
 
 /* stderr_reused in `mode`: the program's file holds only its own line, the text report and the
- * summary are on the original stderr, and the JSON report (whose descriptor the closefrom mode
- * also takes over) is complete. */
+ * summary are on the original stderr, and the JSON report and the SARIF log made from it
+ * (whose descriptors the closefrom mode also takes over) are complete. */
 static void check_stderr_reused(const char *mode)
 {
   const char *src = "stderr_reused.c";
-  char file[PATH_MAX];
+  char file[PATH_MAX], sarif[PATH_MAX];
   const char *args[] = {mode, file, NULL};
-  run_request_t rq = {.program = "stderr_reused", .args = args};
+  const char *flags[] = {"--sarif", sarif, NULL};
+  run_request_t rq = {.program = "stderr_reused", .args = args, .cli_flags = flags};
   edge_expect_t expect[2];
   run_result_t r;
   report_set_t set;
@@ -147,6 +148,7 @@ static void check_stderr_reused(const char *mode)
 
   run_init(&r);
   snprintf(file, sizeof file, "%s/program.log", r.dir);
+  snprintf(sarif, sizeof sarif, "%s/r.sarif", r.dir);
   run_program(&rq, &r);
   expect_potential_deadlock(&r, "stderr_reused", 2);
   own = file_read_all(file);
@@ -160,6 +162,16 @@ static void check_stderr_reused(const char *mode)
   cr_expect_eq(reports_count(&set, "summary"), 1, "%s: JSON summary objects: %zu", mode,
                reports_count(&set, "summary"));
   reports_free(&set);
+  char *log = file_read_all(sarif);
+  json_t doc;
+  cr_expect(log != NULL && json_parse(log, strlen(log), &doc) == 0,
+            "%s: the SARIF log does not parse:\n%s", mode, log ? log : "(none)");
+  if (log != NULL && json_parse(log, strlen(log), &doc) == 0) {
+    size_t n = json_len(json_get(json_at(json_get(&doc, "runs"), 0), "results"));
+    cr_expect_eq(n, 1, "%s: the SARIF log has %zu results", mode, n);
+    json_free(&doc);
+  }
+  free(log);
   run_cleanup(&r);
 }
 

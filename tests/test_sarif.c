@@ -6,11 +6,15 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lg_corpus.h"
@@ -201,6 +205,124 @@ Test(sarif, programs_run_from_a_dash_script_add_to_the_log, .timeout = 360)
 Test(sarif, programs_run_from_a_bash_script_add_to_the_log, .timeout = 360)
 {
   check_shell_children_in_the_log("bash");
+}
+
+/* ---- report paths that are not plain files ---- */
+
+/* The number of results of the SARIF log at path, -1 when it does not parse. */
+static long sarif_results(const char *path)
+{
+  char *text = file_read_all(path);
+  json_t doc;
+  long n = -1;
+  if (text != NULL && json_parse(text, strlen(text), &doc) == 0) {
+    n = (long)json_len(json_get(run0(&doc), "results"));
+    json_free(&doc);
+  }
+  free(text);
+  return n;
+}
+
+/* One run of one_thread_inversion under the front end with `flag path`; its exit status. */
+static int run_with_report_path(const char *flag, const char *path, char **out)
+{
+  char program[PATH_MAX];
+  snprintf(program, sizeof program, "%s/one_thread_inversion", CORPUS_BUILD_DIR);
+  const char *argv[] = {LOCKGRAPH_CLI, flag, path, "--", program, NULL};
+  return tool_run(argv, NULL, 60, out);
+}
+
+/* The log replaces its file by a rename at the end: through a symbolic link it must replace
+ * the file the link names, never the link (nor truncate that file and leave it empty). */
+Test(sarif, a_log_through_a_symbolic_link_is_written_to_the_linked_file, .timeout = 120)
+{
+  char dir[PATH_MAX], target[PATH_MAX + 16], link[PATH_MAX + 16];
+  tool_tempdir(dir, sizeof dir, "lockgraph-sarif");
+  snprintf(target, sizeof target, "%s/target.sarif", dir);
+  snprintf(link, sizeof link, "%s/link.sarif", dir);
+  file_write_all(target, "an earlier log\n");
+  cr_assert_eq(symlink("target.sarif", link), 0);
+  char *out = NULL;
+  int status = run_with_report_path("--sarif", link, &out);
+  cr_expect_eq(status, REPORT_EXITCODE, "exit status %d:\n%s", status, out);
+  free(out);
+  struct stat st;
+  cr_expect(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "the symbolic link was replaced");
+  cr_expect_eq(sarif_results(target), 1, "the linked file has no log of one result");
+}
+
+/* A character device (the kind /dev/null is) is written through: the log must not replace it
+ * by a file. Made here (mknod needs the privilege CI runs with; without it, skipped). */
+Test(sarif, a_log_to_a_character_device_leaves_the_device, .timeout = 120)
+{
+  char dir[PATH_MAX], node[PATH_MAX + 16];
+  tool_tempdir(dir, sizeof dir, "lockgraph-sarif");
+  snprintf(node, sizeof node, "%s/null", dir);
+  if (mknod(node, S_IFCHR | 0666, makedev(1, 3)) != 0)
+    cr_skip_test("cannot make a device node here (%s)", strerror(errno));
+  char *out = NULL;
+  int status = run_with_report_path("--sarif", node, &out);
+  cr_expect_eq(status, REPORT_EXITCODE, "exit status %d:\n%s", status, out);
+  free(out);
+  struct stat st;
+  cr_expect(stat(node, &st) == 0 && S_ISCHR(st.st_mode), "the device node was replaced");
+  unlink(node);
+}
+
+/* A FIFO nobody reads, as any report path, is one error line and status 2, not a run that
+ * waits forever in an open; a directory for the log is refused the same way. */
+Test(sarif, report_paths_nothing_can_be_written_to_are_refused_at_once, .timeout = 300)
+{
+  char dir[PATH_MAX], fifo[PATH_MAX + 16];
+  tool_tempdir(dir, sizeof dir, "lockgraph-sarif");
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  cr_assert_eq(mkfifo(fifo, 0644), 0);
+  const char *flags[] = {"--log", "--json", "--sarif"};
+  for (size_t i = 0; i < 3; i++) {
+    char *out = NULL;
+    int status = run_with_report_path(flags[i], fifo, &out);
+    cr_expect_eq(status, 2, "%s FIFO: exit status %d (124: it hung):\n%s", flags[i], status, out);
+    cr_expect(strstr(out, "FIFO") != NULL, "%s FIFO: the error does not say FIFO:\n%s", flags[i],
+              out);
+    free(out);
+  }
+  char *out = NULL;
+  int status = run_with_report_path("--sarif", dir, &out);
+  cr_expect_eq(status, 2, "--sarif DIR: exit status %d:\n%s", status, out);
+  free(out);
+}
+
+/* A FIFO that a reader has open gets the text report: the front end leaves it to the
+ * runtime rather than open and close it (its reader would see an end of file and go). */
+Test(sarif, a_log_to_a_fifo_with_a_reader_reaches_the_reader, .timeout = 120)
+{
+  char dir[PATH_MAX], fifo[PATH_MAX + 16], got[PATH_MAX + 16];
+  tool_tempdir(dir, sizeof dir, "lockgraph-sarif");
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  snprintf(got, sizeof got, "%s/got", dir);
+  cr_assert_eq(mkfifo(fifo, 0644), 0);
+  pid_t reader = fork();
+  cr_assert_geq(reader, 0);
+  if (reader == 0) { /* copies the FIFO to a file until its writers are gone */
+    int in = open(fifo, O_RDONLY), o = open(got, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    char buf[4096];
+    ssize_t n;
+    while (in >= 0 && o >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+      if (write(o, buf, (size_t)n) != n)
+        _exit(1);
+    _exit(in >= 0 && o >= 0 ? 0 : 1);
+  }
+  usleep(100 * 1000); /* the reader opens first */
+  char *out = NULL;
+  int status = run_with_report_path("--log", fifo, &out);
+  cr_expect_eq(status, REPORT_EXITCODE, "exit status %d:\n%s", status, out);
+  free(out);
+  int st;
+  cr_expect_eq(waitpid(reader, &st, 0), reader);
+  char *text = file_read_all(got);
+  cr_expect(text != NULL && strstr(text, "lockgraph: potential deadlock") != NULL,
+            "the reader got:\n%s", text ? text : "(nothing)");
+  free(text);
 }
 
 /* A kind of report the converter has never heard of, in the generic layout (message and
