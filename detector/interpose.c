@@ -622,7 +622,13 @@ LG_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
     return -1;
   }
   int ours = lg_signal_is_ours(sig);
-  int rc = real(sig, act, old);
+  /* The default action asked for: ours in its place where we take it (lg_signal_default). */
+  int rc = act != NULL && act->sa_handler == SIG_DFL && !(act->sa_flags & SA_SIGINFO)
+               ? lg_signal_default(sig, old)
+               : -2;
+  int took = rc != -2;
+  if (!took)
+    rc = real(sig, act, old);
   if (rc == 0 && act != NULL)
     lg_waits_note_handler(sig, act->sa_handler);
   if (rc == 0 && ours) {
@@ -631,7 +637,7 @@ LG_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
       old->sa_flags = 0;
       sigemptyset(&old->sa_mask);
     }
-    if (act != NULL)
+    if (act != NULL && !took)
       lg_signal_forget(sig);
   }
   return rc;
@@ -644,11 +650,15 @@ LG_EXPORT void (*signal(int sig, void (*handler)(int)))(int) {
     return SIG_ERR;
   }
   int ours = lg_signal_is_ours(sig);
-  void (*prev)(int) = real(sig, handler);
+  struct sigaction was;
+  int rc = handler == SIG_DFL ? lg_signal_default(sig, &was) : -2;
+  int took = rc != -2; /* our handler goes on in place of the default */
+  void (*prev)(int) = !took ? real(sig, handler) : rc == 0 ? was.sa_handler : SIG_ERR;
   if (prev != SIG_ERR)
     lg_waits_note_handler(sig, handler);
   if (prev != SIG_ERR && ours) {
-    lg_signal_forget(sig);
+    if (!took)
+      lg_signal_forget(sig);
     prev = SIG_DFL;
   }
   return prev;

@@ -401,6 +401,12 @@ void lg_rt_unlock(void);
  * forgotten as soon as the program installs a handler of its own. */
 int lg_signal_is_ours(int sig);
 void lg_signal_forget(int sig);
+/* The program sets sig's disposition to SIG_DFL (a handler that cleans up and raises the signal
+ * again, a signal it ignored for a while): for a signal whose default ends the process, our
+ * handler goes there instead, as at start-up, so the summary is still written. Returns the
+ * real sigaction's result with *old (may be NULL) what was there, or -2 when sig is not ours
+ * to take (the caller then makes the program's call itself). */
+int lg_signal_default(int sig, struct sigaction *old);
 /* Monotonic nanoseconds. */
 uint64_t lg_now_ns(void);
 /* One `lockgraph: warning: ...` line, once per distinct `what`. */

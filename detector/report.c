@@ -771,6 +771,20 @@ static const char *lg_signal_name(int sig) {
   case SIGTERM: return "SIGTERM";
   case SIGINT: return "SIGINT";
   case SIGHUP: return "SIGHUP";
+  case SIGQUIT: return "SIGQUIT";
+  case SIGPIPE: return "SIGPIPE";
+  case SIGALRM: return "SIGALRM";
+  case SIGUSR1: return "SIGUSR1";
+  case SIGUSR2: return "SIGUSR2";
+  case SIGVTALRM: return "SIGVTALRM";
+  case SIGPROF: return "SIGPROF";
+  case SIGXCPU: return "SIGXCPU";
+  case SIGXFSZ: return "SIGXFSZ";
+  case SIGIO: return "SIGIO";
+  case SIGPWR: return "SIGPWR";
+  case SIGSYS: return "SIGSYS";
+  case SIGTRAP: return "SIGTRAP";
+  case SIGSTKFLT: return "SIGSTKFLT";
   default: return "signal";
   }
 }
@@ -803,7 +817,10 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
   /* At the default verbosity a clean run says nothing, as TSan: a process tree run through
    * lockgraph (a script, its shell, its tools) would print one line per process. */
   unsigned v = lg_rt.opt.verbosity;
-  int say = v >= 2 || (v == 1 && (total > 0 || lg_count_suppressed > 0 || sig != 0));
+  /* A clean run that a closed pipe ended (`lockgraph -- prog | head`) stays quiet: its
+   * reader is gone, and it is how such pipelines end. */
+  int say = v >= 2 ||
+            (v == 1 && (total > 0 || lg_count_suppressed > 0 || (sig != 0 && sig != SIGPIPE)));
   w.fd = say ? lg_rt.log_fd : -1;
   if (sig != 0) {
     lg_sbuf_str(&w, "lockgraph: the program was terminated by ");

@@ -5,9 +5,10 @@
  * suppressions file, or a report path that cannot be written is one `lockgraph:` line and
  * _exit(2) before main: a run that cannot report must not look like a clean run.
  *
- * A fatal signal (abort(), a fault, SIGTERM/SIGINT/SIGHUP) whose disposition was the default
- * writes the summary from a handler and then takes its default course, so the exit status is
- * still the signal's.
+ * A signal whose default action ends the process (abort(), a fault, SIGTERM, SIGPIPE, ...:
+ * lg_fatal_signals), while its disposition is the default (at start-up, or set back by the
+ * program later), writes the summary from a handler and then takes its default course, so the
+ * exit status is still the signal's.
  *
  * At exit (our destructor runs after the program's atexit handlers, preloaded objects being
  * finalized last) the summary is printed once, and when anything was reported the process
@@ -425,8 +426,14 @@ static int lg_find_self_cb(struct dl_phdr_info *info, size_t size, void *data) {
 
 /* ---- fatal signals: the summary before the default action ---- */
 
-static const int lg_fatal_signals[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL,
-                                       SIGTERM, SIGINT,  SIGHUP};
+/* Every signal whose default action ends the process (the real-time ones aside): an abort or
+ * a fault, a request to stop (TERM, INT, HUP, QUIT), a pipe whose reader left (PIPE), a timer
+ * or limit the program set and did not handle (ALRM, VTALRM, PROF, XCPU, XFSZ), a signal it
+ * was sent and did not expect (USR1, USR2, IO, PWR, SYS, TRAP, STKFLT). */
+static const int lg_fatal_signals[] = {
+    SIGABRT, SIGSEGV, SIGBUS,  SIGFPE,    SIGILL,  SIGTERM, SIGINT,  SIGHUP, SIGQUIT, SIGPIPE,
+    SIGALRM, SIGUSR1, SIGUSR2, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGIO,  SIGPWR,  SIGSYS,
+    SIGTRAP, SIGSTKFLT};
 static _Atomic uint64_t lg_signals_ours; /* bit per signal number: our handler is installed */
 
 int lg_signal_is_ours(int sig) {
@@ -459,22 +466,44 @@ static void lg_fatal_handler(int sig) {
   errno = saved;
 }
 
+static int lg_signal_fatal(int sig) {
+  for (size_t i = 0; i < sizeof lg_fatal_signals / sizeof lg_fatal_signals[0]; i++)
+    if (lg_fatal_signals[i] == sig)
+      return 1;
+  return 0;
+}
+
+/* Puts our handler on sig in place of its default action; the real sigaction's result. */
+static int lg_signal_take(int sig, struct sigaction *old) {
+  struct sigaction act;
+  memset(&act, 0, sizeof act);
+  act.sa_handler = lg_fatal_handler;
+  sigfillset(&act.sa_mask); /* no other fatal signal interleaves with the summary */
+  act.sa_flags = SA_ONSTACK; /* a stack overflow's SIGSEGV needs the program's altstack */
+  atomic_fetch_or(&lg_signals_ours, 1ull << sig);
+  int rc = lg_real.sig_action(sig, &act, old);
+  if (rc != 0)
+    lg_signal_forget(sig);
+  return rc;
+}
+
+int lg_signal_default(int sig, struct sigaction *old) {
+  if (lg_real.sig_action == NULL || !lg_signal_fatal(sig) ||
+      atomic_load_explicit(&lg_rt.state, memory_order_acquire) != 2)
+    return -2;
+  return lg_signal_take(sig, old);
+}
+
 static void lg_signals_install(void) {
   if (lg_real.sig_action == NULL)
     return;
   for (size_t i = 0; i < sizeof lg_fatal_signals / sizeof lg_fatal_signals[0]; i++) {
     int sig = lg_fatal_signals[i];
-    struct sigaction old, act;
+    struct sigaction old;
     if (lg_real.sig_action(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
         (old.sa_flags & SA_SIGINFO))
       continue; /* the program (or whoever started it) chose: ignored or handled, not ours */
-    memset(&act, 0, sizeof act);
-    act.sa_handler = lg_fatal_handler;
-    sigfillset(&act.sa_mask); /* no other fatal signal interleaves with the summary */
-    act.sa_flags = SA_ONSTACK; /* a stack overflow's SIGSEGV needs the program's altstack */
-    atomic_fetch_or(&lg_signals_ours, 1ull << sig);
-    if (lg_real.sig_action(sig, &act, NULL) != 0)
-      lg_signal_forget(sig);
+    lg_signal_take(sig, NULL);
   }
 }
 

@@ -603,6 +603,37 @@ Test(lockgraph, sigterm_while_holding_writes_summary_and_dies_by_sigterm, .timeo
   run_cleanup(&r);
 }
 
+/* Every signal whose default action ends the process writes the summary first, also when the
+ * program set that default itself (a handler that cleans up and raises the signal again, a
+ * signal ignored for a while): before, only eight of them did, and a SIGPIPE (a run piped into
+ * head) left no summary and an empty SARIF log. A clean run's SIGPIPE stays quiet. */
+Test(lockgraph, every_fatal_signal_writes_the_summary_first, .timeout = 180)
+{
+  static const struct {
+    const char *mode;
+    int sig;
+    const char *name;
+  } cases[] = {{"PIPE", SIGPIPE, "SIGPIPE"},    {"ALRM", SIGALRM, "SIGALRM"},
+               {"USR1", SIGUSR1, "SIGUSR1"},    {"QUIT", SIGQUIT, "SIGQUIT"},
+               {"reraise", SIGTERM, "SIGTERM"}, {"unignored", SIGINT, "SIGINT"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const char *args[] = {cases[i].mode, NULL};
+    run_request_t rq = {.program = "ends_by_signal", .args = args};
+    run_result_t r;
+    run_corpus(&rq, &r);
+    expect_first_report_line(&r, "lockgraph: potential deadlock: lock-order cycle of 2 locks (report 1)");
+    expect_signal_summary(&r, cases[i].sig, cases[i].name, 1);
+    run_cleanup(&r);
+  }
+  const char *args[] = {"pipe_clean", NULL};
+  run_request_t rq = {.program = "ends_by_signal", .args = args};
+  run_result_t r;
+  run_corpus(&rq, &r);
+  cr_expect_eq(r.status, 128 + SIGPIPE, "pipe_clean: exit status %d", r.status);
+  cr_expect_str_empty(r.err, "pipe_clean: a clean run printed:\n%s", r.err);
+  run_cleanup(&r);
+}
+
 Test(lockgraph, sigterm_own_handler_is_left_to_the_program, .timeout = 60)
 {
   check_clean("sigterm_own_handler", NULL);
