@@ -407,6 +407,13 @@ void lg_signal_forget(int sig);
  * real sigaction's result with *old (may be NULL) what was there, or -2 when sig is not ours
  * to take (the caller then makes the program's call itself). */
 int lg_signal_default(int sig, struct sigaction *old);
+/* A descriptor the detector keeps open, moved out of the program's way: duplicated to a number
+ * from 100 up, close-on-exec, and the original closed (fd itself, made close-on-exec, when the
+ * descriptor limit leaves no such number). Negative fd is returned as it is. */
+int lg_fd_move_high(int fd);
+/* A thread (kernel id) whose pipe2 calls are the detector's own (libunwind's set-up, which
+ * keeps a pipe for the rest of the process): their descriptors are moved high too (waits.c). */
+extern _Atomic pid_t lg_fd_hoist_thread;
 /* Monotonic nanoseconds. */
 uint64_t lg_now_ns(void);
 /* One `lockgraph: warning: ...` line, once per distinct `what`. */

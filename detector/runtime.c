@@ -94,6 +94,19 @@ static int lg_fd_own(int fd) {
   return n;
 }
 
+int lg_fd_move_high(int fd) {
+  if (fd < LG_FD_MIN) {
+    int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, LG_FD_MIN);
+    if (high >= 0) {
+      close(fd);
+      return high;
+    }
+  }
+  if (fd >= 0)
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+}
+
 static int lg_out_is(const lg_out_t *o, int fd) {
   struct stat st;
   return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == o->dev && st.st_ino == o->ino;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define UNW_LOCAL_ONLY
@@ -39,8 +40,13 @@ static int lg_pc_is_self(uintptr_t pc) {
  * frame); a per-thread cache needs no lock. */
 static void lg_unwind_setup(void) {
   static _Atomic int done;
-  if (!atomic_exchange(&done, 1))
+  if (!atomic_exchange(&done, 1)) {
+    /* libunwind's own set-up runs here, and keeps a pipe open (its check of memory before a
+     * read) for the rest of the process: on descriptors of ours, not the program's. */
+    atomic_store(&lg_fd_hoist_thread, (pid_t)syscall(SYS_gettid));
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    atomic_store(&lg_fd_hoist_thread, 0);
+  }
 }
 
 /* libunwind keeps locks of its own (its trace cache's set-up, its memory pools, its lookups):
@@ -308,9 +314,28 @@ typedef struct lg_sym_entry {
 static lg_sym_entry_t *lg_sym_cache[LG_SYM_BUCKETS];
 static Dwfl *lg_dwfl;
 static char *lg_debuginfo_path;
+
+/* The files libdwfl opens to symbolize (the program, its libraries, their debug files) stay
+ * open for the session: on the program's low descriptor numbers, not close-on-exec, they
+ * took numbers the program expected to get and leaked into every program it ran. Each is
+ * moved to a descriptor of ours before libdwfl reads it (lg_fd_move_high). */
+static int lg_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+                       char **file_name, Elf **elfp) {
+  int fd = dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+  return *elfp == NULL ? lg_fd_move_high(fd) : fd; /* an Elf already made reads its own fd */
+}
+
+static int lg_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                             Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+                             GElf_Word debuglink_crc, char **debuginfo_file_name) {
+  return lg_fd_move_high(dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+                                                      debuglink_file, debuglink_crc,
+                                                      debuginfo_file_name));
+}
+
 static const Dwfl_Callbacks lg_dwfl_callbacks = {
-    .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_elf = lg_find_elf,
+    .find_debuginfo = lg_find_debuginfo,
     .debuginfo_path = &lg_debuginfo_path,
 };
 

@@ -28,6 +28,7 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,8 +132,16 @@ LG_EXPORT int pipe(int fds[2]) {
   return rc;
 }
 
+_Atomic pid_t lg_fd_hoist_thread;
+
 LG_EXPORT int pipe2(int fds[2], int flags) {
   int rc = LG_REAL_W(pipe2, "pipe2")(fds, flags);
+  pid_t hoist = atomic_load_explicit(&lg_fd_hoist_thread, memory_order_relaxed);
+  if (rc == 0 && LG_UNLIKELY(hoist != 0) && hoist == (pid_t)syscall(SYS_gettid)) {
+    fds[0] = lg_fd_move_high(fds[0]); /* the detector's own pipe (lockgraph.h) */
+    fds[1] = lg_fd_move_high(fds[1]);
+    return rc;
+  }
   if (rc == 0)
     lg_fd_note(fds);
   return rc;

@@ -185,6 +185,29 @@ Test(lockgraph_robust, daemon_closing_every_descriptor_gets_no_report_in_its_fil
   check_stderr_reused("closefrom");
 }
 
+/* A report leaves the detector's files open (libunwind's pipe, libdwfl's ELF and debug files):
+ * on descriptors of its own, close-on-exec, never the program's next numbers nor inherited by
+ * what it runs (before: five low numbers taken, three of them inherited). */
+Test(lockgraph_robust, a_report_takes_no_descriptor_the_program_would_get, .timeout = 60)
+{
+  run_request_t rq = {.program = "fds_after_report"};
+  run_result_t r;
+  int before = -1, after = -2, inheritable = -1;
+
+  run_corpus(&rq, &r);
+  expect_potential_deadlock(&r, "fds_after_report", 2);
+  const char *p = strstr(r.out, "lowest free before ");
+  cr_assert_not_null(p, "stdout:\n%s", r.out);
+  cr_assert_eq(sscanf(p, "lowest free before %d, after %d", &before, &after), 2);
+  cr_expect_eq(before, after, "the program's next descriptor was %d, %d after the report", before,
+               after);
+  p = strstr(r.out, "new inheritable descriptors: ");
+  cr_assert_not_null(p, "stdout:\n%s", r.out);
+  cr_assert_eq(sscanf(p, "new inheritable descriptors: %d", &inheritable), 1);
+  cr_expect_eq(inheritable, 0, "%d descriptors the report left would be inherited", inheritable);
+  run_cleanup(&r);
+}
+
 Test(lockgraph_robust, stderr_closed_before_exit_still_gets_the_summary, .timeout = 60)
 {
   run_request_t rq = {.program = "closes_stderr"};
