@@ -69,7 +69,8 @@ static void cli_usage(FILE *out) {
           "deadlocks), deadlocks that happen (ended by a watchdog instead of hanging) and\n"
           "self-deadlocks, each as soon as it is found, and lock misuse (bad unlocks, destroyed\n"
           "or uninitialized locks, condition variable misuse) without ending the run. When\n"
-          "anything was reported the run exits with the exit code below, else with the\n"
+          "the program reported anything (it, or what it exec'd: the programs it runs report\n"
+          "and exit on their own) the run exits with the exit code below, else with the\n"
           "program's own status. A run with nothing to report prints nothing\n"
           "(--verbosity 2: a summary line always).\n"
           "Also: hangs with no lock cycle (a join in a cycle with locks; every thread blocked in\n"
@@ -92,6 +93,8 @@ static void cli_usage(FILE *out) {
           "\n"
           "Without the front end: LD_PRELOAD=.../liblockgraph.so "
           "LOCKGRAPH_OPTIONS=\"json=r.json:watchdog_ms=2000\" program args\n"
+          "(then log and json files are appended to, not truncated: every process of the run\n"
+          "opens them; give absolute paths for a program that runs others from bash or make)\n"
           "Exit status of lockgraph itself: 2 for a bad option or report path, or a program\n"
           "the library cannot be preloaded into (statically linked, 32-bit, set-user-ID):\n"
           "it would run unchecked; 127 when the program cannot be found, 126 when it cannot\n"
@@ -142,6 +145,26 @@ static void cli_check_writable(const char *path, int sarif) {
 static void cli_share_reports(char *spec, size_t cap, const lg_options_t *o) {
   const char *key[] = {"log", "json", "sarif"};
   const char *path[] = {o->log_path, o->json_path, o->sarif_path};
+  /* Two reports in one file: the SARIF log would replace the other at the end, and text in
+   * the JSON file makes it no JSON Lines. A device (/dev/null) may take several. */
+  static char absv[3][LG_PATH_MAX];
+  for (size_t i = 0; i < 3; i++)
+    if (path[i][0] == '\0' || lg_path_absolute(path[i], absv[i], sizeof absv[i]) != 0)
+      absv[i][0] = '\0';
+  for (size_t i = 0; i < 3; i++)
+    for (size_t j = i + 1; j < 3; j++) {
+      struct stat a, b;
+      int same = absv[i][0] != '\0' && strcmp(absv[i], absv[j]) == 0 &&
+                 lg_path_kind(absv[i]) != LG_PATH_DEVICE;
+      if (!same && path[i][0] != '\0' && path[j][0] != '\0' && stat(path[i], &a) == 0 &&
+          stat(path[j], &b) == 0)
+        same = a.st_dev == b.st_dev && a.st_ino == b.st_ino && !S_ISCHR(a.st_mode);
+      if (same) {
+        char both[32];
+        snprintf(both, sizeof both, "--%s and --%s", key[i], key[j]);
+        cli_fail("%s name the same file (%s); give each report its own", both, path[i]);
+      }
+    }
   char abs[LG_PATH_MAX]; /* what an option's value may hold */
   for (size_t k = 0; k < sizeof key / sizeof key[0]; k++) {
     if (path[k][0] == '\0')

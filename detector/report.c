@@ -174,6 +174,24 @@ static void lg_buf_printf(lg_buf_t *b, const char *fmt, ...) {
   b->n += (size_t)need;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (a byte of 0x80 or more), 0 when it is
+ * none: JSON is UTF-8, and a file or function name is whatever bytes the program has. The
+ * writers put U+FFFD in place of a byte that starts no sequence. Async-signal-safe. */
+static size_t lg_utf8_len(const unsigned char *p) {
+  unsigned c = p[0];
+  size_t n = c >= 0xc2 && c <= 0xdf   ? 2
+             : c >= 0xe0 && c <= 0xef ? 3
+             : c >= 0xf0 && c <= 0xf4 ? 4
+                                      : 0;
+  for (size_t i = 1; i < n; i++)
+    if ((p[i] & 0xc0) != 0x80)
+      return 0;
+  if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) || (c == 0xf0 && p[1] < 0x90) ||
+      (c == 0xf4 && p[1] > 0x8f))
+    return 0; /* overlong, a surrogate, or beyond U+10FFFF */
+  return n;
+}
+
 static void lg_buf_json_str(lg_buf_t *b, const char *s) {
   if (s == NULL) {
     lg_buf_printf(b, "null");
@@ -189,8 +207,16 @@ static void lg_buf_json_str(lg_buf_t *b, const char *s) {
       lg_buf_printf(b, "\\t");
     else if (*p < 0x20 || *p == 0x7f)
       lg_buf_printf(b, "\\u%04x", *p);
-    else
+    else if (*p < 0x80)
       lg_buf_printf(b, "%c", *p);
+    else {
+      size_t n = lg_utf8_len(p);
+      if (n == 0)
+        lg_buf_printf(b, "\\ufffd");
+      else
+        lg_buf_printf(b, "%.*s", (int)n, (const char *)p);
+      p += n == 0 ? 0 : n - 1;
+    }
   }
   lg_buf_printf(b, "\"");
 }
@@ -754,8 +780,15 @@ static void lg_sbuf_json_str(lg_sbuf_t *w, const char *s) {
       lg_sbuf_str(w, "\\u00");
       lg_sbuf_char(w, hex[c >> 4]);
       lg_sbuf_char(w, hex[c & 15]);
-    } else {
+    } else if (c < 0x80) {
       lg_sbuf_char(w, (char)c);
+    } else {
+      size_t n = lg_utf8_len((const unsigned char *)s);
+      if (n == 0)
+        lg_sbuf_str(w, "\\ufffd");
+      for (size_t i = 0; i < n; i++)
+        lg_sbuf_char(w, s[i]);
+      s += n == 0 ? 0 : n - 1;
     }
   }
   lg_sbuf_char(w, '"');

@@ -801,6 +801,17 @@ Test(lockgraph, unwritable_report_stops_before_the_program, .timeout = 60)
   cr_expect(status != 0 && status != REPORT_EXITCODE, "exit status %d", status);
 }
 
+/* Two reports named to one file (the SARIF log would replace the JSON at the end; text in the
+ * JSON file makes it no JSON Lines), by the same path or two spellings of it. */
+Test(lockgraph, two_reports_to_one_file_stop_before_the_program, .timeout = 60)
+{
+  const char *flags[] = {"--json", "/tmp/lockgraph-one-file.out", "--sarif",
+                         "/tmp/../tmp/lockgraph-one-file.out", NULL};
+  run_request_t rq = {.program = "unwritable_report", .cli_flags = flags, .no_json = 1};
+  int status = run_refused(&rq, "--json and --sarif name the same file");
+  cr_expect_eq(status, 2, "exit status %d", status);
+}
+
 /* Programs the library cannot be preloaded into would run unchecked and silent, a clean run to
  * a CI gate: the front end refuses them before they run, with one line. */
 Test(lockgraph, statically_linked_program_is_refused_before_it_runs, .timeout = 60)
@@ -825,13 +836,12 @@ Test(lockgraph, asan_program_runs_with_its_runtime_first, .timeout = 60)
   run_cleanup(&r);
 }
 
-Test(lockgraph, set_group_id_program_is_refused_before_it_runs, .timeout = 60)
+/* Copies corpus program `name` to `copy` beside it (executable). */
+static void corpus_copy(const char *name, const char *copy)
 {
-  /* A copy of a corpus program, set-group-ID to a group this process is not in. */
-  const char *src = CORPUS_BUILD_DIR "/one_thread_inversion";
-  const char *dst = CORPUS_BUILD_DIR "/one_thread_inversion.setgid";
-  gid_t other = getgid() == 65534 ? 65533 : 65534;
-  char buf[65536];
+  char src[PATH_MAX], dst[PATH_MAX], buf[65536];
+  snprintf(src, sizeof src, "%s/%s", CORPUS_BUILD_DIR, name);
+  snprintf(dst, sizeof dst, "%s/%s", CORPUS_BUILD_DIR, copy);
   ssize_t k;
   int in = open(src, O_RDONLY), out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0755);
   cr_assert(in >= 0 && out >= 0, "cannot copy %s to %s", src, dst);
@@ -839,6 +849,37 @@ Test(lockgraph, set_group_id_program_is_refused_before_it_runs, .timeout = 60)
     cr_assert_eq(write(out, buf, (size_t)k), k);
   close(in);
   close(out);
+}
+
+/* JSON is UTF-8; a name the program has (its file's here, a module's in every frame) may be any
+ * bytes: a byte that starts no UTF-8 sequence is written as U+FFFD, so the JSON Lines stay
+ * JSON (before, the raw byte went out and strict readers refused the file). */
+Test(lockgraph, names_that_are_not_utf8_keep_the_json_valid, .timeout = 60)
+{
+  const char *copy = "one_thread_inversion.\xff\x01";
+  corpus_copy("one_thread_inversion", copy);
+  run_request_t rq = {.program = copy};
+  run_result_t r;
+  run_corpus(&rq, &r);
+  char dst[PATH_MAX];
+  snprintf(dst, sizeof dst, "%s/%s", CORPUS_BUILD_DIR, copy);
+  unlink(dst);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d; stderr:\n%s", r.status, r.err);
+  cr_expect_null(strchr(r.json, '\xff'), "a raw 0xff byte in the JSON:\n%s", r.json);
+  cr_expect_not_null(strstr(r.json, "\\ufffd"), "no U+FFFD for the name's bad byte:\n%s", r.json);
+  report_set_t set;
+  reports_load(r.json, &set);
+  cr_expect_eq(reports_count(&set, "potential-deadlock"), 1);
+  reports_free(&set);
+  run_cleanup(&r);
+}
+
+Test(lockgraph, set_group_id_program_is_refused_before_it_runs, .timeout = 60)
+{
+  /* A copy of a corpus program, set-group-ID to a group this process is not in. */
+  const char *dst = CORPUS_BUILD_DIR "/one_thread_inversion.setgid";
+  gid_t other = getgid() == 65534 ? 65533 : 65534;
+  corpus_copy("one_thread_inversion", "one_thread_inversion.setgid");
   if (chown(dst, (uid_t)-1, other) != 0) {
     unlink(dst);
     cr_skip_test("cannot give %s another group (%s): needs root or that group", dst,
