@@ -433,6 +433,21 @@ static int lg_h_any_running(const lg_hthread_t *c, const uint32_t *idx, uint32_t
   return 0;
 }
 
+/* Whether one of the threads c[idx[0..n-1]] (c[0..n-1] when idx is NULL) is in a condition
+ * wait that is over, blocked taking its mutex back: it waits for a lock, so what looks like a
+ * hang may be a lock cycle through that mutex. Then the watchdog's lock-cycle search is asked
+ * to look at such waits too (watchdog.c), and no hang is reported meanwhile. */
+static int lg_h_any_retaking(const lg_hthread_t *c, const uint32_t *idx, uint32_t n) {
+  for (uint32_t k = 0; k < n; k++) {
+    const lg_hthread_t *x = &c[idx != NULL ? idx[k] : k];
+    if (x->w.what == LG_WAIT_COND && lg_kstate_retaking(x->t->ktid, x->w.obj2)) {
+      atomic_store(&lg_wd_retakes_wanted, 1);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
   uint64_t now = lg_now_ns();
   uint64_t need = limit_ns && stall_ns ? (limit_ns < stall_ns ? limit_ns : stall_ns)
@@ -539,11 +554,12 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
     uint32_t *cyc = lg_mem_alloc(n * sizeof(uint32_t));
     int locks_only = 0;
     uint32_t len = cyc ? lg_h_cycle(c, n, cyc, &locks_only) : 0;
-    if (len >= 2 && !lg_h_any_running(c, cyc, len)) {
+    if (len >= 2 && !lg_h_any_running(c, cyc, len) && !lg_h_any_retaking(c, cyc, len)) {
       for (uint32_t k = 0; k < len && nidx < LG_HANG_SHOWN; k++)
         idx[nidx++] = cyc[k];
       hang = lg_h_hang(c, n, idx, nidx, 1, now);
-    } else if (len < 2 && all_stuck && !locks_only && !lg_h_any_running(c, NULL, n)) {
+    } else if (len < 2 && all_stuck && !locks_only && !lg_h_any_running(c, NULL, n) &&
+               !lg_h_any_retaking(c, NULL, n)) {
       /* Threads in waits of other kinds first: with many threads queued on one lock, the one
        * that holds it while it waits is the one to see. */
       for (uint32_t k = 0; k < n && nidx < LG_STACK_MAX; k++)

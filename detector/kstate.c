@@ -76,3 +76,8 @@ int lg_kstate_lock_elsewhere(pid_t ktid, uint8_t kind) {
   long nr = lg_kstate_syscall(ktid, &a0);
   return nr == -2 ? 0 : nr == -1 || !lg_kstate_is_futex(nr);
 }
+
+int lg_kstate_retaking(pid_t ktid, uintptr_t mutex) {
+  unsigned long a0 = 0;
+  return lg_kstate_is_futex(lg_kstate_syscall(ktid, &a0)) && a0 == mutex;
+}

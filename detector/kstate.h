@@ -35,4 +35,10 @@ int lg_kstate_call_elsewhere(pid_t ktid, const lg_wait_t *w);
  * is elsewhere (see above). */
 int lg_kstate_lock_elsewhere(pid_t ktid, uint8_t kind);
 
+/* Whether thread ktid, whose record says it is in a condition wait with mutex `mutex`, is
+ * blocked taking the mutex back: the wait itself is over (signalled, timed out), and the C
+ * library waits in a futex on the mutex's own word before it returns. Such a thread waits for
+ * a lock, and can be one side of a deadlock (watchdog.c, hang.c). */
+int lg_kstate_retaking(pid_t ktid, uintptr_t mutex);
+
 #endif

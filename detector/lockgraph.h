@@ -963,6 +963,9 @@ int lg_waits_signal_can_wake(void);
 /* One look for hangs (ending the run) and stalls, from the watchdog, after lg_wd_scan has
  * timed every wait. Not under lg_rt.mu. */
 void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns);
+/* Set by hang.c when a thread it found stuck is a condition wait taking its mutex back: the
+ * watchdog's next lock-cycle searches look at such waits (watchdog.c). */
+extern _Atomic int lg_wd_retakes_wanted;
 
 /* ---- abandoned.c ---- */
 

@@ -31,6 +31,10 @@
 
 static lg_thread_t lg_wd_record = {.passthrough = 1};
 
+/* The next scans also look at condition waits that are taking their mutex back (hang.c found
+ * every thread stuck with such a one among them: a lock cycle, which is this file's). */
+_Atomic int lg_wd_retakes_wanted;
+
 typedef struct lg_wd_cand {
   lg_thread_t *t;
   uint64_t seq;
@@ -38,6 +42,7 @@ typedef struct lg_wd_cand {
   uint8_t mode, kind;
   uint32_t nowners;
   uint32_t owners[LG_WD_MAX_OWNERS]; /* candidate indices */
+  uintptr_t retake; /* a condition wait taking this mutex back, 0 for a lock acquisition */
 } lg_wd_cand_t;
 
 static void lg_wd_sleep_ms(unsigned ms) {
@@ -169,6 +174,30 @@ static void lg_wd_scan(uint64_t limit_ns) {
     x->mode = w->mode;
     x->kind = w->kind;
     x->nowners = 0;
+    x->retake = 0;
+  }
+  /* A condition wait whose thread is blocked taking its mutex back waits for that mutex: it
+   * can close a lock cycle (the thread holds one lock and retakes the mutex another thread
+   * holds while waiting for that first lock). Asked of the kernel (three system calls a
+   * thread), only when a lock wait is old enough to be in a cycle, or when hang.c asks. */
+  if (n > 0 || atomic_load_explicit(&lg_wd_retakes_wanted, memory_order_relaxed)) {
+    for (lg_thread_t *t = lg_rt.threads; t != NULL && n < cap; t = t->next) {
+      int lock;
+      uint64_t seq = lg_wait_now(t, &lock);
+      if (seq == 0 || lock || t->exited || lg_wait_age(t, seq, now) < limit_ns)
+        continue;
+      lg_wait_t w = t->wait;
+      if (lg_wait_now(t, &lock) != seq || w.what != LG_WAIT_COND ||
+          !lg_kstate_retaking(t->ktid, w.obj2))
+        continue;
+      uint64_t v = lg_lock_current_locked(w.obj2);
+      if (v == 0)
+        continue;
+      lg_wd_cand_t *x = &c[n++];
+      *x = (lg_wd_cand_t){.t = t, .seq = seq, .id = (uint32_t)v,
+                          .ver = (uint32_t)(v >> 32) & LG_VER_MASK, .mode = LG_MODE_WRITE,
+                          .kind = LG_KIND_MUTEX, .retake = w.obj2};
+    }
   }
   uint32_t len = 0;
   uint32_t *cyc = NULL;
@@ -185,12 +214,18 @@ static void lg_wd_scan(uint64_t limit_ns) {
    * record says, as the kernel sees it (kstate.h): a record a thread left behind by leaving
    * its acquisition without returning from it must not end the run. */
   int lock;
-  for (uint32_t i = 0; i < len; i++)
-    if (lg_wait_now(c[cyc[i]].t, &lock) != c[cyc[i]].seq ||
-        lg_kstate_lock_elsewhere(c[cyc[i]].t->ktid, c[cyc[i]].kind))
+  for (uint32_t i = 0; i < len; i++) {
+    const lg_wd_cand_t *x = &c[cyc[i]];
+    if (lg_wait_now(x->t, &lock) != x->seq ||
+        (x->retake ? !lg_kstate_retaking(x->t->ktid, x->retake)
+                   : lg_kstate_lock_elsewhere(x->t->ktid, x->kind)))
       len = 0;
+  }
+  if (len >= 2)
+    atomic_store(&lg_wd_retakes_wanted, 0);
   lg_report_t *r = NULL;
   lg_thread_t *ts[LG_STACK_MAX];
+  uintptr_t retake_pc[LG_STACK_MAX]; /* where a retaking thread called its condition wait */
   if (len > LG_STACK_MAX / 2)
     len = LG_STACK_MAX / 2;
   if (len >= 2)
@@ -208,6 +243,7 @@ static void lg_wd_scan(uint64_t limit_ns) {
       lg_wd_cand_t *x = &c[cyc[i]];
       lg_rthread_t *th = &r->threads[i];
       ts[i] = x->t;
+      retake_pc[i] = x->retake ? x->t->wait.pc : 0;
       th->tid = x->t->tid;
       lg_lock_t *ln = lg_lock_at(x->id);
       th->waits_for = (int)lg_report_add_lock(r, x->id, x->ver, atomic_load(&ln->addr),
@@ -244,9 +280,9 @@ static void lg_wd_scan(uint64_t limit_ns) {
     if (atomic_load(&t->stack_ready)) {
       r->threads[i].stack = lg_stack_new(t->stack, (uint32_t)t->stack_n < depth ? (uint32_t)t->stack_n : depth);
     } else {
-      const lg_held_t *w = lg_wd_wanted(t);
-      uintptr_t pc = w ? w->pc : 0;
-      r->threads[i].stack = lg_stack_new(&pc, w ? 1 : 0);
+      const lg_held_t *w = retake_pc[i] ? NULL : lg_wd_wanted(t);
+      uintptr_t pc = retake_pc[i] ? retake_pc[i] : w ? w->pc : 0;
+      r->threads[i].stack = lg_stack_new(&pc, pc != 0);
     }
   }
   lg_report_emit(r); /* ends the run */

@@ -320,6 +320,41 @@ Test(lockgraph, create_join_separation_hides_the_inversion, .timeout = 60)
   check_clean("create_join_separation", NULL);
 }
 
+/* A deadlock that closes in a condition wait's retake of its mutex: the waiter, signalled, is
+ * blocked inside pthread_cond_wait on a mutex the signaller holds, while the signaller waits
+ * for a lock the waiter holds. The watchdog sees the waiter waiting for that mutex (the kernel
+ * says where it is blocked): a deadlock that happened, about a second after it closed. Before,
+ * it was taken for a condition wait: a "hang", and only once every other thread was stuck too
+ * (never, with a thread that keeps running). */
+Test(lockgraph, deadlock_in_a_condition_waits_retake_is_a_deadlock, .timeout = 60)
+{
+  const char *src = "cond_retake_deadlock.c";
+  static const char *const modes[] = {"alone", "bystander"};
+  for (size_t i = 0; i < 2; i++) {
+    const char *args[] = {modes[i], NULL};
+    run_request_t rq = {.program = "cond_retake_deadlock", .args = args, .timeout_s = 15};
+    run_result_t r;
+    summary_t s;
+    run_corpus(&rq, &r);
+    cr_expect_eq(r.status, REPORT_EXITCODE, "%s: exit status %d; stderr:\n%s", modes[i],
+                 r.status, r.err);
+    cr_expect_lt(r.seconds, 8.0, "%s: took %.1f s to end", modes[i], r.seconds);
+    cr_expect_null(strstr(r.out, "cond_retake_deadlock: done"), "%s: the threads finished",
+                   modes[i]);
+    char *line = text_find_line(
+        r.err, "lockgraph: deadlock (it happened): 2 threads blocked in a cycle (report ", "");
+    cr_expect_not_null(line, "%s: no 'deadlock (it happened)' line; stderr:\n%s", modes[i],
+                       r.err);
+    free(line);
+    cr_expect_null(strstr(r.err, "lockgraph: hang:"), "%s: reported as a hang:\n%s", modes[i],
+                   r.err);
+    expect_text_frame(r.err, "signaller", src, corpus_marker_line(src, "want_outer"));
+    cr_expect_geq(summary_parse(r.err, &s), 1, "%s: no summary line", modes[i]);
+    cr_expect_eq(s.deadlocks, 1, "%s: %u deadlocks", modes[i], s.deadlocks);
+    run_cleanup(&r);
+  }
+}
+
 Test(lockgraph, real_deadlock_is_reported_by_the_watchdog, .timeout = 20)
 {
   const char *src = "real_deadlock.c";
