@@ -91,6 +91,13 @@ typedef struct lg_judge {
   uint64_t steps;
 } lg_judge_t;
 
+/* Whether the arc through lock `via` waits: the thread of `in` asks for it, the thread of
+ * `out` holds it. A read request does not wait for a read hold (glibc's rwlocks prefer readers
+ * by default), unless the rwlock prefers writers: then it waits behind any queued writer. */
+static int lg_arc_waits(uint32_t via, const lg_occ_t *in, const lg_occ_t *out) {
+  return in->to_mode != LG_MODE_READ || out->from_mode != LG_MODE_READ || lg_lock_at(via)->wpref;
+}
+
 /* Chooses o[1..k-1] given o[0], backtracking without recursion (the slow path runs on the
  * program's stack); nonzero when a whole choice was found. */
 static int lg_judge_search(lg_judge_t *j) {
@@ -99,7 +106,7 @@ static int lg_judge_search(lg_judge_t *j) {
   next[1] = 0;
   while (i > 0) {
     if (i == j->k) {
-      if (!(j->pick[i - 1]->to_mode == LG_MODE_READ && j->pick[0]->from_mode == LG_MODE_READ))
+      if (lg_arc_waits(j->e[0]->from, j->pick[i - 1], j->pick[0]))
         return 1;
       i--; /* the closing arc does not wait: try the next choice before it */
       continue;
@@ -110,7 +117,7 @@ static int lg_judge_search(lg_judge_t *j) {
       const lg_occ_t *o = lg_edge_occ(e, next[i]++, &lg_judge_compact[i]);
       if (++j->steps > LG_SEARCH_BUDGET)
         return 0;
-      if (j->pick[i - 1]->to_mode == LG_MODE_READ && o->from_mode == LG_MODE_READ)
+      if (!lg_arc_waits(e->from, j->pick[i - 1], o))
         continue;
       int ok = 1;
       for (uint32_t p = 0; p < i && ok; p++)

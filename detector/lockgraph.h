@@ -199,7 +199,10 @@ typedef struct lg_lock {
   uint8_t kind;                 /* LG_KIND_* */
   _Atomic uint8_t flags;        /* LG_NODE_*; nonzero sends every acquisition to the slow path */
   uint8_t reported;             /* self-deadlock already reported (slow path only) */
-  uint8_t pad;
+  /* An rwlock that prefers writers (glibc's PREFER_WRITER_NONRECURSIVE kind): a read request
+   * waits behind a queued writer even while only readers hold it, so read after read can be
+   * one side of a deadlock there (cycles.c, watchdog.c). */
+  uint8_t wpref;
   _Atomic uintptr_t addr;       /* the lock's address */
   _Atomic uintptr_t first_pc;   /* return address of the first acquisition */
   /* The chain key the hot word held before its last one (written on the slow path): with the

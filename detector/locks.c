@@ -241,6 +241,8 @@ uint32_t lg_lock_record_begin(uint32_t id, uint8_t kind, uintptr_t addr, uintptr
     ver = 1;
   n->kind = kind;
   n->reported = 0;
+  n->wpref = kind == LG_KIND_RWLOCK && ((const pthread_rwlock_t *)addr)->__data.__flags ==
+                                          PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP;
   atomic_store_explicit(&n->flags, 0, memory_order_relaxed);
   atomic_store_explicit(&n->first_pc, first_pc, memory_order_relaxed);
   atomic_store_explicit(&n->addr, addr, memory_order_relaxed);

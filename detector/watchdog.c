@@ -43,6 +43,7 @@ typedef struct lg_wd_cand {
   uint32_t nowners;
   uint32_t owners[LG_WD_MAX_OWNERS]; /* candidate indices */
   uintptr_t retake; /* a condition wait taking this mutex back, 0 for a lock acquisition */
+  uint8_t behind_writer; /* a read request of a writer-preferring rwlock a writer waits for */
 } lg_wd_cand_t;
 
 static void lg_wd_sleep_ms(unsigned ms) {
@@ -69,7 +70,8 @@ static int lg_wd_holds(const lg_wd_cand_t *i, const lg_wd_cand_t *j) {
   if (d > *(volatile uint32_t *)&t->cap)
     return 0;
   for (uint32_t k = 0; k < d; k++)
-    if (h[k].id == i->id && h[k].ver == i->ver && (i->mode == LG_MODE_WRITE || h[k].mode == LG_MODE_WRITE))
+    if (h[k].id == i->id && h[k].ver == i->ver &&
+        (i->mode == LG_MODE_WRITE || h[k].mode == LG_MODE_WRITE || i->behind_writer))
       return 1;
   return 0;
 }
@@ -198,6 +200,15 @@ static void lg_wd_scan(uint64_t limit_ns) {
                           .ver = (uint32_t)(v >> 32) & LG_VER_MASK, .mode = LG_MODE_WRITE,
                           .kind = LG_KIND_MUTEX, .retake = w.obj2};
     }
+  }
+  /* A read request of an rwlock that prefers writers waits behind a writer that waits for the
+   * same lock, and so for its read holders too. */
+  for (uint32_t i = 0; i < n; i++) {
+    c[i].behind_writer = 0;
+    if (c[i].mode == LG_MODE_READ && lg_lock_at(c[i].id)->wpref)
+      for (uint32_t j = 0; j < n && !c[i].behind_writer; j++)
+        c[i].behind_writer = c[j].id == c[i].id && c[j].ver == c[i].ver &&
+                             c[j].mode == LG_MODE_WRITE;
   }
   uint32_t len = 0;
   uint32_t *cyc = NULL;

@@ -355,6 +355,38 @@ Test(lockgraph, deadlock_in_a_condition_waits_retake_is_a_deadlock, .timeout = 6
   }
 }
 
+/* The read-read rule holds for rwlocks that prefer readers (glibc's default) only: one of the
+ * PREFER_WRITER_NONRECURSIVE kind queues a reader behind a waiting writer, so read after read
+ * is an arc that can wait. The order is a potential deadlock there, nothing with a default
+ * rwlock; with a writer queued between the two, the deadlock happens and the watchdog ends
+ * it (before: no report, and a run that hung until killed). */
+Test(lockgraph, read_after_read_on_a_writer_preferring_rwlock_can_deadlock, .timeout = 60)
+{
+  const char *order[] = {"order", NULL}, *dflt[] = {"default", NULL}, *dead[] = {"deadlock", NULL};
+  run_request_t rq = {.program = "rwlock_writer_preferred", .args = order};
+  run_result_t r;
+  summary_t s;
+
+  run_corpus(&rq, &r);
+  expect_potential_deadlock(&r, "rwlock_writer_preferred", 2);
+  run_cleanup(&r);
+
+  rq.args = dflt;
+  run_corpus(&rq, &r);
+  expect_clean(&r, "rwlock_writer_preferred");
+  run_cleanup(&r);
+
+  rq.args = dead;
+  rq.timeout_s = 20;
+  run_corpus(&rq, &r);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "deadlock: exit status %d; stderr:\n%s", r.status, r.err);
+  cr_expect_lt(r.seconds, 10.0, "deadlock: took %.1f s to end", r.seconds);
+  cr_expect_null(strstr(r.out, "rwlock_writer_preferred: done"), "deadlock: the threads finished");
+  cr_expect_geq(summary_parse(r.err, &s), 1, "deadlock: no summary line");
+  cr_expect_eq(s.deadlocks, 1, "deadlock: %u deadlocks; stderr:\n%s", s.deadlocks, r.err);
+  run_cleanup(&r);
+}
+
 Test(lockgraph, real_deadlock_is_reported_by_the_watchdog, .timeout = 20)
 {
   const char *src = "real_deadlock.c";
