@@ -55,14 +55,30 @@ static void *lg_exec_map(size_t size) {
   return p == MAP_FAILED ? NULL : p;
 }
 
+/* Whether envp preloads this library into the new image (an LD_PRELOAD naming it). */
+static int lg_exec_env_preloads(char *const envp[]) {
+  for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
+    if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0 && strstr(envp[i], "liblockgraph") != NULL)
+      return 1;
+  return 0;
+}
+
 /* envp without LOCKGRAPH_CARRIED and, when this process reported, with its counts: in a
  * mapping of *size bytes (to unmap after a failed exec), or envp itself when there is nothing
- * to change, or no memory for it (*size 0). */
-static char *const *lg_exec_env(char *const envp[], size_t *size) {
+ * to change, or no memory for it (*size 0). An environment that does not preload the library
+ * (a program that cleans its children's) gives the new image no runtime to carry the counts
+ * to: this image's summaries and SARIF log are written now (*away set), as at an exit. */
+static char *const *lg_exec_env(char *const envp[], size_t *size, int *away) {
   *size = 0;
+  *away = 0;
   if (atomic_load_explicit(&lg_rt.state, memory_order_acquire) != 2 ||
       lg_rt.pid != (pid_t)syscall(SYS_getpid))
     return envp; /* not started, or a vfork child */
+  if (!lg_exec_env_preloads(envp)) {
+    *away = 1;
+    lg_runtime_exec_away();
+    return envp;
+  }
   unsigned counts[LG_CARRIED_MAX];
   size_t nc = lg_reports_counts(counts, LG_CARRIED_MAX), n = 0, stale = 0;
   for (; envp != NULL && envp[n] != NULL; n++)
@@ -95,32 +111,38 @@ static char *const *lg_exec_env(char *const envp[], size_t *size) {
   return out;
 }
 
-/* After an exec that failed (it returned): the environment built for it goes; rc and errno are
- * the exec's. */
-static int lg_exec_failed(int rc, char *const *env, size_t size) {
+/* After an exec that failed (it returned): the environment built for it goes, and a summary
+ * written for an exec away is taken back (the run goes on: its end writes it again); rc and
+ * errno are the exec's. */
+static int lg_exec_failed(int rc, char *const *env, size_t size, int away) {
   int e = errno;
   if (size != 0)
     munmap((void *)env, size);
+  if (away)
+    lg_runtime_exec_failed();
   errno = e;
   return rc;
 }
 
 LG_EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
   size_t size;
-  char *const *env = lg_exec_env(envp, &size);
-  return lg_exec_failed(LG_CALL_REAL_EXEC(execve, path, argv, env), env, size);
+  int away;
+  char *const *env = lg_exec_env(envp, &size, &away);
+  return lg_exec_failed(LG_CALL_REAL_EXEC(execve, path, argv, env), env, size, away);
 }
 
 LG_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]) {
   size_t size;
-  char *const *env = lg_exec_env(envp, &size);
-  return lg_exec_failed(LG_CALL_REAL_EXEC(execvpe, file, argv, env), env, size);
+  int away;
+  char *const *env = lg_exec_env(envp, &size, &away);
+  return lg_exec_failed(LG_CALL_REAL_EXEC(execvpe, file, argv, env), env, size, away);
 }
 
 LG_EXPORT int fexecve(int fd, char *const argv[], char *const envp[]) {
   size_t size;
-  char *const *env = lg_exec_env(envp, &size);
-  return lg_exec_failed(LG_CALL_REAL_EXEC(fexecve, fd, argv, env), env, size);
+  int away;
+  char *const *env = lg_exec_env(envp, &size, &away);
+  return lg_exec_failed(LG_CALL_REAL_EXEC(fexecve, fd, argv, env), env, size, away);
 }
 
 LG_EXPORT int execv(const char *path, char *const argv[]) {
@@ -155,7 +177,7 @@ LG_EXPORT int execvp(const char *file, char *const argv[]) {
       argv[i_] = va_arg(ap_, char *); /* the last one is the NULL */                     \
     last;                                                                                \
     va_end(ap_);                                                                         \
-    return lg_exec_failed((call), argv, size_);                                          \
+    return lg_exec_failed((call), argv, size_, 0);                                       \
   } while (0)
 
 LG_EXPORT int execl(const char *path, const char *arg, ...) {

@@ -397,6 +397,10 @@ int lg_runtime_ensure(void);
 void lg_process_exit(int status) __attribute__((noreturn));
 /* From the fork's parent handler: the parent side of daemon(3), which _exits next (runtime.c). */
 void lg_runtime_fork_parent(void);
+/* An exec into an image that will not load the library: the summaries and SARIF log now
+ * (runtime.c), and, when the exec failed after all, the summary to be written again later. */
+void lg_runtime_exec_away(void);
+void lg_runtime_exec_failed(void);
 void lg_rt_lock(void);
 void lg_rt_unlock(void);
 /* Fatal signals (runtime.c): our handler writes the summary, then the signal takes its
@@ -1138,6 +1142,11 @@ size_t lg_reports_counts(unsigned *out, size_t cap);
 /* Adds counts in lg_reports_counts' layout (an older layout's missing kinds count 0). */
 void lg_reports_adopt(const unsigned *counts, size_t n);
 void lg_reports_after_fork_child(void);
+/* The summary before an exec into an image without the library (lg_report_summary_ending,
+ * saying the exit status will be the new program's); and, written already, to be written again
+ * at the real end (that exec failed). */
+int lg_report_summary_exec_away(void);
+void lg_report_summary_reopen(void);
 /* Writes all of buf to fd (retries partial writes and EINTR). */
 void lg_write_all(int fd, const char *buf, size_t len);
 /* sarif=: writes the SARIF log of every JSON report so far (runtime.c), from the summary;

@@ -706,6 +706,20 @@ void lg_reports_adopt(const unsigned *counts, size_t n) {
     lg_count_suppressed += counts[n - 1];
 }
 
+/* The summary is written before an exec into an image without the library: the exit status
+ * will be that program's, not the exit code. */
+static int lg_summary_exec_away;
+
+int lg_report_summary_exec_away(void) {
+  lg_summary_exec_away = 1;
+  return lg_report_summary_ending();
+}
+
+void lg_report_summary_reopen(void) {
+  lg_summary_exec_away = 0;
+  atomic_store(&lg_summary_claimed, 0);
+}
+
 void lg_reports_after_fork_child(void) {
   memset(lg_count, 0, sizeof lg_count);
   lg_count_suppressed = 0;
@@ -862,6 +876,9 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
     lg_sbuf_int(&w, sig);
     lg_sbuf_str(&w, ")\n");
   }
+  if (lg_summary_exec_away)
+    lg_sbuf_str(&w, "lockgraph: the program executes another without lockgraph (its environment "
+                    "does not preload it): the exit status will be that program's\n");
   lg_sbuf_str(&w, "lockgraph: summary: ");
   lg_sbuf_count(&w, (uint64_t)total, " report", "");
   lg_sbuf_str(&w, " (");
@@ -929,7 +946,7 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
   lg_sbuf_uint(&w, threads);
   /* Ended by a signal, the process exits by that signal, not with our exit code. */
   lg_sbuf_str(&w, ",\"exitcode\":");
-  lg_sbuf_int(&w, total && sig == 0 ? lg_rt.opt.exitcode : -1);
+  lg_sbuf_int(&w, total && sig == 0 && !lg_summary_exec_away ? lg_rt.opt.exitcode : -1);
   if (sig != 0) {
     lg_sbuf_str(&w, ",\"signal\":");
     lg_sbuf_int(&w, sig);

@@ -603,6 +603,21 @@ __attribute__((destructor(101))) static void lg_destructor(void) {
   }
 }
 
+/* ---- an exec into an image that will not load the library ----
+ *
+ * A program that execs with an environment of its own making, without LD_PRELOAD, ends its
+ * run there: the new image has no runtime to count this one's reports. Its summaries and SARIF
+ * log are written before the exec, as at an exit (the exit status is the new program's: that
+ * cannot be carried). When the exec fails the run goes on, and its end writes them again. */
+void lg_runtime_exec_away(void) {
+  if (lg_rt.pid == (pid_t)syscall(SYS_getpid))
+    lg_report_summary_exec_away();
+}
+
+void lg_runtime_exec_failed(void) {
+  lg_report_summary_reopen();
+}
+
 /* ---- daemon(3): the program goes on in a child ----
  *
  * daemon forks, and its parent _exits at once, by the C library's internal call, past our

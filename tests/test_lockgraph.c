@@ -587,6 +587,32 @@ Test(lockgraph, reports_before_an_exec_count_at_the_end_of_the_run, .timeout = 1
   expect_clean(&r, "reports_then_execs");
   expect_out_line(&r, "reports_then_execs: new image");
   run_cleanup(&r);
+
+  /* An exec into an environment without the library: the summaries are written before it,
+   * and say the exit status is the new program's (0 here). */
+  const char *bare[] = {"bare", NULL};
+  char sarif[PATH_MAX];
+  const char *flags[] = {"--sarif", sarif, NULL};
+  run_request_t rq2 = {.program = "reports_then_execs", .args = bare, .cli_flags = flags};
+  run_init(&r);
+  snprintf(sarif, sizeof sarif, "%s/r.sarif", r.dir);
+  run_program(&rq2, &r);
+  summary_t s;
+  cr_expect_eq(r.status, 0, "bare: exit status %d (the new program's)", r.status);
+  expect_out_line(&r, "reports_then_execs: new image");
+  cr_expect_eq(summary_parse(r.err, &s), 1, "bare: no summary; stderr:\n%s", r.err);
+  cr_expect_eq(s.reports, 1, "bare: summary of %u reports", s.reports);
+  cr_expect_not_null(strstr(r.err, "the exit status will be that program's"), "stderr:\n%s", r.err);
+  char *log = file_read_all(sarif);
+  json_t doc;
+  size_t results = 0;
+  if (log != NULL && json_parse(log, strlen(log), &doc) == 0) {
+    results = json_len(json_get(json_at(json_get(&doc, "runs"), 0), "results"));
+    json_free(&doc);
+  }
+  cr_expect_eq(results, 1, "bare: the SARIF log has %zu results:\n%s", results, log ? log : "");
+  free(log);
+  run_cleanup(&r);
 }
 
 /* Reads path until it has `want` lines starting with `prefix` (up to 20 s: a daemon ends after

@@ -6,13 +6,17 @@
  *   reports_then_execs vfork   a vfork child execs the new image; then main returns 0
  *   reports_then_execs fork    the same with a fork child
  *   reports_then_execs clean   no inversion; execv
+ *   reports_then_execs bare    the exec gives the new image an environment of its own, without
+ *                              LD_PRELOAD: no runtime there to count the first image's reports
  * The new image (argument "image") prints "reports_then_execs: new image", saying whether
  * LOCKGRAPH_CARRIED is in its environment (it must not be: the runtime takes it away before
  * main), then "reports_then_execs: done". A wrapper that execs the real program, a daemon that re-execs itself, a test runner.
  * Expected verdict: one potential deadlock (ab_ba.h's cycle of 2 locks), reported
  * by the first image; the run ends with the exit code and both summaries count it, written by
  * the new image: exit 66. vfork, fork: the child's new image exits 0 ("child: 0"), the
- * parent's own end gives 66. clean: nothing reported, exit 0.
+ * parent's own end gives 66. clean: nothing reported, exit 0. bare: the first image writes
+ * its summaries (and SARIF log) before the exec, saying the exit status will be the new
+ * program's; exit 0.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -45,7 +49,10 @@ static void exec_image(const char *how, const char *self)
     execlp(self, self, "image", (char *)NULL);
   else if (strcmp(how, "execle") == 0)
     execle(self, self, "image", (char *)NULL, environ);
-  else if (strcmp(how, "fexecve") == 0) {
+  else if (strcmp(how, "bare") == 0) {
+    char *const bare[] = {"PATH=/usr/bin:/bin", NULL};
+    execve(self, argv, bare);
+  } else if (strcmp(how, "fexecve") == 0) {
     int fd = open(self, O_RDONLY | O_CLOEXEC);
     if (fd >= 0)
       fexecve(fd, argv, environ);
