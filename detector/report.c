@@ -864,10 +864,14 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
   /* At the default verbosity a clean run says nothing, as TSan: a process tree run through
    * lockgraph (a script, its shell, its tools) would print one line per process. */
   unsigned v = lg_rt.opt.verbosity;
-  /* A clean run that a closed pipe ended (`lockgraph -- prog | head`) stays quiet: its
-   * reader is gone, and it is how such pipelines end. */
-  int say = v >= 2 ||
-            (v == 1 && (total > 0 || lg_count_suppressed > 0 || (sig != 0 && sig != SIGPIPE)));
+  /* A clean run that a signal ended stays quiet unless the signal is a crash (one whose
+   * default action dumps core: an abort, a fault, QUIT): TERM, INT, HUP and PIPE are how
+   * scripts end the programs they run (`timeout`, a pool's shutdown, `prog | head`), and a
+   * line per such child is noise. The JSON summary names the signal either way. */
+  int crash = sig == SIGABRT || sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE ||
+              sig == SIGILL || sig == SIGQUIT || sig == SIGSYS || sig == SIGTRAP ||
+              sig == SIGXCPU || sig == SIGXFSZ;
+  int say = v >= 2 || (v == 1 && (total > 0 || lg_count_suppressed > 0 || crash));
   w.fd = say ? lg_rt.log_fd : -1;
   if (sig != 0) {
     lg_sbuf_str(&w, "lockgraph: the program was terminated by ");

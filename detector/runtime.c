@@ -473,9 +473,16 @@ static void lg_fatal_handler(int sig) {
   sigemptyset(&dfl.sa_mask);
   lg_signal_forget(sig);
   lg_real.sig_action(sig, &dfl, NULL);
-  /* Pending until the handler returns and unblocks it; a fault re-executes and faults again
-   * anyway, with nobody left to catch it. */
+  /* Raised again and let through at once, here: the process ends by this signal even when
+   * another one (its handler ours too) arrives while the summary is written; left pending
+   * until the handler returned, the lower-numbered of the two would win. (Two sent before
+   * either is handled still end the process by the lower-numbered one, where without us the
+   * first sent would have killed it at once.) */
+  sigset_t only;
+  sigemptyset(&only);
+  sigaddset(&only, sig);
   raise(sig);
+  pthread_sigmask(SIG_UNBLOCK, &only, NULL);
   errno = saved;
 }
 
