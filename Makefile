@@ -41,6 +41,7 @@ deps: slug-check
 	@scripts/deps.sh build
 
 slug-check:
+	@case "$(JOBS)" in ''|*[!0-9]*|0) echo "make: JOBS=$(JOBS): a number of parallel jobs, 1 or more"; exit 2;; esac
 ifdef SLUG
 	@for s in $$(echo "$(SLUG)" | tr ',' ' '); do \
 	  test -f "buggy/$$s.c" || { $(call no_hazard,$(or $(firstword $(MAKECMDGOALS)),all)); }; \
@@ -79,7 +80,7 @@ fuzz:
 	@scripts/fuzz.sh --seconds $(FUZZ_SECONDS) $(BUILD)/fuzz
 
 install: build
-	@cmake --install $(BUILD) --prefix "$(PREFIX)" | sed -n 's/^-- Installing: /install: /p'
+	@cmake --install $(BUILD) --prefix "$(PREFIX)" | sed -n 's/^-- \(Installing\|Up-to-date\): /install: /p'
 
 deb: build
 	@cd $(BUILD) && cpack -G DEB >cpack.log 2>&1 || { tail -n 20 cpack.log; echo "deb: FAILED (log: $(BUILD)/cpack.log)"; exit 1; }

@@ -4,7 +4,8 @@
 #     DIR/bin/lockgraph                       the front end
 #     DIR/lib/lockgraph/liblockgraph.so       the preloaded library, found relative to the front end
 #     DIR/share/man/man1/lockgraph.1          the man page
-#     DIR/share/doc/lockgraph/                the guide and the README
+#     DIR/share/doc/lockgraph/lockgraph.md    the guide (the README is this checkout's: its links
+#                                             lead into the checkout, so it stays here)
 #   cpack -G DEB in the build tree           (make deb) lockgraph_<version>_<arch>.deb
 #
 # Only lockgraph is installed: the hazard programs, the harness and the tests belong to this
@@ -19,8 +20,8 @@ string(REGEX REPLACE ".*\"([0-9.]+)\".*" "\\1" LG_PACKAGE_VERSION "${_lg_version
 install(TARGETS lockgraph_cli RUNTIME DESTINATION bin COMPONENT lockgraph)
 install(TARGETS lockgraph LIBRARY DESTINATION lib/lockgraph COMPONENT lockgraph)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/lockgraph.1 DESTINATION share/man/man1 COMPONENT lockgraph)
-install(FILES ${PROJECT_SOURCE_DIR}/docs/lockgraph.md ${PROJECT_SOURCE_DIR}/README.md
-        DESTINATION share/doc/lockgraph COMPONENT lockgraph)
+install(FILES ${PROJECT_SOURCE_DIR}/docs/lockgraph.md DESTINATION share/doc/lockgraph
+        COMPONENT lockgraph)
 
 set(CPACK_PACKAGE_NAME lockgraph)
 set(CPACK_PACKAGE_VERSION ${LG_PACKAGE_VERSION})

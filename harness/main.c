@@ -564,6 +564,9 @@ int main(int argc, char **argv)
   }
   /* Found out now, not after minutes of runs whose results would then be lost. */
   int out_rc = harness_mkdirs(out_dir);
+  struct stat out_st;
+  if (out_rc == 0 && stat(out_dir, &out_st) == 0 && !S_ISDIR(out_st.st_mode))
+    out_rc = -ENOTDIR; /* a file of that name is there */
   if (out_rc == 0 && access(out_dir, W_OK) < 0)
     out_rc = -errno;
   if (out_rc < 0) {
@@ -633,6 +636,12 @@ int main(int argc, char **argv)
     fputc('\n', out);
   }
   harness_gate_print(out, &m, gate ? "gate: FAIL " : "unexpected: ", &passed, &failed);
+  /* Cells of a detector whose tool is missing were neither run nor judged (NB): said in the
+   * last line, and a gate with any is no pass (nothing was checked there). */
+  int not_built = 0;
+  for (size_t i = 0; i < m.nslugs * 2 * HARNESS_DET_COUNT; i++)
+    not_built += m.selected[i % HARNESS_DET_COUNT] &&
+                 m.runs[i].finding.verdict == HARNESS_NOT_BUILT;
   /* A hazard nobody wrote expectations for would never be judged: each buggy cell fails. */
   for (size_t s = 0; s < m.nslugs; s++) {
     if (harness_expectations_get(expect, m.slugs[s], 0, HARNESS_DET_ORACLE, NULL) !=
@@ -668,10 +677,19 @@ int main(int argc, char **argv)
     if (rc_json == 0 && rc_junit == 0 && rc_sarif == 0)
       fprintf(out, "results: %s, %s, %s\n", json, junit, sarif);
     fprintf(out, "detect: %zu hazard%s x 2 programs x %d detector%s in %.1f s: %d cells as "
-                 "expected, %d not\n", m.nslugs, m.nslugs == 1 ? "" : "s", nsel,
+                 "expected, %d not", m.nslugs, m.nslugs == 1 ? "" : "s", nsel,
             nsel == 1 ? "" : "s", elapsed, passed, failed);
+    if (not_built > 0)
+      fprintf(out, ", %d not built (a tool is missing: see above)", not_built);
+    fputc('\n', out);
   } else {
-    fprintf(out, "gate: %d passed, %d failed\n", passed, failed);
+    fprintf(out, "gate: %d passed, %d failed", passed, failed);
+    if (not_built > 0)
+      fprintf(out, ", %d not built: nothing was checked there (a tool is missing: install it, "
+                   "or leave its detector out with --detector)", not_built);
+    fputc('\n', out);
+    if (not_built > 0 && failed == 0)
+      failed = 1;
   }
   harness_expectations_free(expect);
   if (rc_json < 0 || rc_junit < 0 || rc_sarif < 0) {

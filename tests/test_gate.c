@@ -288,6 +288,17 @@ Test(gate, missing_valgrind_is_not_built_and_says_what_to_do, .timeout = 120)
   text[fread(text, 1, sizeof text - 1, f)] = '\0';
   fclose(f);
   cr_expect(strstr(text, "detect: not built: valgrind not found on PATH\n") != NULL, "%s", text);
+  /* Neither cell was built (the buggy one also failed its expectation): said in the last line. */
+  cr_expect(strstr(r->out, "gate: 0 passed, 1 failed, 2 not built: nothing was checked there") !=
+                NULL, "%s", r->out);
+
+  /* Cells expected to miss (check_then_set under DRD) that were not built would pass a gate
+   * that checked nothing: a gate with cells not built fails. */
+  snprintf(args, sizeof args, "--gate --slug check_then_set --detector drd --out '%s'", dir);
+  r = detect_run_env(env, args);
+  cr_expect_eq(r->status, 1, "exit %d:\n%s", r->status, r->out);
+  cr_expect(strstr(r->out, "gate: 0 passed, 0 failed, 2 not built: nothing was checked there") !=
+                NULL, "%s", r->out);
 }
 
 Test(gate, missing_build_tree_says_run_make_build)
