@@ -353,7 +353,9 @@ int main(int argc, char **argv) {
     if (f == NULL)
       cli_fail("unknown option '%s'%s (see lockgraph --help)", a, "");
     if (value == NULL) {
-      if (i + 1 >= argc)
+      /* "--" ends the options: never a value (it would be taken as a file name, and the
+       * program's report written into a file called "--") */
+      if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
         cli_fail("%s needs a value (%s)", f->flag, f->arg);
       value = argv[++i];
     }

@@ -983,9 +983,25 @@ static int lg_summary_locked(void) {
   return lg_summary_write(0, locks, edges);
 }
 
+/* Whether the calling thread holds m (glibc records the owner of every mutex type). */
+static int lg_mutex_mine(const pthread_mutex_t *m) {
+  return m->__data.__owner == (int)syscall(SYS_gettid);
+}
+
 void lg_report_summary_on_signal(int sig) {
   int saved = errno;
-  lg_summary_write(sig, lg_locks_count(0), lg_edges_count(0));
+  /* The live counts need the detector lock: tried, never waited for (the signal may have
+   * interrupted its holder); without it, only ended threads' locks and edges are counted. */
+  size_t locks, edges;
+  if (!lg_mutex_mine(&lg_rt.mu) && lg_real.mutex_trylock(&lg_rt.mu) == 0) {
+    locks = lg_locks_count(1);
+    edges = lg_edges_count(1);
+    lg_real.mutex_unlock(&lg_rt.mu);
+  } else {
+    locks = lg_locks_count(0);
+    edges = lg_edges_count(0);
+  }
+  lg_summary_write(sig, locks, edges);
   errno = saved;
 }
 
@@ -996,10 +1012,6 @@ int lg_report_summary(void) {
   return total;
 }
 
-/* Whether the calling thread holds m (glibc records the owner of every mutex type). */
-static int lg_mutex_mine(const pthread_mutex_t *m) {
-  return m->__data.__owner == (int)syscall(SYS_gettid);
-}
 
 int lg_report_summary_ending(void) {
   /* Another thread's report is finished first (the process ends with this call, and would

@@ -902,6 +902,16 @@ Test(lockgraph, unwritable_report_stops_before_the_program, .timeout = 60)
   cr_expect(status != 0 && status != REPORT_EXITCODE, "exit status %d", status);
 }
 
+/* "--" ends the options: a report flag right before it has no value (it was taken as a file
+ * named "--", and the report went there). */
+Test(lockgraph, a_report_flag_before_the_double_dash_needs_a_value, .timeout = 60)
+{
+  const char *flags[] = {"--log", NULL};
+  run_request_t rq = {.program = "unwritable_report", .cli_flags = flags, .no_json = 1};
+  int status = run_refused(&rq, "--log needs a value (FILE)");
+  cr_expect_eq(status, 2, "exit status %d", status);
+}
+
 /* Two reports named to one file (the SARIF log would replace the JSON at the end; text in the
  * JSON file makes it no JSON Lines), by the same path or two spellings of it. */
 Test(lockgraph, two_reports_to_one_file_stop_before_the_program, .timeout = 60)
