@@ -71,9 +71,14 @@ static int lg_exec_env_preloads(char *const envp[]) {
 static char *const *lg_exec_env(char *const envp[], size_t *size, int *away) {
   *size = 0;
   *away = 0;
-  if (atomic_load_explicit(&lg_rt.state, memory_order_acquire) != 2 ||
-      lg_rt.pid != (pid_t)syscall(SYS_getpid))
-    return envp; /* not started, or a vfork child */
+  if (atomic_load_explicit(&lg_rt.state, memory_order_acquire) != 2)
+    return envp;
+  if (lg_rt.pid != (pid_t)syscall(SYS_getpid)) {
+    /* A vfork child, in its parent's memory: the program it becomes inherits the parent's
+     * pipes (waits.c), which the parent must now know. Nothing else is touched. */
+    lg_waits_after_fork();
+    return envp;
+  }
   if (!lg_exec_env_preloads(envp)) {
     *away = 1;
     lg_runtime_exec_away();

@@ -23,6 +23,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -123,6 +126,52 @@ int lg_fd_is_internal(int fd) {
 
 void lg_waits_after_fork(void) {
   atomic_fetch_add_explicit(&lg_fork_gen, 1, memory_order_relaxed);
+}
+
+/* A child made without fork(2) inherits every pipe the process made that is not close-on-exec:
+ * from then on the other end may be in that child, as after a fork, and a wait on such a pipe
+ * can be ended from outside. posix_spawn and posix_spawnp here (and popen and system, which
+ * glibc builds on its own posix_spawn, past this one); a vfork child that execs, in exec.c.
+ * Before, a thread reading a pipe a spawned child writes was "a pipe only this program can
+ * write", and a program waiting for its child's output ended as hung. */
+static void *lg_real_next(const char *name) {
+  return dlsym(RTLD_NEXT, name);
+}
+
+LG_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                          const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
+  static __typeof__(posix_spawn) *real;
+  if (real == NULL && (real = (__typeof__(real))lg_real_next("posix_spawn")) == NULL)
+    return ENOSYS;
+  lg_waits_after_fork();
+  return real(pid, path, fa, attr, argv, envp);
+}
+
+LG_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
+  static __typeof__(posix_spawnp) *real;
+  if (real == NULL && (real = (__typeof__(real))lg_real_next("posix_spawnp")) == NULL)
+    return ENOSYS;
+  lg_waits_after_fork();
+  return real(pid, file, fa, attr, argv, envp);
+}
+
+LG_EXPORT FILE *popen(const char *command, const char *type) {
+  static __typeof__(popen) *real;
+  if (real == NULL && (real = (__typeof__(real))lg_real_next("popen")) == NULL) {
+    errno = ENOSYS;
+    return NULL;
+  }
+  lg_waits_after_fork();
+  return real(command, type);
+}
+
+LG_EXPORT int system(const char *command) {
+  static __typeof__(system) *real;
+  if (real == NULL && (real = (__typeof__(real))lg_real_next("system")) == NULL)
+    return -1;
+  lg_waits_after_fork();
+  return real(command);
 }
 
 LG_EXPORT int pipe(int fds[2]) {

@@ -526,3 +526,20 @@ Test(waits, wrapped_blocking_calls_return_what_libc_returns_and_stay_cancellatio
   reports_free(&set);
   run_cleanup(&r);
 }
+
+/* A pipe a child made without fork(2) writes (posix_spawn, posix_spawnp, vfork and exec) can
+ * be ended from outside: a thread reading it while every other thread waits is no hang (before,
+ * the run was ended as hung after a second). */
+Test(lockgraph_waits, reading_a_child_made_without_fork_is_no_hang, .timeout = 120)
+{
+  static const char *const modes[] = {"posix_spawn", "posix_spawnp", "vfork"};
+  for (size_t i = 0; i < 3; i++) {
+    const char *args[] = {modes[i], NULL};
+    run_request_t rq = {.program = "reads_a_spawned_child", .args = args, .timeout_s = 30};
+    run_result_t r;
+    run_corpus(&rq, &r);
+    expect_clean(&r, "reads_a_spawned_child");
+    expect_out_line(&r, "reads_a_spawned_child: got hi");
+    run_cleanup(&r);
+  }
+}
