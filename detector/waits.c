@@ -32,6 +32,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -217,8 +218,12 @@ LG_EXPORT int close(int fd) {
  * timer, and a program that waits for its own alarm set a deadline on itself. */
 static const int lg_wake_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 static _Atomic uint32_t lg_wake_handlers; /* bit i: lg_wake_signals[i] has a program handler */
+static _Atomic int lg_alarm_handled;      /* SIGALRM has one (timers, below) */
 
 void lg_waits_note_handler(int sig, void (*handler)(int)) {
+  if (sig == SIGALRM)
+    atomic_store_explicit(&lg_alarm_handled, handler != SIG_DFL && handler != SIG_IGN,
+                          memory_order_relaxed);
   for (unsigned i = 0; i < sizeof lg_wake_signals / sizeof lg_wake_signals[0]; i++) {
     if (lg_wake_signals[i] != sig)
       continue;
@@ -227,6 +232,98 @@ void lg_waits_note_handler(int sig, void (*handler)(int)) {
     else
       atomic_fetch_or_explicit(&lg_wake_handlers, 1u << i, memory_order_relaxed);
   }
+}
+
+/* ---- timers the program armed ----
+ *
+ * A timer the program armed ends its waits by itself when it fires: SIGALRM from alarm or
+ * setitimer with a handler of the program's (which may post a semaphore or write to a pipe),
+ * a POSIX timer notifying by signal or by a thread of its own (which glibc starts, untracked).
+ * Until it has fired, threads blocked waiting for it are not hung. ITIMER_REAL is asked of the
+ * kernel; POSIX timers are followed through timer_create, timer_settime and timer_delete, in a
+ * small table (a timer beyond it counts as armed for good: never a false hang). */
+#define LG_TIMERS 64
+typedef struct lg_timer {
+  timer_t id;
+  _Atomic uint64_t until_ns; /* monotonic: armed until then; UINT64_MAX: periodic or unknown */
+  _Atomic int used;
+} lg_timer_t;
+static lg_timer_t lg_timers[LG_TIMERS];
+static _Atomic int lg_timers_overflow; /* a timer the table could not hold is armed for good */
+
+static lg_timer_t *lg_timer_slot(timer_t id, int add) {
+  for (int i = 0; i < LG_TIMERS; i++)
+    if (atomic_load(&lg_timers[i].used) && lg_timers[i].id == id)
+      return &lg_timers[i];
+  for (int i = 0; add && i < LG_TIMERS; i++) {
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&lg_timers[i].used, &expected, 1)) {
+      lg_timers[i].id = id;
+      atomic_store(&lg_timers[i].until_ns, 0);
+      return &lg_timers[i];
+    }
+  }
+  return NULL;
+}
+
+LG_EXPORT int timer_create(clockid_t clk, struct sigevent *sev, timer_t *id) {
+  static __typeof__(timer_create) *real;
+  if (real == NULL && (real = (__typeof__(real))dlsym(RTLD_NEXT, "timer_create")) == NULL) {
+    errno = ENOSYS;
+    return -1;
+  }
+  int rc = real(clk, sev, id);
+  /* SIGEV_NONE notifies nobody: not followed. The default (sev NULL) is SIGALRM. */
+  if (rc == 0 && (sev == NULL || sev->sigev_notify != SIGEV_NONE) && lg_timer_slot(*id, 1) == NULL)
+    atomic_store(&lg_timers_overflow, 1);
+  return rc;
+}
+
+LG_EXPORT int timer_settime(timer_t id, int flags, const struct itimerspec *value,
+                            struct itimerspec *old) {
+  static __typeof__(timer_settime) *real;
+  if (real == NULL && (real = (__typeof__(real))dlsym(RTLD_NEXT, "timer_settime")) == NULL) {
+    errno = ENOSYS;
+    return -1;
+  }
+  int rc = real(id, flags, value, old);
+  lg_timer_t *t = rc == 0 && value != NULL ? lg_timer_slot(id, 0) : NULL;
+  if (t != NULL) {
+    uint64_t v = (uint64_t)value->it_value.tv_sec * 1000000000ull + (uint64_t)value->it_value.tv_nsec;
+    int periodic = value->it_interval.tv_sec != 0 || value->it_interval.tv_nsec != 0;
+    /* An absolute time is on the timer's own clock: counted as armed for good, conservatively. */
+    atomic_store(&t->until_ns, v == 0 ? 0
+                               : periodic || (flags & TIMER_ABSTIME) ? UINT64_MAX
+                                                                    : lg_now_ns() + v);
+  }
+  return rc;
+}
+
+LG_EXPORT int timer_delete(timer_t id) {
+  static __typeof__(timer_delete) *real;
+  if (real == NULL && (real = (__typeof__(real))dlsym(RTLD_NEXT, "timer_delete")) == NULL) {
+    errno = ENOSYS;
+    return -1;
+  }
+  lg_timer_t *t = lg_timer_slot(id, 0);
+  int rc = real(id);
+  if (rc == 0 && t != NULL)
+    atomic_store(&t->used, 0);
+  return rc;
+}
+
+int lg_waits_timer_pending(void) {
+  struct itimerval it;
+  if (atomic_load_explicit(&lg_alarm_handled, memory_order_relaxed) &&
+      getitimer(ITIMER_REAL, &it) == 0 && (it.it_value.tv_sec != 0 || it.it_value.tv_usec != 0))
+    return 1;
+  if (atomic_load_explicit(&lg_timers_overflow, memory_order_relaxed))
+    return 1;
+  uint64_t now = lg_now_ns();
+  for (int i = 0; i < LG_TIMERS; i++)
+    if (atomic_load(&lg_timers[i].used) && atomic_load(&lg_timers[i].until_ns) > now)
+      return 1;
+  return 0;
 }
 
 int lg_waits_signal_can_wake(void) {

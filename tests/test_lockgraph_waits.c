@@ -543,3 +543,28 @@ Test(lockgraph_waits, reading_a_child_made_without_fork_is_no_hang, .timeout = 1
     run_cleanup(&r);
   }
 }
+
+/* Every thread blocked on what a timer the program armed will end (a SIGALRM or POSIX timer
+ * whose handler posts or writes a self-pipe, a POSIX timer's own thread) is no hang while the
+ * timer has yet to fire (before: ended as hung after a second); one whose timer fired without
+ * waking anybody still is. */
+Test(lockgraph_waits, a_timer_yet_to_fire_is_no_hang, .timeout = 120)
+{
+  static const char *const modes[] = {"alarm", "alarm_pipe", "posix_signal", "posix_thread"};
+  for (size_t i = 0; i < 4; i++) {
+    const char *args[] = {modes[i], NULL};
+    run_request_t rq = {.program = "woken_by_a_timer", .args = args, .timeout_s = 30};
+    run_result_t r;
+    run_corpus(&rq, &r);
+    expect_clean(&r, "woken_by_a_timer");
+    run_cleanup(&r);
+  }
+  const char *never[] = {"never", NULL};
+  run_request_t rq = {.program = "woken_by_a_timer", .args = never, .timeout_s = 30};
+  run_result_t r;
+  run_corpus(&rq, &r);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "never: exit status %d; stderr:\n%s", r.status, r.err);
+  cr_expect_not_null(strstr(r.err, "lockgraph: hang: no progress"), "never: stderr:\n%s", r.err);
+  cr_expect_gt(r.seconds, 1.5, "never: ended after %.2f s, before its alarm", r.seconds);
+  run_cleanup(&r);
+}

@@ -1,0 +1,121 @@
+/* woken_by_a_timer - every thread waits, for 1.5 s, on what a timer the program armed ends.
+ *
+ * A worker waits on a condition variable that main signals at the end; main waits on a
+ * semaphore (or reads a self-pipe) until the timer fires:
+ *   woken_by_a_timer alarm          alarm(2)-style SIGALRM (setitimer, 1.5 s), handler sem_post
+ *   woken_by_a_timer alarm_pipe     the same, the handler writes to a pipe main reads
+ *   woken_by_a_timer posix_signal   timer_create with SIGEV_SIGNAL (SIGRTMIN), handler sem_post
+ *   woken_by_a_timer posix_thread   timer_create with SIGEV_THREAD: glibc's own thread posts
+ *   woken_by_a_timer never          the same as alarm, but the handler posts nothing: after the
+ *                                   alarm main waits for good (a real hang)
+ * For longer than the watchdog's second every thread of the program is blocked, but a timer
+ * has yet to fire: no hang until it has.
+ * Expected verdict: clean, "woken_by_a_timer: done", exit 0; never: a hang ("no progress"),
+ * exit 66, after the alarm.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int flag; /* guarded by m */
+static sem_t woken;
+static int self_pipe[2];
+
+static void post(int sig)
+{
+  (void)sig;
+  sem_post(&woken);
+}
+
+static void write_pipe(int sig)
+{
+  (void)sig;
+  (void)!write(self_pipe[1], "x", 1);
+}
+
+static void nothing(int sig)
+{
+  (void)sig;
+}
+
+static void post_from_thread(union sigval v)
+{
+  (void)v;
+  sem_post(&woken);
+}
+
+static void *waiter(void *arg)
+{
+  pthread_mutex_lock(&m);
+  while (!flag)
+    pthread_cond_wait(&cv, &m);
+  pthread_mutex_unlock(&m);
+  return arg;
+}
+
+static void on(int sig, void (*fn)(int))
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = fn;
+  sa.sa_flags = SA_RESTART;
+  sigaction(sig, &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+  const char *mode = argc > 1 ? argv[1] : "alarm";
+  struct itimerval in_1500ms = {{0, 0}, {1, 500000}};
+  struct itimerspec posix_1500ms = {{0, 0}, {1, 500000000}};
+  struct sigevent ev;
+  timer_t timer;
+  pthread_t t;
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (sem_init(&woken, 0, 0) != 0 || pipe(self_pipe) != 0 ||
+      pthread_create(&t, NULL, waiter, NULL) != 0)
+    return 2;
+  memset(&ev, 0, sizeof ev);
+  if (strcmp(mode, "alarm") == 0 || strcmp(mode, "never") == 0) {
+    on(SIGALRM, mode[0] == 'a' ? post : nothing);
+    setitimer(ITIMER_REAL, &in_1500ms, NULL);
+  } else if (strcmp(mode, "alarm_pipe") == 0) {
+    on(SIGALRM, write_pipe);
+    setitimer(ITIMER_REAL, &in_1500ms, NULL);
+    char c;
+    while (read(self_pipe[0], &c, 1) != 1)
+      ;
+    sem_post(&woken);
+  } else if (strcmp(mode, "posix_signal") == 0) {
+    on(SIGRTMIN, post);
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = SIGRTMIN;
+    if (timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0 ||
+        timer_settime(timer, 0, &posix_1500ms, NULL) != 0)
+      return 2;
+  } else if (strcmp(mode, "posix_thread") == 0) {
+    ev.sigev_notify = SIGEV_THREAD;
+    ev.sigev_notify_function = post_from_thread;
+    if (timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0 ||
+        timer_settime(timer, 0, &posix_1500ms, NULL) != 0)
+      return 2;
+  } else {
+    return 2;
+  }
+  while (sem_wait(&woken) != 0)
+    ;
+  pthread_mutex_lock(&m);
+  flag = 1;
+  pthread_cond_signal(&cv);
+  pthread_mutex_unlock(&m);
+  pthread_join(t, NULL);
+  printf("woken_by_a_timer: done\n");
+  return 0;
+}
