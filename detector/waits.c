@@ -289,7 +289,8 @@ LG_EXPORT int timer_settime(timer_t id, int flags, const struct itimerspec *valu
   int rc = real(id, flags, value, old);
   lg_timer_t *t = rc == 0 && value != NULL ? lg_timer_slot(id, 0) : NULL;
   if (t != NULL) {
-    uint64_t v = (uint64_t)value->it_value.tv_sec * 1000000000ull + (uint64_t)value->it_value.tv_nsec;
+    uint64_t v =
+        (uint64_t)value->it_value.tv_sec * 1000000000ull + (uint64_t)value->it_value.tv_nsec;
     int periodic = value->it_interval.tv_sec != 0 || value->it_interval.tv_nsec != 0;
     /* An absolute time is on the timer's own clock: counted as armed for good, conservatively. */
     atomic_store(&t->until_ns, v == 0 ? 0
