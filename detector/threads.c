@@ -465,6 +465,16 @@ static void lg_fork_parent(void) {
   lg_runtime_fork_parent();
 }
 
+/* Whether the lock at addr is process-shared (glibc: the mutex kind's PSHARED bit, the
+ * rwlock's shared word); a spinlock's sharing is not recorded in it. */
+static int lg_lock_process_shared(uintptr_t addr, uint8_t kind) {
+  if (kind == LG_KIND_MUTEX)
+    return (((const pthread_mutex_t *)addr)->__data.__kind & 128) != 0;
+  if (kind == LG_KIND_RWLOCK)
+    return ((const pthread_rwlock_t *)addr)->__data.__shared != 0;
+  return 0;
+}
+
 static void lg_fork_child(void) {
   lg_mem_fork_child();
   pthread_mutexattr_t ma;
@@ -481,8 +491,11 @@ static void lg_fork_child(void) {
     lg_thread_t *next = t->next;
     if (t != self) {
       others = 1;
-      /* Its locks stay locked forever here: whoever blocks on one hangs. */
+      /* Its locks stay locked forever here: whoever blocks on one hangs. Not a process-
+       * shared one: the thread holding it goes on in the parent, which releases it. */
       for (uint32_t i = 0; i < t->depth; i++) {
+        if (lg_lock_process_shared(t->held[i].addr, t->held[i].kind))
+          continue;
         lg_locks_mark_orphan(t->held[i].id, t->held[i].ver);
         lg_abandoned_note_fork(t, &t->held[i]);
       }

@@ -31,6 +31,7 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -111,18 +112,31 @@ const char *lg_call_name(int call) {
 static _Atomic uint32_t lg_fd_gen[LG_FD_MAX];
 static _Atomic uint32_t lg_fork_gen;
 
+/* fd -> the inode of the pipe or socket made there: a descriptor closed without our close
+ * (fclose, close_range, closefrom, a raw system call) keeps its mark, and the number's next
+ * user (a socket to another process, a FIFO) must not be taken for it. */
+static _Atomic uint64_t lg_fd_ino[LG_FD_MAX];
+
+static uint64_t lg_fd_inode(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 ? (uint64_t)st.st_ino ^ ((uint64_t)st.st_dev << 48) : 0;
+}
+
 static void lg_fd_note(const int *fds) {
   uint32_t g = atomic_load_explicit(&lg_fork_gen, memory_order_relaxed) + 1;
   for (int i = 0; i < 2; i++)
-    if (fds[i] >= 0 && fds[i] < LG_FD_MAX)
+    if (fds[i] >= 0 && fds[i] < LG_FD_MAX) {
+      atomic_store_explicit(&lg_fd_ino[fds[i]], lg_fd_inode(fds[i]), memory_order_relaxed);
       atomic_store_explicit(&lg_fd_gen[fds[i]], g, memory_order_relaxed);
+    }
 }
 
 int lg_fd_is_internal(int fd) {
   if (fd < 0 || fd >= LG_FD_MAX)
     return 0;
   uint32_t g = atomic_load_explicit(&lg_fd_gen[fd], memory_order_relaxed);
-  return g != 0 && g == atomic_load_explicit(&lg_fork_gen, memory_order_relaxed) + 1;
+  return g != 0 && g == atomic_load_explicit(&lg_fork_gen, memory_order_relaxed) + 1 &&
+         lg_fd_inode(fd) == atomic_load_explicit(&lg_fd_ino[fd], memory_order_relaxed);
 }
 
 void lg_waits_after_fork(void) {
@@ -137,6 +151,17 @@ void lg_waits_after_fork(void) {
  * write", and a program waiting for its child's output ended as hung. */
 static void *lg_real_next(const char *name) {
   return dlsym(RTLD_NEXT, name);
+}
+
+/* glibc's _Fork (2.34): a fork without the atfork handlers, so without lg_waits_after_fork. */
+LG_EXPORT pid_t _Fork(void) {
+  static pid_t (*real)(void);
+  if (real == NULL && (real = (pid_t(*)(void))lg_real_next("_Fork")) == NULL) {
+    errno = ENOSYS;
+    return -1;
+  }
+  lg_waits_after_fork();
+  return real();
 }
 
 LG_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
@@ -212,11 +237,13 @@ LG_EXPORT int close(int fd) {
 
 /* ---- signal handlers that may end a wait ---- */
 
-/* Signals other processes send to ask a program for something: a handler of the program's
- * for one of them is how a daemon is told to stop or reload, often by sem_post or a write to
- * a pipe of its own (the self-pipe trick). SIGALRM is not among them: it is the program's own
- * timer, and a program that waits for its own alarm set a deadline on itself. */
-static const int lg_wake_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+/* Signals other processes send to ask a program for something, and SIGCHLD (a child ended): a
+ * handler of the program's for one of them is how a daemon is told to stop or reload, or a
+ * parent that its child is done, often by sem_post or a write to a pipe of its own (the
+ * self-pipe trick). SIGALRM is not among them: the timers that raise it are followed
+ * below, and count only until they fire. */
+static const int lg_wake_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+                                      SIGCHLD}; /* SIGCHLD: a child process ended */
 static _Atomic uint32_t lg_wake_handlers; /* bit i: lg_wake_signals[i] has a program handler */
 static _Atomic int lg_alarm_handled;      /* SIGALRM has one (timers, below) */
 

@@ -568,3 +568,22 @@ Test(lockgraph_waits, a_timer_yet_to_fire_is_no_hang, .timeout = 120)
   cr_expect_gt(r.seconds, 1.5, "never: ended after %.2f s, before its alarm", r.seconds);
   run_cleanup(&r);
 }
+
+/* Waits another process ends, seen through what the wrappers used to miss: a descriptor number
+ * closed without the close wrapper (fclose, close_range) and reused for a FIFO, a child made by
+ * _Fork, a SIGCHLD handler that posts, and a process-shared mutex a parent's thread held at
+ * fork (the child waits for the parent, not for a thread that is gone). Each was ended as a
+ * hang or a fork hazard before. */
+Test(lockgraph_waits, waits_other_processes_end_are_no_hang, .timeout = 120)
+{
+  static const char *const modes[] = {"fclose_reuse", "close_range", "_Fork", "sigchld",
+                                      "pshared"};
+  for (size_t i = 0; i < 5; i++) {
+    const char *args[] = {modes[i], NULL};
+    run_request_t rq = {.program = "waits_ended_elsewhere", .args = args, .timeout_s = 30};
+    run_result_t r;
+    run_corpus(&rq, &r);
+    expect_clean(&r, "waits_ended_elsewhere");
+    run_cleanup(&r);
+  }
+}
