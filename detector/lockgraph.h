@@ -964,9 +964,8 @@ void lg_waits_note_handler(int sig, void (*handler)(int));
  * USR2) has a handler of the program's: such a handler may post a semaphore or write to a
  * pipe (both async-signal-safe), so waits on those can be ended from outside. */
 int lg_waits_signal_can_wake(void);
-/* Whether a timer the program armed has yet to fire: SIGALRM (alarm, setitimer) with a handler
- * of the program's, or a POSIX timer notifying by signal or thread (waits.c). Its waits may
- * end when it does: no hang is reported meanwhile. */
+/* Whether a POSIX timer the program armed, notifying by signal or thread, has yet to fire
+ * (waits.c): its waits may end when it does, so no hang is reported meanwhile. */
 int lg_waits_timer_pending(void);
 
 /* ---- hang.c ---- */

@@ -33,7 +33,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -240,17 +239,13 @@ LG_EXPORT int close(int fd) {
 /* Signals other processes send to ask a program for something, and SIGCHLD (a child ended): a
  * handler of the program's for one of them is how a daemon is told to stop or reload, or a
  * parent that its child is done, often by sem_post or a write to a pipe of its own (the
- * self-pipe trick). SIGALRM is not among them: the timers that raise it are followed
- * below, and count only until they fire. */
+ * self-pipe trick). SIGALRM is not among them: it is the program's own timer, and a program
+ * that waits for its own alarm set a deadline on itself (POSIX timers: below). */
 static const int lg_wake_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
                                       SIGCHLD}; /* SIGCHLD: a child process ended */
 static _Atomic uint32_t lg_wake_handlers; /* bit i: lg_wake_signals[i] has a program handler */
-static _Atomic int lg_alarm_handled;      /* SIGALRM has one (timers, below) */
 
 void lg_waits_note_handler(int sig, void (*handler)(int)) {
-  if (sig == SIGALRM)
-    atomic_store_explicit(&lg_alarm_handled, handler != SIG_DFL && handler != SIG_IGN,
-                          memory_order_relaxed);
   for (unsigned i = 0; i < sizeof lg_wake_signals / sizeof lg_wake_signals[0]; i++) {
     if (lg_wake_signals[i] != sig)
       continue;
@@ -263,12 +258,12 @@ void lg_waits_note_handler(int sig, void (*handler)(int)) {
 
 /* ---- timers the program armed ----
  *
- * A timer the program armed ends its waits by itself when it fires: SIGALRM from alarm or
- * setitimer with a handler of the program's (which may post a semaphore or write to a pipe),
- * a POSIX timer notifying by signal or by a thread of its own (which glibc starts, untracked).
- * Until it has fired, threads blocked waiting for it are not hung. ITIMER_REAL is asked of the
- * kernel; POSIX timers are followed through timer_create, timer_settime and timer_delete, in a
- * small table (a timer beyond it counts as armed for good: never a false hang). */
+ * A POSIX timer the program armed, notifying by a signal or by a thread of its own (which glibc
+ * starts, untracked), may end its waits when it fires: until it has, threads blocked waiting
+ * for it are not hung. Followed through timer_create, timer_settime and timer_delete, in a
+ * small table (a timer beyond it counts as armed for good: never a false hang). alarm and
+ * setitimer do not count: a program that bounds its own run with alarm(2) and a handler that
+ * reports and exits (as the hazard programs of this project do) would never be seen hung. */
 #define LG_TIMERS 64
 typedef struct lg_timer {
   timer_t id;
@@ -341,10 +336,6 @@ LG_EXPORT int timer_delete(timer_t id) {
 }
 
 int lg_waits_timer_pending(void) {
-  struct itimerval it;
-  if (atomic_load_explicit(&lg_alarm_handled, memory_order_relaxed) &&
-      getitimer(ITIMER_REAL, &it) == 0 && (it.it_value.tv_sec != 0 || it.it_value.tv_usec != 0))
-    return 1;
   if (atomic_load_explicit(&lg_timers_overflow, memory_order_relaxed))
     return 1;
   uint64_t now = lg_now_ns();

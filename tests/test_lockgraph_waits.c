@@ -544,29 +544,36 @@ Test(lockgraph_waits, reading_a_child_made_without_fork_is_no_hang, .timeout = 1
   }
 }
 
-/* Every thread blocked on what a timer the program armed will end (a SIGALRM or POSIX timer
- * whose handler posts or writes a self-pipe, a POSIX timer's own thread) is no hang while the
- * timer has yet to fire (before: ended as hung after a second); one whose timer fired without
- * waking anybody still is. */
-Test(lockgraph_waits, a_timer_yet_to_fire_is_no_hang, .timeout = 120)
+/* Every thread blocked on what a POSIX timer the program armed will end (its signal's handler
+ * posts, or its own thread does) is no hang while the timer has yet to fire (before: ended as
+ * hung after a second); one whose timer fired without waking anybody still is. alarm and
+ * setitimer are not counted (the hazard programs bound themselves with alarm and must still be
+ * seen hung): a documented limit, pinned here. */
+Test(lockgraph_waits, a_posix_timer_yet_to_fire_is_no_hang, .timeout = 120)
 {
-  static const char *const modes[] = {"alarm", "alarm_pipe", "posix_signal", "posix_thread"};
-  for (size_t i = 0; i < 4; i++) {
-    const char *args[] = {modes[i], NULL};
+  static const char *const clean[] = {"posix_signal", "posix_thread"};
+  for (size_t i = 0; i < 2; i++) {
+    const char *args[] = {clean[i], NULL};
     run_request_t rq = {.program = "woken_by_a_timer", .args = args, .timeout_s = 30};
     run_result_t r;
     run_corpus(&rq, &r);
     expect_clean(&r, "woken_by_a_timer");
     run_cleanup(&r);
   }
-  const char *never[] = {"never", NULL};
-  run_request_t rq = {.program = "woken_by_a_timer", .args = never, .timeout_s = 30};
-  run_result_t r;
-  run_corpus(&rq, &r);
-  cr_expect_eq(r.status, REPORT_EXITCODE, "never: exit status %d; stderr:\n%s", r.status, r.err);
-  cr_expect_not_null(strstr(r.err, "lockgraph: hang: no progress"), "never: stderr:\n%s", r.err);
-  cr_expect_gt(r.seconds, 1.5, "never: ended after %.2f s, before its alarm", r.seconds);
-  run_cleanup(&r);
+  static const char *const hung[] = {"posix_never", "alarm"};
+  for (size_t i = 0; i < 2; i++) {
+    const char *args[] = {hung[i], NULL};
+    run_request_t rq = {.program = "woken_by_a_timer", .args = args, .timeout_s = 30};
+    run_result_t r;
+    run_corpus(&rq, &r);
+    cr_expect_eq(r.status, REPORT_EXITCODE, "%s: exit status %d; stderr:\n%s", hung[i], r.status,
+                 r.err);
+    cr_expect_not_null(strstr(r.err, "lockgraph: hang: no progress"), "%s: stderr:\n%s", hung[i],
+                       r.err);
+    if (i == 0)
+      cr_expect_gt(r.seconds, 1.5, "posix_never: ended after %.2f s, before its timer", r.seconds);
+    run_cleanup(&r);
+  }
 }
 
 /* Waits another process ends, seen through what the wrappers used to miss: a descriptor number
