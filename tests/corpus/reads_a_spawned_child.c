@@ -17,20 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "parked.h"
+
 extern char **environ;
 
-static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static int flag; /* guarded by m */
-
-static void *waiter(void *arg)
-{
-  pthread_mutex_lock(&m);
-  while (!flag)
-    pthread_cond_wait(&cv, &m);
-  pthread_mutex_unlock(&m);
-  return arg;
-}
 
 /* A child writing "hi" to fds[1] in 1.5 s, made as `how` says; its pid, or -1. */
 static pid_t spawn_writer(const char *how, int fds[2])
@@ -63,7 +53,7 @@ int main(int argc, char **argv)
   char buf[16] = "";
   pthread_t t;
   setvbuf(stdout, NULL, _IOLBF, 0);
-  if (pipe(fds) != 0 || pthread_create(&t, NULL, waiter, NULL) != 0)
+  if (pipe(fds) != 0 || corpus_park(&t) != 0)
     return 2;
   pid_t pid = spawn_writer(how, fds);
   if (pid < 0)
@@ -74,11 +64,7 @@ int main(int argc, char **argv)
   buf[strcspn(buf, "\n")] = '\0';
   printf("reads_a_spawned_child: got %s\n", buf);
   waitpid(pid, NULL, 0);
-  pthread_mutex_lock(&m);
-  flag = 1;
-  pthread_cond_signal(&cv);
-  pthread_mutex_unlock(&m);
-  pthread_join(t, NULL);
+  corpus_unpark(t);
   printf("reads_a_spawned_child: done\n");
   return 0;
 }

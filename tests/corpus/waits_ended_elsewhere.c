@@ -28,21 +28,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static int flag; /* guarded by m */
+#include "parked.h"
+
 static sem_t child_done;
 static pthread_mutex_t *shared;
 static sem_t holding;
-
-static void *waiter(void *arg)
-{
-  pthread_mutex_lock(&m);
-  while (!flag)
-    pthread_cond_wait(&cv, &m);
-  pthread_mutex_unlock(&m);
-  return arg;
-}
 
 static void *holds_the_shared_lock(void *arg)
 {
@@ -102,7 +92,7 @@ int main(int argc, char **argv)
   char c;
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (sem_init(&child_done, 0, 0) != 0 || sem_init(&holding, 0, 0) != 0 ||
-      pthread_create(&t, NULL, waiter, NULL) != 0)
+      corpus_park(&t) != 0)
     return 2;
   if (strcmp(mode, "fclose_reuse") == 0 || strcmp(mode, "close_range") == 0) {
     int old = closed_pipe(mode), fd = fifo_from_a_child(&pid);
@@ -155,11 +145,7 @@ int main(int argc, char **argv)
     printf("waits_ended_elsewhere: the child failed (status %d)\n", st);
     return 1;
   }
-  pthread_mutex_lock(&m);
-  flag = 1;
-  pthread_cond_signal(&cv);
-  pthread_mutex_unlock(&m);
-  pthread_join(t, NULL);
+  corpus_unpark(t);
   printf("waits_ended_elsewhere: done\n");
   return 0;
 }

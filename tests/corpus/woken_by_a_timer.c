@@ -1,6 +1,6 @@
 /* woken_by_a_timer - every thread waits, for 1.5 s, on what a timer the program armed ends.
  *
- * A worker waits on a condition variable that main signals at the end; main waits on a
+ * A second thread is parked on a condition variable (parked.h) until the end; main waits on a
  * semaphore until the timer fires:
  *   woken_by_a_timer posix_signal   timer_create with SIGEV_SIGNAL (SIGRTMIN), handler sem_post
  *   woken_by_a_timer posix_thread   timer_create with SIGEV_THREAD: glibc's own thread posts
@@ -24,9 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static int flag; /* guarded by m */
+#include "parked.h"
+
 static sem_t woken;
 
 static void post(int sig)
@@ -44,15 +43,6 @@ static void post_from_thread(union sigval v)
 {
   (void)v;
   sem_post(&woken);
-}
-
-static void *waiter(void *arg)
-{
-  pthread_mutex_lock(&m);
-  while (!flag)
-    pthread_cond_wait(&cv, &m);
-  pthread_mutex_unlock(&m);
-  return arg;
 }
 
 static void on(int sig, void (*fn)(int))
@@ -73,7 +63,7 @@ int main(int argc, char **argv)
   timer_t timer;
   pthread_t t;
   setvbuf(stdout, NULL, _IOLBF, 0);
-  if (sem_init(&woken, 0, 0) != 0 || pthread_create(&t, NULL, waiter, NULL) != 0)
+  if (sem_init(&woken, 0, 0) != 0 || corpus_park(&t) != 0)
     return 2;
   memset(&ev, 0, sizeof ev);
   if (strcmp(mode, "alarm") == 0) {
@@ -97,11 +87,7 @@ int main(int argc, char **argv)
   }
   while (sem_wait(&woken) != 0)
     ;
-  pthread_mutex_lock(&m);
-  flag = 1;
-  pthread_cond_signal(&cv);
-  pthread_mutex_unlock(&m);
-  pthread_join(t, NULL);
+  corpus_unpark(t);
   printf("woken_by_a_timer: done\n");
   return 0;
 }
