@@ -123,7 +123,7 @@ static uint32_t lg_ab_add_lock(lg_report_t *r, uint32_t id, uint32_t ver) {
  * so a read-held rwlock counts as still held. */
 static int lg_still_held_by(const lg_abandoned_t *a, uintptr_t addr) {
   if (a->kind == LG_KIND_MUTEX)
-    return ((const pthread_mutex_t *)addr)->__data.__owner == a->ktid;
+    return lg_mutex_owned_by(addr, a->ktid);
   if (a->kind == LG_KIND_RWLOCK && a->mode == LG_MODE_WRITE)
     return ((const pthread_rwlock_t *)addr)->__data.__cur_writer == a->ktid;
   return 1;
@@ -184,7 +184,7 @@ void lg_abandoned_thread_exit(lg_thread_t *t) {
       const pthread_mutex_t *m = (const pthread_mutex_t *)h->addr;
       if (m->__data.__kind & 16 /* glibc: PTHREAD_MUTEX_ROBUST_NORMAL_NP */)
         continue; /* the next locker gets EOWNERDEAD: recovery, not a hang */
-      if (m->__data.__owner != t->ktid)
+      if (!lg_mutex_owned_by(h->addr, t->ktid))
         continue; /* unlocked for it by another thread (a handoff) */
     }
     if (r == NULL && (r = lg_report_new(LG_REPORT_LEAK)) == NULL)

@@ -145,44 +145,42 @@ static void cli_check_writable(const char *path, int sarif) {
 static void cli_share_reports(char *spec, size_t cap, const lg_options_t *o) {
   const char *key[] = {"log", "json", "sarif"};
   const char *path[] = {o->log_path, o->json_path, o->sarif_path};
-  /* Two reports in one file: the SARIF log would replace the other at the end, and text in
-   * the JSON file makes it no JSON Lines. A device (/dev/null) may take several. */
-  static char absv[3][LG_PATH_MAX];
-  for (size_t i = 0; i < 3; i++)
-    if (path[i][0] == '\0' || lg_path_absolute(path[i], absv[i], sizeof absv[i]) != 0)
-      absv[i][0] = '\0';
+  static char abs[3][LG_PATH_MAX]; /* what an option's value may hold */
+  for (size_t k = 0; k < 3; k++) {
+    if (path[k][0] == '\0')
+      continue;
+    if (lg_path_absolute(path[k], abs[k], sizeof abs[k]) != 0)
+      cli_fail("%s: its absolute path is too long for the programs of the run; %s", path[k],
+               "give a shorter path");
+    if (strchr(abs[k], ':') != NULL)
+      cli_fail("%s: its absolute path %s has a ':', which LOCKGRAPH_OPTIONS cannot carry; give "
+               "a path without one", path[k], abs[k]);
+  }
+  /* Two reports in one file (by any two spellings: each exists by now, cli_check_writable
+   * made it): the SARIF log would replace the other at the end, and text in the JSON file
+   * makes it no JSON Lines. A device (/dev/null) may take several. */
   for (size_t i = 0; i < 3; i++)
     for (size_t j = i + 1; j < 3; j++) {
       struct stat a, b;
-      int same = absv[i][0] != '\0' && strcmp(absv[i], absv[j]) == 0 &&
-                 lg_path_kind(absv[i]) != LG_PATH_DEVICE;
-      if (!same && path[i][0] != '\0' && path[j][0] != '\0' && stat(path[i], &a) == 0 &&
-          stat(path[j], &b) == 0)
-        same = a.st_dev == b.st_dev && a.st_ino == b.st_ino && !S_ISCHR(a.st_mode);
-      if (same) {
+      if (path[i][0] != '\0' && path[j][0] != '\0' && stat(abs[i], &a) == 0 &&
+          stat(abs[j], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+          !S_ISCHR(a.st_mode)) {
         char both[32];
         snprintf(both, sizeof both, "--%s and --%s", key[i], key[j]);
         cli_fail("%s name the same file (%s); give each report its own", both, path[i]);
       }
     }
-  char abs[LG_PATH_MAX]; /* what an option's value may hold */
-  for (size_t k = 0; k < sizeof key / sizeof key[0]; k++) {
-    if (path[k][0] == '\0')
-      continue;
-    if (lg_path_absolute(path[k], abs, sizeof abs) != 0)
-      cli_fail("%s: its absolute path is too long for the programs of the run; %s", path[k],
-               "give a shorter path");
-    if (strchr(abs, ':') != NULL)
-      cli_fail("%s: its absolute path %s has a ':', which LOCKGRAPH_OPTIONS cannot carry; give "
-               "a path without one", path[k], abs);
-    cli_spec_add(spec, cap, key[k], abs);
-  }
+  for (size_t k = 0; k < 3; k++)
+    if (path[k][0] != '\0')
+      cli_spec_add(spec, cap, key[k], abs[k]);
+  char scratch[LG_PATH_MAX];
   if (o->sarif_path[0] != '\0' && o->json_path[0] == '\0') {
-    if (lg_sarif_scratch_name(abs, sizeof abs, (long)getpid()) != 0 || strchr(abs, ':') != NULL)
+    if (lg_sarif_scratch_name(scratch, sizeof scratch, (long)getpid()) != 0 ||
+        strchr(scratch, ':') != NULL)
       cli_fail("--sarif: the scratch file of the log cannot be named in $TMPDIR (too long, or "
                "with a ':'); %s%s", "set TMPDIR to a shorter path without one", "");
-    cli_check_writable(abs, 0);
-    cli_spec_add(spec, cap, "json", abs);
+    cli_check_writable(scratch, 0);
+    cli_spec_add(spec, cap, "json", scratch);
   }
 }
 

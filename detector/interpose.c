@@ -119,6 +119,14 @@ void lg_real_resolve(void) {
   LG_RESOLVE(execvpe, "execvpe");
   LG_RESOLVE(fexecve, "fexecve");
   LG_RESOLVE(daemon, "daemon");
+  LG_RESOLVE(fork_raw, "_Fork");
+  LG_RESOLVE(posix_spawn, "posix_spawn");
+  LG_RESOLVE(posix_spawnp, "posix_spawnp");
+  LG_RESOLVE(popen, "popen");
+  LG_RESOLVE(system, "system");
+  LG_RESOLVE(timer_create, "timer_create");
+  LG_RESOLVE(timer_settime, "timer_settime");
+  LG_RESOLVE(timer_delete, "timer_delete");
 #undef LG_RESOLVE
   lg_real = r;
   atomic_store_explicit(&lg_real_state, 2, memory_order_release);

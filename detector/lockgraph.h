@@ -45,9 +45,11 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
 #include <threads.h>
@@ -142,6 +144,17 @@ typedef struct lg_real {
   int (*execvpe)(const char *, char *const[], char *const[]);
   int (*fexecve)(int, char *const[], char *const[]);
   int (*daemon)(int, int);
+  /* waits.c: what makes a child without fork(2), and the timers a program arms. */
+  pid_t (*fork_raw)(void); /* _Fork */
+  int (*posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                     const posix_spawnattr_t *, char *const[], char *const[]);
+  int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                      const posix_spawnattr_t *, char *const[], char *const[]);
+  FILE *(*popen)(const char *, const char *);
+  int (*system)(const char *);
+  int (*timer_create)(clockid_t, struct sigevent *, timer_t *);
+  int (*timer_settime)(timer_t, int, const struct itimerspec *, struct itimerspec *);
+  int (*timer_delete)(timer_t);
 } lg_real_t;
 
 extern lg_real_t lg_real;
@@ -408,6 +421,9 @@ void lg_rt_unlock(void);
  * forgotten as soon as the program installs a handler of its own. */
 int lg_signal_is_ours(int sig);
 void lg_signal_forget(int sig);
+/* A signal whose default action ends the process: its name ("SIGTERM"; "signal" for another),
+ * and in *crash whether that default dumps core (an abort, a fault, QUIT). Async-signal-safe. */
+const char *lg_signal_name(int sig, int *crash);
 /* The program sets sig's disposition to SIG_DFL (a handler that cleans up and raises the signal
  * again, a signal it ignored for a while): for a signal whose default ends the process, our
  * handler goes there instead, as at start-up, so the summary is still written. Returns the
@@ -471,6 +487,12 @@ static inline lg_thread_t *lg_enter(void) {
     return NULL;
   t = lg_thread_self();
   return (t != NULL && !t->passthrough) ? t : NULL;
+}
+
+/* Whether the thread with kernel tid ktid holds the mutex at addr: glibc records the owner's
+ * kernel tid in every mutex it locks and clears it on unlock. */
+static inline int lg_mutex_owned_by(uintptr_t addr, pid_t ktid) {
+  return ((const pthread_mutex_t *)addr)->__data.__owner == ktid;
 }
 
 /* ---- held.c: the held stack beyond the inline push and pop ---- */

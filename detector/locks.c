@@ -542,11 +542,6 @@ static int lg_mutex_type(uintptr_t addr) {
   return ((pthread_mutex_t *)addr)->__data.__kind & 3; /* glibc's PTHREAD_MUTEX_KIND_MASK_NP */
 }
 
-/* glibc records the owner's kernel tid in every mutex it locks and clears it on unlock. */
-static int lg_mutex_owned_by(uintptr_t addr, pid_t ktid) {
-  return ((pthread_mutex_t *)addr)->__data.__owner == ktid;
-}
-
 /* A self-deadlock report for the held entry h relocked here. Under lg_rt.mu. */
 static lg_report_t *lg_self_report(lg_thread_t *t, const lg_held_t *h, uint32_t id, uint32_t ver,
                                    uintptr_t cfa, const lg_frame_pcsp_t *f, int nf, int ends_run) {

@@ -808,34 +808,6 @@ static void lg_sbuf_json_str(lg_sbuf_t *w, const char *s) {
   lg_sbuf_char(w, '"');
 }
 
-static const char *lg_signal_name(int sig) {
-  switch (sig) {
-  case SIGABRT: return "SIGABRT";
-  case SIGSEGV: return "SIGSEGV";
-  case SIGBUS: return "SIGBUS";
-  case SIGFPE: return "SIGFPE";
-  case SIGILL: return "SIGILL";
-  case SIGTERM: return "SIGTERM";
-  case SIGINT: return "SIGINT";
-  case SIGHUP: return "SIGHUP";
-  case SIGQUIT: return "SIGQUIT";
-  case SIGPIPE: return "SIGPIPE";
-  case SIGALRM: return "SIGALRM";
-  case SIGUSR1: return "SIGUSR1";
-  case SIGUSR2: return "SIGUSR2";
-  case SIGVTALRM: return "SIGVTALRM";
-  case SIGPROF: return "SIGPROF";
-  case SIGXCPU: return "SIGXCPU";
-  case SIGXFSZ: return "SIGXFSZ";
-  case SIGIO: return "SIGIO";
-  case SIGPWR: return "SIGPWR";
-  case SIGSYS: return "SIGSYS";
-  case SIGTRAP: return "SIGTRAP";
-  case SIGSTKFLT: return "SIGSTKFLT";
-  default: return "signal";
-  }
-}
-
 /* "<n> <noun>" with the noun in the plural unless n is 1, then `after`. */
 static void lg_sbuf_count(lg_sbuf_t *w, uint64_t n, const char *noun, const char *after) {
   lg_sbuf_uint(w, n);
@@ -868,14 +840,13 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
    * default action dumps core: an abort, a fault, QUIT): TERM, INT, HUP and PIPE are how
    * scripts end the programs they run (`timeout`, a pool's shutdown, `prog | head`), and a
    * line per such child is noise. The JSON summary names the signal either way. */
-  int crash = sig == SIGABRT || sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE ||
-              sig == SIGILL || sig == SIGQUIT || sig == SIGSYS || sig == SIGTRAP ||
-              sig == SIGXCPU || sig == SIGXFSZ;
+  int crash = 0;
+  const char *signame = sig != 0 ? lg_signal_name(sig, &crash) : NULL;
   int say = v >= 2 || (v == 1 && (total > 0 || lg_count_suppressed > 0 || crash));
   w.fd = say ? lg_rt.log_fd : -1;
   if (sig != 0) {
     lg_sbuf_str(&w, "lockgraph: the program was terminated by ");
-    lg_sbuf_str(&w, lg_signal_name(sig));
+    lg_sbuf_str(&w, signame);
     lg_sbuf_str(&w, " (signal ");
     lg_sbuf_int(&w, sig);
     lg_sbuf_str(&w, ")\n");
@@ -955,7 +926,7 @@ static int lg_summary_write(int sig, size_t locks, size_t edges) {
     lg_sbuf_str(&w, ",\"signal\":");
     lg_sbuf_int(&w, sig);
     lg_sbuf_str(&w, ",\"signal_name\":");
-    lg_sbuf_json_str(&w, lg_signal_name(sig));
+    lg_sbuf_json_str(&w, signame);
   }
   lg_sbuf_str(&w, ",\"suppressions\":[");
   for (size_t i = 0; i < ns; i++) {
@@ -983,17 +954,14 @@ static int lg_summary_locked(void) {
   return lg_summary_write(0, locks, edges);
 }
 
-/* Whether the calling thread holds m (glibc records the owner of every mutex type). */
-static int lg_mutex_mine(const pthread_mutex_t *m) {
-  return m->__data.__owner == (int)syscall(SYS_gettid);
-}
 
 void lg_report_summary_on_signal(int sig) {
   int saved = errno;
   /* The live counts need the detector lock: tried, never waited for (the signal may have
    * interrupted its holder); without it, only ended threads' locks and edges are counted. */
   size_t locks, edges;
-  if (!lg_mutex_mine(&lg_rt.mu) && lg_real.mutex_trylock(&lg_rt.mu) == 0) {
+  if (!lg_mutex_owned_by((uintptr_t)&lg_rt.mu, (pid_t)syscall(SYS_gettid)) &&
+      lg_real.mutex_trylock(&lg_rt.mu) == 0) {
     locks = lg_locks_count(1);
     edges = lg_edges_count(1);
     lg_real.mutex_unlock(&lg_rt.mu);
@@ -1012,12 +980,13 @@ int lg_report_summary(void) {
   return total;
 }
 
-
 int lg_report_summary_ending(void) {
   /* Another thread's report is finished first (the process ends with this call, and would
    * cut it short); this thread's own, interrupted by a handler that ends the process, cannot
    * be waited for: the summary is then written as from a fatal signal. */
-  if (lg_mutex_mine(&lg_rt.report_mu) || lg_mutex_mine(&lg_rt.mu)) {
+  pid_t self = (pid_t)syscall(SYS_gettid);
+  if (lg_mutex_owned_by((uintptr_t)&lg_rt.report_mu, self) ||
+      lg_mutex_owned_by((uintptr_t)&lg_rt.mu, self)) {
     int saved = errno;
     int total = lg_summary_write(0, lg_locks_count(0), lg_edges_count(0));
     errno = saved;

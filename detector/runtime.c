@@ -443,10 +443,33 @@ static int lg_find_self_cb(struct dl_phdr_info *info, size_t size, void *data) {
  * a fault, a request to stop (TERM, INT, HUP, QUIT), a pipe whose reader left (PIPE), a timer
  * or limit the program set and did not handle (ALRM, VTALRM, PROF, XCPU, XFSZ), a signal it
  * was sent and did not expect (USR1, USR2, IO, PWR, SYS, TRAP, STKFLT). */
-static const int lg_fatal_signals[] = {
-    SIGABRT, SIGSEGV, SIGBUS,  SIGFPE,    SIGILL,  SIGTERM, SIGINT,  SIGHUP, SIGQUIT, SIGPIPE,
-    SIGALRM, SIGUSR1, SIGUSR2, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGIO,  SIGPWR,  SIGSYS,
-    SIGTRAP, SIGSTKFLT};
+static const struct lg_fatal_signal {
+  int sig;
+  const char *name;
+  uint8_t crash; /* its default action dumps core: an abort, a fault, QUIT */
+} lg_fatal_signals[] = {
+    {SIGABRT, "SIGABRT", 1}, {SIGSEGV, "SIGSEGV", 1},     {SIGBUS, "SIGBUS", 1},
+    {SIGFPE, "SIGFPE", 1},   {SIGILL, "SIGILL", 1},       {SIGTERM, "SIGTERM", 0},
+    {SIGINT, "SIGINT", 0},   {SIGHUP, "SIGHUP", 0},       {SIGQUIT, "SIGQUIT", 1},
+    {SIGPIPE, "SIGPIPE", 0}, {SIGALRM, "SIGALRM", 0},     {SIGUSR1, "SIGUSR1", 0},
+    {SIGUSR2, "SIGUSR2", 0}, {SIGVTALRM, "SIGVTALRM", 0}, {SIGPROF, "SIGPROF", 0},
+    {SIGXCPU, "SIGXCPU", 1}, {SIGXFSZ, "SIGXFSZ", 1},     {SIGIO, "SIGIO", 0},
+    {SIGPWR, "SIGPWR", 0},   {SIGSYS, "SIGSYS", 1},       {SIGTRAP, "SIGTRAP", 1},
+    {SIGSTKFLT, "SIGSTKFLT", 0}};
+#define LG_FATAL_SIGNALS (sizeof lg_fatal_signals / sizeof lg_fatal_signals[0])
+
+static const struct lg_fatal_signal *lg_fatal_signal(int sig) {
+  for (size_t i = 0; i < LG_FATAL_SIGNALS; i++)
+    if (lg_fatal_signals[i].sig == sig)
+      return &lg_fatal_signals[i];
+  return NULL;
+}
+
+const char *lg_signal_name(int sig, int *crash) {
+  const struct lg_fatal_signal *f = lg_fatal_signal(sig);
+  *crash = f != NULL && f->crash;
+  return f != NULL ? f->name : "signal";
+}
 static _Atomic uint64_t lg_signals_ours; /* bit per signal number: our handler is installed */
 
 int lg_signal_is_ours(int sig) {
@@ -486,13 +509,6 @@ static void lg_fatal_handler(int sig) {
   errno = saved;
 }
 
-static int lg_signal_fatal(int sig) {
-  for (size_t i = 0; i < sizeof lg_fatal_signals / sizeof lg_fatal_signals[0]; i++)
-    if (lg_fatal_signals[i] == sig)
-      return 1;
-  return 0;
-}
-
 /* Puts our handler on sig in place of its default action; the real sigaction's result. */
 static int lg_signal_take(int sig, struct sigaction *old) {
   struct sigaction act;
@@ -508,7 +524,7 @@ static int lg_signal_take(int sig, struct sigaction *old) {
 }
 
 int lg_signal_default(int sig, struct sigaction *old) {
-  if (lg_real.sig_action == NULL || !lg_signal_fatal(sig) ||
+  if (lg_real.sig_action == NULL || lg_fatal_signal(sig) == NULL ||
       atomic_load_explicit(&lg_rt.state, memory_order_acquire) != 2)
     return -2;
   return lg_signal_take(sig, old);
@@ -517,8 +533,8 @@ int lg_signal_default(int sig, struct sigaction *old) {
 static void lg_signals_install(void) {
   if (lg_real.sig_action == NULL)
     return;
-  for (size_t i = 0; i < sizeof lg_fatal_signals / sizeof lg_fatal_signals[0]; i++) {
-    int sig = lg_fatal_signals[i];
+  for (size_t i = 0; i < LG_FATAL_SIGNALS; i++) {
+    int sig = lg_fatal_signals[i].sig;
     struct sigaction old;
     if (lg_real.sig_action(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
         (old.sa_flags & SA_SIGINFO))

@@ -148,55 +148,32 @@ void lg_waits_after_fork(void) {
  * glibc builds on its own posix_spawn, past this one); a vfork child that execs, in exec.c.
  * Before, a thread reading a pipe a spawned child writes was "a pipe only this program can
  * write", and a program waiting for its child's output ended as hung. */
-static void *lg_real_next(const char *name) {
-  return dlsym(RTLD_NEXT, name);
-}
-
 /* glibc's _Fork (2.34): a fork without the atfork handlers, so without lg_waits_after_fork. */
 LG_EXPORT pid_t _Fork(void) {
-  static pid_t (*real)(void);
-  if (real == NULL && (real = (pid_t(*)(void))lg_real_next("_Fork")) == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
   lg_waits_after_fork();
-  return real();
+  return LG_REAL_W(fork_raw, "_Fork")();
 }
 
 LG_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
-  static __typeof__(posix_spawn) *real;
-  if (real == NULL && (real = (__typeof__(real))lg_real_next("posix_spawn")) == NULL)
-    return ENOSYS;
   lg_waits_after_fork();
-  return real(pid, path, fa, attr, argv, envp);
+  return LG_REAL_W(posix_spawn, "posix_spawn")(pid, path, fa, attr, argv, envp);
 }
 
 LG_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
                            const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
-  static __typeof__(posix_spawnp) *real;
-  if (real == NULL && (real = (__typeof__(real))lg_real_next("posix_spawnp")) == NULL)
-    return ENOSYS;
   lg_waits_after_fork();
-  return real(pid, file, fa, attr, argv, envp);
+  return LG_REAL_W(posix_spawnp, "posix_spawnp")(pid, file, fa, attr, argv, envp);
 }
 
 LG_EXPORT FILE *popen(const char *command, const char *type) {
-  static __typeof__(popen) *real;
-  if (real == NULL && (real = (__typeof__(real))lg_real_next("popen")) == NULL) {
-    errno = ENOSYS;
-    return NULL;
-  }
   lg_waits_after_fork();
-  return real(command, type);
+  return LG_REAL_W(popen, "popen")(command, type);
 }
 
 LG_EXPORT int system(const char *command) {
-  static __typeof__(system) *real;
-  if (real == NULL && (real = (__typeof__(real))lg_real_next("system")) == NULL)
-    return -1;
   lg_waits_after_fork();
-  return real(command);
+  return LG_REAL_W(system, "system")(command);
 }
 
 LG_EXPORT int pipe(int fds[2]) {
@@ -289,12 +266,7 @@ static lg_timer_t *lg_timer_slot(timer_t id, int add) {
 }
 
 LG_EXPORT int timer_create(clockid_t clk, struct sigevent *sev, timer_t *id) {
-  static __typeof__(timer_create) *real;
-  if (real == NULL && (real = (__typeof__(real))dlsym(RTLD_NEXT, "timer_create")) == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
-  int rc = real(clk, sev, id);
+  int rc = LG_REAL_W(timer_create, "timer_create")(clk, sev, id);
   /* SIGEV_NONE notifies nobody: not followed. The default (sev NULL) is SIGALRM. */
   if (rc == 0 && (sev == NULL || sev->sigev_notify != SIGEV_NONE) && lg_timer_slot(*id, 1) == NULL)
     atomic_store(&lg_timers_overflow, 1);
@@ -303,12 +275,7 @@ LG_EXPORT int timer_create(clockid_t clk, struct sigevent *sev, timer_t *id) {
 
 LG_EXPORT int timer_settime(timer_t id, int flags, const struct itimerspec *value,
                             struct itimerspec *old) {
-  static __typeof__(timer_settime) *real;
-  if (real == NULL && (real = (__typeof__(real))dlsym(RTLD_NEXT, "timer_settime")) == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
-  int rc = real(id, flags, value, old);
+  int rc = LG_REAL_W(timer_settime, "timer_settime")(id, flags, value, old);
   lg_timer_t *t = rc == 0 && value != NULL ? lg_timer_slot(id, 0) : NULL;
   if (t != NULL) {
     uint64_t v =
@@ -323,13 +290,8 @@ LG_EXPORT int timer_settime(timer_t id, int flags, const struct itimerspec *valu
 }
 
 LG_EXPORT int timer_delete(timer_t id) {
-  static __typeof__(timer_delete) *real;
-  if (real == NULL && (real = (__typeof__(real))dlsym(RTLD_NEXT, "timer_delete")) == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
   lg_timer_t *t = lg_timer_slot(id, 0);
-  int rc = real(id);
+  int rc = LG_REAL_W(timer_delete, "timer_delete")(id);
   if (rc == 0 && t != NULL)
     atomic_store(&t->used, 0);
   return rc;
