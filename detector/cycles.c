@@ -344,31 +344,32 @@ int lg_cycle_possible(uint32_t from, uint32_t to, int64_t *bound) {
   return 1;
 }
 
-/* Puts a new edge into the graph's order, or sets it aside: an edge into a lock that has never
- * had an edge out (a lock taken innermost, such as a lock per object) cannot be on a cycle,
- * so it costs the order nothing until that lock takes an edge out; then its edges in go into
- * the order first (they cannot close a cycle: nothing leaves it yet). Every edge of a cycle
- * leads into a lock with an edge out, so when a cycle's last edge arrives all its edges are
- * in the order and the graph refuses that one, as if nothing had been set aside. A lock
- * destroyed while still innermost never touches the graph. Each edge is offered to the graph
- * once (when both its ends have had an edge out), so the graph is not asked whether it knows
- * it (lg_graph_add_new_edge: this table is the one index of edges). Under lg_rt.mu.
- * Invariant: an edge set aside leads into a lock with no edge out (out.w == 0). */
+/* Puts a new edge into the graph's order, or leaves it outside: an edge into a lock that has
+ * never had an edge out (a lock taken innermost, such as a lock per object) cannot be on a
+ * cycle, so it costs the order nothing until that lock takes an edge out. Then the lock is
+ * placed above every other, which puts its edges in into the order at once, all agreeing
+ * with it (none can close a cycle: nothing left it yet), and its first edge out is ordered.
+ * Every edge of a cycle leads into a lock with an edge out, so when a cycle's last edge
+ * arrives all its edges are in the order and the graph refuses that one, as if nothing had
+ * been left outside. A lock destroyed while still innermost never touches the graph. The
+ * graph reads the edges where edges.c keeps them (lg_edges_view); each is ordered once, when
+ * it is new. An edge the graph refuses, or cannot order
+ * for want of memory, goes into the refused list, outside the order: the cycle searches run
+ * through refused edges, so one that could not be ordered is still checked, by the slower
+ * search. Under lg_rt.mu, with e already in its ends' vectors. */
 int lg_graph_learn(lg_edge_t *e) {
-  lg_lock_aux_t *fx = lg_aux_at(e->from);
-  if (!fx->ordered) {
-    fx->ordered = 1;
-    for (uint32_t i = 0; i < lg_edge_vec_len(&fx->in); i++) {
-      int rc = lg_graph_add_new_edge(lg_rt.graph, lg_edge_vec_items(&fx->in)[i]->from, e->from, NULL, 0, NULL);
-      if (rc == LG_GRAPH_CYCLE) /* cannot happen (see above); kept searchable if it does */
-        lg_refused_add(lg_edge_vec_items(&fx->in)[i]);
-      else if (rc < 0)
-        lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are not checked");
-    }
-  }
-  if (!lg_aux_at(e->to)->ordered)
-    return LG_GRAPH_ADDED; /* set aside */
-  return lg_graph_add_new_edge(lg_rt.graph, e->from, e->to, NULL, 0, NULL);
+  int rc = LG_GRAPH_ADDED;
+  if (lg_graph_order(lg_rt.graph, e->from) == 0 && lg_graph_place(lg_rt.graph, e->from) != 0)
+    rc = -ENOMEM;
+  else if (lg_graph_order(lg_rt.graph, e->to) != 0) /* else left outside */
+    rc = lg_graph_order_edge(lg_rt.graph, e->from, e->to);
+  if (rc == LG_GRAPH_ADDED)
+    return 0;
+  lg_refused_add(e);
+  if (rc < 0)
+    lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are checked by "
+                                 "a slower search");
+  return rc == LG_GRAPH_CYCLE;
 }
 
 /* Every simple cycle through the edge `closing` taken as occurrence x: every simple path

@@ -30,9 +30,10 @@ typedef struct lg_report_list {
 /* Whether a path to ~> from can exist, from the graph's order alone; *bound gets the highest
  * place a lock on such a path can have (INT64_MAX when some lock has no place). */
 int lg_cycle_possible(uint32_t from, uint32_t to, int64_t *bound);
-/* Puts the new edge e into the graph's order, or sets it aside while its head has no edge
- * out; LG_GRAPH_CYCLE when the graph refuses it (it closes a cycle: the caller adds it to
- * the refused list), < 0 without memory. */
+/* Puts the new edge e into the graph's order, or leaves it outside while its head has no edge
+ * out. 1 when the graph refuses it (it closes a cycle), else 0. A refused edge, and one the
+ * graph could not order for want of memory, is in the refused list (lg_refused_add) on
+ * return: outside the order, and the cycle searches run through it. */
 int lg_graph_learn(lg_edge_t *e);
 /* Adds to out the report of every reportable cycle through the edge `closing` taken as
  * occurrence x, each set of locks once. */

@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "edges.h"
@@ -35,7 +36,23 @@ lg_edge_t **lg_refused;  /* edges the graph refused, still alive: cycles run thr
 size_t lg_refused_live;
 static size_t lg_refused_cap;
 
+/* The graph reads only locks it has placed, which have had an edge out: published, so their
+ * vectors are lg_rt.mu's, never a leaf's. */
+static uint32_t lg_edges_list(void *ctx, lg_node_t n, int dir, void *const **items) {
+  (void)ctx;
+  const lg_lock_aux_t *x = lg_aux_at(n);
+  const lg_edge_vec_t *v = dir == LG_GRAPH_OUT ? &x->out : &x->in;
+  *items = (void *const *)lg_edge_vec_items(v);
+  return lg_edge_vec_len(v);
+}
+
+const lg_graph_adj_t lg_edges_view = {.list = lg_edges_list,
+                                      .from_off = offsetof(lg_edge_t, from),
+                                      .to_off = offsetof(lg_edge_t, to),
+                                      .skip_off = offsetof(lg_edge_t, refused)};
+
 void lg_refused_add(lg_edge_t *e) {
+  e->refused = 1; /* out of the graph's order at once, whatever happens to the list */
   if (lg_refused_live == lg_refused_cap) {
     size_t ncap = lg_refused_cap ? lg_refused_cap * 2 : 16;
     lg_edge_t **p = lg_mem_realloc(lg_refused, lg_refused_cap * sizeof(*p), ncap * sizeof(*p));
@@ -46,7 +63,6 @@ void lg_refused_add(lg_edge_t *e) {
     lg_refused = p;
     lg_refused_cap = ncap;
   }
-  e->refused = 1;
   lg_refused[lg_refused_live++] = e;
 }
 

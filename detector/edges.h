@@ -6,7 +6,9 @@
  * leaf.c's own calls (marked below) work on a leaf's edges under its spin flag instead.
  * Finding an edge is O(1) expected (a scan of fewer than LG_EDGE_INDEX_DEGREE edges, or the
  * table), adding and removing one O(1) amortized; destroying a lock is O(its edges). The
- * graph's order (graph.c) and the cycle search (cycles.c) read it.
+ * graph's order (graph.c, through lg_edges_view) and the cycle search (cycles.c) read it; the
+ * graph keeps no edges of its own, so an edge is in the order as soon as it is in the vectors
+ * and both its ends are placed.
  *
  * An edge A -> B ("B was taken while A was held") is one record with the ways it was taken
  * (occurrences). Where it lives depends on B:
@@ -88,6 +90,10 @@ _Static_assert(sizeof(struct lg_edge) == 64, "an edge record is one 64-byte allo
 
 /* ---- edges.c: the edge table, records, occurrences, refused edges, interned stacks ----
  * Under lg_rt.mu, but for those marked as leaf.c's (on a leaf's own edges, under its flag). */
+
+/* The graph's view of the edges (graph.h): a lock's out and in vectors, each record's ends
+ * and its refused byte (refused edges are outside the order). */
+extern const lg_graph_adj_t lg_edges_view;
 
 /* The edges the graph refused that are still alive (cycles run through them); read-only
  * outside edges.c. */

@@ -1,40 +1,46 @@
-/* graph.h - the lock-order graph, with incremental cycle detection.
+/* graph.h - the lock-order graph's order: a dynamic topological order (Pearce-Kelly) over
+ * edges another module owns, with incremental cycle detection.
  *
- * What it detects: nodes are locks, an edge A -> B means "B was acquired while A was held".
- * A cycle means the program has taken its locks in orders that can deadlock. The graph keeps
- * its edges acyclic in a dynamic topological order (Pearce-Kelly): an edge that agrees with the
- * current order costs O(1); one that disagrees searches only the affected region
- * [ord(B), ord(A)] and reorders it. An edge that would close a cycle is NOT added to the order:
- * lg_graph_add_edge returns LG_GRAPH_CYCLE and writes the shortest path B -> ... -> A (by BFS
- * over the graph's edges), which together with the new edge A -> B is the cycle. Such an edge is
- * remembered as refused, so adding it again returns LG_GRAPH_KNOWN and the cycle is reported
- * once. A cycle that would run through an already refused edge is not found again (the
- * inversion it contains was reported).
+ * What it answers: whether a new edge A -> B ("B was acquired while A was held") closes a
+ * cycle of the edges already in the order, and each node's place in that order (every edge in
+ * the order goes from a smaller place to a larger one), which the cycle search (cycles.c) uses
+ * to bound itself. An edge that agrees with the order costs O(1); one that disagrees searches
+ * only the affected region [place(B), place(A)] and reorders it; one that would close a cycle
+ * is refused (LG_GRAPH_CYCLE) and the caller keeps it out of the order from then on.
  *
- * Node ids: dense small integers chosen by the caller (the lock table), 0 .. UINT32_MAX-1.
- * lg_graph_remove_node drops a node and all its edges so the id can be reused for a new lock
- * (a destroyed mutex whose memory is reused is a new lock: no stale edges).
+ * It keeps no edges. The caller owns them (edges.c: one record per edge, listed in its tail's
+ * out vector and its head's in vector) and lends the graph a view of them (lg_graph_adj_t):
+ * for a node, its lists of edges out and in, as arrays of pointers to records that hold the
+ * two ends' ids and a skip byte at fixed offsets. One list per direction, one owner: nothing
+ * is copied, and an edge the caller removes from its lists has left the order too. The graph
+ * keeps one 8-byte place per node id (in chunks, up to the highest id placed) and the space of
+ * its largest search.
  *
- * Who must serialize: not thread-safe. The caller holds one lock around every call; the
- * runtime only calls in here for edges it has not seen before (its fast path never reaches
- * the graph), and only for edges that can be on a cycle: an edge into a lock that has never
- * had an edge out joins the graph when that lock takes its first one (locks.c).
+ * Which edges are in the order: those the view lists whose two ends are placed and whose skip
+ * byte is 0. The caller's side of the contract, which keeps every edge in the order agreeing
+ * with it:
+ *  - lg_graph_place puts a node above every other, so the edges into it from placed nodes
+ *    agree; its edges out to placed nodes must then each go through lg_graph_order_edge before
+ *    any other call (the detector places a lock when it takes its first edge out, with that
+ *    edge listed and nothing else out of it);
+ *  - an edge newly listed between placed nodes goes through lg_graph_order_edge before any
+ *    other call; when that returns LG_GRAPH_CYCLE or -ENOMEM the caller sets the edge's skip
+ *    byte before the next call (a refused edge goes down the order);
+ *  - lg_graph_remove_node comes once the node's edges are gone from the lists or skipped.
+ * An edge into a node that is not placed (a lock that has never had an edge out) is outside
+ * the order and costs it nothing; it cannot be on a cycle until that node takes an edge out.
  *
- * Edge lookup: the graph keeps no index of its edges (the lock table has one; a second one
- * cost a cache miss per new and per removed edge). Whether from -> to is already there is
- * answered by scanning the shorter of from's out-edges and to's in-edges, refused ones
- * included: lg_graph_has_edge and lg_graph_add_edge's KNOWN check cost
- * O(min(out-degree(from), in-degree(to))). A caller that knows the edge is new calls
- * lg_graph_add_new_edge, which skips that scan.
+ * Node ids: dense small integers chosen by the caller (the lock table), 0 .. UINT32_MAX-1; a
+ * removed node's id may be placed again (a new lock).
  *
- * Complexity: memory O(nodes + edges), about 16 bytes per edge and 24 per node id up to the
- * highest in use (a lock's only edge of each direction is kept inside those 24), plus search
- * space in proportion to the largest search, no cap;
- * add_new_edge O(1) amortized when consistent with the order, otherwise O(size of the
- * affected region);
- * add_edge adds the lookup above; remove_node O(its degree) (each edge O(1) at both ends);
- * no recursion (explicit stacks from lg_mem). Allocation failure returns -ENOMEM and leaves
- * the graph as it was.
+ * Who must serialize: not thread-safe. The caller holds one lock around every call and keeps
+ * the lists still meanwhile.
+ *
+ * Complexity: memory 8 bytes per node id up to the highest placed, plus search space in
+ * proportion to the largest search, no cap. place and remove_node O(1) (place may add a chunk);
+ * order_edge O(1) when the edge agrees with the order, otherwise O(edges of the affected
+ * region) plus sorting it. No recursion. Allocation failure returns -ENOMEM and leaves the
+ * order as it was.
  */
 #ifndef LG_GRAPH_H
 #define LG_GRAPH_H
@@ -46,71 +52,63 @@ typedef uint32_t lg_node_t;
 typedef struct lg_graph lg_graph_t;
 
 enum {
-  LG_GRAPH_ADDED = 0, /* new edge, no cycle */
-  LG_GRAPH_KNOWN = 1, /* the edge (or the refused edge) was already there: nothing changed */
-  LG_GRAPH_CYCLE = 2, /* refused: it would close a cycle; path written */
+  LG_GRAPH_ADDED = 0, /* the edge is in the order (reordered if it had to be) */
+  LG_GRAPH_CYCLE = 2, /* refused: it closes a cycle of edges in the order */
 };
 
-/* A new empty graph, or NULL on allocation failure. */
-lg_graph_t *lg_graph_new(void);
+enum { LG_GRAPH_OUT = 1, LG_GRAPH_IN = 0 };
+
+/* The caller's edges, as the graph reads them. `list` returns how many edges node n has out
+ * (dir LG_GRAPH_OUT) or in (LG_GRAPH_IN) and points *items at an array of that many pointers
+ * to edge records (anything, for a node with none). In a record, the tail's and the head's ids
+ * are uint32_t at from_off and to_off, and the byte at skip_off is nonzero when the edge is
+ * kept out of the order. */
+typedef struct lg_graph_adj {
+  uint32_t (*list)(void *ctx, lg_node_t n, int dir, void *const **items);
+  void *ctx;
+  size_t from_off, to_off, skip_off;
+} lg_graph_adj_t;
+
+/* A new empty graph reading edges through *adj (copied), or NULL on allocation failure. */
+lg_graph_t *lg_graph_new(const lg_graph_adj_t *adj);
 void lg_graph_free(lg_graph_t *g);
 
-/* Adds from -> to (from != to). Returns LG_GRAPH_ADDED, LG_GRAPH_KNOWN, LG_GRAPH_CYCLE,
- * -EINVAL (a self-edge or the id UINT32_MAX) or -ENOMEM. On LG_GRAPH_CYCLE, when path != NULL,
- * writes up to path_cap nodes of the shortest path to -> ... -> from (both ends included)
- * and stores its full length in *path_len. The KNOWN check scans the shorter of
- * out(from) and in(to) (see "Edge lookup" above). */
-int lg_graph_add_edge(lg_graph_t *g, lg_node_t from, lg_node_t to,
-                      lg_node_t *path, size_t path_cap, size_t *path_len);
+/* Places node n above every other node, unless it is placed already. 0, -EINVAL for the id
+ * UINT32_MAX, or -ENOMEM (n stays unplaced). */
+int lg_graph_place(lg_graph_t *g, lg_node_t n);
 
-/* As lg_graph_add_edge, for a caller that guarantees from -> to is not in the graph (neither
- * accepted nor refused): no KNOWN check, so it never returns LG_GRAPH_KNOWN. Adding an edge
- * that is already there breaks the graph (lg_graph_check_invariants reports it as
- * LG_GRAPH_BAD_DUPLICATE or LG_GRAPH_BAD_KIND). */
-int lg_graph_add_new_edge(lg_graph_t *g, lg_node_t from, lg_node_t to,
-                          lg_node_t *path, size_t path_cap, size_t *path_len);
+/* Orders the edge from -> to, which the caller has just listed between two placed nodes (and
+ * not skipped). Returns LG_GRAPH_ADDED, LG_GRAPH_CYCLE (the edge closes a cycle: a path
+ * to ~> from runs over edges in the order), -EINVAL (from == to, or an end not placed) or
+ * -ENOMEM (no space to search: the order is as it was, and the caller must skip the edge as
+ * for a cycle, since whether it closes one is unknown). */
+int lg_graph_order_edge(lg_graph_t *g, lg_node_t from, lg_node_t to);
 
-/* Nonzero when from -> to is in the graph (refused edges included).
- * O(min(out-degree(from), in-degree(to))). */
-int lg_graph_has_edge(const lg_graph_t *g, lg_node_t from, lg_node_t to);
-
-/* Removes a node and every edge into or out of it (refused ones included). */
+/* Unplaces node n (nothing when it is not placed). Its edges must be gone from the caller's
+ * lists, or skipped. */
 void lg_graph_remove_node(lg_graph_t *g, lg_node_t n);
 
-/* Shortest path from -> ... -> to over the graph's edges, as in add_edge. Returns its length
- * in nodes (0 when there is none, when from == to, and when it has no memory to search).
- * Used to re-check a cycle; not on any fast path. Const, but uses the graph's search space:
- * serialize it like the other calls. */
-size_t lg_graph_find_path(const lg_graph_t *g, lg_node_t from, lg_node_t to,
-                          lg_node_t *path, size_t path_cap);
-
-/* The node's place in the current topological order of the accepted edges (every accepted
- * edge goes from a smaller value to a larger one), 0 when it is not a node. Valid until the
- * next add_edge or remove_node. Lets a caller bound a search: from a node placed above every
- * tail of a refused edge, only accepted edges lead on, always upwards. */
+/* Node n's place in the order (nonzero), or 0 when it is not placed. Valid until the next
+ * order_edge or remove_node. Every edge in the order goes from a smaller place to a larger
+ * one, so from a node placed above every tail of a refused edge only edges in the order lead
+ * on, always upwards. */
 int64_t lg_graph_order(const lg_graph_t *g, lg_node_t n);
 
-/* Nodes that appeared in an add_edge and were not removed since. */
+/* Placed nodes. */
 size_t lg_graph_node_count(const lg_graph_t *g);
-/* Edges as lg_graph_has_edge sees them: accepted plus refused. */
-size_t lg_graph_edge_count(const lg_graph_t *g);
 
 /* What lg_graph_check_invariants found wrong. */
 enum {
-  LG_GRAPH_BAD_ORDER = -1,       /* an accepted edge goes down the order, or an ord out of range */
-  LG_GRAPH_BAD_PERMUTATION = -2, /* two live nodes share an ord */
-  LG_GRAPH_BAD_MIRROR = -3,      /* an entry's partner position is out of range or names another node */
-  LG_GRAPH_BAD_COUNT = -4,       /* counts disagree with the lists, or a form with its length */
-  LG_GRAPH_BAD_DUPLICATE = -5,   /* the same edge is listed twice */
-  LG_GRAPH_BAD_POSITION = -6,    /* an entry's partner does not record the entry's own position */
-  LG_GRAPH_BAD_KIND = -7,        /* the same edge is listed both accepted and refused */
-  LG_GRAPH_BAD_ENDPOINT = -8,    /* a self-edge, an edge to a removed node, a removed node with edges */
+  LG_GRAPH_BAD_ORDER = -1,       /* an edge in the order goes down it, or a place out of range */
+  LG_GRAPH_BAD_PERMUTATION = -2, /* two placed nodes share a place */
+  LG_GRAPH_BAD_COUNT = -4,       /* the node count disagrees with the places */
+  LG_GRAPH_BAD_ENDPOINT = -8,    /* a listed edge does not name the node that lists it */
 };
 
-/* For tests: 0 when every internal invariant holds (the order is a topological order of the
- * accepted edges, the two entries of every edge point at each other, no edge is listed twice,
- * counts agree), else one of the codes above, or -ENOMEM when it could not get memory to
- * check. O(nodes log nodes + edges log(max out-degree)). */
+/* For tests: 0 when every placed node's place lies in range, no two share one, the count
+ * agrees, every edge the view lists names the node that lists it, and every edge in the order
+ * climbs it; else one of the codes above, or -ENOMEM when it could not get memory to check.
+ * O(nodes log nodes + edges). */
 int lg_graph_check_invariants(const lg_graph_t *g);
 
 #endif

@@ -6,7 +6,9 @@
  *   locks.c      lock identity (shadow table, node records), held stacks, the fast path and the
  *                slow path (edges, gate sets, happens-before lists, cycles)
  *   edges.c      the lock-order edges (edges.h): one table, the records, their occurrences, the
- *                refused edges, interned stacks
+ *                refused edges, interned stacks, and the graph's read-only view of them
+ *   graph.c      the order of the lock-order graph (graph.h): Pearce-Kelly over edges.c's
+ *                records, one place per lock, no edges of its own
  *   cycles.c     which new edges close a cycle, and judging and reporting those cycles (cycles.h)
  *   visit.c      a search's visited set (visit.h): the cycle and order searches' marks, kept
  *                per search rather than in every lock's and node's record
@@ -230,7 +232,7 @@ _Static_assert(sizeof(lg_lock_t) == 32, "a lock's record: 32 bytes");
 /* What only the slow path needs about a lock, kept off the fast path's cache line. */
 typedef struct lg_lock_aux {
   uint32_t free_next;    /* free list link while the id is unused */
-  uint8_t ordered;       /* has had an edge out: its edges in are in the graph's order */
+  uint8_t unused;
   uint8_t big;           /* LG_BIG_*: which of its vectors have reached LG_EDGE_INDEX_DEGREE (edges.c) */
   /* A leaf instance (leaf.c): no edge out, and its edges in live only in `in`, under `spin`
    * rather than lg_rt.mu; published (0) when the detector lock's side needs them. */

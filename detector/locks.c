@@ -246,7 +246,6 @@ uint32_t lg_lock_record_begin(uint32_t id, uint8_t kind, uintptr_t addr, uintptr
   atomic_store_explicit(&n->flags, 0, memory_order_relaxed);
   atomic_store_explicit(&n->first_pc, first_pc, memory_order_relaxed);
   atomic_store_explicit(&n->addr, addr, memory_order_relaxed);
-  x->ordered = 0;
   x->big = 0;
   atomic_store_explicit(&x->leaf, leaf, memory_order_relaxed);
   atomic_store_explicit(&n->ver, ver, memory_order_release); /* last: the record is whole */
@@ -258,7 +257,6 @@ void lg_lock_record_end(uint32_t id) {
   atomic_store_explicit(&n->prev_key, 0, memory_order_relaxed);
   atomic_store_explicit(lg_lock_hot(id), 0, memory_order_relaxed);
   atomic_store_explicit(&lg_aux_at(id)->leaf, 0, memory_order_relaxed);
-  lg_aux_at(id)->ordered = 0;
   lg_aux_at(id)->big = 0;
   uint32_t nver = (atomic_load_explicit(&n->ver, memory_order_relaxed) + 1) & LG_VER_MASK;
   atomic_store_explicit(&n->ver, nver ? nver : 1, memory_order_release);
@@ -517,8 +515,7 @@ void lg_lock_publish_locked(uint32_t id) {
   /* Each holder has an edge out now; the leaf has none, so these edges wait outside the order
    * (lg_graph_learn) and none can close a cycle. */
   for (uint32_t i = 0; i < k; i++)
-    if (lg_graph_learn(lg_edge_vec_items(&x->in)[i]) < 0)
-      lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are not checked");
+    (void)lg_graph_learn(lg_edge_vec_items(&x->in)[i]);
 }
 
 /* ---- the slow path ---- */
@@ -767,16 +764,7 @@ static void lg_edges_learn_locked(const lg_slow_t *s, lg_report_list_t *reports)
       lg_warn_once(&lg_warned_mem, "out of memory for lock-order edges; some are not tracked");
       continue;
     }
-    int cycle = 0;
-    if (fresh) {
-      int rc = lg_graph_learn(e);
-      if (rc == LG_GRAPH_CYCLE) {
-        lg_refused_add(e);
-        cycle = 1;
-      } else if (rc < 0) {
-        lg_warn_once(&lg_warned_mem, "out of memory in the lock-order graph; some edges are not checked");
-      }
-    }
+    int cycle = fresh && lg_graph_learn(e);
     /* Without a refused edge the graph is acyclic: no cycle runs through this order. */
     if (cycle || lg_refused_live > 0)
       lg_cycles_through(e, &o, reports); /* o as added (its stacks are the edge's now) */

@@ -33,6 +33,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "edges.h"
 #include "lockgraph.h"
 #include "sarif.h"
 
@@ -568,7 +569,7 @@ static void lg_runtime_start(void) {
       lg_fail("%s", err);
   }
   dl_iterate_phdr(lg_find_self_cb, (void *)(uintptr_t)&lg_runtime_start);
-  lg_rt.graph = lg_graph_new();
+  lg_rt.graph = lg_graph_new(&lg_edges_view);
   if (lg_rt.graph == NULL)
     lg_fail("cannot allocate the lock-order graph: %s", strerror(ENOMEM));
   lg_rt.pid = (pid_t)syscall(SYS_getpid);

@@ -314,7 +314,7 @@ if [ "$profile" -eq 1 ]; then
       echo
       echo "-- lockgraph, calls into the detector's slow path and stack capture"
       callgrind_annotate --auto=no --tree=calling --threshold=100 "$out/callgrind.$w.lockgraph.out" 2>/dev/null |
-        grep -E '>.*(lg_lock_slow|lg_stack_capture|lg_lock_retire|lg_graph_add_edge|lg_thread_cache_insert) \(' | sort -u | head -n 12
+        grep -E '>.*(lg_lock_slow|lg_stack_capture|lg_lock_retire|lg_graph_order_edge|lg_thread_cache_insert) \(' | sort -u | head -n 12
       echo
     } >>"$profile_txt"
   done
