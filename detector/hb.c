@@ -112,7 +112,7 @@ static void *hb_arena_take(size_t bytes) {
     goto out;
   }
   if (hb_arena.cur == NULL || (size_t)(hb_arena.end - hb_arena.cur) < bytes) {
-    hb_chunk_t *c = lg_mem_alloc(HB_CHUNK);
+    hb_chunk_t *c = lg_mem_alloc_arena(HB_CHUNK);
     if (c == NULL)
       goto out;
     c->prev = hb_arena.last;

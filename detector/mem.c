@@ -234,19 +234,30 @@ static void *mem_alloc_small(unsigned c, int *dirty) {
   return p;
 }
 
+/* A block above the size classes: a mapping of its own, its pages made at once (tables and
+ * arrays, used whole) or as they are first touched (an arena's chunk, filled a piece at a
+ * time: a process that never needs most of it never pays for it). */
+static void *mem_alloc_large(size_t size, int populate) {
+  if (size > SIZE_MAX - mem_page_size())
+    return NULL;
+  void *p = mem_map(mem_round_pages(size));
+  if (p != NULL) {
+    if (populate)
+      mem_populate(p, mem_round_pages(size));
+    VALGRIND_MALLOCLIKE_BLOCK(p, size, 0, 1);
+  }
+  return p;
+}
+
+void *lg_mem_alloc_arena(size_t size) {
+  return size > LG_MEM_MAX_SMALL ? mem_alloc_large(size, 0) : lg_mem_alloc(size);
+}
+
 void *lg_mem_alloc(size_t size) {
   if (size == 0)
     size = 1;
-  if (size > LG_MEM_MAX_SMALL) {
-    if (size > SIZE_MAX - mem_page_size())
-      return NULL;
-    void *p = mem_map(mem_round_pages(size));
-    if (p != NULL) {
-      mem_populate(p, mem_round_pages(size)); /* tables and arrays: used whole */
-      VALGRIND_MALLOCLIKE_BLOCK(p, size, 0, 1);
-    }
-    return p;
-  }
+  if (size > LG_MEM_MAX_SMALL)
+    return mem_alloc_large(size, 1);
   int dirty = 0;
   void *p = mem_alloc_small(mem_class_of(size), &dirty);
   if (p == NULL)

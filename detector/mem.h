@@ -17,7 +17,11 @@
  * to its size rounded up to a power of two (16 at least); a bigger one to the page. */
 void *lg_mem_alloc(size_t size);
 
-/* Gives back memory from lg_mem_alloc/lg_mem_realloc; `size` is what was asked for. NULL is a no-op. */
+/* As lg_mem_alloc, for a block its caller fills a piece at a time (an arena's chunk): above the
+ * size classes its pages are made as they are first touched, not all at once. */
+void *lg_mem_alloc_arena(size_t size);
+
+/* Gives back memory from lg_mem_alloc/lg_mem_alloc_arena/lg_mem_realloc; `size` is what was asked for. NULL is a no-op. */
 void lg_mem_free(void *p, size_t size);
 
 /* Grows (or shrinks) a block; new bytes are zeroed. On failure returns NULL and `p` stays valid. */

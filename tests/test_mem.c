@@ -7,6 +7,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "mem.h"
 
@@ -144,6 +146,36 @@ Test(mem, large_blocks_are_mapped_and_unmapped) {
   p[n - 1] = 1;
   lg_mem_free(p, n);
   cr_expect_eq(lg_mem_mapped_bytes(), before, "a large block goes straight back to the kernel");
+}
+
+/* Pages of [p, p + n) the kernel has made (mincore). */
+static size_t resident_pages(const void *p, size_t n) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE), pages = (n + page - 1) / page, count = 0;
+  unsigned char vec[512];
+  cr_assert_leq(pages, sizeof vec);
+  cr_assert_eq(mincore((void *)p, n, vec), 0, "mincore: %s", strerror(errno));
+  for (size_t i = 0; i < pages; i++)
+    count += vec[i] & 1;
+  return count;
+}
+
+Test(mem, a_table_is_made_whole_and_an_arena_as_it_is_touched) {
+  size_t n = 1u << 20, page = (size_t)sysconf(_SC_PAGESIZE);
+  unsigned char *table = lg_mem_alloc(n), *arena = lg_mem_alloc_arena(n);
+  cr_assert_not_null(table);
+  cr_assert_not_null(arena);
+  if (!RUNNING_ON_VALGRIND) /* the kernel may lack MADV_POPULATE_WRITE: then neither is */
+    cr_expect(resident_pages(table, n) == n / page || resident_pages(table, n) == 0);
+  cr_expect_eq(resident_pages(arena, n), 0, "an arena's chunk is not made before it is used");
+  arena[3 * page] = 1;
+  cr_expect_eq(resident_pages(arena, n), 1);
+  cr_expect(all_zero(arena, 3 * page) && all_zero(arena + 3 * page + 1, n - 3 * page - 1));
+  lg_mem_free(table, n);
+  lg_mem_free(arena, n);
+  unsigned char *small = lg_mem_alloc_arena(100); /* within the classes: lg_mem_alloc's */
+  cr_assert_not_null(small);
+  cr_expect(all_zero(small, 100));
+  lg_mem_free(small, 100);
 }
 
 /* ---- threads ---- */
