@@ -37,6 +37,7 @@
 #include "kstate.h"
 #include "lockgraph.h"
 #include "mem.h"
+#include "notify.h"
 #include "waitcycle.h"
 
 #define LG_HANG_SHOWN 10    /* threads shown with a stack in a hang report */
@@ -558,7 +559,7 @@ void lg_hang_scan(uint64_t limit_ns, uint64_t stall_ns) {
       for (uint32_t k = 0; k < len && nidx < LG_HANG_SHOWN; k++)
         idx[nidx++] = cyc[k];
       hang = lg_h_hang(c, n, idx, nidx, 1, now);
-    } else if (len < 2 && all_stuck && !locks_only && !lg_waits_timer_pending() &&
+    } else if (len < 2 && all_stuck && !locks_only && !lg_notify_pending(now, limit_ns) &&
                !lg_h_any_running(c, NULL, n) && !lg_h_any_retaking(c, NULL, n)) {
       /* Threads in waits of other kinds first: with many threads queued on one lock, the one
        * that holds it while it waits is the one to see. */

@@ -127,6 +127,15 @@ void lg_real_resolve(void) {
   LG_RESOLVE(timer_create, "timer_create");
   LG_RESOLVE(timer_settime, "timer_settime");
   LG_RESOLVE(timer_delete, "timer_delete");
+  LG_RESOLVE(mq_notify, "mq_notify");
+  LG_RESOLVE(mq_close, "mq_close");
+  LG_RESOLVE(aio_read, "aio_read");
+  LG_RESOLVE(aio_write, "aio_write");
+  LG_RESOLVE(aio_fsync, "aio_fsync");
+  LG_RESOLVE(lio_listio, "lio_listio");
+  LG_RESOLVE(aio_return, "aio_return");
+  LG_RESOLVE(sendmsg, "sendmsg");
+  LG_RESOLVE(sendmmsg, "sendmmsg");
 #undef LG_RESOLVE
   lg_real = r;
   atomic_store_explicit(&lg_real_state, 2, memory_order_release);

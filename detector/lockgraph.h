@@ -25,6 +25,8 @@
  *   misuse.c     lock misuse: bad unlocks, destroyed or uninitialized locks, condvar misuse
  *   waits.c      the wait-for model beyond locks: the semaphore and blocking system call
  *                wrappers, what each thread is blocked in (waits.h), pipes the process made
+ *   notify.c     asynchronous notifications the program asked for (notify.h): timers, message
+ *                queue notifications, asynchronous I/O, each of which may end a wait
  *   hang.c       hangs that are not lock cycles (joins, no progress) and stalls (a lock held
  *                across a blocking call while others wait), found from the watchdog
  *   kstate.c     what the kernel says a thread is doing (kstate.h): the check of a stale wait
@@ -56,6 +58,10 @@
 #include <sys/types.h>
 #include <threads.h>
 #include <time.h>
+
+struct aiocb;
+struct msghdr;
+struct mmsghdr;
 
 #include "graph.h"
 #include "hb.h"
@@ -146,7 +152,7 @@ typedef struct lg_real {
   int (*execvpe)(const char *, char *const[], char *const[]);
   int (*fexecve)(int, char *const[], char *const[]);
   int (*daemon)(int, int);
-  /* waits.c: what makes a child without fork(2), and the timers a program arms. */
+  /* waits.c: what makes a child without fork(2). */
   pid_t (*fork_raw)(void); /* _Fork */
   int (*posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
                      const posix_spawnattr_t *, char *const[], char *const[]);
@@ -154,14 +160,34 @@ typedef struct lg_real {
                       const posix_spawnattr_t *, char *const[], char *const[]);
   FILE *(*popen)(const char *, const char *);
   int (*system)(const char *);
+  /* notify.c: what notifies the program later, from a thread or a signal. */
   int (*timer_create)(clockid_t, struct sigevent *, timer_t *);
   int (*timer_settime)(timer_t, int, const struct itimerspec *, struct itimerspec *);
   int (*timer_delete)(timer_t);
+  int (*mq_notify)(int, const struct sigevent *);
+  int (*mq_close)(int);
+  int (*aio_read)(struct aiocb *);
+  int (*aio_write)(struct aiocb *);
+  int (*aio_fsync)(int, struct aiocb *);
+  int (*lio_listio)(int, struct aiocb *const[], int, struct sigevent *);
+  ssize_t (*aio_return)(struct aiocb *);
+  /* waits.c: a descriptor passed to another process. */
+  ssize_t (*sendmsg)(int, const struct msghdr *, int);
+  int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
 } lg_real_t;
 
 extern lg_real_t lg_real;
 /* Fills lg_real once; safe to call from any wrapper, any number of times. */
 void lg_real_resolve(void);
+/* The real function of a wrapper outside interpose.c, resolved with the others (interpose.c) or, when a wrapper runs while
+ * another thread is resolving, looked up on the spot. */
+#define LG_REAL_W(field, name)                                                             \
+  (LG_LIKELY(lg_real.field != NULL)                                                        \
+       ? lg_real.field                                                                     \
+       : (lg_real_resolve(), lg_real.field != NULL                                         \
+                                 ? lg_real.field                                           \
+                                 : (__typeof__(lg_real.field))dlsym(RTLD_NEXT, name)))
+
 
 /* ---- lock kinds and modes ---- */
 
@@ -988,9 +1014,6 @@ void lg_waits_note_handler(int sig, void (*handler)(int));
  * USR2) has a handler of the program's: such a handler may post a semaphore or write to a
  * pipe (both async-signal-safe), so waits on those can be ended from outside. */
 int lg_waits_signal_can_wake(void);
-/* Whether a POSIX timer the program armed, notifying by signal or thread, has yet to fire
- * (waits.c): its waits may end when it does, so no hang is reported meanwhile. */
-int lg_waits_timer_pending(void);
 
 /* ---- hang.c ---- */
 

@@ -23,6 +23,7 @@
 
 #include "leaf.h"
 #include "lockgraph.h"
+#include "notify.h"
 #include "misuse.h"
 #include "mem.h"
 
@@ -505,6 +506,7 @@ static void lg_fork_child(void) {
     t = next;
   }
   lg_stack_after_fork_child(others);
+  lg_notify_after_fork_child();
   lg_rt.fork_child = 1;
   lg_rt.pid = (pid_t)syscall(SYS_getpid);
   lg_waits_after_fork();

@@ -43,15 +43,6 @@
 #define LG_CALLER_CFA ((uintptr_t)__builtin_dwarf_cfa())
 #define LG_SELF_FP ((uintptr_t)__builtin_frame_address(0))
 
-/* The real function, resolved with the others (interpose.c) or, when a wrapper runs while
- * another thread is resolving, looked up on the spot. */
-#define LG_REAL_W(field, name)                                                             \
-  (LG_LIKELY(lg_real.field != NULL)                                                        \
-       ? lg_real.field                                                                     \
-       : (lg_real_resolve(), lg_real.field != NULL                                         \
-                                 ? lg_real.field                                           \
-                                 : (__typeof__(lg_real.field))dlsym(RTLD_NEXT, name)))
-
 /* The tracked thread that may publish a wait, or NULL to call straight through. */
 static inline lg_thread_t *lg_waiter(void) {
   lg_thread_t *t = lg_tls_self;
@@ -205,6 +196,32 @@ LG_EXPORT int socketpair(int domain, int type, int proto, int fds[2]) {
   return rc;
 }
 
+/* A descriptor passed to another process in a message (SCM_RIGHTS) is as good as inherited by
+ * a child: from then on that process may hold the other end of any pipe this one made. So the
+ * pipes made before are no longer only the program's own, as after a fork; noted before the
+ * message goes, so the receiver never has one while it is still counted ours. */
+static void lg_msg_passes_fds(const struct msghdr *m) {
+  if (m == NULL || m->msg_control == NULL)
+    return;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)m); c != NULL;
+       c = CMSG_NXTHDR((struct msghdr *)m, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      lg_waits_after_fork();
+      return;
+    }
+}
+
+LG_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags) {
+  lg_msg_passes_fds(m);
+  return LG_REAL_W(sendmsg, "sendmsg")(fd, m, flags);
+}
+
+LG_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags) {
+  for (unsigned i = 0; v != NULL && i < n; i++)
+    lg_msg_passes_fds(&v[i].msg_hdr);
+  return LG_REAL_W(sendmmsg, "sendmmsg")(fd, v, n, flags);
+}
+
 LG_EXPORT int close(int fd) {
   if (fd >= 0 && fd < LG_FD_MAX)
     atomic_store_explicit(&lg_fd_gen[fd], 0, memory_order_relaxed);
@@ -217,7 +234,7 @@ LG_EXPORT int close(int fd) {
  * handler of the program's for one of them is how a daemon is told to stop or reload, or a
  * parent that its child is done, often by sem_post or a write to a pipe of its own (the
  * self-pipe trick). SIGALRM is not among them: it is the program's own timer, and a program
- * that waits for its own alarm set a deadline on itself (POSIX timers: below). */
+ * that waits for its own alarm set a deadline on itself (POSIX timers: notify.c). */
 static const int lg_wake_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
                                       SIGCHLD}; /* SIGCHLD: a child process ended */
 static _Atomic uint32_t lg_wake_handlers; /* bit i: lg_wake_signals[i] has a program handler */
@@ -231,80 +248,6 @@ void lg_waits_note_handler(int sig, void (*handler)(int)) {
     else
       atomic_fetch_or_explicit(&lg_wake_handlers, 1u << i, memory_order_relaxed);
   }
-}
-
-/* ---- timers the program armed ----
- *
- * A POSIX timer the program armed, notifying by a signal or by a thread of its own (which glibc
- * starts, untracked), may end its waits when it fires: until it has, threads blocked waiting
- * for it are not hung. Followed through timer_create, timer_settime and timer_delete, in a
- * small table (a timer beyond it counts as armed for good: never a false hang). alarm and
- * setitimer do not count: a program that bounds its own run with alarm(2) and a handler that
- * reports and exits (as the hazard programs of this project do) would never be seen hung. */
-#define LG_TIMERS 64
-typedef struct lg_timer {
-  timer_t id;
-  _Atomic uint64_t until_ns; /* monotonic: armed until then; UINT64_MAX: periodic or unknown */
-  _Atomic int used;
-} lg_timer_t;
-static lg_timer_t lg_timers[LG_TIMERS];
-static _Atomic int lg_timers_overflow; /* a timer the table could not hold is armed for good */
-
-static lg_timer_t *lg_timer_slot(timer_t id, int add) {
-  for (int i = 0; i < LG_TIMERS; i++)
-    if (atomic_load(&lg_timers[i].used) && lg_timers[i].id == id)
-      return &lg_timers[i];
-  for (int i = 0; add && i < LG_TIMERS; i++) {
-    int expected = 0;
-    if (atomic_compare_exchange_strong(&lg_timers[i].used, &expected, 1)) {
-      lg_timers[i].id = id;
-      atomic_store(&lg_timers[i].until_ns, 0);
-      return &lg_timers[i];
-    }
-  }
-  return NULL;
-}
-
-LG_EXPORT int timer_create(clockid_t clk, struct sigevent *sev, timer_t *id) {
-  int rc = LG_REAL_W(timer_create, "timer_create")(clk, sev, id);
-  /* SIGEV_NONE notifies nobody: not followed. The default (sev NULL) is SIGALRM. */
-  if (rc == 0 && (sev == NULL || sev->sigev_notify != SIGEV_NONE) && lg_timer_slot(*id, 1) == NULL)
-    atomic_store(&lg_timers_overflow, 1);
-  return rc;
-}
-
-LG_EXPORT int timer_settime(timer_t id, int flags, const struct itimerspec *value,
-                            struct itimerspec *old) {
-  int rc = LG_REAL_W(timer_settime, "timer_settime")(id, flags, value, old);
-  lg_timer_t *t = rc == 0 && value != NULL ? lg_timer_slot(id, 0) : NULL;
-  if (t != NULL) {
-    uint64_t v =
-        (uint64_t)value->it_value.tv_sec * 1000000000ull + (uint64_t)value->it_value.tv_nsec;
-    int periodic = value->it_interval.tv_sec != 0 || value->it_interval.tv_nsec != 0;
-    /* An absolute time is on the timer's own clock: counted as armed for good, conservatively. */
-    atomic_store(&t->until_ns, v == 0 ? 0
-                               : periodic || (flags & TIMER_ABSTIME) ? UINT64_MAX
-                                                                    : lg_now_ns() + v);
-  }
-  return rc;
-}
-
-LG_EXPORT int timer_delete(timer_t id) {
-  lg_timer_t *t = lg_timer_slot(id, 0);
-  int rc = LG_REAL_W(timer_delete, "timer_delete")(id);
-  if (rc == 0 && t != NULL)
-    atomic_store(&t->used, 0);
-  return rc;
-}
-
-int lg_waits_timer_pending(void) {
-  if (atomic_load_explicit(&lg_timers_overflow, memory_order_relaxed))
-    return 1;
-  uint64_t now = lg_now_ns();
-  for (int i = 0; i < LG_TIMERS; i++)
-    if (atomic_load(&lg_timers[i].used) && atomic_load(&lg_timers[i].until_ns) > now)
-      return 1;
-  return 0;
 }
 
 int lg_waits_signal_can_wake(void) {

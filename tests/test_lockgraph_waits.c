@@ -576,16 +576,46 @@ Test(lockgraph_waits, a_posix_timer_yet_to_fire_is_no_hang, .timeout = 120)
   }
 }
 
+/* Every thread blocked on what a message queue's notification (mq_notify) or an asynchronous
+ * read (aio_read) will end, from glibc's own thread or a signal's handler, is no hang while the
+ * notification has yet to come (before: ended as hung after a second); one that came without
+ * waking anybody still leaves a hang to report, once what it woke had the watchdog's period to
+ * run. */
+Test(lockgraph_waits, a_notification_yet_to_come_is_no_hang, .timeout = 120)
+{
+  static const char *const clean[] = {"mq_thread", "mq_signal", "aio_thread", "aio_signal"};
+  for (size_t i = 0; i < sizeof clean / sizeof clean[0]; i++) {
+    const char *args[] = {clean[i], NULL};
+    run_request_t rq = {.program = "woken_by_a_notification", .args = args, .timeout_s = 30};
+    run_result_t r;
+    run_corpus(&rq, &r);
+    expect_clean(&r, "woken_by_a_notification");
+    run_cleanup(&r);
+  }
+  const char *args[] = {"aio_never", NULL};
+  run_request_t rq = {.program = "woken_by_a_notification", .args = args, .timeout_s = 30};
+  run_result_t r;
+  run_corpus(&rq, &r);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "aio_never: exit status %d; stderr:\n%s", r.status,
+               r.err);
+  cr_expect_not_null(strstr(r.err, "lockgraph: hang: no progress"), "aio_never: stderr:\n%s",
+                     r.err);
+  cr_expect_gt(r.seconds, 2.5, "aio_never: ended after %.2f s, before its read's notification "
+               "came and had a period to run", r.seconds);
+  run_cleanup(&r);
+}
+
 /* Waits another process ends, seen through what the wrappers used to miss: a descriptor number
  * closed without the close wrapper (fclose, close_range) and reused for a FIFO, a child made by
- * _Fork, a SIGCHLD handler that posts, and a process-shared mutex a parent's thread held at
- * fork (the child waits for the parent, not for a thread that is gone). Each was ended as a
- * hang or a fork hazard before. */
+ * _Fork, a SIGCHLD handler that posts, a process-shared mutex a parent's thread held at fork
+ * (the child waits for the parent, not for a thread that is gone), and a pipe's write end sent
+ * to another process over a socket (SCM_RIGHTS). Each was ended as a hang or a fork hazard
+ * before. */
 Test(lockgraph_waits, waits_other_processes_end_are_no_hang, .timeout = 120)
 {
   static const char *const modes[] = {"fclose_reuse", "close_range", "_Fork", "sigchld",
-                                      "pshared"};
-  for (size_t i = 0; i < 5; i++) {
+                                      "pshared", "scm_rights"};
+  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
     const char *args[] = {modes[i], NULL};
     run_request_t rq = {.program = "waits_ended_elsewhere", .args = args, .timeout_s = 30};
     run_result_t r;

@@ -12,6 +12,9 @@
  *   waits_ended_elsewhere pshared        a second thread holds a process-shared mutex when main
  *                                        forks; the child locks it (the parent's thread lets it
  *                                        go after 1 s) and exits 0
+ *   waits_ended_elsewhere scm_rights     a child forked first; then a pipe made, its write end
+ *                                        sent to the child over a socket (SCM_RIGHTS), and the
+ *                                        child writes it after 1.5 s
  * Expected verdict: clean (no hang, no fork hazard), "waits_ended_elsewhere: done", exit 0.
  */
 #define _GNU_SOURCE
@@ -23,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -83,6 +87,44 @@ static int fifo_from_a_child(pid_t *pid)
   return r;
 }
 
+/* Sends descriptor fd over the socket s (SCM_RIGHTS); 0, or -1. */
+static int send_fd(int s, int fd)
+{
+  char byte = 'f';
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } ctl;
+  struct iovec iov = {&byte, 1};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                     .msg_controllen = sizeof ctl.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  return sendmsg(s, &m, 0) == 1 ? 0 : -1;
+}
+
+/* The descriptor a message on s carries, or -1. */
+static int receive_fd(int s)
+{
+  char byte;
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } ctl;
+  struct iovec iov = {&byte, 1};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                     .msg_controllen = sizeof ctl.buf};
+  int fd = -1;
+  struct cmsghdr *c;
+  if (recvmsg(s, &m, 0) != 1 || (c = CMSG_FIRSTHDR(&m)) == NULL || c->cmsg_type != SCM_RIGHTS)
+    return -1;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
 int main(int argc, char **argv)
 {
   const char *mode = argc > 1 ? argv[1] : "";
@@ -122,6 +164,20 @@ int main(int argc, char **argv)
     }
     while (sem_wait(&child_done) != 0)
       ;
+  } else if (strcmp(mode, "scm_rights") == 0) {
+    int sv[2], fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 || (pid = fork()) < 0)
+      return 2;
+    if (pid == 0) {
+      int w = receive_fd(sv[1]);
+      usleep(1500 * 1000);
+      _exit(w >= 0 && write(w, "x", 1) == 1 ? 0 : 1);
+    }
+    if (pipe(fds) != 0 || send_fd(sv[0], fds[1]) != 0)
+      return 2;
+    close(fds[1]);
+    if (read(fds[0], &c, 1) != 1)
+      return 2;
   } else if (strcmp(mode, "pshared") == 0) {
     pthread_mutexattr_t a;
     shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
