@@ -592,17 +592,20 @@ Test(lockgraph_waits, a_notification_yet_to_come_is_no_hang, .timeout = 120)
     expect_clean(&r, "woken_by_a_notification");
     run_cleanup(&r);
   }
-  const char *args[] = {"aio_never", NULL};
-  run_request_t rq = {.program = "woken_by_a_notification", .args = args, .timeout_s = 30};
-  run_result_t r;
-  run_corpus(&rq, &r);
-  cr_expect_eq(r.status, REPORT_EXITCODE, "aio_never: exit status %d; stderr:\n%s", r.status,
-               r.err);
-  cr_expect_not_null(strstr(r.err, "lockgraph: hang: no progress"), "aio_never: stderr:\n%s",
-                     r.err);
-  cr_expect_gt(r.seconds, 2.5, "aio_never: ended after %.2f s, before its read's notification "
-               "came and had a period to run", r.seconds);
-  run_cleanup(&r);
+  static const char *const hung[] = {"mq_never", "aio_never"};
+  for (size_t i = 0; i < sizeof hung / sizeof hung[0]; i++) {
+    const char *args[] = {hung[i], NULL};
+    run_request_t rq = {.program = "woken_by_a_notification", .args = args, .timeout_s = 30};
+    run_result_t r;
+    run_corpus(&rq, &r);
+    cr_expect_eq(r.status, REPORT_EXITCODE, "%s: exit status %d; stderr:\n%s", hung[i],
+                 r.status, r.err);
+    cr_expect_not_null(strstr(r.err, "lockgraph: hang: no progress"), "%s: stderr:\n%s",
+                       hung[i], r.err);
+    cr_expect_gt(r.seconds, 2.5, "%s: ended after %.2f s, before its notification came and had "
+                 "a period to run", hung[i], r.seconds);
+    run_cleanup(&r);
+  }
 }
 
 /* Waits another process ends, seen through what the wrappers used to miss: a descriptor number
