@@ -1005,6 +1005,9 @@ LG_INLINE void lg_wait_leave(lg_thread_t **tp) {
   lg_thread_t *lg_wait_scope_ __attribute__((cleanup(lg_wait_leave), unused)) =          \
       (published) ? (t) : NULL
 
+/* What fd is open on, as one word (inode and device), 0 when fstat fails: tells a descriptor
+ * number's next user from the one noted. */
+uint64_t lg_fd_inode(int fd);
 /* The fork hooks: pipes made before a fork may have a writer in the other process. */
 void lg_waits_after_fork(void);
 /* The program set the disposition of sig (sigaction, signal): noted for

@@ -17,7 +17,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -39,9 +38,34 @@ static int lg_notify_claim(_Atomic int *used, size_t stride, int n) {
   return -1;
 }
 
-/* Whether a notification first seen done at done_ns (0: not yet) is still in its grace. */
-static int lg_notify_in_grace(uint64_t done_ns, uint64_t now_ns, uint64_t grace_ns) {
-  return done_ns == 0 || now_ns - done_ns < grace_ns;
+/* What the queue and I/O tables' entries start with: the slot's state, and when the
+ * notification was first seen come (0: not yet). */
+typedef struct lg_watched {
+  _Atomic int used;
+  _Atomic uint64_t done_ns;
+} lg_watched_t;
+
+/* Whether an entry of a table of n entries `stride` bytes apart (the first at `first`) is
+ * pending at now_ns: being written, or not yet come (`came` says, for an entry in use), or
+ * come less than grace_ns ago. An entry's first look that finds it come starts its grace. */
+static int lg_watched_pending(lg_watched_t *first, size_t stride, int n,
+                              int (*came)(const lg_watched_t *), uint64_t now_ns,
+                              uint64_t grace_ns) {
+  int saved = errno, pending = 0;
+  for (int i = 0; i < n && !pending; i++) {
+    lg_watched_t *w = (lg_watched_t *)((char *)first + (size_t)i * stride);
+    int u = atomic_load(&w->used);
+    if (u == LG_SLOT_WRITING) {
+      pending = 1;
+    } else if (u == LG_SLOT_USED) {
+      uint64_t done = atomic_load(&w->done_ns);
+      if (done == 0 && came(w))
+        atomic_compare_exchange_strong(&w->done_ns, &done, now_ns), done = now_ns;
+      pending = done == 0 || now_ns - done < grace_ns;
+    }
+  }
+  errno = saved;
+  return pending;
 }
 
 /* ---- timers ----
@@ -120,23 +144,17 @@ static int lg_timers_pending(uint64_t now_ns, uint64_t grace_ns) {
  * Followed through mq_notify and mq_close. Linux lists a queue's registration in what a read
  * of its descriptor returns ("... NOTIFY_PID:<pid>"): 0 once it fired or was taken back. */
 typedef struct lg_mqn {
-  _Atomic int used;
+  lg_watched_t w; /* first */
   int fd;
   uint64_t ino;
-  _Atomic uint64_t done_ns;
 } lg_mqn_t;
 static lg_mqn_t lg_mqns[LG_NOTIFY_MAX];
 static _Atomic int lg_mqns_overflow;
 
-static uint64_t lg_notify_inode(int fd) {
-  struct stat st;
-  return fstat(fd, &st) == 0 ? (uint64_t)st.st_ino ^ ((uint64_t)st.st_dev << 48) : 0;
-}
-
 static void lg_mqn_forget(int fd) {
   for (int i = 0; i < LG_NOTIFY_MAX; i++)
-    if (atomic_load(&lg_mqns[i].used) == LG_SLOT_USED && lg_mqns[i].fd == fd)
-      atomic_store(&lg_mqns[i].used, LG_SLOT_FREE);
+    if (atomic_load(&lg_mqns[i].w.used) == LG_SLOT_USED && lg_mqns[i].fd == fd)
+      atomic_store(&lg_mqns[i].w.used, LG_SLOT_FREE);
 }
 
 LG_EXPORT int mq_notify(mqd_t q, const struct sigevent *sev) {
@@ -146,14 +164,14 @@ LG_EXPORT int mq_notify(mqd_t q, const struct sigevent *sev) {
   int saved = errno;
   lg_mqn_forget((int)q); /* a registration replaces none (EBUSY), but one taken back goes */
   if (sev != NULL && sev->sigev_notify != SIGEV_NONE) {
-    int i = lg_notify_claim(&lg_mqns[0].used, sizeof lg_mqns[0], LG_NOTIFY_MAX);
+    int i = lg_notify_claim(&lg_mqns[0].w.used, sizeof lg_mqns[0], LG_NOTIFY_MAX);
     if (i < 0) {
       atomic_store(&lg_mqns_overflow, 1);
     } else {
       lg_mqns[i].fd = (int)q;
-      lg_mqns[i].ino = lg_notify_inode((int)q);
-      atomic_store(&lg_mqns[i].done_ns, 0);
-      atomic_store(&lg_mqns[i].used, LG_SLOT_USED);
+      lg_mqns[i].ino = lg_fd_inode((int)q);
+      atomic_store(&lg_mqns[i].w.done_ns, 0);
+      atomic_store(&lg_mqns[i].w.used, LG_SLOT_USED);
     }
   }
   errno = saved;
@@ -168,7 +186,7 @@ LG_EXPORT int mq_close(mqd_t q) {
 /* Whether the queue open at fd (inode ino) still has this process's registration. */
 static int lg_mqn_registered(int fd, uint64_t ino) {
   char buf[160];
-  if (lg_notify_inode(fd) != ino)
+  if (lg_fd_inode(fd) != ino)
     return 0; /* closed (which takes the registration back) and the number reused */
   ssize_t n = syscall(SYS_pread64, fd, buf, sizeof buf - 1, (off_t)0);
   if (n <= 0)
@@ -178,24 +196,9 @@ static int lg_mqn_registered(int fd, uint64_t ino) {
   return p == NULL || strtol(p + 11, NULL, 10) != 0;
 }
 
-static int lg_mqns_pending(uint64_t now_ns, uint64_t grace_ns) {
-  if (atomic_load_explicit(&lg_mqns_overflow, memory_order_relaxed))
-    return 1;
-  int saved = errno, pending = 0;
-  for (int i = 0; i < LG_NOTIFY_MAX && !pending; i++) {
-    lg_mqn_t *m = &lg_mqns[i];
-    int u = atomic_load(&m->used);
-    if (u == LG_SLOT_WRITING) {
-      pending = 1;
-    } else if (u == LG_SLOT_USED) {
-      uint64_t done = atomic_load(&m->done_ns);
-      if (done == 0 && !lg_mqn_registered(m->fd, m->ino))
-        atomic_compare_exchange_strong(&m->done_ns, &done, now_ns), done = now_ns;
-      pending = lg_notify_in_grace(done, now_ns, grace_ns);
-    }
-  }
-  errno = saved;
-  return pending;
+static int lg_mqn_came(const lg_watched_t *w) {
+  const lg_mqn_t *m = (const lg_mqn_t *)w;
+  return !lg_mqn_registered(m->fd, m->ino);
 }
 
 /* ---- asynchronous I/O ----
@@ -205,9 +208,8 @@ static int lg_mqns_pending(uint64_t now_ns, uint64_t grace_ns) {
  * EINPROGRESS; aio_return, which a program calls once a request is over, starts its grace
  * at once and lets the entry go after it. */
 typedef struct lg_aio {
-  _Atomic int used;
+  lg_watched_t w; /* first */
   const struct aiocb *cb;
-  _Atomic uint64_t done_ns;
 } lg_aio_t;
 static lg_aio_t lg_aios[LG_NOTIFY_MAX];
 static _Atomic int lg_aios_overflow;
@@ -227,18 +229,18 @@ static int lg_aio_error_of(const struct aiocb *cb) {
 static void lg_aio_note(const struct aiocb *cb) {
   uint64_t now = lg_now_ns();
   for (int i = 0; i < LG_NOTIFY_MAX; i++) /* the same aiocb again: a new request */
-    if (atomic_load(&lg_aios[i].used) == LG_SLOT_USED && lg_aios[i].cb == cb) {
-      atomic_store(&lg_aios[i].done_ns, 0);
+    if (atomic_load(&lg_aios[i].w.used) == LG_SLOT_USED && lg_aios[i].cb == cb) {
+      atomic_store(&lg_aios[i].w.done_ns, 0);
       return;
     }
-  int i = lg_notify_claim(&lg_aios[0].used, sizeof lg_aios[0], LG_NOTIFY_MAX);
+  int i = lg_notify_claim(&lg_aios[0].w.used, sizeof lg_aios[0], LG_NOTIFY_MAX);
   if (i < 0) { /* entries whose grace is over make room */
     uint64_t grace = (uint64_t)lg_rt.opt.watchdog_ms * 1000000u;
     for (int k = 0; k < LG_NOTIFY_MAX && i < 0; k++) {
-      uint64_t done = atomic_load(&lg_aios[k].done_ns);
+      uint64_t done = atomic_load(&lg_aios[k].w.done_ns);
       int expected = LG_SLOT_USED;
       if (done != 0 && now - done >= grace &&
-          atomic_compare_exchange_strong(&lg_aios[k].used, &expected, LG_SLOT_WRITING))
+          atomic_compare_exchange_strong(&lg_aios[k].w.used, &expected, LG_SLOT_WRITING))
         i = k;
     }
   }
@@ -247,8 +249,8 @@ static void lg_aio_note(const struct aiocb *cb) {
     return;
   }
   lg_aios[i].cb = cb;
-  atomic_store(&lg_aios[i].done_ns, 0);
-  atomic_store(&lg_aios[i].used, LG_SLOT_USED);
+  atomic_store(&lg_aios[i].w.done_ns, 0);
+  atomic_store(&lg_aios[i].w.used, LG_SLOT_USED);
 }
 
 static int lg_aio_notifies(const struct sigevent *sev) {
@@ -292,8 +294,8 @@ LG_EXPORT int lio_listio(int mode, struct aiocb *const list[], int n, struct sig
 LG_EXPORT ssize_t aio_return(struct aiocb *cb) {
   for (int i = 0; i < LG_NOTIFY_MAX; i++) {
     uint64_t expected = 0;
-    if (atomic_load(&lg_aios[i].used) == LG_SLOT_USED && lg_aios[i].cb == cb)
-      atomic_compare_exchange_strong(&lg_aios[i].done_ns, &expected, lg_now_ns());
+    if (atomic_load(&lg_aios[i].w.used) == LG_SLOT_USED && lg_aios[i].cb == cb)
+      atomic_compare_exchange_strong(&lg_aios[i].w.done_ns, &expected, lg_now_ns());
   }
   return LG_REAL_W(aio_return, "aio_return")(cb);
 }
@@ -324,41 +326,28 @@ LG_EXPORT ssize_t aio_return64(struct aiocb64 *cb) {
   return aio_return((struct aiocb *)cb);
 }
 
-static int lg_aios_pending(uint64_t now_ns, uint64_t grace_ns) {
-  if (atomic_load_explicit(&lg_aios_overflow, memory_order_relaxed))
-    return 1;
-  int saved = errno, pending = 0;
-  for (int i = 0; i < LG_NOTIFY_MAX && !pending; i++) {
-    lg_aio_t *a = &lg_aios[i];
-    int u = atomic_load(&a->used);
-    if (u == LG_SLOT_WRITING) {
-      pending = 1;
-    } else if (u == LG_SLOT_USED) {
-      uint64_t done = atomic_load(&a->done_ns);
-      if (done == 0) {
-        int e = lg_aio_error_of(a->cb);
-        if (e != EINPROGRESS && e != -1)
-          atomic_compare_exchange_strong(&a->done_ns, &done, now_ns), done = now_ns;
-      }
-      pending = lg_notify_in_grace(done, now_ns, grace_ns);
-    }
-  }
-  errno = saved;
-  return pending;
+static int lg_aio_came(const lg_watched_t *w) {
+  int e = lg_aio_error_of(((const lg_aio_t *)w)->cb);
+  return e != EINPROGRESS && e != -1;
 }
 
 /* ---- the verdict's question ---- */
 
 int lg_notify_pending(uint64_t now_ns, uint64_t grace_ns) {
-  return lg_timers_pending(now_ns, grace_ns) || lg_mqns_pending(now_ns, grace_ns) ||
-         lg_aios_pending(now_ns, grace_ns);
+  return lg_timers_pending(now_ns, grace_ns) ||
+         atomic_load_explicit(&lg_mqns_overflow, memory_order_relaxed) ||
+         atomic_load_explicit(&lg_aios_overflow, memory_order_relaxed) ||
+         lg_watched_pending(&lg_mqns[0].w, sizeof lg_mqns[0], LG_NOTIFY_MAX, lg_mqn_came, now_ns,
+                            grace_ns) ||
+         lg_watched_pending(&lg_aios[0].w, sizeof lg_aios[0], LG_NOTIFY_MAX, lg_aio_came, now_ns,
+                            grace_ns);
 }
 
 void lg_notify_after_fork_child(void) {
   for (int i = 0; i < LG_NOTIFY_MAX; i++) {
     atomic_store(&lg_timers[i].used, LG_SLOT_FREE);
-    atomic_store(&lg_mqns[i].used, LG_SLOT_FREE);
-    atomic_store(&lg_aios[i].used, LG_SLOT_FREE);
+    atomic_store(&lg_mqns[i].w.used, LG_SLOT_FREE);
+    atomic_store(&lg_aios[i].w.used, LG_SLOT_FREE);
   }
   atomic_store(&lg_timers_overflow, 0);
   atomic_store(&lg_mqns_overflow, 0);

@@ -107,7 +107,7 @@ static _Atomic uint32_t lg_fork_gen;
  * user (a socket to another process, a FIFO) must not be taken for it. */
 static _Atomic uint64_t lg_fd_ino[LG_FD_MAX];
 
-static uint64_t lg_fd_inode(int fd) {
+uint64_t lg_fd_inode(int fd) {
   struct stat st;
   return fstat(fd, &st) == 0 ? (uint64_t)st.st_ino ^ ((uint64_t)st.st_dev << 48) : 0;
 }

@@ -184,6 +184,14 @@ static int offer(lg_graph_t *g, store_t *s, lg_node_t a, lg_node_t b, edge_t **r
   return rc;
 }
 
+/* Places first..last in that order, each through an edge to `sink`, which is never placed (its
+ * edges in stay outside the order). */
+static void place_in_order(lg_graph_t *g, store_t *s, lg_node_t first, lg_node_t last,
+                           lg_node_t sink) {
+  for (lg_node_t i = first; i <= last; i++)
+    cr_assert_eq(offer(g, s, i, sink, NULL), SET_ASIDE, "%u -> %u", i, sink);
+}
+
 /* Removes node x as the lock table does: its edges first, then its place. */
 static void drop_node(lg_graph_t *g, store_t *s, lg_node_t x) {
   store_remove_node(s, x);
@@ -463,8 +471,7 @@ Test(graph, reorders_that_close_no_cycle) {
    * taken against it, plus 6..8 chained in between: every edge is a reorder. */
   store_t *s = store_new(101);
   lg_graph_t *g = graph_over(s);
-  for (lg_node_t i = 1; i <= 8; i++)
-    cr_assert_eq(offer(g, s, i, 100, NULL), SET_ASIDE);
+  place_in_order(g, s, 1, 8, 100);
   cr_assert_eq(offer(g, s, 6, 7, NULL), LG_GRAPH_ADDED);
   cr_assert_eq(offer(g, s, 7, 8, NULL), LG_GRAPH_ADDED);
   cr_assert_eq(offer(g, s, 3, 6, NULL), LG_GRAPH_ADDED);
@@ -559,8 +566,7 @@ Test(graph, hub_with_many_edges_out_and_half_removed, .timeout = 60) {
   const lg_node_t n = 100000, hub = 0, sink = n + 1;
   store_t *s = store_new(n + 2);
   lg_graph_t *g = graph_over(s);
-  for (lg_node_t i = 1; i <= n; i++)
-    cr_assert_eq(offer(g, s, i, sink, NULL), SET_ASIDE);
+  place_in_order(g, s, 1, n, sink);
   for (lg_node_t i = 1; i <= n; i++) {
     int rc = offer(g, s, hub, i, NULL);
     if (rc != LG_GRAPH_ADDED)
@@ -645,8 +651,7 @@ Test(graph, skipped_edges_are_outside_the_order) {
   /* 1..4 placed in that order (through edges to 9, never placed). */
   store_t *s = store_new(10);
   lg_graph_t *g = graph_over(s);
-  for (lg_node_t i = 1; i <= 4; i++)
-    cr_assert_eq(offer(g, s, i, 9, NULL), SET_ASIDE);
+  place_in_order(g, s, 1, 4, 9);
   cr_assert_eq(offer(g, s, 1, 2, NULL), LG_GRAPH_ADDED);
   cr_assert_eq(offer(g, s, 2, 3, NULL), LG_GRAPH_ADDED);
   edge_t *back;
@@ -672,8 +677,7 @@ Test(graph, skipped_edges_are_outside_the_order) {
 Test(graph, invariant_check_catches_a_broken_contract) {
   store_t *s = store_new(10);
   lg_graph_t *g = graph_over(s);
-  for (lg_node_t i = 1; i <= 3; i++)
-    cr_assert_eq(offer(g, s, i, 9, NULL), SET_ASIDE);
+  place_in_order(g, s, 1, 3, 9);
   cr_assert_eq(lg_graph_check_invariants(g), 0);
 
   /* An edge listed between placed nodes, down the order, never offered nor skipped. */

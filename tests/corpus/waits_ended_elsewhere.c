@@ -87,39 +87,46 @@ static int fifo_from_a_child(pid_t *pid)
   return r;
 }
 
-/* Sends descriptor fd over the socket s (SCM_RIGHTS); 0, or -1. */
-static int send_fd(int s, int fd)
-{
-  char byte = 'f';
+/* A one-byte message with room for one descriptor (SCM_RIGHTS). */
+typedef struct fd_message {
+  char byte;
+  struct iovec iov;
   union {
     struct cmsghdr h;
     char buf[CMSG_SPACE(sizeof(int))];
   } ctl;
-  struct iovec iov = {&byte, 1};
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                     .msg_controllen = sizeof ctl.buf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  struct msghdr m;
+} fd_message_t;
+
+static void fd_message_init(fd_message_t *f)
+{
+  memset(f, 0, sizeof *f);
+  f->iov = (struct iovec){&f->byte, 1};
+  f->m = (struct msghdr){.msg_iov = &f->iov, .msg_iovlen = 1, .msg_control = f->ctl.buf,
+                         .msg_controllen = sizeof f->ctl.buf};
+}
+
+/* Sends descriptor fd over the socket s; 0, or -1. */
+static int send_fd(int s, int fd)
+{
+  fd_message_t f;
+  fd_message_init(&f);
+  struct cmsghdr *c = CMSG_FIRSTHDR(&f.m);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  return sendmsg(s, &m, 0) == 1 ? 0 : -1;
+  return sendmsg(s, &f.m, 0) == 1 ? 0 : -1;
 }
 
 /* The descriptor a message on s carries, or -1. */
 static int receive_fd(int s)
 {
-  char byte;
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } ctl;
-  struct iovec iov = {&byte, 1};
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                     .msg_controllen = sizeof ctl.buf};
+  fd_message_t f;
+  fd_message_init(&f);
   int fd = -1;
   struct cmsghdr *c;
-  if (recvmsg(s, &m, 0) != 1 || (c = CMSG_FIRSTHDR(&m)) == NULL || c->cmsg_type != SCM_RIGHTS)
+  if (recvmsg(s, &f.m, 0) != 1 || (c = CMSG_FIRSTHDR(&f.m)) == NULL || c->cmsg_type != SCM_RIGHTS)
     return -1;
   memcpy(&fd, CMSG_DATA(c), sizeof fd);
   return fd;
