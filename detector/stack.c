@@ -16,6 +16,8 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <dwarf.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -325,12 +328,50 @@ static int lg_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwar
   return *elfp == NULL ? lg_fd_move_high(fd) : fd; /* an Elf already made reads its own fd */
 }
 
+/* A separate debug file named by a module's .gnu_debuglink, looked for where GDB and libdwfl
+ * look (beside the file, in its .debug directory, under /usr/lib/debug) and taken when its
+ * CRC is the one the link gives: its descriptor and *name (malloc'd: libdwfl frees it), or -1. */
+static int lg_debuglink_open(const char *file_name, const char *link, GElf_Word crc,
+                             char **name) {
+  const char *slash = strrchr(file_name, '/');
+  if (slash == NULL || strchr(link, '/') != NULL)
+    return -1;
+  int dirlen = (int)(slash - file_name);
+  static const char *const forms[] = {"%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s"};
+  for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, forms[i], dirlen, file_name, link) >= (int)sizeof path ||
+        strcmp(path, file_name) == 0)
+      continue;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    uLong sum = crc32(0L, Z_NULL, 0);
+    static unsigned char buf[65536]; /* under lg_rt.report_mu */
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+      sum = crc32(sum, buf, (uInt)n);
+    if (n == 0 && (GElf_Word)sum == crc && lseek(fd, 0, SEEK_SET) == 0 &&
+        (*name = strdup(path)) != NULL)
+      return fd;
+    close(fd);
+  }
+  return -1;
+}
+
+/* Debug files from this machine only: by build ID under the debug directories, then by the
+ * module's .gnu_debuglink. Not dwfl_standard_find_debuginfo, whose last resort asks the
+ * debuginfod servers DEBUGINFOD_URLS names: libdwfl then loads libdebuginfod into the program
+ * (with libcurl, a TLS library and some twenty more, whose constructors, locks and exit
+ * handlers become the program's) and the report waits on the network, the program with it. */
 static int lg_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
                              Dwarf_Addr base, const char *file_name, const char *debuglink_file,
                              GElf_Word debuglink_crc, char **debuginfo_file_name) {
-  return lg_fd_move_high(dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
-                                                      debuglink_file, debuglink_crc,
-                                                      debuginfo_file_name));
+  int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                        debuglink_crc, debuginfo_file_name);
+  if (fd < 0 && file_name != NULL && debuglink_file != NULL)
+    fd = lg_debuglink_open(file_name, debuglink_file, debuglink_crc, debuginfo_file_name);
+  return lg_fd_move_high(fd);
 }
 
 static const Dwfl_Callbacks lg_dwfl_callbacks = {
