@@ -85,20 +85,22 @@ static int lg_c11_call_try(lg_thread_t *t, mtx_t *m) {
 
 /* init and destroy, as interpose.c's LG_LIFECYCLE: the instance at m ends when the call
  * succeeded (rc 0), and the misuse checks look at the outcome. */
-static void lg_c11_lifecycle(lg_thread_t *t, mtx_t *m, int op, int rc, const char *name,
-                             uintptr_t pc, uintptr_t fp) {
+static void lg_c11_lifecycle(lg_thread_t *t, mtx_t *m, int op, int rc, int busy,
+                             const char *name, uintptr_t pc, uintptr_t fp) {
   int e = errno;
   uint64_t dead = rc == 0 ? lg_lock_retire((uintptr_t)m) : 0;
-  lg_misuse_lifecycle(t, (uintptr_t)m, LG_KIND_MUTEX, op, rc, dead, name, pc, fp);
+  lg_misuse_lifecycle(t, (uintptr_t)m, LG_KIND_MUTEX, op, rc, lg_misuse_init_ended(op, busy, dead),
+                      name, pc, fp);
   errno = e;
 }
 
 LG_EXPORT int mtx_init(mtx_t *m, int type) {
   lg_thread_t *t = lg_c11_enter();
+  int busy = lg_lock_word_busy((uintptr_t)m, LG_KIND_MUTEX); /* see lg_misuse_init_ended */
   int rc = lg_real.mtx_init(m, type);
   if (t != NULL)
-    lg_c11_lifecycle(t, m, LG_MISUSE_INIT, rc == thrd_success ? 0 : EINVAL, "mtx_init", LG_C11_PC,
-                     LG_C11_FP);
+    lg_c11_lifecycle(t, m, LG_MISUSE_INIT, rc == thrd_success ? 0 : EINVAL, busy, "mtx_init",
+                     LG_C11_PC, LG_C11_FP);
   return rc;
 }
 
@@ -109,7 +111,7 @@ LG_EXPORT void mtx_destroy(mtx_t *m) {
    * (kind -1), or refuses a locked one (EBUSY) and leaves it as it was. */
   if (t != NULL)
     lg_c11_lifecycle(t, m, LG_MISUSE_DESTROY,
-                     ((pthread_mutex_t *)m)->__data.__kind == -1 ? 0 : EBUSY, "mtx_destroy",
+                     ((pthread_mutex_t *)m)->__data.__kind == -1 ? 0 : EBUSY, 1, "mtx_destroy",
                      LG_C11_PC, LG_C11_FP);
 }
 

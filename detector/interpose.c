@@ -354,13 +354,15 @@ static __attribute__((noinline, cold)) int lg_release_misuse(lg_thread_t *t, uin
  * to remember or forget). */
 #define LG_LIFECYCLE(lockp, kind, op, realcall)                                           \
   do {                                                                                  \
+    int busy_ = (op) == LG_MISUSE_INIT && lg_lock_word_busy((uintptr_t)(lockp), (kind));  \
     int rc_ = (realcall);                                                               \
     lg_thread_t *t_ = lg_enter();                                                       \
     if (t_ != NULL) {                                                                   \
       int errno_ = errno;                                                               \
       uint64_t dead_ = rc_ == 0 ? lg_lock_retire((uintptr_t)(lockp)) : 0;               \
-      lg_misuse_lifecycle(t_, (uintptr_t)(lockp), (kind), (op), rc_, dead_, __func__,   \
-                          LG_CALLER_PC, LG_SELF_FP);                                    \
+      lg_misuse_lifecycle(t_, (uintptr_t)(lockp), (kind), (op), rc_,                    \
+                          lg_misuse_init_ended(op, busy_, dead_), __func__, LG_CALLER_PC, \
+                          LG_SELF_FP);                                                  \
       errno = errno_;                                                                   \
     }                                                                                   \
     return rc_;                                                                         \

@@ -27,9 +27,6 @@
  * shared, elision, and the priority ceiling. Anything else is not a mutex glibc made. */
 #define LG_MUTEX_KNOWN_BITS (0x3u | 0x10u | 0x20u | 0x40u | 0x80u | 0x100u | 0x200u | 0xfff80000u)
 #define LG_MUTEX_FANCY_BITS (0x10u | 0x20u | 0x40u) /* robust, PI, PP: owner checked on unlock */
-/* glibc's rwlock __readers: bit 1 write-locked, readers counted from bit 3. */
-#define LG_RWLOCK_WRLOCKED 0x2u
-#define LG_RWLOCK_READER_SHIFT 3
 
 /* ---- small helpers ---- */
 
@@ -641,23 +638,6 @@ void lg_misuse_acquire_destroyed(lg_thread_t *t, uintptr_t addr, uint8_t kind, u
 
 /* ---- init and destroy of a held lock ---- */
 
-/* Is the lock at addr locked, as far as glibc's own state says (destroy only: at init the
- * memory may hold anything)? Mutexes answer with EBUSY from the real call instead. */
-static int lg_misuse_glibc_locked(uintptr_t addr, uint8_t kind) {
-  if (kind == LG_KIND_RWLOCK) {
-    unsigned readers = ((const pthread_rwlock_t *)addr)->__data.__readers;
-    return (readers & LG_RWLOCK_WRLOCKED) != 0 || (readers >> LG_RWLOCK_READER_SHIFT) != 0;
-  }
-  if (kind == LG_KIND_SPIN) {
-#if defined(__x86_64__) || defined(__i386__)
-    return *(const volatile int *)addr <= 0; /* x86: 1 is free, a lock decrements it */
-#else
-    return *(const volatile int *)addr != 0;
-#endif
-  }
-  return 0;
-}
-
 /* Reports an init or destroy (name) of the lock at addr while some thread holds it. `locked`:
  * glibc says it is locked even if no tracked thread holds it. `dead`: the instance the real
  * call ended (0: look it up, it still lives). */
@@ -722,7 +702,7 @@ void lg_misuse_lifecycle_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, int 
      * it, nor would it fault on a pointer the program got wrong). */
     int locked = kind == LG_KIND_MUTEX
                      ? rc == EBUSY && ((const pthread_mutex_t *)addr)->__data.__lock != 0
-                     : rc == 0 && dead != 0 && lg_misuse_glibc_locked(addr, kind);
+                     : rc == 0 && dead != 0 && lg_lock_word_busy(addr, kind);
     if (locked)
       lg_misuse_report_held(t, addr, kind, op, name, rc, 1, dead, pc);
     if (rc == 0 && kind == LG_KIND_MUTEX) {

@@ -92,8 +92,36 @@ static inline void lg_misuse_acquire_slow(lg_thread_t *t, uintptr_t addr, uint8_
  * remembers the destroy of this address (an init, or a mutex destroy, forgets an rwlock's or
  * spinlock's there). fp is the wrapper's frame address (for a cheap stack of the destroy). */
 enum { LG_MISUSE_INIT = 0, LG_MISUSE_DESTROY = 1 };
+
+/* glibc's rwlock state word: a writer holds it, and the readers counted from this bit up. */
+#define LG_RWLOCK_WRLOCKED 0x2u
+#define LG_RWLOCK_READER_SHIFT 3
+
+/* Whether the lock at addr is locked as glibc's own state says. Read before an init (the
+ * memory may hold anything: only trusted where a live instance was there) or after a destroy
+ * of an rwlock or spinlock (glibc's destroy leaves their state as it was). */
+static inline int lg_lock_word_busy(uintptr_t addr, uint8_t kind) {
+  if (kind == LG_KIND_MUTEX)
+    return ((const pthread_mutex_t *)addr)->__data.__lock != 0;
+  if (kind == LG_KIND_RWLOCK) {
+    unsigned readers = ((const pthread_rwlock_t *)addr)->__data.__readers;
+    return (readers & LG_RWLOCK_WRLOCKED) != 0 || (readers >> LG_RWLOCK_READER_SHIFT) != 0;
+  }
+#if defined(__x86_64__) || defined(__i386__)
+  return *(const volatile int *)addr <= 0; /* a spinlock; x86: 1 is free, a lock decrements it */
+#else
+  return *(const volatile int *)addr != 0;
+#endif
+}
 void lg_misuse_lifecycle_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, int op, int rc,
                               uint64_t dead, const char *name, uintptr_t pc, uintptr_t fp);
+/* The instance an init ended, for its check (dead, as lg_lock_retire gave it), or 0 when the
+ * lock was free just before the init (busy: lg_lock_word_busy then): a holder's held entry
+ * outlives its real unlock by a few instructions (the release wrapper pops it after glibc's
+ * call), and a lock the init found free held nothing it could lose. */
+static inline uint64_t lg_misuse_init_ended(int op, int busy, uint64_t dead) {
+  return op == LG_MISUSE_INIT && !busy ? 0 : dead;
+}
 /* A successful mutex destroy: into the caller's ring of destroys, and the index. */
 void lg_misuse_mutex_destroyed(lg_thread_t *t, uintptr_t addr, uint64_t dead, uintptr_t pc,
                                uintptr_t fp);
