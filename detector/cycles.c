@@ -372,6 +372,65 @@ int lg_graph_learn(lg_edge_t *e) {
   return rc == LG_GRAPH_CYCLE;
 }
 
+/* Walks the simple paths to ~> from over the locks lg_seen gives a distance to `from`, depth
+ * first, never deeper than a report can show, and considers the cycle each closes with
+ * `closing` (taken as occurrence x). shortest: only steps that bring the distance down by one,
+ * so only the shortest paths. Counts its edge visits in *steps; -1 when it ran out of the
+ * search budget (warned once), else 0. */
+static int lg_paths_walk(lg_edge_t *closing, const lg_occ_t *x, lg_report_list_t *out,
+                         uint32_t to, uint32_t from, uint32_t *td, int shortest,
+                         uint64_t *steps) {
+  lg_edge_t *e[LG_STACK_MAX];
+  uint32_t idx[LG_STACK_MAX], node[LG_STACK_MAX], *seen[LG_STACK_MAX];
+  uint32_t depth = 0;
+  e[0] = closing;
+  node[0] = to;
+  seen[0] = td;
+  idx[0] = 0;
+  *td |= LG_SEEN_ONPATH;
+  for (;;) {
+    uint32_t v = node[depth];
+    if (v == from) {
+      lg_cycle_consider(e, depth + 1, x, out);
+      *seen[depth] &= ~LG_SEEN_ONPATH;
+      if (depth-- == 0)
+        break;
+      continue;
+    }
+    const lg_lock_aux_t *vx = lg_aux_at(v);
+    uint32_t vd = *seen[depth] & LG_SEEN_DIST_MASK;
+    int pushed = 0;
+    while (idx[depth] < lg_edge_vec_len(&vx->out)) {
+      lg_edge_t *ne = lg_edge_vec_items(&vx->out)[idx[depth]++];
+      if (++*steps > LG_SEARCH_BUDGET) {
+        lg_warn_once(&lg_warned_search,
+                     "the lock-order graph has too many cycles through one order to search them "
+                     "all; some potential deadlocks may go unreported");
+        return -1;
+      }
+      uint32_t *wd = lg_visit_find(&lg_seen, ne->to);
+      if (wd == NULL || !(*wd & LG_SEEN_DIST) || (*wd & LG_SEEN_ONPATH) ||
+          depth + 2 + (*wd & LG_SEEN_DIST_MASK) > LG_STACK_MAX ||
+          (shortest && (*wd & LG_SEEN_DIST_MASK) + 1 != vd))
+        continue;
+      depth++;
+      e[depth] = ne;
+      node[depth] = ne->to;
+      seen[depth] = wd;
+      idx[depth] = 0;
+      *wd |= LG_SEEN_ONPATH;
+      pushed = 1;
+      break;
+    }
+    if (pushed)
+      continue;
+    *seen[depth] &= ~LG_SEEN_ONPATH;
+    if (depth-- == 0)
+      break;
+  }
+  return 0;
+}
+
 /* Every simple cycle through the edge `closing` taken as occurrence x: every simple path
  * closing->to ~> closing->from over all edges (refused ones included: an order set aside
  * because its first cycle was explained must not hide another cycle through it). */
@@ -410,51 +469,10 @@ void lg_cycles_through(lg_edge_t *closing, const lg_occ_t *x, lg_report_list_t *
   uint32_t *td = lg_visit_find(&lg_seen, to);
   if (td == NULL || !(*td & LG_SEEN_DIST))
     return;
-  /* Depth-first over simple paths, never deeper than a report can show. */
-  lg_edge_t *e[LG_STACK_MAX];
-  uint32_t idx[LG_STACK_MAX], node[LG_STACK_MAX], *seen[LG_STACK_MAX];
-  uint32_t depth = 0;
-  e[0] = closing;
-  node[0] = to;
-  seen[0] = td;
-  idx[0] = 0;
-  *td |= LG_SEEN_ONPATH;
-  for (;;) {
-    uint32_t v = node[depth];
-    if (v == from) {
-      lg_cycle_consider(e, depth + 1, x, out);
-      *seen[depth] &= ~LG_SEEN_ONPATH;
-      if (depth-- == 0)
-        break;
-      continue;
-    }
-    const lg_lock_aux_t *vx = lg_aux_at(v);
-    int pushed = 0;
-    while (idx[depth] < lg_edge_vec_len(&vx->out)) {
-      lg_edge_t *ne = lg_edge_vec_items(&vx->out)[idx[depth]++];
-      if (++steps > LG_SEARCH_BUDGET) {
-        lg_warn_once(&lg_warned_search,
-                     "the lock-order graph has too many cycles through one order to search them "
-                     "all; some potential deadlocks may go unreported");
-        return;
-      }
-      uint32_t *wd = lg_visit_find(&lg_seen, ne->to);
-      if (wd == NULL || !(*wd & LG_SEEN_DIST) || (*wd & LG_SEEN_ONPATH) ||
-          depth + 2 + (*wd & LG_SEEN_DIST_MASK) > LG_STACK_MAX)
-        continue;
-      depth++;
-      e[depth] = ne;
-      node[depth] = ne->to;
-      seen[depth] = wd;
-      idx[depth] = 0;
-      *wd |= LG_SEEN_ONPATH;
-      pushed = 1;
-      break;
-    }
-    if (pushed)
-      continue;
-    *seen[depth] &= ~LG_SEEN_ONPATH;
-    if (depth-- == 0)
-      break;
-  }
+  /* The shortest paths first, then all of them: a search that runs out of its budget among
+   * the many long paths of a set of nested locks has judged the short cycles already (a
+   * two-lock inversion among twenty locks taken in order was lost to the budget). A cycle met
+   * again in the second walk was judged in the first and is skipped there. */
+  if (lg_paths_walk(closing, x, out, to, from, td, 1, &steps) == 0)
+    (void)lg_paths_walk(closing, x, out, to, from, td, 0, &steps);
 }

@@ -120,6 +120,27 @@ Test(lockgraph, shortest_cycle_is_reported_first, .timeout = 60)
   run_cleanup(&r);
 }
 
+/* A two-lock inversion among 24 locks once held nested in order: the search judges the
+ * shortest cycles before the 2^19 longer ones its budget cannot cover (before, the budget ran
+ * out on the long paths first: a warning, no report, exit 0). */
+Test(lockgraph, short_inversion_among_nested_locks_is_found_within_the_budget, .timeout = 60)
+{
+  const edge_expect_t expect[] = {
+      {"main", "nest", "main", "nest"},
+      {"inverse", "inverse_first", "inverse", "inverse_second"},
+  };
+  run_result_t r;
+  report_set_t set;
+  run_corpus(&(run_request_t){.program = "inversion_under_deep_nesting"}, &r);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d; stderr:\n%s", r.status, r.err);
+  reports_load(r.json, &set);
+  cr_assert_geq(reports_count(&set, "potential-deadlock"), 1, "no potential deadlock:\n%s", r.err);
+  expect_inversion(reports_first(&set, "potential-deadlock"), "inversion_under_deep_nesting.c", 2,
+                   "mutex", expect, 0);
+  reports_free(&set);
+  run_cleanup(&r);
+}
+
 Test(lockgraph, heap_and_static_mutexes_are_both_tracked, .timeout = 60)
 {
   const char *src = "heap_and_static.c";
