@@ -82,6 +82,9 @@ void lg_real_resolve(void) {
   LG_RESOLVE(exit, "pthread_exit");
   LG_RESOLVE(sig_action, "sigaction");
   LG_RESOLVE(sig_signal, "signal");
+  LG_RESOLVE(sig_sysv, "sysv_signal");
+  LG_RESOLVE(sig_bsd, "bsd_signal");
+  LG_RESOLVE(sig_set, "sigset");
   LG_RESOLVE(mtx_init, "mtx_init");
   LG_RESOLVE(mtx_destroy, "mtx_destroy");
   LG_RESOLVE(mtx_lock, "mtx_lock");
@@ -662,12 +665,20 @@ LG_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
   return rc;
 }
 
-LG_EXPORT void (*signal(int sig, void (*handler)(int)))(int) {
-  __typeof__(lg_real.sig_signal) real = lg_real.sig_signal;
-  if (real == NULL && (real = (__typeof__(real))lg_real_sym("signal")) == NULL) {
+typedef void (*lg_sighandler_t)(int);
+typedef lg_sighandler_t (*lg_signal_fn_t)(int, lg_sighandler_t);
+
+/* signal and its older names (real: the C library's function of that name, `name`, or NULL
+ * while another thread resolves it): as sigaction above, through the function the program
+ * called, whose semantics (one-shot, BSD, SysV's hold) it keeps. */
+static lg_sighandler_t lg_signal_call(lg_signal_fn_t real, const char *name, int sig,
+                                      lg_sighandler_t handler) {
+  if (real == NULL && (real = (lg_signal_fn_t)lg_real_sym(name)) == NULL) {
     errno = ENOSYS;
     return SIG_ERR;
   }
+  if (handler == SIG_HOLD) /* sigset: the signal blocked, its disposition as it was */
+    return real(sig, handler);
   int ours = lg_signal_is_ours(sig);
   struct sigaction was;
   int rc = handler == SIG_DFL ? lg_signal_default(sig, &was) : -2;
@@ -681,4 +692,25 @@ LG_EXPORT void (*signal(int sig, void (*handler)(int)))(int) {
     prev = SIG_DFL;
   }
   return prev;
+}
+
+LG_EXPORT lg_sighandler_t signal(int sig, lg_sighandler_t handler) {
+  return lg_signal_call(lg_real.sig_signal, "signal", sig, handler);
+}
+
+LG_EXPORT lg_sighandler_t sysv_signal(int sig, lg_sighandler_t handler) {
+  return lg_signal_call(lg_real.sig_sysv, "sysv_signal", sig, handler);
+}
+
+/* A strict ISO C build's signal (glibc's headers redirect it here). */
+LG_EXPORT lg_sighandler_t __sysv_signal(int sig, lg_sighandler_t handler) {
+  return lg_signal_call(lg_real.sig_sysv, "sysv_signal", sig, handler);
+}
+
+LG_EXPORT lg_sighandler_t bsd_signal(int sig, lg_sighandler_t handler) {
+  return lg_signal_call(lg_real.sig_bsd, "bsd_signal", sig, handler);
+}
+
+LG_EXPORT lg_sighandler_t sigset(int sig, lg_sighandler_t handler) {
+  return lg_signal_call(lg_real.sig_set, "sigset", sig, handler);
 }

@@ -113,6 +113,11 @@ typedef struct lg_real {
   void (*exit)(void *) __attribute__((noreturn));
   int (*sig_action)(int, const struct sigaction *, struct sigaction *);
   void (*(*sig_signal)(int, void (*)(int)))(int);
+  /* signal's older names, which a program reaches without calling signal itself (a strict
+   * ISO C build's signal is __sysv_signal): SysV's one-shot form, BSD's, and SysV's sigset. */
+  void (*(*sig_sysv)(int, void (*)(int)))(int);
+  void (*(*sig_bsd)(int, void (*)(int)))(int);
+  void (*(*sig_set)(int, void (*)(int)))(int);
   /* C11 <threads.h> (c11.c): glibc implements these by internal calls, past our pthread ones. */
   int (*mtx_init)(mtx_t *, int);
   void (*mtx_destroy)(mtx_t *);

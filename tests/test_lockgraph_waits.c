@@ -258,7 +258,9 @@ Test(waits, a_thread_that_left_its_lock_wait_early_is_neither_hung_nor_deadlocke
 
 Test(waits, threads_that_wait_while_another_can_still_wake_them_stay_silent, .timeout = 120)
 {
-  static const char *const modes[] = {"consumer", "pool", "server", "slow", "daemon"};
+  static const char *const modes[] = {"consumer",    "pool",       "server",
+                                      "slow",        "daemon",     "daemon_sysv",
+                                      "daemon_iso",  "daemon_bsd", "daemon_sigset"};
 
   /* Every wait in these runs lasts several watchdog periods. */
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {

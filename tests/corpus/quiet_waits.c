@@ -12,6 +12,9 @@
  *                         shutdown that its SIGTERM handler posts; another process (forked)
  *                         sends the SIGTERM later: every thread of the program waits, and yet
  *                         the outside ends it
+ *   quiet_waits daemon_sysv, daemon_iso, daemon_bsd, daemon_sigset
+ *                         the same, the handler set by sysv_signal, __sysv_signal (what a strict
+ *                         ISO C build's signal is), bsd_signal or sigset
  *   quiet_waits slow      a thread waits on a condition variable while holding `table`, and
  *                         main waits for `table`; a third thread, still working, signals the
  *                         condition later: slow, not hung (and a condition wait is not a
@@ -21,6 +24,7 @@
  * producer, main after its sleep, a client from outside the process).
  * Expected verdict: no report; "done" printed; exit 0.
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -135,6 +139,30 @@ static void *server(void *arg)
   return NULL;
 }
 
+/* glibc's name for a strict ISO C build's signal (its headers redirect signal there), and
+ * BSD's signal, which glibc still exports but no longer declares in this mode. */
+extern void (*__sysv_signal(int sig, void (*handler)(int)))(int);
+extern void (*bsd_signal(int sig, void (*handler)(int)))(int);
+
+/* Sets on_term for SIGTERM the way `how` says: "" sigaction, or the older calls. */
+static int on_sigterm(const char *how)
+{
+  if (*how == '\0') {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGTERM, &sa, NULL);
+  }
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* sigset: the point here */
+  void (*prev)(int) = strcmp(how, "_sysv") == 0  ? sysv_signal(SIGTERM, on_term)
+                      : strcmp(how, "_iso") == 0 ? __sysv_signal(SIGTERM, on_term)
+                      : strcmp(how, "_bsd") == 0 ? bsd_signal(SIGTERM, on_term)
+                      : strcmp(how, "_sigset") == 0 ? sigset(SIGTERM, on_term)
+                                                    : SIG_ERR;
+  return prev == SIG_ERR ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
   const char *mode = argc > 1 ? argv[1] : "consumer";
@@ -156,13 +184,9 @@ int main(int argc, char **argv)
     stop_all();
     for (int i = 0; i < 3; i++)
       pthread_join(t[i], NULL);
-  } else if (strcmp(mode, "daemon") == 0) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_term;
-    sigemptyset(&sa.sa_mask);
+  } else if (strncmp(mode, "daemon", 6) == 0) {
     sem_init(&shutdown_sem, 0, 0);
-    if (sigaction(SIGTERM, &sa, NULL) != 0)
+    if (on_sigterm(mode + 6) != 0)
       return 1;
     for (int i = 0; i < 2; i++)
       pthread_create(&t[i], NULL, idler, NULL);
