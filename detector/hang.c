@@ -295,10 +295,11 @@ static void lg_h_link(lg_hthread_t *c, uint32_t n, uint64_t now, uint64_t need) 
     }
     lg_mem_free(tab, cap * sizeof(*tab));
   }
-  /* Joins: by pthread_t. Few threads join at once; each looks through the list. */
+  /* Joins: by pthread_t. Few threads join at once; each looks through the list. A timed join
+   * (pthread_timedjoin_np) ends by itself: no edge, as for every timed wait. */
   for (uint32_t i = 0; i < n; i++) {
     lg_hthread_t *x = &c[i];
-    if (!lg_h_waits(x, LG_WAIT_JOIN, now, need))
+    if (!lg_h_waits(x, LG_WAIT_JOIN, now, need) || x->w.timed)
       continue;
     for (uint32_t j = 0; j < n && x->joins < 0; j++)
       if (j != i && c[j].t->pth == (pthread_t)x->w.obj)

@@ -137,6 +137,22 @@ Test(waits, join_of_a_thread_waiting_for_the_joiners_lock_is_a_hang, .timeout = 
   run_cleanup(&r);
 }
 
+/* The same with a timed join (pthread_timedjoin_np): it ends by itself, so there is no hang
+ * (before, the join counted in the cycle as a blocking one and the run was ended after a
+ * second); main holding the lock across it while the worker waits is a stall. */
+Test(waits, timed_join_of_a_thread_waiting_for_the_joiners_lock_is_no_hang, .timeout = 60)
+{
+  run_result_t r;
+  summary_t s;
+  run_mode("hang_join_holding_lock", "timed", NULL, &r);
+  expect_out_line(&r, "hang_join_holding_lock: done");
+  cr_expect_geq(summary_parse(r.err, &s), 1, "no summary line; stderr:\n%s", r.err);
+  cr_expect_eq(summary_kind(&s, "hang"), 0, "a timed join was called a hang:\n%s", r.err);
+  cr_expect_eq(summary_kind(&s, "stall"), 1, "no stall for the lock held across the join:\n%s",
+               r.err);
+  run_cleanup(&r);
+}
+
 /* A finished run of `program` in `mode` holds the no-progress hang of its two threads: ended by
  * the watchdog, the hang line, and the JSON report's sections for the worker's wait (`label`,
  * its stack at `function`, src's `marker`) and main's join (LINE:main_joins). */

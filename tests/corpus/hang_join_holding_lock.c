@@ -7,9 +7,18 @@
  * the lock says it is hung.
  * Expected verdict: a hang report "2 threads wait for each other through joins and locks",
  * naming main's join and the worker's wait for the lock; "done" never printed; exit 66.
+ *
+ *   hang_join_holding_lock timed   main's join is pthread_timedjoin_np with a deadline 2 s
+ *                                  away; when it passes, main lets `state` go and joins for
+ *                                  good. A timed join ends by itself: no hang, "done" printed
+ *                                  (a stall report for `state`, held across the join while the
+ *                                  worker waits for it; exit 66).
  */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static pthread_mutex_t state = PTHREAD_MUTEX_INITIALIZER;
@@ -32,15 +41,27 @@ static void *worker(void *arg)
   return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
   pthread_t tick, t;
+  int timed = argc > 1 && strcmp(argv[1], "timed") == 0;
 
   setvbuf(stdout, NULL, _IOLBF, 0);
   pthread_create(&tick, NULL, ticker, NULL);
   pthread_mutex_lock(&state); /* LINE:main_takes_state */
   pthread_create(&t, NULL, worker, NULL);
   printf("hang_join_holding_lock: joining the worker\n");
+  if (timed) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 2;
+    int rc = pthread_timedjoin_np(t, NULL, &deadline);
+    pthread_mutex_unlock(&state);
+    if (rc == ETIMEDOUT)
+      pthread_join(t, NULL);
+    printf("hang_join_holding_lock: done\n");
+    return 0;
+  }
   pthread_join(t, NULL); /* LINE:main_joins */
   pthread_mutex_unlock(&state);
   printf("hang_join_holding_lock: done\n");
