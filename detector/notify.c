@@ -203,54 +203,58 @@ static int lg_mqn_came(const lg_watched_t *w) {
 
 /* ---- asynchronous I/O ----
  *
- * Followed through aio_read, aio_write, aio_fsync and lio_listio (and their 64-bit names,
- * the same functions here): a request that notifies is pending while its aiocb says
- * EINPROGRESS; aio_return, which a program calls once a request is over, starts its grace
- * at once and lets the entry go after it. */
-typedef struct lg_aio {
+ * An I/O request (aio_read, aio_write, aio_fsync, lio_listio and their 64-bit names, the same
+ * functions here) that notifies is pending while the status word of its control block (an
+ * aiocb's error code) holds the C library's "in progress" value. aio_return, which a program calls once a
+ * request is over, starts its grace at once and lets the entry go after it. */
+typedef struct lg_req {
   lg_watched_t w; /* first */
-  const struct aiocb *cb;
-} lg_aio_t;
-static lg_aio_t lg_aios[LG_NOTIFY_MAX];
-static _Atomic int lg_aios_overflow;
+  const int *status;
+  int busy; /* *status while in progress: EINPROGRESS */
+} lg_req_t;
+static lg_req_t lg_reqs[LG_NOTIFY_MAX];
+static _Atomic int lg_reqs_overflow;
 
-/* The request's error code as its aiocb holds it, read without trusting the pointer: -1 when
- * it cannot be read (freed and unmapped since). */
-static int lg_aio_error_of(const struct aiocb *cb) {
-  int v;
-  struct iovec local = {&v, sizeof v};
-  struct iovec remote = {(void *)&cb->__error_code, sizeof v};
+/* *status, read without trusting the pointer (the block may have been freed and unmapped
+ * since); 0 with the value, or -1 when it cannot be read. */
+static int lg_req_status(const int *status, int *v) {
+  struct iovec local = {v, sizeof *v};
+  struct iovec remote = {(void *)status, sizeof *v};
   return syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL) ==
-                 (ssize_t)sizeof v
-             ? v
+                 (ssize_t)sizeof *v
+             ? 0
              : -1;
 }
 
-static void lg_aio_note(const struct aiocb *cb) {
+static void lg_req_note(const int *status, int busy) {
+  int saved = errno;
   uint64_t now = lg_now_ns();
-  for (int i = 0; i < LG_NOTIFY_MAX; i++) /* the same aiocb again: a new request */
-    if (atomic_load(&lg_aios[i].w.used) == LG_SLOT_USED && lg_aios[i].cb == cb) {
-      atomic_store(&lg_aios[i].w.done_ns, 0);
+  for (int i = 0; i < LG_NOTIFY_MAX; i++) /* the same block again: a new request */
+    if (atomic_load(&lg_reqs[i].w.used) == LG_SLOT_USED && lg_reqs[i].status == status) {
+      atomic_store(&lg_reqs[i].w.done_ns, 0);
+      errno = saved;
       return;
     }
-  int i = lg_notify_claim(&lg_aios[0].w.used, sizeof lg_aios[0], LG_NOTIFY_MAX);
+  int i = lg_notify_claim(&lg_reqs[0].w.used, sizeof lg_reqs[0], LG_NOTIFY_MAX);
   if (i < 0) { /* entries whose grace is over make room */
     uint64_t grace = (uint64_t)lg_rt.opt.watchdog_ms * 1000000u;
     for (int k = 0; k < LG_NOTIFY_MAX && i < 0; k++) {
-      uint64_t done = atomic_load(&lg_aios[k].w.done_ns);
+      uint64_t done = atomic_load(&lg_reqs[k].w.done_ns);
       int expected = LG_SLOT_USED;
       if (done != 0 && now - done >= grace &&
-          atomic_compare_exchange_strong(&lg_aios[k].w.used, &expected, LG_SLOT_WRITING))
+          atomic_compare_exchange_strong(&lg_reqs[k].w.used, &expected, LG_SLOT_WRITING))
         i = k;
     }
   }
   if (i < 0) {
-    atomic_store(&lg_aios_overflow, 1);
-    return;
+    atomic_store(&lg_reqs_overflow, 1);
+  } else {
+    lg_reqs[i].status = status;
+    lg_reqs[i].busy = busy;
+    atomic_store(&lg_reqs[i].w.done_ns, 0);
+    atomic_store(&lg_reqs[i].w.used, LG_SLOT_USED);
   }
-  lg_aios[i].cb = cb;
-  atomic_store(&lg_aios[i].w.done_ns, 0);
-  atomic_store(&lg_aios[i].w.used, LG_SLOT_USED);
+  errno = saved;
 }
 
 static int lg_aio_notifies(const struct sigevent *sev) {
@@ -258,11 +262,8 @@ static int lg_aio_notifies(const struct sigevent *sev) {
 }
 
 static int lg_aio_submitted(int rc, struct aiocb *cb) {
-  if (rc == 0 && cb != NULL && lg_aio_notifies(&cb->aio_sigevent)) {
-    int saved = errno;
-    lg_aio_note(cb);
-    errno = saved;
-  }
+  if (rc == 0 && cb != NULL && lg_aio_notifies(&cb->aio_sigevent))
+    lg_req_note(&cb->__error_code, EINPROGRESS);
   return rc;
 }
 
@@ -282,20 +283,19 @@ LG_EXPORT int lio_listio(int mode, struct aiocb *const list[], int n, struct sig
   int rc = LG_REAL_W(lio_listio, "lio_listio")(mode, list, n, sev);
   /* Queued in part when it failed with EAGAIN, EINTR or EIO: every request is looked at. A
    * request not queued is not in progress, so it is done at the first look. */
-  int saved = errno, all = mode == LIO_NOWAIT && lg_aio_notifies(sev);
+  int all = mode == LIO_NOWAIT && lg_aio_notifies(sev);
   for (int i = 0; i < n; i++)
     if (list[i] != NULL && list[i]->aio_lio_opcode != LIO_NOP &&
         (all || lg_aio_notifies(&list[i]->aio_sigevent)))
-      lg_aio_note(list[i]);
-  errno = saved;
+      lg_req_note(&list[i]->__error_code, EINPROGRESS);
   return rc;
 }
 
 LG_EXPORT ssize_t aio_return(struct aiocb *cb) {
   for (int i = 0; i < LG_NOTIFY_MAX; i++) {
     uint64_t expected = 0;
-    if (atomic_load(&lg_aios[i].w.used) == LG_SLOT_USED && lg_aios[i].cb == cb)
-      atomic_compare_exchange_strong(&lg_aios[i].w.done_ns, &expected, lg_now_ns());
+    if (atomic_load(&lg_reqs[i].w.used) == LG_SLOT_USED && lg_reqs[i].status == &cb->__error_code)
+      atomic_compare_exchange_strong(&lg_reqs[i].w.done_ns, &expected, lg_now_ns());
   }
   return LG_REAL_W(aio_return, "aio_return")(cb);
 }
@@ -326,9 +326,10 @@ LG_EXPORT ssize_t aio_return64(struct aiocb64 *cb) {
   return aio_return((struct aiocb *)cb);
 }
 
-static int lg_aio_came(const lg_watched_t *w) {
-  int e = lg_aio_error_of(((const lg_aio_t *)w)->cb);
-  return e != EINPROGRESS && e != -1;
+static int lg_req_came(const lg_watched_t *w) {
+  const lg_req_t *r = (const lg_req_t *)w;
+  int v;
+  return lg_req_status(r->status, &v) == 0 && v != r->busy;
 }
 
 /* ---- the verdict's question ---- */
@@ -336,10 +337,10 @@ static int lg_aio_came(const lg_watched_t *w) {
 int lg_notify_pending(uint64_t now_ns, uint64_t grace_ns) {
   return lg_timers_pending(now_ns, grace_ns) ||
          atomic_load_explicit(&lg_mqns_overflow, memory_order_relaxed) ||
-         atomic_load_explicit(&lg_aios_overflow, memory_order_relaxed) ||
+         atomic_load_explicit(&lg_reqs_overflow, memory_order_relaxed) ||
          lg_watched_pending(&lg_mqns[0].w, sizeof lg_mqns[0], LG_NOTIFY_MAX, lg_mqn_came, now_ns,
                             grace_ns) ||
-         lg_watched_pending(&lg_aios[0].w, sizeof lg_aios[0], LG_NOTIFY_MAX, lg_aio_came, now_ns,
+         lg_watched_pending(&lg_reqs[0].w, sizeof lg_reqs[0], LG_NOTIFY_MAX, lg_req_came, now_ns,
                             grace_ns);
 }
 
@@ -347,9 +348,9 @@ void lg_notify_after_fork_child(void) {
   for (int i = 0; i < LG_NOTIFY_MAX; i++) {
     atomic_store(&lg_timers[i].used, LG_SLOT_FREE);
     atomic_store(&lg_mqns[i].w.used, LG_SLOT_FREE);
-    atomic_store(&lg_aios[i].w.used, LG_SLOT_FREE);
+    atomic_store(&lg_reqs[i].w.used, LG_SLOT_FREE);
   }
   atomic_store(&lg_timers_overflow, 0);
   atomic_store(&lg_mqns_overflow, 0);
-  atomic_store(&lg_aios_overflow, 0);
+  atomic_store(&lg_reqs_overflow, 0);
 }
