@@ -27,6 +27,7 @@
 
 #include "lockgraph.h"
 #include "mem.h"
+#include "misuse.h"
 
 #define LG_ABANDONED_MAX 1024
 
@@ -227,6 +228,13 @@ lg_report_t *lg_abandoned_blocking(lg_thread_t *t, uint32_t id, uint32_t ver, ui
     return NULL;
   }
   int fork = a == NULL || a->why == LG_ABANDON_FORK; /* no record: marked at a fork */
+  if (fork && !lg_lock_word_busy(addr, n->kind)) {
+    /* Free as glibc's own state says: the child made it anew without an init we saw (the
+     * static initializer assigned in an atfork handler), so nothing is left to wait for. */
+    lg_locks_clear_orphan(id, ver);
+    lg_stack_free(acq);
+    return NULL;
+  }
   lg_report_t *r = lg_report_new(fork ? LG_REPORT_FORK : LG_REPORT_ABANDONED);
   if (r == NULL) {
     lg_stack_free(acq);

@@ -12,11 +12,14 @@
  *   wrlock     pthread_rwlock_wrlock(&table) (LINE:child_wrlocks): would block forever
  *   rdlock     pthread_rwlock_rdlock(&table): readers do not exclude readers; it succeeds
  *   exec       the child execs `true` without touching any lock
+ *   lock_anew, wrlock_anew
+ *              the child makes `cache` (`table`) anew by assigning the static initializer, as
+ *              an atfork child handler may, then locks and unlocks it: it is free
  * The parent waits for the child, prints its exit status, then releases the holder.
  * Expected verdict: lock, trylock, timedlock, wrlock: a fork report from the child, with where
  * the holder took the lock, where it was blocked at the fork, and the child's call; the child
  * exits 66 (lock and wrlock are ended at once); the parent reports nothing, "done", exit 0.
- * rdlock, exec: no report at all, child exit status 0.
+ * rdlock, exec, lock_anew, wrlock_anew: no report at all, child exit status 0.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -81,6 +84,20 @@ static int child(void)
   if (strcmp(mode, "wrlock") == 0) {
     pthread_rwlock_wrlock(&table); /* LINE:child_wrlocks */
     return 0;
+  }
+  if (strcmp(mode, "lock_anew") == 0) {
+    cache = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    int rc = pthread_mutex_lock(&cache);
+    if (rc == 0)
+      pthread_mutex_unlock(&cache);
+    return rc;
+  }
+  if (strcmp(mode, "wrlock_anew") == 0) {
+    table = (pthread_rwlock_t)PTHREAD_RWLOCK_INITIALIZER;
+    int rc = pthread_rwlock_wrlock(&table);
+    if (rc == 0)
+      pthread_rwlock_unlock(&table);
+    return rc;
   }
   if (strcmp(mode, "rdlock") == 0) {
     int rc = pthread_rwlock_rdlock(&table);
