@@ -18,6 +18,7 @@
 #include <dwarf.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
@@ -308,6 +309,7 @@ void lg_stack_free(lg_stack_t *s) {
 
 typedef struct lg_sym_entry {
   uintptr_t pc;
+  unsigned long subs; /* the objects unloaded before it was made (lg_objects_unloaded) */
   int n;
   lg_symbol_t f[LG_SYM_FRAMES];
   struct lg_sym_entry *next;
@@ -593,11 +595,32 @@ static int lg_symbolize_fresh(uintptr_t pc, lg_symbol_t *out) {
   return n;
 }
 
+static int lg_count_unloads(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  *(unsigned long long *)arg = info->dlpi_subs;
+  return 1; /* the same count in every object's call: one is enough */
+}
+
+/* How many objects the dynamic loader has unloaded so far (dlclose). */
+static unsigned long lg_objects_unloaded(void) {
+  unsigned long long subs = 0;
+  dl_iterate_phdr(lg_count_unloads, &subs);
+  return (unsigned long)subs;
+}
+
 int lg_symbolize(uintptr_t pc, lg_symbol_t *out, int cap) {
+  /* An object unloaded since: its addresses may hold another one now (dlclose, then a dlopen
+   * at the same place), so what was learned before is not looked at again, and the module
+   * list is read anew. The old entries stay (reports made may still point at their names). */
+  static unsigned long subs_seen;
+  unsigned long subs = lg_objects_unloaded();
+  if (subs != subs_seen && lg_dwfl != NULL)
+    lg_dwfl_open();
+  subs_seen = subs;
   size_t b = (pc >> 2) % LG_SYM_BUCKETS;
   lg_sym_entry_t *e;
   for (e = lg_sym_cache[b]; e != NULL; e = e->next)
-    if (e->pc == pc)
+    if (e->pc == pc && e->subs == subs)
       break;
   if (e == NULL) {
     e = lg_mem_alloc(sizeof(*e));
@@ -608,6 +631,7 @@ int lg_symbolize(uintptr_t pc, lg_symbol_t *out, int cap) {
     if (lg_dwfl == NULL)
       lg_dwfl_open();
     e->pc = pc;
+    e->subs = subs;
     e->n = lg_symbolize_fresh(pc, e->f);
     e->next = lg_sym_cache[b];
     lg_sym_cache[b] = e;

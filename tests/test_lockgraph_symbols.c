@@ -55,3 +55,25 @@ Test(lockgraph_symbols, a_separate_debug_file_beside_the_program_gives_the_lines
   ab_ba_expect(expect, "worker_ab", "worker_ba");
   check_inversion("two_thread_inversion.split", "two_thread_inversion.c", 2, "mutex", expect, 0);
 }
+
+/* Two plugins loaded one after the other, the second where the first was (dlclose, then
+ * dlopen): the second report's plugin frames name the second plugin's file (before, the
+ * symbols cached for those addresses named the first one's). */
+Test(lockgraph_symbols, a_library_loaded_where_another_was_gets_its_own_names, .timeout = 60)
+{
+  run_result_t r;
+  run_corpus(&(run_request_t){.program = "dlopen_reuse"}, &r);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d; stderr:\n%s", r.status, r.err);
+  const char *second = strstr(r.err, "(report 2)");
+  cr_assert_not_null(second, "no second report:\n%s", r.err);
+  unsigned frames = 0;
+  for (const char *line = second; (line = strstr(line, "plugin_ab ")) != NULL; line++) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    cr_expect(memmem(line, len, "dlreuse_second.c:", 17) != NULL,
+              "a frame of the second plugin names another file: %.*s", (int)len, line);
+    frames++;
+  }
+  cr_expect_geq(frames, 4, "the second report shows %u plugin frames:\n%s", frames, second);
+  run_cleanup(&r);
+}
