@@ -379,6 +379,7 @@ struct lg_thread {
   pid_t ktid;
   lg_segment_t *seg;
   int detached, exited;
+  int exit_rounds; /* rounds of key destructors seen at thread exit (threads.c) */
   /* Set while the creator is between the real pthread_create and naming the thread; a record
    * retired meanwhile (the thread detached itself and exited) is freed by the creator. */
   int creator_ref, free_pending;

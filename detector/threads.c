@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,15 @@ static int lg_thread_retire_locked(lg_thread_t *t) {
 static void lg_thread_exit_cb(void *arg) {
   lg_thread_t *t = arg;
   if (t == NULL || t == &lg_thread_gone)
+    return;
+  /* The program's own key (and C11 tss) destructors run in the same rounds as this one, after
+   * it (this key was made first), and may block, take locks or release them: until they are
+   * done the thread is not gone. glibc runs rounds while some value is set again, at most
+   * PTHREAD_DESTRUCTOR_ITERATIONS: set again, this one is called in every round and the
+   * thread ends in the last (before, a join of a thread whose destructor ran for a second was
+   * a hang, and a lock its destructor released was held at thread exit). */
+  if (++t->exit_rounds < PTHREAD_DESTRUCTOR_ITERATIONS &&
+      pthread_setspecific(lg_thread_key, t) == 0)
     return;
   t->passthrough = 1;
   if (t->depth != 0)

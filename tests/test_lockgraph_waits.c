@@ -460,6 +460,20 @@ Test(waits, forked_child_that_reads_or_execs_stays_silent, .timeout = 60)
 
 /* ---- thread exit ---- */
 
+/* A thread is not gone while its key (or C11 tss) destructors run: one that works for longer
+ * than the watchdog's period while main joins is no hang, and a lock its destructor releases is
+ * not held at thread exit (before: a hang after a second, or a "lock held at thread exit"). */
+Test(waits, key_destructors_run_before_the_thread_is_gone, .timeout = 60)
+{
+  static const char *const modes[] = {"join", "unlock", "tss"};
+  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+    run_result_t r;
+    run_mode("key_destructors", modes[i], NULL, &r);
+    expect_clean(&r, "key_destructors");
+    run_cleanup(&r);
+  }
+}
+
 Test(waits, thread_ending_with_a_lock_is_reported_and_its_next_waiter_does_not_hang, .timeout = 60)
 {
   static const char *const modes[] = {"return", "exit", "cancel"};
