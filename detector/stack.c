@@ -178,12 +178,14 @@ __asm__(".text\n"
         "  .cfi_endproc\n"
         ".size lg_call_on, .-lg_call_on\n");
 
-/* Whether the caller is short of stack: a known thread with less than the headroom left. */
+/* Whether the caller may be short of stack: a known thread with less than the headroom left,
+ * or one running on a stack of the program's own making (a coroutine's, switched to with
+ * swapcontext), whose size nothing tells: the unwinder's stack is used then too. */
 static int lg_stack_is_short(void) {
   lg_thread_t *t = lg_tls_self;
   uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-  return t != NULL && t->stack_lo != 0 && sp > t->stack_lo && sp < t->stack_hi &&
-         sp - t->stack_lo < LG_UNWIND_HEADROOM;
+  return t != NULL && t->stack_lo != 0 &&
+         (sp <= t->stack_lo || sp >= t->stack_hi || sp - t->stack_lo < LG_UNWIND_HEADROOM);
 }
 
 /* Runs the job on the unwinder's stack; nonzero when it did. `wait`: 0 from a signal handler,

@@ -62,6 +62,28 @@ Test(lockgraph_robust, inversion_in_16k_and_64k_threads_is_reported, .timeout = 
   check_small_stack_inversion("65536");
 }
 
+/* A coroutine on a 6 KiB stack of the program's own (makecontext): the capture for its report
+ * runs on the unwinder's stack, not on that one (before, it overflowed it into the heap and the
+ * program died in malloc afterwards, SIGSEGV or SIGABRT). */
+Test(lockgraph_robust, inversion_in_a_coroutine_on_a_small_stack_is_reported, .timeout = 60)
+{
+  const edge_expect_t expect[] = {
+      {"main", "main_first", "main", "main_second"},
+      {"coroutine", "co_first", "coroutine", "co_second"},
+  };
+  run_result_t r;
+  report_set_t set;
+  run_corpus(&(run_request_t){.program = "coroutine_stack"}, &r);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d; stderr:\n%s", r.status, r.err);
+  expect_out_line(&r, "coroutine_stack: done");
+  reports_load(r.json, &set);
+  cr_assert_eq(reports_count(&set, "potential-deadlock"), 1, "stderr:\n%s", r.err);
+  expect_inversion(reports_first(&set, "potential-deadlock"), "coroutine_stack.c", 2, "mutex",
+                   expect, 0);
+  reports_free(&set);
+  run_cleanup(&r);
+}
+
 Test(lockgraph_robust, deadlock_in_pthread_stack_min_threads_is_reported_by_the_watchdog,
      .timeout = 30)
 {
