@@ -1090,6 +1090,9 @@ typedef struct lg_symbol {
   int line;
   const char *module;   /* base name of the object */
   uintptr_t module_off;
+  /* The address lies where a library unloaded earlier was (dlclose, then another loaded over
+   * it): a frame captured before the unload was that library's, which nothing can name now. */
+  int reused;
 } lg_symbol_t;
 
 /* Symbolizes one return address into up to cap logical frames (inlined calls expand into

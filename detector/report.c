@@ -329,11 +329,12 @@ static void lg_text_frame(lg_buf_t *b, const char *indent, int i, uintptr_t pc,
   else
     lg_buf_printf(b, "0x%lx", (unsigned long)pc);
   if (file && f->line > 0)
-    lg_buf_printf(b, " %s:%d\n", file, f->line);
+    lg_buf_printf(b, " %s:%d", file, f->line);
   else if (f->module)
-    lg_buf_printf(b, " (%s+0x%lx)\n", f->module, (unsigned long)f->module_off);
-  else
-    lg_buf_printf(b, "\n");
+    lg_buf_printf(b, " (%s+0x%lx)", f->module, (unsigned long)f->module_off);
+  if (f->reused)
+    lg_buf_printf(b, " (an address an unloaded library had: the frame may be that one's)");
+  lg_buf_printf(b, "\n");
 }
 
 static void lg_text_stack(lg_buf_t *b, const char *indent, const lg_stack_t *s) {
@@ -358,6 +359,8 @@ static void lg_json_stack(lg_buf_t *b, const lg_stack_t *s) {
     lg_buf_json_str(b, lg_path_display(f->file, cwd, sizeof cwd));
     lg_buf_printf(b, ",\"line\":%d,\"module\":", f->line);
     lg_buf_json_str(b, f->module);
+    if (f->reused)
+      lg_buf_printf(b, ",\"address_of_an_unloaded_library\":true");
     lg_buf_printf(b, "}");
   }
   lg_buf_printf(b, "]");
@@ -401,6 +404,8 @@ static void lg_text_site(lg_buf_t *b, uintptr_t pc, const lg_stack_t *alt) {
     lg_buf_printf(b, " %s:%d", file, sym[0].line);
   else if (sym[0].module)
     lg_buf_printf(b, " (%s+0x%lx)", sym[0].module, (unsigned long)sym[0].module_off);
+  if (sym[0].reused)
+    lg_buf_printf(b, " (an address an unloaded library had)");
 }
 
 /* ---- suppressions ---- */

@@ -597,17 +597,109 @@ static int lg_symbolize_fresh(uintptr_t pc, lg_symbol_t *out) {
   return n;
 }
 
-static int lg_count_unloads(struct dl_phdr_info *info, size_t size, void *arg) {
-  (void)size;
-  *(unsigned long long *)arg = info->dlpi_subs;
-  return 1; /* the same count in every object's call: one is enough */
+/* ---- objects unloaded, and their addresses taken again ----
+ *
+ * A library unloaded (dlclose) leaves its addresses free, and one loaded later may take them:
+ * a return address captured before the unload then lies in the new library, and nothing can
+ * tell which of the two it came from. Whenever the loader's counts of loads and unloads moved
+ * since the last look, its objects are listed again (under lg_rt.report_mu): an object gone
+ * since leaves its range among the unloaded ones, and where a new object lies over one of
+ * those, the overlap is remembered as reused; frames there are flagged (lg_symbol_t.reused). */
+typedef struct lg_range {
+  uintptr_t lo, hi;
+  uint64_t name; /* a hash of the object's name: with the range, which object it is */
+} lg_range_t;
+
+typedef struct lg_ranges {
+  lg_range_t *v;
+  size_t n, cap;
+} lg_ranges_t;
+
+static lg_ranges_t lg_objs, lg_gone, lg_reused;
+
+static void lg_ranges_add(lg_ranges_t *r, lg_range_t x) {
+  if (r->n == r->cap) {
+    size_t ncap = r->cap ? 2 * r->cap : 64;
+    lg_range_t *v = lg_mem_realloc(r->v, r->cap * sizeof *v, ncap * sizeof *v);
+    if (v == NULL)
+      return; /* a range not remembered: its frames go unflagged */
+    r->v = v;
+    r->cap = ncap;
+  }
+  r->v[r->n++] = x;
 }
 
-/* How many objects the dynamic loader has unloaded so far (dlclose). */
-static unsigned long lg_objects_unloaded(void) {
-  unsigned long long subs = 0;
-  dl_iterate_phdr(lg_count_unloads, &subs);
-  return (unsigned long)subs;
+static int lg_ranges_has(const lg_ranges_t *r, lg_range_t x) {
+  for (size_t i = 0; i < r->n; i++)
+    if (r->v[i].lo == x.lo && r->v[i].hi == x.hi && r->v[i].name == x.name)
+      return 1;
+  return 0;
+}
+
+static int lg_in_reused(uintptr_t pc) {
+  for (size_t i = 0; i < lg_reused.n; i++)
+    if (pc >= lg_reused.v[i].lo && pc < lg_reused.v[i].hi)
+      return 1;
+  return 0;
+}
+
+typedef struct lg_loader_look {
+  unsigned long long adds, subs;
+  lg_ranges_t *into; /* NULL: the counts only */
+} lg_loader_look_t;
+
+static int lg_loader_object(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  lg_loader_look_t *l = arg;
+  l->adds = info->dlpi_adds;
+  l->subs = info->dlpi_subs;
+  if (l->into == NULL)
+    return 1; /* the same counts in every object's call: one is enough */
+  lg_range_t x = {UINTPTR_MAX, 0, 5381};
+  for (const char *c = info->dlpi_name ? info->dlpi_name : ""; *c; c++)
+    x.name = x.name * 33 + (unsigned char)*c;
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    if (info->dlpi_phdr[i].p_type == PT_LOAD) {
+      uintptr_t lo = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+      uintptr_t hi = lo + info->dlpi_phdr[i].p_memsz;
+      x.lo = lo < x.lo ? lo : x.lo;
+      x.hi = hi > x.hi ? hi : x.hi;
+    }
+  if (x.lo < x.hi)
+    lg_ranges_add(l->into, x);
+  return 0;
+}
+
+/* Looks at the loader's objects when its counts moved; returns its count of unloads. */
+static unsigned long lg_loader_follow(void) {
+  static unsigned long long adds_seen, subs_seen;
+  static int looked;
+  lg_loader_look_t l = {0, 0, NULL};
+  dl_iterate_phdr(lg_loader_object, &l);
+  if (looked && l.adds == adds_seen && l.subs == subs_seen)
+    return (unsigned long)l.subs;
+  lg_ranges_t now = {0};
+  l.into = &now;
+  dl_iterate_phdr(lg_loader_object, &l);
+  for (size_t i = 0; looked && i < lg_objs.n; i++)
+    if (!lg_ranges_has(&now, lg_objs.v[i]))
+      lg_ranges_add(&lg_gone, lg_objs.v[i]);
+  for (size_t i = 0; looked && i < now.n; i++) {
+    if (lg_ranges_has(&lg_objs, now.v[i]))
+      continue;
+    for (size_t k = 0; k < lg_gone.n; k++) {
+      uintptr_t lo = now.v[i].lo > lg_gone.v[k].lo ? now.v[i].lo : lg_gone.v[k].lo;
+      uintptr_t hi = now.v[i].hi < lg_gone.v[k].hi ? now.v[i].hi : lg_gone.v[k].hi;
+      if (lo < hi)
+        lg_ranges_add(&lg_reused, (lg_range_t){lo, hi, 0});
+    }
+  }
+  lg_mem_free(lg_objs.v, lg_objs.cap * sizeof *lg_objs.v);
+  lg_objs = now;
+  adds_seen = l.adds;
+  subs_seen = l.subs;
+  looked = 1;
+  return (unsigned long)l.subs;
 }
 
 int lg_symbolize(uintptr_t pc, lg_symbol_t *out, int cap) {
@@ -615,7 +707,7 @@ int lg_symbolize(uintptr_t pc, lg_symbol_t *out, int cap) {
    * at the same place), so what was learned before is not looked at again, and the module
    * list is read anew. The old entries stay (reports made may still point at their names). */
   static unsigned long subs_seen;
-  unsigned long subs = lg_objects_unloaded();
+  unsigned long subs = lg_loader_follow();
   if (subs != subs_seen && lg_dwfl != NULL)
     lg_dwfl_open();
   subs_seen = subs;
@@ -640,6 +732,9 @@ int lg_symbolize(uintptr_t pc, lg_symbol_t *out, int cap) {
   }
   int n = e->n < cap ? e->n : cap;
   memcpy(out, e->f, (size_t)n * sizeof(*out));
+  int reused = lg_in_reused(pc);
+  for (int i = 0; i < n; i++)
+    out[i].reused = reused;
   return n;
 }
 

@@ -58,7 +58,9 @@ Test(lockgraph_symbols, a_separate_debug_file_beside_the_program_gives_the_lines
 
 /* Two plugins loaded one after the other, the second where the first was (dlclose, then
  * dlopen): the second report's plugin frames name the second plugin's file (before, the
- * symbols cached for those addresses named the first one's). */
+ * symbols cached for those addresses named the first one's), and say that the address was an
+ * unloaded library's (a frame captured before the unload would be that one's); the first
+ * report's, written while its plugin was loaded, say nothing of the kind. */
 Test(lockgraph_symbols, a_library_loaded_where_another_was_gets_its_own_names, .timeout = 60)
 {
   run_result_t r;
@@ -72,8 +74,15 @@ Test(lockgraph_symbols, a_library_loaded_where_another_was_gets_its_own_names, .
     size_t len = end ? (size_t)(end - line) : strlen(line);
     cr_expect(memmem(line, len, "dlreuse_second.c:", 17) != NULL,
               "a frame of the second plugin names another file: %.*s", (int)len, line);
+    if (strstr(r.out, "same address: yes") != NULL)
+      cr_expect(memmem(line, len, "an address an unloaded library had", 34) != NULL,
+                "a frame at a reused address does not say so: %.*s", (int)len, line);
     frames++;
   }
+  size_t first_len = (size_t)(second - r.err);
+  cr_expect(memmem(r.err, first_len, "unloaded library", 16) == NULL,
+            "the first report, written with its plugin loaded, speaks of an unloaded one:\n%.*s",
+            (int)first_len, r.err);
   cr_expect_geq(frames, 4, "the second report shows %u plugin frames:\n%s", frames, second);
   run_cleanup(&r);
 }
