@@ -88,6 +88,18 @@ static int lg_h_holds(const lg_thread_t *t, uint32_t id, uint32_t ver, uint8_t m
   return 0;
 }
 
+
+/* The calls that read from a pipe or socket pair, and those that read or write one: a wait in
+ * one on a pair only this program holds is ended by this program alone. */
+static int lg_h_pipe_reads(uint8_t call) {
+  return call == LG_CALL_READ || call == LG_CALL_RECV || call == LG_CALL_RECVMSG ||
+         call == LG_CALL_RECVMMSG;
+}
+
+static int lg_h_pipe_call(uint8_t call) {
+  return lg_h_pipe_reads(call) || call == LG_CALL_WRITE || call == LG_CALL_SEND ||
+         call == LG_CALL_SENDMSG || call == LG_CALL_SENDMMSG;
+}
 static int lg_h_internal(const lg_hthread_t *x) {
   const lg_wait_t *w = &x->w;
   switch (w->what) {
@@ -100,8 +112,7 @@ static int lg_h_internal(const lg_hthread_t *x) {
     return !w->timed && !w->outside && !lg_waits_signal_can_wake();
   case LG_WAIT_CALL: /* so is write(): the self-pipe trick */
     return !w->timed && !w->outside && !lg_waits_signal_can_wake() &&
-           (w->call == LG_CALL_READ || w->call == LG_CALL_WRITE || w->call == LG_CALL_RECV ||
-            w->call == LG_CALL_SEND) &&
+           lg_h_pipe_call(w->call) &&
            lg_fd_is_internal((int)w->obj);
   }
   return 0;
@@ -184,7 +195,7 @@ static void lg_h_describe(lg_report_t *r, const lg_hthread_t *c, uint32_t i, cha
   default:
     snprintf(buf, cap, "thread T%u blocks in %s(fd %d), a pipe only this program can %s%s",
              x->t->tid, lg_call_name(w->call), (int)w->obj,
-             w->call == LG_CALL_READ || w->call == LG_CALL_RECV ? "write" : "read", holding);
+             lg_h_pipe_reads(w->call) ? "write" : "read", holding);
     break;
   }
 }

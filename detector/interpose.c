@@ -139,6 +139,8 @@ void lg_real_resolve(void) {
   LG_RESOLVE(aio_return, "aio_return");
   LG_RESOLVE(sendmsg, "sendmsg");
   LG_RESOLVE(sendmmsg, "sendmmsg");
+  LG_RESOLVE(recvmsg, "recvmsg");
+  LG_RESOLVE(recvmmsg, "recvmmsg");
 #undef LG_RESOLVE
   lg_real = r;
   atomic_store_explicit(&lg_real_state, 2, memory_order_release);

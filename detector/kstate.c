@@ -56,6 +56,10 @@ static int lg_kstate_call_fits(const lg_wait_t *w, long nr, unsigned long a0) {
     case LG_CALL_WRITE: return nr == SYS_write && a0 == w->obj;
     case LG_CALL_RECV: return nr == SYS_recvfrom && a0 == w->obj;
     case LG_CALL_SEND: return nr == SYS_sendto && a0 == w->obj;
+    case LG_CALL_SENDMSG: return nr == SYS_sendmsg && a0 == w->obj;
+    case LG_CALL_SENDMMSG: return nr == SYS_sendmmsg && a0 == w->obj;
+    case LG_CALL_RECVMSG: return nr == SYS_recvmsg && a0 == w->obj;
+    case LG_CALL_RECVMMSG: return nr == SYS_recvmmsg && a0 == w->obj;
     default: return 1;
     }
   default:

@@ -176,9 +176,11 @@ typedef struct lg_real {
   int (*aio_fsync)(int, struct aiocb *);
   int (*lio_listio)(int, struct aiocb *const[], int, struct sigevent *);
   ssize_t (*aio_return)(struct aiocb *);
-  /* waits.c: a descriptor passed to another process. */
+  /* waits.c: the message calls (a descriptor passed to another process, and waits). */
   ssize_t (*sendmsg)(int, const struct msghdr *, int);
   int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
+  ssize_t (*recvmsg)(int, struct msghdr *, int);
+  int (*recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
 } lg_real_t;
 
 extern lg_real_t lg_real;

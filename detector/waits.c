@@ -89,7 +89,9 @@ const char *lg_call_name(int call) {
       [LG_CALL_SELECT] = "select",   [LG_CALL_EPOLL_WAIT] = "epoll_wait",
       [LG_CALL_NANOSLEEP] = "nanosleep", [LG_CALL_SLEEP] = "sleep",
       [LG_CALL_USLEEP] = "usleep",   [LG_CALL_WAITPID] = "waitpid",
-      [LG_CALL_FSYNC] = "fsync",
+      [LG_CALL_FSYNC] = "fsync",     [LG_CALL_SENDMSG] = "sendmsg",
+      [LG_CALL_SENDMMSG] = "sendmmsg", [LG_CALL_RECVMSG] = "recvmsg",
+      [LG_CALL_RECVMMSG] = "recvmmsg",
   };
   return call > 0 && call < LG_CALL_COUNT ? names[call] : "?";
 }
@@ -211,15 +213,30 @@ static void lg_msg_passes_fds(const struct msghdr *m) {
     }
 }
 
+/* The message calls are waits as send and recv are (a lock held across a blocking one is a
+ * stall, and one on a socket pair of the program's own with nobody at the other end a hang);
+ * recvmmsg with a timeout is a timed one. */
 LG_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags) {
   lg_msg_passes_fds(m);
-  return LG_REAL_W(sendmsg, "sendmsg")(fd, m, flags);
+  LG_WAIT_CALL(LG_WAIT_CALL, LG_CALL_SENDMSG, 0, 0, fd, 0,
+               LG_REAL_W(sendmsg, "sendmsg")(fd, m, flags));
 }
 
 LG_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags) {
   for (unsigned i = 0; v != NULL && i < n; i++)
     lg_msg_passes_fds(&v[i].msg_hdr);
-  return LG_REAL_W(sendmmsg, "sendmmsg")(fd, v, n, flags);
+  LG_WAIT_CALL(LG_WAIT_CALL, LG_CALL_SENDMMSG, 0, 0, fd, 0,
+               LG_REAL_W(sendmmsg, "sendmmsg")(fd, v, n, flags));
+}
+
+LG_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags) {
+  LG_WAIT_CALL(LG_WAIT_CALL, LG_CALL_RECVMSG, 0, 0, fd, 0,
+               LG_REAL_W(recvmsg, "recvmsg")(fd, m, flags));
+}
+
+LG_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout) {
+  LG_WAIT_CALL(LG_WAIT_CALL, LG_CALL_RECVMMSG, timeout != NULL, 0, fd, 0,
+               LG_REAL_W(recvmmsg, "recvmmsg")(fd, v, n, flags, timeout));
 }
 
 LG_EXPORT int close(int fd) {

@@ -311,6 +311,7 @@ Test(waits, lock_held_across_a_blocking_call_while_another_waits_is_a_stall, .ti
   } cases[] = {
       {"sleep", "sleep", "holder_sleeps"},
       {"read", "read", "holder_reads"},
+      {"recvmsg", "recvmsg", "holder_receives"},
   };
   const char *src = "stall_lock_across_call.c";
 

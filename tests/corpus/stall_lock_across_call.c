@@ -7,11 +7,13 @@
  *   stall_lock_across_call read     the same, but the holder reads a pipe under the lock
  *                                   (LINE:holder_reads) that a third thread writes a second
  *                                   later
+ *   stall_lock_across_call recvmsg  the same with a socket pair, the holder in recvmsg
+ *                                   (LINE:holder_receives)
  *   stall_lock_across_call lone     one thread writes a line to a pipe and sleeps under the
  *                                   lock, and nobody else ever wants it: no contention
  *   stall_lock_across_call compute  main waits for `log_mu` while the holder computes (no
  *                                   blocking call) for a while
- * Expected verdict: sleep and read: one stall report (one per pair of call sites) naming the
+ * Expected verdict: sleep, read and recvmsg: one stall report (one per pair of call sites) naming the
  * lock, the holder's blocking call, where the lock was taken and main's wait; the run goes on
  * to "done"; exit 66.
  * lone and compute: no report; "done"; exit 0.
@@ -20,6 +22,7 @@
 #include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,6 +64,11 @@ static void hold_once(void)
   } else if (strcmp(mode, "read") == 0) {
     if (read(fds[0], &c, 1) != 1) /* LINE:holder_reads */
       perror("read");
+  } else if (strcmp(mode, "recvmsg") == 0) {
+    struct iovec iov = {&c, 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (recvmsg(fds[0], &m, 0) != 1) /* LINE:holder_receives */
+      perror("recvmsg");
   } else {
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -88,7 +96,8 @@ int main(int argc, char **argv)
   mode = argc > 1 ? argv[1] : "sleep";
   setvbuf(stdout, NULL, _IOLBF, 0);
   sem_init(&holding, 0, 0);
-  if (pipe(fds) != 0)
+  if (strcmp(mode, "recvmsg") == 0 ? socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0
+                                    : pipe(fds) != 0)
     return 1;
   if (strcmp(mode, "lone") == 0) {
     for (int i = 0; i < 3; i++) {
@@ -104,7 +113,8 @@ int main(int argc, char **argv)
     printf("stall_lock_across_call: done\n");
     return 0;
   }
-  if (strcmp(mode, "read") == 0)
+  int writer = strcmp(mode, "read") == 0 || strcmp(mode, "recvmsg") == 0;
+  if (writer)
     pthread_create(&w, NULL, late_writer, NULL);
   pthread_create(&t, NULL, holder, NULL);
   for (int i = 0; i < rounds(); i++) {
@@ -113,7 +123,7 @@ int main(int argc, char **argv)
     pthread_mutex_unlock(&log_mu);
   }
   pthread_join(t, NULL);
-  if (strcmp(mode, "read") == 0)
+  if (writer)
     pthread_join(w, NULL);
   printf("stall_lock_across_call: done\n");
   return 0;
