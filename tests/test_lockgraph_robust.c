@@ -71,17 +71,7 @@ Test(lockgraph_robust, inversion_in_a_coroutine_on_a_small_stack_is_reported, .t
       {"main", "main_first", "main", "main_second"},
       {"coroutine", "co_first", "coroutine", "co_second"},
   };
-  run_result_t r;
-  report_set_t set;
-  run_corpus(&(run_request_t){.program = "coroutine_stack"}, &r);
-  cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d; stderr:\n%s", r.status, r.err);
-  expect_out_line(&r, "coroutine_stack: done");
-  reports_load(r.json, &set);
-  cr_assert_eq(reports_count(&set, "potential-deadlock"), 1, "stderr:\n%s", r.err);
-  expect_inversion(reports_first(&set, "potential-deadlock"), "coroutine_stack.c", 2, "mutex",
-                   expect, 0);
-  reports_free(&set);
-  run_cleanup(&r);
+  check_inversion("coroutine_stack", "coroutine_stack.c", 2, "mutex", expect, 0);
 }
 
 Test(lockgraph_robust, deadlock_in_pthread_stack_min_threads_is_reported_by_the_watchdog,
