@@ -180,6 +180,9 @@ typedef struct lg_real {
   ssize_t (*sendmsg)(int, const struct msghdr *, int);
   int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
   ssize_t (*recvmsg)(int, struct msghdr *, int);
+  /* watchdog.c: entering a user namespace needs a process of one thread. */
+  int (*unshare)(int);
+  int (*setns)(int, int);
   int (*recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
 } lg_real_t;
 
@@ -434,6 +437,8 @@ typedef struct lg_runtime {
    * shares the memory but not the pid, and must leave the state alone. */
   pid_t pid;
   _Atomic int watchdog_started;
+  _Atomic int watchdog_stop;  /* nonzero: the watchdog leaves its loop (lg_watchdog_pause) */
+  _Atomic pid_t watchdog_ktid; /* its kernel thread id while it runs, else 0 */
   _Atomic int ending; /* a run-ending report is being written: other reports wait */
   uintptr_t self_lo, self_hi; /* liblockgraph.so's own text, to skip our frames */
 } lg_runtime_t;
@@ -1226,6 +1231,11 @@ void lg_exec_adopt(void);
 /* ---- watchdog.c ---- */
 
 void lg_watchdog_start(void);
+/* Stops the watchdog thread, if one runs, and waits until the kernel has let it go (about a
+ * second at most): for the calls that need a process of one thread (unshare or setns into a
+ * user namespace). Nonzero when it stopped one, for lg_watchdog_resume. */
+int lg_watchdog_pause(void);
+void lg_watchdog_resume(void);
 void lg_watchdog_after_fork_child(void);
 /* Asks each thread, by a signal, for its own stack (t->stack, stack_ready); waits a little. */
 void lg_watchdog_collect_stacks(lg_thread_t **ts, uint32_t n);

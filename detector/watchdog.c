@@ -14,8 +14,13 @@
  * a flag). The handler is installed only at that moment: the run is about to end anyway.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
+#include <linux/futex.h>
+#include <linux/nsfs.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -46,10 +51,11 @@ typedef struct lg_wd_cand {
   uint8_t behind_writer; /* a read request of a writer-preferring rwlock a writer waits for */
 } lg_wd_cand_t;
 
+/* Sleeps ms, or less when lg_watchdog_pause wakes it (a futex wait on the stop word). */
 static void lg_wd_sleep_ms(unsigned ms) {
   struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
+  if (atomic_load(&lg_rt.watchdog_stop) == 0)
+    syscall(SYS_futex, &lg_rt.watchdog_stop, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
 }
 
 /* The entry a waiting thread prepared for the lock it waits for (one above its top), NULL when
@@ -313,6 +319,7 @@ static int lg_wd_program_alive(void) {
 static void *lg_watchdog_main(void *arg) {
   (void)arg;
   lg_tls_self = &lg_wd_record;
+  atomic_store(&lg_rt.watchdog_ktid, (pid_t)syscall(SYS_gettid));
   unsigned ms = lg_rt.opt.watchdog_ms, st = lg_rt.opt.stall_ms;
   /* The shorter of the two limits sets the pace: a wait is timed to a quarter of it. */
   unsigned base = ms && st ? (ms < st ? ms : st) : (ms ? ms : st);
@@ -320,7 +327,7 @@ static void *lg_watchdog_main(void *arg) {
   uint64_t limit = (uint64_t)ms * 1000000ull, cycle_every = limit / 4, last_cycle = 0;
   for (;;) {
     lg_wd_sleep_ms(period);
-    if (!lg_wd_program_alive())
+    if (atomic_load(&lg_rt.watchdog_stop) || !lg_wd_program_alive())
       break;
     if (atomic_load(&lg_rt.ending))
       continue;
@@ -361,6 +368,59 @@ void lg_watchdog_start(void) {
   if (masked)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
+}
+
+int lg_watchdog_pause(void) {
+  pid_t ktid = atomic_load(&lg_rt.watchdog_ktid);
+  if (!atomic_load(&lg_rt.watchdog_started) || ktid == 0)
+    return 0;
+  atomic_store(&lg_rt.watchdog_stop, 1);
+  syscall(SYS_futex, &lg_rt.watchdog_stop, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+  /* Gone for the kernel once a signal can no longer be sent to it. */
+  pid_t pid = getpid();
+  struct timespec ms = {0, 1000000L};
+  for (int i = 0; i < 1000 && syscall(SYS_tgkill, pid, ktid, 0) == 0; i++)
+    nanosleep(&ms, NULL);
+  atomic_store(&lg_rt.watchdog_ktid, 0);
+  return 1;
+}
+
+void lg_watchdog_resume(void) {
+  atomic_store(&lg_rt.watchdog_stop, 0);
+  lg_watchdog_start();
+}
+
+/* A user namespace can be entered only by a process of one thread: the watchdog, which the
+ * program's first pthread_create started and which stays, made these calls fail with EINVAL in
+ * a program that had joined all its threads. It is stopped around them and started again. */
+static int lg_ns_is_user(int fd, int nstype) {
+  if (nstype != 0)
+    return nstype == CLONE_NEWUSER;
+  int saved = errno, type = ioctl(fd, NS_GET_NSTYPE); /* 0: any kind; ask the descriptor */
+  errno = saved;
+  return type == CLONE_NEWUSER;
+}
+
+LG_EXPORT int unshare(int flags) {
+  int paused = (flags & CLONE_NEWUSER) && lg_watchdog_pause();
+  int rc = LG_REAL_W(unshare, "unshare")(flags);
+  if (paused) {
+    int saved = errno;
+    lg_watchdog_resume();
+    errno = saved;
+  }
+  return rc;
+}
+
+LG_EXPORT int setns(int fd, int nstype) {
+  int paused = lg_ns_is_user(fd, nstype) && lg_watchdog_pause();
+  int rc = LG_REAL_W(setns, "setns")(fd, nstype);
+  if (paused) {
+    int saved = errno;
+    lg_watchdog_resume();
+    errno = saved;
+  }
+  return rc;
 }
 
 void lg_watchdog_after_fork_child(void) {

@@ -74,6 +74,33 @@ Test(lockgraph_robust, inversion_in_a_coroutine_on_a_small_stack_is_reported, .t
   check_inversion("coroutine_stack", "coroutine_stack.c", 2, "mutex", expect, 0);
 }
 
+/* unshare(CLONE_NEWUSER) after the program's threads are joined: only a process of one thread
+ * may, and the watchdog thread made it fail with EINVAL under lockgraph. It gives what it gives
+ * natively (ok where unprivileged user namespaces are allowed), and the watchdog, started again
+ * afterwards, still ends a real deadlock. */
+Test(lockgraph_robust, entering_a_user_namespace_works_as_natively, .timeout = 60)
+{
+  char native[128] = "";
+  FILE *p = popen(CORPUS_BUILD_DIR "/user_namespace", "r");
+  cr_assert_not_null(p);
+  cr_assert_not_null(fgets(native, sizeof native, p), "no output from the program natively");
+  pclose(p);
+  native[strcspn(native, "\n")] = '\0';
+
+  run_result_t r;
+  run_corpus(&(run_request_t){.program = "user_namespace"}, &r);
+  expect_clean(&r, "user_namespace");
+  expect_out_line(&r, native);
+  run_cleanup(&r);
+
+  static const char *const args[] = {"deadlock", NULL};
+  run_corpus(&(run_request_t){.program = "user_namespace", .args = args}, &r);
+  cr_expect_eq(r.status, REPORT_EXITCODE, "exit status %d; stderr:\n%s", r.status, r.err);
+  cr_expect_not_null(strstr(r.err, "lockgraph: deadlock (it happened)"), "no deadlock report:\n%s",
+                     r.err);
+  run_cleanup(&r);
+}
+
 Test(lockgraph_robust, deadlock_in_pthread_stack_min_threads_is_reported_by_the_watchdog,
      .timeout = 30)
 {
