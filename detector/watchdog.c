@@ -371,18 +371,24 @@ void lg_watchdog_start(void) {
 }
 
 int lg_watchdog_pause(void) {
-  pid_t ktid = atomic_load(&lg_rt.watchdog_ktid);
-  if (!atomic_load(&lg_rt.watchdog_started) || ktid == 0)
+  int running = atomic_load(&lg_rt.watchdog_started);
+  if (!running && atomic_load(&lg_rt.watchdog_ktid) == 0)
     return 0;
   atomic_store(&lg_rt.watchdog_stop, 1);
   syscall(SYS_futex, &lg_rt.watchdog_stop, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-  /* Gone for the kernel once a signal can no longer be sent to it. */
-  pid_t pid = getpid();
   struct timespec ms = {0, 1000000L};
-  for (int i = 0; i < 1000 && syscall(SYS_tgkill, pid, ktid, 0) == 0; i++)
+  /* One just started may not have said who it is yet (it stops at its first look). */
+  for (int i = 0; i < 1000 && atomic_load(&lg_rt.watchdog_started) &&
+                  atomic_load(&lg_rt.watchdog_ktid) == 0;
+       i++)
+    nanosleep(&ms, NULL);
+  /* Gone for the kernel once a signal can no longer be sent to it (one that ended by itself
+   * left its id too: it may still be on its way out). */
+  pid_t pid = getpid(), ktid = atomic_load(&lg_rt.watchdog_ktid);
+  for (int i = 0; ktid != 0 && i < 1000 && syscall(SYS_tgkill, pid, ktid, 0) == 0; i++)
     nanosleep(&ms, NULL);
   atomic_store(&lg_rt.watchdog_ktid, 0);
-  return 1;
+  return running;
 }
 
 void lg_watchdog_resume(void) {
