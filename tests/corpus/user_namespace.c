@@ -2,6 +2,8 @@
  *
  * Main starts a thread and joins it (so the detector's watchdog thread has started), then calls
  * unshare(CLONE_NEWUSER), which only a process of one thread may do, and prints what it gave.
+ * A joined thread can still be on its way out in the kernel for a moment (pthread_join returns
+ * when it has left user space), so EINVAL is tried again, for a second at most.
  *   user_namespace            then "user_namespace: done"
  *   user_namespace deadlock   then two threads take two locks in opposite orders and each
  *                             waits for the other: a real deadlock, for the watchdog, started
@@ -17,6 +19,7 @@
 #include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER;
 static sem_t both_hold;
@@ -40,7 +43,11 @@ int main(int argc, char **argv)
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (pthread_create(&t, NULL, nothing, NULL) != 0 || pthread_join(t, NULL) != 0)
     return 2;
-  if (unshare(CLONE_NEWUSER) == 0)
+  struct timespec ten_ms = {0, 10 * 1000 * 1000};
+  int rc;
+  for (int i = 0; (rc = unshare(CLONE_NEWUSER)) != 0 && errno == EINVAL && i < 100; i++)
+    nanosleep(&ten_ms, NULL);
+  if (rc == 0)
     printf("user_namespace: unshare: ok\n");
   else
     printf("user_namespace: unshare: %s\n", strerror(errno));
