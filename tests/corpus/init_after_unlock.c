@@ -3,14 +3,15 @@
  * Each round a second thread takes the lock, says so, and releases it; main waits for that,
  * takes and releases the lock itself (so the other thread's release is over in glibc), then
  * initializes it again while nobody holds it or waits for it. 200,000 rounds, both threads
- * spinning between them, to land in the few instructions between a release's glibc call and
- * the release wrapper's own bookkeeping.
+ * spinning between them (yielding when a wait runs long), to land in the few instructions
+ * between a release's glibc call and the release wrapper's own bookkeeping.
  *   init_after_unlock mutex    pthread_mutex_t, pthread_mutex_init
  *   init_after_unlock rwlock   pthread_rwlock_t written, pthread_rwlock_init
  *   init_after_unlock c11      mtx_t, mtx_init
  * Expected verdict: clean, "init_after_unlock: done", exit 0.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,10 +55,15 @@ static void renew(void)
     mtx_init(&cm, mtx_plain);
 }
 
+/* Spins (the window is a few instructions wide: a thread that sleeps misses it), but lets the
+ * other thread run when it has to wait longer, as on a busy machine. */
 static void wait_for(atomic_int *flag, int value)
 {
-  while (atomic_load(flag) != value)
-    ;
+  for (int spins = 0; atomic_load(flag) != value; spins++)
+    if (spins >= 2000) {
+      sched_yield();
+      spins = 0;
+    }
 }
 
 static void *other(void *arg)
