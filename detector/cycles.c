@@ -353,13 +353,13 @@ int lg_cycle_possible(uint32_t from, uint32_t to, int64_t *bound) {
  * arrives all its edges are in the order and the graph refuses that one, as if nothing had
  * been left outside. A lock destroyed while still innermost never touches the graph. The
  * graph reads the edges where edges.c keeps them (lg_edges_view); each is ordered once, when
- * it is new. An edge the graph refuses, or cannot order
- * for want of memory, goes into the refused list, outside the order: the cycle searches run
- * through refused edges, so one that could not be ordered is still checked, by the slower
- * search. Under lg_rt.mu, with e already in its ends' vectors. */
+ * it is new. An edge the graph refuses, or cannot order for want of memory, goes into the
+ * refused list, outside the order: the cycle searches run through refused edges, so one that
+ * could not be ordered is still checked, by the slower search. Under lg_rt.mu, with e already
+ * in its ends' vectors. */
 int lg_graph_learn(lg_edge_t *e) {
   int rc = LG_GRAPH_ADDED;
-  if (lg_graph_order(lg_rt.graph, e->from) == 0 && lg_graph_place(lg_rt.graph, e->from) != 0)
+  if (lg_graph_place(lg_rt.graph, e->from) != 0) /* nothing when it is placed already */
     rc = -ENOMEM;
   else if (lg_graph_order(lg_rt.graph, e->to) != 0) /* else left outside */
     rc = lg_graph_order_edge(lg_rt.graph, e->from, e->to);

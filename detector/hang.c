@@ -88,7 +88,6 @@ static int lg_h_holds(const lg_thread_t *t, uint32_t id, uint32_t ver, uint8_t m
   return 0;
 }
 
-
 /* The calls that read from a pipe or socket pair, and those that read or write one: a wait in
  * one on a pair only this program holds is ended by this program alone. */
 static int lg_h_pipe_reads(uint8_t call) {
@@ -100,6 +99,7 @@ static int lg_h_pipe_call(uint8_t call) {
   return lg_h_pipe_reads(call) || call == LG_CALL_WRITE || call == LG_CALL_SEND ||
          call == LG_CALL_SENDMSG || call == LG_CALL_SENDMMSG;
 }
+
 static int lg_h_internal(const lg_hthread_t *x) {
   const lg_wait_t *w = &x->w;
   switch (w->what) {

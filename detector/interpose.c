@@ -140,9 +140,9 @@ void lg_real_resolve(void) {
   LG_RESOLVE(sendmsg, "sendmsg");
   LG_RESOLVE(sendmmsg, "sendmmsg");
   LG_RESOLVE(recvmsg, "recvmsg");
+  LG_RESOLVE(recvmmsg, "recvmmsg");
   LG_RESOLVE(unshare, "unshare");
   LG_RESOLVE(setns, "setns");
-  LG_RESOLVE(recvmmsg, "recvmmsg");
 #undef LG_RESOLVE
   lg_real = r;
   atomic_store_explicit(&lg_real_state, 2, memory_order_release);

@@ -1105,6 +1105,9 @@ typedef struct lg_symbol {
 /* Symbolizes one return address into up to cap logical frames (inlined calls expand into
  * several). Call only with lg_rt.report_mu held. Returns the number of frames (>= 1). */
 int lg_symbolize(uintptr_t pc, lg_symbol_t *out, int cap);
+/* Once per report, before it is symbolized (lg_rt.report_mu held): follows the objects the
+ * dynamic loader loaded and unloaded since the last one. */
+void lg_symbols_refresh(void);
 /* A file name for printing: relative to the current directory when under it. */
 const char *lg_path_display(const char *file, char *buf, size_t cap);
 
@@ -1235,6 +1238,7 @@ void lg_watchdog_start(void);
  * second at most): for the calls that need a process of one thread (unshare or setns into a
  * user namespace). Nonzero when it stopped one, for lg_watchdog_resume. */
 int lg_watchdog_pause(void);
+/* Starts the watchdog again after lg_watchdog_pause; errno is left as it was. */
 void lg_watchdog_resume(void);
 void lg_watchdog_after_fork_child(void);
 /* Asks each thread, by a signal, for its own stack (t->stack, stack_ready); waits a little. */

@@ -700,9 +700,8 @@ void lg_misuse_lifecycle_slow(lg_thread_t *t, uintptr_t addr, uint8_t kind, int 
      * an earlier unlock of an unlocked mutex, which was reported then. An rwlock's or
      * spinlock's memory is read only when it held a live lock (glibc's destroy does not touch
      * it, nor would it fault on a pointer the program got wrong). */
-    int locked = kind == LG_KIND_MUTEX
-                     ? rc == EBUSY && ((const pthread_mutex_t *)addr)->__data.__lock != 0
-                     : rc == 0 && dead != 0 && lg_lock_word_busy(addr, kind);
+    int locked = (kind == LG_KIND_MUTEX ? rc == EBUSY : rc == 0 && dead != 0) &&
+                 lg_lock_word_busy(addr, kind);
     if (locked)
       lg_misuse_report_held(t, addr, kind, op, name, rc, 1, dead, pc);
     if (rc == 0 && kind == LG_KIND_MUTEX) {

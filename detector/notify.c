@@ -38,6 +38,11 @@ static int lg_notify_claim(_Atomic int *used, size_t stride, int n) {
   return -1;
 }
 
+/* Whether a sigevent asks for a notification (SIGEV_NONE notifies nobody). */
+static int lg_sev_notifies(const struct sigevent *sev) {
+  return sev != NULL && sev->sigev_notify != SIGEV_NONE;
+}
+
 /* What the queue and I/O tables' entries start with: the slot's state, and when the
  * notification was first seen come (0: not yet). */
 typedef struct lg_watched {
@@ -163,7 +168,7 @@ LG_EXPORT int mq_notify(mqd_t q, const struct sigevent *sev) {
     return rc;
   int saved = errno;
   lg_mqn_forget((int)q); /* a registration replaces none (EBUSY), but one taken back goes */
-  if (sev != NULL && sev->sigev_notify != SIGEV_NONE) {
+  if (lg_sev_notifies(sev)) {
     int i = lg_notify_claim(&lg_mqns[0].w.used, sizeof lg_mqns[0], LG_NOTIFY_MAX);
     if (i < 0) {
       atomic_store(&lg_mqns_overflow, 1);
@@ -257,12 +262,8 @@ static void lg_req_note(const int *status, int busy) {
   errno = saved;
 }
 
-static int lg_aio_notifies(const struct sigevent *sev) {
-  return sev != NULL && sev->sigev_notify != SIGEV_NONE;
-}
-
 static int lg_aio_submitted(int rc, struct aiocb *cb) {
-  if (rc == 0 && cb != NULL && lg_aio_notifies(&cb->aio_sigevent))
+  if (rc == 0 && cb != NULL && lg_sev_notifies(&cb->aio_sigevent))
     lg_req_note(&cb->__error_code, EINPROGRESS);
   return rc;
 }
@@ -283,10 +284,10 @@ LG_EXPORT int lio_listio(int mode, struct aiocb *const list[], int n, struct sig
   int rc = LG_REAL_W(lio_listio, "lio_listio")(mode, list, n, sev);
   /* Queued in part when it failed with EAGAIN, EINTR or EIO: every request is looked at. A
    * request not queued is not in progress, so it is done at the first look. */
-  int all = mode == LIO_NOWAIT && lg_aio_notifies(sev);
+  int all = mode == LIO_NOWAIT && lg_sev_notifies(sev);
   for (int i = 0; i < n; i++)
     if (list[i] != NULL && list[i]->aio_lio_opcode != LIO_NOP &&
-        (all || lg_aio_notifies(&list[i]->aio_sigevent)))
+        (all || lg_sev_notifies(&list[i]->aio_sigevent)))
       lg_req_note(&list[i]->__error_code, EINPROGRESS);
   return rc;
 }

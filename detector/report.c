@@ -1062,6 +1062,7 @@ static void lg_on_report_stack(void (*job)(lg_report_t *), lg_report_t *r) {
  * report says so. On the report stack, with report_mu held. */
 static void lg_report_write_locked(lg_report_t *r) {
   int ends = r->ends_run || r->type == LG_REPORT_DEADLOCK;
+  lg_symbols_refresh();
   if (lg_report_suppressed(r)) {
     lg_count_suppressed++;
   } else {

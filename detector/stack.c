@@ -311,7 +311,7 @@ void lg_stack_free(lg_stack_t *s) {
 
 typedef struct lg_sym_entry {
   uintptr_t pc;
-  unsigned long subs; /* the objects unloaded before it was made (lg_objects_unloaded) */
+  unsigned long subs; /* the objects unloaded before it was made (lg_symbols_refresh) */
   int n;
   lg_symbol_t f[LG_SYM_FRAMES];
   struct lg_sym_entry *next;
@@ -702,15 +702,21 @@ static unsigned long lg_loader_follow(void) {
   return (unsigned long)l.subs;
 }
 
-int lg_symbolize(uintptr_t pc, lg_symbol_t *out, int cap) {
+/* The loader's count of unloads at the last refresh: entries made before it are not used. */
+static unsigned long lg_sym_subs;
+
+void lg_symbols_refresh(void) {
   /* An object unloaded since: its addresses may hold another one now (dlclose, then a dlopen
    * at the same place), so what was learned before is not looked at again, and the module
    * list is read anew. The old entries stay (reports made may still point at their names). */
-  static unsigned long subs_seen;
   unsigned long subs = lg_loader_follow();
-  if (subs != subs_seen && lg_dwfl != NULL)
+  if (subs != lg_sym_subs && lg_dwfl != NULL)
     lg_dwfl_open();
-  subs_seen = subs;
+  lg_sym_subs = subs;
+}
+
+int lg_symbolize(uintptr_t pc, lg_symbol_t *out, int cap) {
+  unsigned long subs = lg_sym_subs;
   size_t b = (pc >> 2) % LG_SYM_BUCKETS;
   lg_sym_entry_t *e;
   for (e = lg_sym_cache[b]; e != NULL; e = e->next)

@@ -24,9 +24,9 @@
 
 #include "leaf.h"
 #include "lockgraph.h"
-#include "notify.h"
-#include "misuse.h"
 #include "mem.h"
+#include "misuse.h"
+#include "notify.h"
 
 __thread lg_thread_t *lg_tls_self __attribute__((tls_model("initial-exec")));
 

@@ -392,8 +392,10 @@ int lg_watchdog_pause(void) {
 }
 
 void lg_watchdog_resume(void) {
+  int saved = errno; /* the wrapped call's, for its caller */
   atomic_store(&lg_rt.watchdog_stop, 0);
   lg_watchdog_start();
+  errno = saved;
 }
 
 /* A user namespace can be entered only by a process of one thread: the watchdog, which the
@@ -410,22 +412,16 @@ static int lg_ns_is_user(int fd, int nstype) {
 LG_EXPORT int unshare(int flags) {
   int paused = (flags & CLONE_NEWUSER) && lg_watchdog_pause();
   int rc = LG_REAL_W(unshare, "unshare")(flags);
-  if (paused) {
-    int saved = errno;
+  if (paused)
     lg_watchdog_resume();
-    errno = saved;
-  }
   return rc;
 }
 
 LG_EXPORT int setns(int fd, int nstype) {
   int paused = lg_ns_is_user(fd, nstype) && lg_watchdog_pause();
   int rc = LG_REAL_W(setns, "setns")(fd, nstype);
-  if (paused) {
-    int saved = errno;
+  if (paused)
     lg_watchdog_resume();
-    errno = saved;
-  }
   return rc;
 }
 
